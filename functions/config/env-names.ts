@@ -1,0 +1,48 @@
+/**
+ * The configuration contract (DESIGN §6): every environment variable name the Lambdas, the CDK stack
+ * and local mode agree on. Imported by both `cdk/` and `functions/`; never spell a name elsewhere.
+ */
+export const EnvName = {
+  githubAppId: 'GITHUB_APP_ID',
+  githubAppPrivateKey: 'GITHUB_APP_PRIVATE_KEY',
+  githubAppPrivateKeyFile: 'GITHUB_APP_PRIVATE_KEY_FILE',
+  githubWebhookSecret: 'GITHUB_WEBHOOK_SECRET',
+  githubApiUrl: 'GITHUB_API_URL',
+  githubServerUrl: 'GITHUB_SERVER_URL',
+  runnerScope: 'RUNNER_SCOPE',
+  runnerLabels: 'RUNNER_LABELS',
+  runnerGroupId: 'RUNNER_GROUP_ID',
+  runnerVersion: 'RUNNER_VERSION',
+  runnerFallbackVersion: 'RUNNER_FALLBACK_VERSION',
+  runnerVersionFloor: 'RUNNER_VERSION_FLOOR',
+  baselinePolicy: 'BASELINE_POLICY',
+  repoAllowlist: 'REPO_ALLOWLIST',
+  launcher: 'LAUNCHER',
+  runnerDir: 'RUNNER_DIR',
+  port: 'PORT',
+  stateDir: 'STATE_DIR',
+  dynamodbEndpoint: 'DYNAMODB_ENDPOINT',
+  tableName: 'TABLE_NAME',
+  runnerStartTimeoutSeconds: 'RUNNER_START_TIMEOUT_SECONDS',
+  baselineOnlineTimeoutSeconds: 'BASELINE_ONLINE_TIMEOUT_SECONDS',
+  reconcileIntervalSeconds: 'RECONCILE_INTERVAL_SECONDS',
+  // Extensions beyond DESIGN §6 (documented in docs/configuration.md).
+  maxAttemptsPerJob: 'MAX_ATTEMPTS_PER_JOB',
+  maxWorkaroundsPerScope: 'MAX_WORKAROUNDS_PER_SCOPE',
+  breakerFailureThreshold: 'BREAKER_FAILURE_THRESHOLD',
+  breakerMaxBackoffSeconds: 'BREAKER_MAX_BACKOFF_SECONDS',
+  runnerNamePrefix: 'RUNNER_NAME_PREFIX',
+  logLevel: 'LOG_LEVEL',
+  // AWS wiring, set by the CDK stack only.
+  provisionerFunctionName: 'PROVISIONER_FUNCTION_NAME',
+  githubAppPrivateKeySecretArn: 'GITHUB_APP_PRIVATE_KEY_SECRET_ARN',
+  githubWebhookSecretArn: 'GITHUB_WEBHOOK_SECRET_ARN',
+  codebuildProjectName: 'CODEBUILD_PROJECT_NAME',
+  ec2LaunchTemplateId: 'EC2_LAUNCH_TEMPLATE_ID',
+  ec2SubnetIds: 'EC2_SUBNET_IDS',
+  ec2InstanceType: 'EC2_INSTANCE_TYPE',
+  ec2UseSpot: 'EC2_USE_SPOT',
+  jitConfigParameterPrefix: 'JIT_CONFIG_PARAMETER_PREFIX',
+} as const;
+
+export type EnvName = (typeof EnvName)[keyof typeof EnvName];

@@ -1,0 +1,18 @@
+/** `REPO_ALLOWLIST`: entries `owner/repo` or `owner/*`, case-insensitive; an empty list serves every repository. */
+export type Allowlist = readonly string[];
+
+const ENTRY = /^[A-Za-z0-9_.-]+\/(\*|[A-Za-z0-9_.-]+)$/;
+
+export function isValidAllowlistEntry(entry: string): boolean {
+  return ENTRY.test(entry);
+}
+
+export function isAllowed(allowlist: Allowlist, owner: string, repo: string): boolean {
+  if (allowlist.length === 0) return true;
+  const o = owner.toLowerCase();
+  const full = `${o}/${repo.toLowerCase()}`;
+  return allowlist.some((entry) => {
+    const e = entry.toLowerCase();
+    return e === full || e === `${o}/*`;
+  });
+}

@@ -1,0 +1,49 @@
+import type { FailureClass } from './failure-class.ts';
+import type { JobStatus } from './job-status.ts';
+
+/** One line of a job's history, kept on the job item so `jit-runners job show` can tell its story. */
+export interface JobEvent {
+  at: number;
+  status: JobStatus;
+  note: string;
+}
+
+/** The `JOB#<workflow_job.id>` item (DESIGN §3). Times are epoch milliseconds. */
+export interface Job {
+  jobId: number;
+  runId: number;
+  owner: string;
+  repo: string;
+  /** Registration scope key (`owner/repo` or `org`), see `scopeKey`. */
+  scopeKey: string;
+  installationId: number;
+  labels: string[];
+  status: JobStatus;
+  /** 1-based; the runner name is derived from (job id, attempt). */
+  attempt: number;
+  /** Healing attempts (workaround/relaunch after a failure class) spent on this job. */
+  heals: number;
+  deliveryIds: string[];
+  runnerName?: string;
+  runnerId?: number;
+  launchId?: string;
+  runnerVersion?: string;
+  /** Runner that GitHub says picked the job (from `in_progress`), which may not be ours for this job. */
+  ranOn?: string;
+  conclusion?: string;
+  failureClass?: FailureClass;
+  reason?: string;
+  leaseOwner?: string;
+  leaseExpiresAt?: number;
+  /** Not to be provisioned before this time (breaker backoff, retry backoff). */
+  notBefore?: number;
+  launchedAt?: number;
+  createdAt: number;
+  updatedAt: number;
+  /** Optimistic-concurrency counter, bumped by every write. */
+  version: number;
+  history: JobEvent[];
+}
+
+/** What the webhook knows about a queued job when it first records it. */
+export type NewJob = Pick<Job, 'jobId' | 'runId' | 'owner' | 'repo' | 'scopeKey' | 'installationId' | 'labels'>;

@@ -1,0 +1,106 @@
+import { JitRunnersError } from '../domain/errors.ts';
+import type { Scope } from '../domain/scope.ts';
+
+/** Which installation to act as, and where runners are registered. */
+export interface GitHubTarget {
+  installationId: number;
+  scope: Scope;
+}
+
+export interface GitHubRunner {
+  id: number;
+  name: string;
+  status: 'online' | 'offline';
+  busy: boolean;
+  labels: string[];
+}
+
+export interface JitConfig {
+  runnerId: number;
+  runnerName: string;
+  /** Secret: never log it. */
+  encodedJitConfig: string;
+}
+
+export interface RunnerToken {
+  /** Secret: never log it. */
+  token: string;
+  expiresAt: string;
+}
+
+export interface WorkflowJobState {
+  id: number;
+  status: 'queued' | 'in_progress' | 'completed' | 'waiting' | 'requested' | 'pending';
+  conclusion: string | null;
+  runnerName: string | null;
+}
+
+export interface HookDelivery {
+  id: number;
+  guid: string;
+  deliveredAt: string;
+  event: string;
+  action: string | null;
+  statusCode: number;
+  redelivery: boolean;
+}
+
+// ───────────── errors ─────────────
+
+export class GitHubError extends JitRunnersError {
+  readonly area = 'github';
+}
+
+/** GitHub answered with an error status (or the request failed before an answer: status 0). */
+export class GitHubRequestError extends GitHubError {
+  constructor(
+    message: string,
+    readonly status: number,
+    /** `METHOD /path/template` of the call, e.g. `POST /repos/{owner}/{repo}/actions/runners/generate-jitconfig`. */
+    readonly endpoint: string,
+    /** Response body text (already free of secrets: GitHub error bodies never echo tokens). */
+    readonly body: string,
+    readonly scopeKey: string | undefined,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/** 409 from `generate-jitconfig`: a runner with that name already exists in the scope. */
+export class RunnerNameTakenError extends GitHubError {
+  constructor(
+    readonly runnerName: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`a runner named ${runnerName} already exists`, options);
+  }
+}
+
+// ───────────── port ─────────────
+
+export interface GitHubPort {
+  generateJitConfig(
+    target: GitHubTarget,
+    request: { name: string; labels: readonly string[]; runnerGroupId: number; workFolder: string },
+  ): Promise<JitConfig>;
+  createRegistrationToken(target: GitHubTarget): Promise<RunnerToken>;
+  createRemoveToken(target: GitHubTarget): Promise<RunnerToken>;
+  listRunners(target: GitHubTarget): Promise<GitHubRunner[]>;
+  /** undefined when the runner does not exist (404). */
+  getRunner(target: GitHubTarget, runnerId: number): Promise<GitHubRunner | undefined>;
+  findRunnerByName(target: GitHubTarget, name: string): Promise<GitHubRunner | undefined>;
+  /** Idempotent: a runner already gone (404) is success. */
+  deleteRunner(target: GitHubTarget, runnerId: number): Promise<void>;
+  /** `GET /repos/{owner}/{repo}/actions/jobs/{job_id}`; undefined on 404. */
+  getWorkflowJob(
+    installationId: number,
+    owner: string,
+    repo: string,
+    jobId: number,
+  ): Promise<WorkflowJobState | undefined>;
+  /** `GET /app/hook/deliveries` (App JWT), newest first, one page from `cursor`. */
+  listHookDeliveries(cursor: string | undefined): Promise<{ deliveries: HookDelivery[]; next: string | undefined }>;
+  /** `POST /app/hook/deliveries/{id}/attempts` (App JWT). */
+  redeliver(deliveryId: number): Promise<void>;
+}

@@ -1,0 +1,60 @@
+import { JitRunnersError } from '../domain/errors.ts';
+
+export class LauncherError extends JitRunnersError {
+  readonly area = 'launcher';
+}
+/** Throttled or a temporary AWS/local failure: retry later. */
+export class LaunchTransientError extends LauncherError {}
+/** No capacity (instance limits, concurrent build limit): retry later, maybe elsewhere. */
+export class LaunchCapacityError extends LauncherError {}
+/** Misconfiguration (access denied, missing project/template): do not retry. */
+export class LaunchConfigError extends LauncherError {}
+
+export interface LaunchRequest {
+  runnerName: string;
+  jobId: number;
+  attempt: number;
+  scopeKey: string;
+  labels: readonly string[];
+  runnerVersion: string;
+  /** Secret: handed to the runner out of band, never logged or put in plain env/user data. */
+  encodedJitConfig: string;
+}
+
+export interface RegularRunnerRequest {
+  runnerName: string;
+  scopeKey: string;
+  /** `config.sh --url` */
+  url: string;
+  /** Secret registration token for `config.sh --token`. */
+  registrationToken: string;
+  labels: readonly string[];
+  runnerVersion: string;
+}
+
+export interface Launch {
+  /** Build id, instance id, or local process id: whatever `stop` needs. */
+  launchId: string;
+}
+
+export interface LaunchSummary {
+  launchId: string;
+  runnerName: string;
+  startedAt: number;
+}
+
+/** Starts and stops ephemeral runners. One adapter per platform (local, codebuild, ec2). */
+export interface RunnerLauncher {
+  readonly kind: string;
+  /**
+   * Starts a JIT runner. Must be idempotent per `runnerName` where the platform allows it
+   * (CodeBuild idempotencyToken, EC2 ClientToken): a retried launch must not start a second runner.
+   */
+  launch(request: LaunchRequest): Promise<Launch>;
+  /** Starts a regular runner (`config.sh` then `run.sh`) for the metadata workaround. */
+  launchRegular(request: RegularRunnerRequest): Promise<Launch>;
+  /** Stops a launch; a launch already gone is success. */
+  stop(launchId: string): Promise<void>;
+  /** Launches still running (for orphan cleanup). */
+  listActive(): Promise<LaunchSummary[]>;
+}

@@ -1,0 +1,28 @@
+/** Time comes in through this port so the core stays deterministic in tests. */
+export interface Clock {
+  now(): number;
+}
+
+export const systemClock: Clock = { now: () => Date.now() };
+
+/** Hands a job to the provisioner (Lambda Invoke Event in AWS, an in-process queue locally). */
+export interface Dispatcher {
+  dispatch(jobId: number): Promise<void>;
+}
+
+export type LogFields = Record<string, unknown>;
+
+/** Structured logger (Powertools Logger in AWS). Implementations must redact secrets. */
+export interface Logger {
+  debug(message: string, fields?: LogFields): void;
+  info(message: string, fields?: LogFields): void;
+  warn(message: string, fields?: LogFields): void;
+  error(message: string, fields?: LogFields): void;
+}
+
+/** Counters for dashboards/alarms (Powertools Metrics in AWS). */
+export interface Metrics {
+  count(name: string, value?: number, dimensions?: Record<string, string>): void;
+}
+
+export const noopMetrics: Metrics = { count: () => {} };

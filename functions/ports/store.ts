@@ -1,0 +1,180 @@
+import { JitRunnersError } from '../domain/errors.ts';
+import type { Job, JobEvent, NewJob } from '../domain/job.ts';
+import type { JobStatus } from '../domain/job-status.ts';
+
+// ───────────── errors ─────────────
+
+export class StoreError extends JitRunnersError {
+  readonly area = 'store';
+}
+/** A conditional write found the item in another state: someone else got there first. */
+export class ConditionFailedError extends StoreError {}
+/** The store throttled or was unreachable; the caller may retry. */
+export class StoreUnavailableError extends StoreError {}
+
+// ───────────── jobs ─────────────
+
+/** Conditions a job write requires; every named part must hold (AND). */
+export interface JobExpectation {
+  /** The job's status is one of these. */
+  statusIn?: readonly JobStatus[];
+  /** The job's version is exactly this (optimistic concurrency). */
+  version?: number;
+  /** The job's attempt is exactly this. */
+  attempt?: number;
+  /** Nobody holds a live lease at this time (absent, expired, or held by `leaseHolder`). */
+  leaseFreeAt?: number;
+  /** Used with `leaseFreeAt`: this owner may re-take its own lease. Alone: the lease is held by this owner. */
+  leaseHolder?: string;
+}
+
+/** Fields to set (undefined = leave alone) and fields to remove. `version`/`updatedAt` are managed by the store. */
+export interface JobChanges {
+  set?: Partial<Omit<Job, 'jobId' | 'version' | 'history' | 'createdAt' | 'deliveryIds'>>;
+  remove?: readonly (keyof Job)[];
+  /** Appended to the job's history. */
+  event?: Omit<JobEvent, 'at'>;
+}
+
+export interface JobRepository {
+  /**
+   * Records a queued job once. Why conditional: GitHub may deliver the same event several times and
+   * under several delivery ids; only the first creates the job, later ones only add their delivery id.
+   */
+  create(job: NewJob, deliveryId: string, now: number): Promise<{ created: boolean }>;
+  get(jobId: number): Promise<Job | undefined>;
+  /** Conditional update; throws {@link ConditionFailedError} when `expect` does not hold, returns the new item. */
+  update(jobId: number, expect: JobExpectation, changes: JobChanges, now: number): Promise<Job>;
+  /** Non-terminal jobs (reconciler and crash recovery), oldest update first. */
+  listOpen(limit?: number): Promise<Job[]>;
+}
+
+// ───────────── baselines ─────────────
+
+export const BaselineMethod = { workaround: 'workaround', observed: 'observed', manual: 'manual' } as const;
+export type BaselineMethod = (typeof BaselineMethod)[keyof typeof BaselineMethod];
+
+export const BaselineState = {
+  /** A regular runner has been registered and seen online for the scope. */
+  present: 'present',
+  /** A metadata-missing signal was seen; the workaround is needed. */
+  missing: 'missing',
+  /** One process was elected to run the workaround (see `healingOwner`). */
+  healing: 'healing',
+  /** The workaround failed; see `reason`. */
+  failed: 'failed',
+} as const;
+export type BaselineState = (typeof BaselineState)[keyof typeof BaselineState];
+
+/** The `BASELINE#<scope>` item. */
+export interface Baseline {
+  scopeKey: string;
+  state: BaselineState;
+  method?: BaselineMethod;
+  runnerId?: number;
+  runnerName?: string;
+  verifiedOnlineAt?: number;
+  healingOwner?: string;
+  healingUntil?: number;
+  /** How many times the workaround ran for this scope. */
+  workarounds: number;
+  reason?: string;
+  updatedAt: number;
+  version: number;
+}
+
+export interface BaselineRepository {
+  get(scopeKey: string): Promise<Baseline | undefined>;
+  list(): Promise<Baseline[]>;
+  /**
+   * Writes the baseline if its current version is `expectVersion` (0 = item must not exist).
+   * Throws {@link ConditionFailedError} otherwise. Returns the stored item (version bumped).
+   */
+  put(baseline: Omit<Baseline, 'version' | 'updatedAt'>, expectVersion: number, now: number): Promise<Baseline>;
+}
+
+// ───────────── breakers ─────────────
+
+/** The `BREAKER#<scope>` item: consecutive failures and the open window. */
+export interface Breaker {
+  scopeKey: string;
+  consecutiveFailures: number;
+  /** How many times it opened in a row without a success (drives exponential backoff). */
+  opens: number;
+  openUntil: number;
+  reason?: string;
+  updatedAt: number;
+  version: number;
+}
+
+export interface BreakerRepository {
+  get(scopeKey: string): Promise<Breaker | undefined>;
+  /** Same version semantics as {@link BaselineRepository.put}. */
+  put(breaker: Omit<Breaker, 'version' | 'updatedAt'>, expectVersion: number, now: number): Promise<Breaker>;
+}
+
+// ───────────── runners ─────────────
+
+export const RunnerState = {
+  launched: 'launched',
+  running: 'running',
+  stopping: 'stopping',
+  stopped: 'stopped',
+} as const;
+export type RunnerState = (typeof RunnerState)[keyof typeof RunnerState];
+
+export const RunnerKind = { jit: 'jit', baseline: 'baseline' } as const;
+export type RunnerKind = (typeof RunnerKind)[keyof typeof RunnerKind];
+
+/** The `RUNNER#<name>` item: runner ↔ job ↔ launch. */
+export interface RunnerRecord {
+  name: string;
+  kind: RunnerKind;
+  scopeKey: string;
+  installationId: number;
+  jobId?: number;
+  runnerId?: number;
+  launchId?: string;
+  version: string;
+  state: RunnerState;
+  /** Job GitHub actually gave this runner (may differ from `jobId`: JIT runners match by labels). */
+  tookJobId?: number;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface RunnerRepository {
+  put(runner: Omit<RunnerRecord, 'updatedAt'>, now: number): Promise<void>;
+  get(name: string): Promise<RunnerRecord | undefined>;
+  /** Sets fields; when `expectState` is given the write is conditional on it. */
+  update(
+    name: string,
+    set: Partial<Omit<RunnerRecord, 'name' | 'createdAt' | 'updatedAt'>>,
+    now: number,
+    expectState?: readonly RunnerState[],
+  ): Promise<RunnerRecord>;
+  /** Runners not yet `stopped`. */
+  listActive(): Promise<RunnerRecord[]>;
+}
+
+// ───────────── locks and markers ─────────────
+
+export interface LockRepository {
+  /** Takes or renews a named lease; false when another owner holds a live one. */
+  acquire(name: string, owner: string, now: number, ttlMs: number): Promise<boolean>;
+  release(name: string, owner: string): Promise<void>;
+  /** Small named values (e.g. the webhook-delivery cursor). */
+  getValue(name: string): Promise<string | undefined>;
+  setValue(name: string, value: string, now: number): Promise<void>;
+  /** Records `name` once; false when it was already recorded (exactly-once markers, e.g. redeliveries). */
+  mark(name: string, now: number, ttlMs: number): Promise<boolean>;
+}
+
+/** The whole table, as the use cases see it. */
+export interface Store {
+  jobs: JobRepository;
+  baselines: BaselineRepository;
+  breakers: BreakerRepository;
+  runners: RunnerRepository;
+  locks: LockRepository;
+}
