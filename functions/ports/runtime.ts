@@ -7,7 +7,11 @@ export const systemClock: Clock = { now: () => Date.now() };
 
 /** Hands a job to the provisioner (Lambda Invoke Event in AWS, an in-process queue locally). */
 export interface Dispatcher {
-  dispatch(jobId: number): Promise<void>;
+  /**
+   * `delayMs`: hand it over no earlier than that (breaker or retry backoff). Adapters that cannot delay
+   * (Lambda Invoke) may drop delayed dispatches: the reconciler resumes jobs whose `notBefore` has passed.
+   */
+  dispatch(jobId: number, options?: { delayMs?: number }): Promise<void>;
 }
 
 export type LogFields = Record<string, unknown>;

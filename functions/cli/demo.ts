@@ -1,0 +1,96 @@
+import { randomUUID } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { sign } from '@octokit/webhooks-methods';
+import { SANDBOX_FILE, type SandboxInfo } from '../adapters/local/local-app.ts';
+import type { Config } from '../config/config.ts';
+import { isTerminal, type JobStatus } from '../domain/job-status.ts';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * `npm run demo`: asks the sandbox's GitHub simulator for a queued job (a real `workflow_job` payload),
+ * signs it with the sandbox webhook secret, posts it to the running server and prints each state the
+ * job reaches until it is completed.
+ */
+export async function runDemo(config: Config, args: string[]): Promise<number> {
+  const out = (line: string) => process.stdout.write(`${line}\n`);
+  const timeoutMs = Number(args.find((a) => a.startsWith('--timeout='))?.slice(10) ?? 120) * 1000;
+  const base = `http://127.0.0.1:${config.local.port}`;
+
+  try {
+    const health = await fetch(`${base}/healthz`);
+    if (!health.ok) throw new Error(`status ${health.status}`);
+  } catch {
+    out(`No jit-runners server answers on ${base}. Start it first: npm start`);
+    return 1;
+  }
+  let sandbox: SandboxInfo;
+  try {
+    sandbox = JSON.parse(await readFile(join(resolve(config.local.stateDir), SANDBOX_FILE), 'utf8')) as SandboxInfo;
+  } catch {
+    out(
+      `The server on ${base} is not a sandbox (no ${config.local.stateDir}/${SANDBOX_FILE}). The demo needs \`npm start\` without GITHUB_APP_ID.`,
+    );
+    return 1;
+  }
+
+  const created = await fetch(`${sandbox.simulatorUrl}/_sim/jobs`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ owner: 'octo-org', repo: 'demo-repo', labels: config.runner.labels }),
+  });
+  if (!created.ok) {
+    out(`The GitHub simulator refused the demo job (status ${created.status}).`);
+    return 1;
+  }
+  const payload = (await created.json()) as { workflow_job: { id: number; labels: string[] } };
+  const body = JSON.stringify(payload);
+  const jobId = payload.workflow_job.id;
+  out(
+    `demo: workflow_job ${jobId} queued in octo-org/demo-repo with labels [${payload.workflow_job.labels.join(', ')}]`,
+  );
+
+  const answer = await fetch(`${base}/webhook`, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      'x-github-event': 'workflow_job',
+      'x-github-delivery': randomUUID(),
+      'x-hub-signature-256': await sign(sandbox.webhookSecret, body),
+    },
+    body,
+  });
+  out(`demo: POST /webhook → ${answer.status} ${JSON.stringify(await answer.json())}`);
+  if (answer.status !== 202) return 1;
+
+  const started = Date.now();
+  let last: JobStatus | undefined;
+  while (Date.now() - started < timeoutMs) {
+    const res = await fetch(`${base}/jobs/${jobId}`);
+    if (res.ok) {
+      const job = (await res.json()) as {
+        status: JobStatus;
+        runnerName?: string;
+        conclusion?: string;
+        reason?: string;
+      };
+      if (job.status !== last) {
+        last = job.status;
+        const detail = [job.runnerName && `runner ${job.runnerName}`, job.conclusion, job.reason]
+          .filter(Boolean)
+          .join(', ');
+        out(
+          `  ${((Date.now() - started) / 1000).toFixed(1).padStart(5)} s  ${job.status}${detail ? `  (${detail})` : ''}`,
+        );
+      }
+      if (isTerminal(job.status)) {
+        out(job.status === 'completed' ? 'demo: job completed' : 'demo: job failed');
+        return job.status === 'completed' ? 0 : 1;
+      }
+    }
+    await sleep(100);
+  }
+  out(`demo: job ${jobId} did not finish within ${timeoutMs / 1000} s (last state: ${last ?? 'unknown'})`);
+  return 1;
+}

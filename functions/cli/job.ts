@@ -1,0 +1,40 @@
+import type { Config } from '../config/config.ts';
+import type { Job } from '../domain/job.ts';
+
+/** `jit-runners job show <id>`: a job and its history, read from the running server. */
+export async function runJob(config: Config, args: string[]): Promise<number> {
+  const [sub, id] = args;
+  if (sub !== 'show' || !id || !/^\d+$/.test(id)) {
+    process.stderr.write('usage: jit-runners job show <workflow_job id>\n');
+    return 2;
+  }
+  const base = `http://127.0.0.1:${config.local.port}`;
+  let res: Response;
+  try {
+    res = await fetch(`${base}/jobs/${id}`);
+  } catch {
+    process.stderr.write(`jit-runners: no server answers on ${base}; start it with npm start\n`);
+    return 1;
+  }
+  if (res.status === 404) {
+    process.stderr.write(`jit-runners: job ${id} is not recorded\n`);
+    return 1;
+  }
+  const job = (await res.json()) as Job;
+  process.stdout.write(formatJob(job));
+  return 0;
+}
+
+export function formatJob(job: Job): string {
+  const lines = [
+    `job ${job.jobId}  ${job.owner}/${job.repo}  status ${job.status}`,
+    `  labels: ${job.labels.join(', ')}   attempt: ${job.attempt}   heals: ${job.heals}`,
+  ];
+  if (job.runnerName)
+    lines.push(`  runner: ${job.runnerName} (id ${job.runnerId ?? '?'}, v${job.runnerVersion ?? '?'})`);
+  if (job.ranOn) lines.push(`  ran on: ${job.ranOn}`);
+  if (job.failureClass || job.reason) lines.push(`  failure: ${job.failureClass ?? ''} ${job.reason ?? ''}`.trimEnd());
+  lines.push('  history:');
+  for (const e of job.history) lines.push(`    ${new Date(e.at).toISOString()}  ${e.status.padEnd(15)} ${e.note}`);
+  return `${lines.join('\n')}\n`;
+}

@@ -1,0 +1,69 @@
+import type { Config } from '../config/config.ts';
+import type { GitHubPort } from '../ports/github.ts';
+import type { RunnerLauncher } from '../ports/launcher.ts';
+import type { Clock, Dispatcher, Logger, Metrics } from '../ports/runtime.ts';
+import type { Store } from '../ports/store.ts';
+import { createAcceptWebhook, type JobProgress } from '../use-cases/accept-webhook.ts';
+import { createBaselineGate } from '../use-cases/create-baseline-gate.ts';
+import { createScopeGuard } from '../use-cases/create-scope-guard.ts';
+import { createProvisionJob } from '../use-cases/provision-job.ts';
+
+export interface CoreDeps {
+  config: Config;
+  store: Store;
+  github: GitHubPort;
+  launcher: RunnerLauncher;
+  dispatcher: Dispatcher;
+  clock: Clock;
+  logger: Logger;
+  metrics: Metrics;
+  /** Lease owner id of this process. */
+  owner: string;
+  webhookSecrets: () => Promise<readonly string[]> | readonly string[];
+  random?: () => number;
+}
+
+/**
+ * Wires every use case over the same ports. Lambda handlers, the local server and the CLI call this
+ * once (per cold start / process) and keep the result.
+ */
+export function buildCore(deps: CoreDeps) {
+  const { config, store, github, launcher, dispatcher, clock, logger, metrics, owner } = deps;
+  const random = deps.random ?? Math.random;
+
+  const scopeGuard = createScopeGuard({ config, breakers: store.breakers, logger, metrics, random });
+  const baselineGate = createBaselineGate({ config, baselines: store.baselines, logger, metrics });
+
+  const provisionJob = createProvisionJob({
+    config,
+    jobs: store.jobs,
+    github,
+    launcher,
+    dispatcher,
+    scopeGuard,
+    baselineGate,
+    clock,
+    logger,
+    metrics,
+    owner,
+    random,
+  });
+
+  const progressListeners: ((progress: JobProgress) => Promise<void>)[] = [];
+  const acceptWebhook = createAcceptWebhook({
+    config,
+    webhookSecrets: deps.webhookSecrets,
+    jobs: store.jobs,
+    dispatcher,
+    clock,
+    logger,
+    metrics,
+    onProgress: async (progress) => {
+      for (const listener of progressListeners) await listener(progress);
+    },
+  });
+
+  return { acceptWebhook, provisionJob, scopeGuard, baselineGate, progressListeners };
+}
+
+export type Core = ReturnType<typeof buildCore>;

@@ -1,0 +1,277 @@
+import type { Config } from '../config/config.ts';
+import { FailureClass } from '../domain/failure-class.ts';
+import type { Job } from '../domain/job.ts';
+import { JobStatus } from '../domain/job-status.ts';
+import { runnerName } from '../domain/runner-name.ts';
+import { type Scope, scopeForRepository } from '../domain/scope.ts';
+import { type GitHubPort, GitHubRequestError, type GitHubTarget, RunnerNameTakenError } from '../ports/github.ts';
+import { LaunchCapacityError, LaunchConfigError, LauncherError, type RunnerLauncher } from '../ports/launcher.ts';
+import type { Clock, Dispatcher, Logger, Metrics } from '../ports/runtime.ts';
+import { ConditionFailedError, type JobRepository } from '../ports/store.ts';
+import type { BaselineGate } from './baseline-gate.ts';
+import { retryDelayMs } from './retry-delay.ts';
+import { runnerVersionFor } from './runner-version-for.ts';
+import type { ScopeGuard } from './scope-guard.ts';
+
+export type ProvisionOutcome = 'launched' | 'skipped' | 'waiting' | 'retry' | 'failed';
+
+export interface ProvisionDeps {
+  config: Pick<Config, 'runner' | 'limits'>;
+  jobs: JobRepository;
+  github: GitHubPort;
+  launcher: RunnerLauncher;
+  dispatcher: Dispatcher;
+  scopeGuard: ScopeGuard;
+  baselineGate: BaselineGate;
+  clock: Clock;
+  logger: Logger;
+  metrics: Metrics;
+  /** Lease owner id of this process (Lambda request id, local process id). */
+  owner: string;
+  /** How long a lease lives; a crashed holder's job is picked up after this. */
+  leaseMs?: number;
+  random?: () => number;
+}
+
+/** Statuses a provisioner may take a job from (with a free lease). */
+const LEASABLE = [JobStatus.queued, JobStatus.provisioning, JobStatus.waitingBreaker, JobStatus.healing] as const;
+export const DEFAULT_LEASE_MS = 20_000;
+const WORK_FOLDER = '_work';
+
+/**
+ * Takes one job from queued to launched: lease → breaker/baseline gates → mint → launch → record.
+ * Every step leaves a durable state the next attempt resumes from; the deterministic runner name
+ * turns a repeated mint into a recognisable 409 instead of a second runner.
+ */
+export function createProvisionJob(deps: ProvisionDeps) {
+  const { config, jobs, github, launcher, dispatcher, scopeGuard, baselineGate, clock, logger, metrics, owner } = deps;
+  const leaseMs = deps.leaseMs ?? DEFAULT_LEASE_MS;
+  const random = deps.random ?? Math.random;
+  const lease = { leaseHolder: owner };
+
+  async function release(
+    job: Job,
+    status: typeof JobStatus.queued | typeof JobStatus.waitingBreaker,
+    notBefore: number,
+    note: string,
+    extra: Partial<Job> = {},
+  ): Promise<void> {
+    await jobs.update(
+      job.jobId,
+      { ...lease, statusIn: [JobStatus.provisioning] },
+      { set: { status, notBefore, ...extra }, remove: ['leaseOwner', 'leaseExpiresAt'], event: { status, note } },
+      clock.now(),
+    );
+    await dispatcher.dispatch(job.jobId, { delayMs: Math.max(0, notBefore - clock.now()) });
+  }
+
+  async function fail(job: Job, failureClass: FailureClass, reason: string): Promise<ProvisionOutcome> {
+    await jobs.update(
+      job.jobId,
+      { ...lease, statusIn: [JobStatus.provisioning] },
+      {
+        set: { status: JobStatus.failed, failureClass, reason },
+        remove: ['leaseOwner', 'leaseExpiresAt', 'notBefore'],
+        event: { status: JobStatus.failed, note: `${failureClass}: ${reason}` },
+      },
+      clock.now(),
+    );
+    metrics.count('JobFailed', 1, { failureClass });
+    logger.warn('job failed', { jobId: job.jobId, failureClass, reason });
+    return 'failed';
+  }
+
+  /** Next attempt, or failure once the budget is spent. */
+  async function retry(job: Job, failureClass: FailureClass, reason: string, bumpAttempt: boolean) {
+    const nextAttempt = bumpAttempt ? job.attempt + 1 : job.attempt;
+    if (nextAttempt > config.limits.maxAttemptsPerJob) {
+      return fail(job, failureClass, `${reason}; gave up after ${job.attempt} attempts`);
+    }
+    const notBefore = clock.now() + retryDelayMs(job.attempt, random);
+    await release(job, JobStatus.queued, notBefore, `retry (${failureClass}): ${reason}`, {
+      attempt: nextAttempt,
+      failureClass,
+    });
+    metrics.count('ProvisionRetry', 1, { failureClass });
+    return 'retry' as const;
+  }
+
+  async function onGitHubError(job: Job, scope: Scope, error: GitHubRequestError): Promise<ProvisionOutcome> {
+    const verdict = await scopeGuard.recordFailure(job.scopeKey, error, clock.now());
+    switch (verdict.class) {
+      case FailureClass.breakerOpen:
+        return release(
+          job,
+          JobStatus.waitingBreaker,
+          verdict.openUntil ?? clock.now(),
+          `breaker open for ${job.scopeKey}`,
+        ).then(() => 'waiting' as const);
+      case FailureClass.config:
+        return fail(
+          job,
+          FailureClass.config,
+          `GitHub answered ${error.status} to ${error.endpoint}: ${verdict.detail}`,
+        );
+      case FailureClass.metadataMissing:
+      case FailureClass.versionDeprecated:
+      case FailureClass.registrationGone:
+      case FailureClass.transient:
+      case FailureClass.stolen:
+      case FailureClass.startTimeout:
+        void scope;
+        return retry(job, verdict.class, `GitHub answered ${error.status} to ${error.endpoint}`, false);
+    }
+  }
+
+  /**
+   * 409 for our deterministic name: a previous attempt minted it and lost the answer (crash, timeout).
+   * A runner that is online or busy is adopted (it was launched); one that never came up is deleted
+   * and the next attempt's name is minted, so two live runners never exist for one job.
+   */
+  async function onNameTaken(job: Job, target: GitHubTarget, name: string): Promise<ProvisionOutcome> {
+    const existing = await github.findRunnerByName(target, name);
+    if (existing && (existing.status === 'online' || existing.busy)) {
+      await jobs.update(
+        job.jobId,
+        { ...lease, statusIn: [JobStatus.provisioning] },
+        {
+          set: { status: JobStatus.launched, runnerName: name, runnerId: existing.id, launchedAt: clock.now() },
+          remove: ['leaseOwner', 'leaseExpiresAt', 'notBefore'],
+          event: {
+            status: JobStatus.launched,
+            note: `adopted runner ${name} (id ${existing.id}) from an earlier attempt`,
+          },
+        },
+        clock.now(),
+      );
+      return 'launched';
+    }
+    if (existing) await github.deleteRunner(target, existing.id);
+    return retry(
+      job,
+      FailureClass.registrationGone,
+      `runner name ${name} left over from an interrupted attempt`,
+      true,
+    ).then((outcome) => {
+      // The leftover was ours and is gone: go again at once rather than after the backoff.
+      if (outcome === 'retry') void dispatcher.dispatch(job.jobId);
+      return outcome;
+    });
+  }
+
+  return async function provisionJob(jobId: number): Promise<ProvisionOutcome> {
+    const now = clock.now();
+    let job: Job;
+    try {
+      job = await jobs.update(
+        jobId,
+        { statusIn: LEASABLE, leaseFreeAt: now, leaseHolder: owner },
+        { set: { status: JobStatus.provisioning, leaseOwner: owner, leaseExpiresAt: now + leaseMs } },
+        now,
+      );
+    } catch (error) {
+      // Another process holds it, or it is launched/running/terminal already: nothing to do.
+      if (error instanceof ConditionFailedError) return 'skipped';
+      throw error;
+    }
+
+    if (job.notBefore !== undefined && job.notBefore > now) {
+      const status = job.failureClass === FailureClass.breakerOpen ? JobStatus.waitingBreaker : JobStatus.queued;
+      await release(job, status, job.notBefore, 'not due yet');
+      return 'waiting';
+    }
+    if (job.attempt > config.limits.maxAttemptsPerJob) {
+      return fail(
+        job,
+        job.failureClass ?? FailureClass.transient,
+        `attempt budget of ${config.limits.maxAttemptsPerJob} spent`,
+      );
+    }
+
+    const scope = scopeForRepository(config.runner.scope, job.owner, job.repo);
+    const target: GitHubTarget = { installationId: job.installationId, scope };
+
+    const openUntil = await scopeGuard.openUntil(job.scopeKey, now);
+    if (openUntil !== undefined) {
+      await release(job, JobStatus.waitingBreaker, openUntil, `breaker open for ${job.scopeKey}`, {
+        failureClass: FailureClass.breakerOpen,
+      });
+      return 'waiting';
+    }
+
+    const gate = await baselineGate.beforeMint(job, scope, target, now);
+    if (!gate.proceed) {
+      if (gate.fail) return fail(job, FailureClass.metadataMissing, gate.reason);
+      await release(job, JobStatus.queued, gate.until, gate.reason);
+      return 'waiting';
+    }
+
+    const name = runnerName(config.runner.namePrefix, job.jobId, job.attempt);
+    const version = runnerVersionFor(job, config.runner);
+    let jit: Awaited<ReturnType<GitHubPort['generateJitConfig']>>;
+    try {
+      jit = await github.generateJitConfig(target, {
+        name,
+        labels: config.runner.labels,
+        runnerGroupId: config.runner.groupId,
+        workFolder: WORK_FOLDER,
+      });
+    } catch (error) {
+      if (error instanceof RunnerNameTakenError) return onNameTaken(job, target, name);
+      if (error instanceof GitHubRequestError) return onGitHubError(job, scope, error);
+      throw error;
+    }
+    void scopeGuard.recordSuccess(job.scopeKey, clock.now());
+
+    let launchId: string;
+    try {
+      ({ launchId } = await launcher.launch({
+        runnerName: name,
+        jobId: job.jobId,
+        attempt: job.attempt,
+        scopeKey: job.scopeKey,
+        labels: config.runner.labels,
+        runnerVersion: version,
+        encodedJitConfig: jit.encodedJitConfig,
+      }));
+    } catch (error) {
+      if (!(error instanceof LauncherError)) throw error;
+      // The minted registration would never be used: remove it so no offline runner lingers.
+      await github.deleteRunner(target, jit.runnerId).catch(() => undefined);
+      if (error instanceof LaunchConfigError) return fail(job, FailureClass.config, `launcher: ${error.message}`);
+      const cls = error instanceof LaunchCapacityError ? 'capacity' : 'transient';
+      return retry(job, FailureClass.transient, `launch failed (${cls}): ${error.message}`, false);
+    }
+
+    try {
+      await jobs.update(
+        job.jobId,
+        { ...lease, statusIn: [JobStatus.provisioning] },
+        {
+          set: {
+            status: JobStatus.launched,
+            runnerName: name,
+            runnerId: jit.runnerId,
+            launchId,
+            runnerVersion: version,
+            launchedAt: clock.now(),
+          },
+          remove: ['leaseOwner', 'leaseExpiresAt', 'notBefore'],
+          event: {
+            status: JobStatus.launched,
+            note: `runner ${name} (id ${jit.runnerId}, v${version}) launch ${launchId}`,
+          },
+        },
+        clock.now(),
+      );
+    } catch (error) {
+      // The job moved on while we launched (e.g. `in_progress`/`completed` arrived first): that is fine,
+      // the runner is recorded by the webhook path. Anything else propagates.
+      if (!(error instanceof ConditionFailedError)) throw error;
+      logger.info('job moved on during launch', { jobId });
+    }
+    metrics.count('RunnerLaunched');
+    logger.info('runner launched', { jobId, runnerName: name, launchId, runnerVersion: version });
+    return 'launched';
+  };
+}
