@@ -1,0 +1,148 @@
+import {
+  BatchGetBuildsCommand,
+  type Build,
+  type CodeBuildClient,
+  type EnvironmentVariable,
+  ListBuildsForProjectCommand,
+  StartBuildCommand,
+  StopBuildCommand,
+} from '@aws-sdk/client-codebuild';
+import {
+  type Launch,
+  LaunchCapacityError,
+  LaunchConfigError,
+  type LaunchRequest,
+  type LaunchSummary,
+  LaunchTransientError,
+  type RegularRunnerRequest,
+  type RunnerLauncher,
+} from '../../ports/launcher.ts';
+import { type Clock, systemClock } from '../../ports/runtime.ts';
+import { idempotencyToken } from '../aws/idempotency-token.ts';
+import { RunnerEnv, RunnerMode } from '../aws/runner-env.ts';
+import { awsErrorCode, translateLaunchError, withLaunchErrors } from '../aws/translate-launch-error.ts';
+import type { JitConfigHandoff } from '../ssm/jit-config-handoff.ts';
+
+export interface CodeBuildLauncherOptions {
+  client: CodeBuildClient;
+  handoff: JitConfigHandoff;
+  /** `CODEBUILD_PROJECT_NAME`: the project whose buildspec runs `runner/bootstrap.sh`. */
+  projectName: string;
+  clock?: Clock;
+  /** How far back `listActive` looks; at least the project's build timeout. Default 8 hours. */
+  maxBuildAgeMs?: number;
+}
+
+const plain = (name: string, value: string): EnvironmentVariable => ({ name, value, type: 'PLAINTEXT' });
+
+/** Launches each runner as one CodeBuild build of the runner project. */
+export class CodeBuildLauncher implements RunnerLauncher {
+  readonly kind = 'codebuild';
+  readonly #client: CodeBuildClient;
+  readonly #handoff: JitConfigHandoff;
+  readonly #projectName: string;
+  readonly #clock: Clock;
+  readonly #maxBuildAgeMs: number;
+
+  constructor(options: CodeBuildLauncherOptions) {
+    this.#client = options.client;
+    this.#handoff = options.handoff;
+    this.#projectName = options.projectName;
+    this.#clock = options.clock ?? systemClock;
+    this.#maxBuildAgeMs = options.maxBuildAgeMs ?? 8 * 3_600_000;
+  }
+
+  async launch(request: LaunchRequest): Promise<Launch> {
+    const parameter = await this.#handoff.put(request.runnerName, request.encodedJitConfig);
+    return this.#start(request.runnerName, [
+      plain(RunnerEnv.mode, RunnerMode.jit),
+      plain(RunnerEnv.parameter, parameter),
+      plain(RunnerEnv.runnerName, request.runnerName),
+      plain(RunnerEnv.runnerVersion, request.runnerVersion),
+    ]);
+  }
+
+  async launchRegular(request: RegularRunnerRequest): Promise<Launch> {
+    const parameter = await this.#handoff.put(request.runnerName, request.registrationToken);
+    return this.#start(request.runnerName, [
+      plain(RunnerEnv.mode, RunnerMode.regular),
+      plain(RunnerEnv.parameter, parameter),
+      plain(RunnerEnv.runnerName, request.runnerName),
+      plain(RunnerEnv.runnerVersion, request.runnerVersion),
+      plain(RunnerEnv.url, request.url),
+      plain(RunnerEnv.labels, request.labels.join(',')),
+    ]);
+  }
+
+  async #start(runnerName: string, env: EnvironmentVariable[]): Promise<Launch> {
+    let build: Build | undefined;
+    try {
+      const out = await withLaunchErrors('codebuild:StartBuild', () =>
+        this.#client.send(
+          new StartBuildCommand({
+            projectName: this.#projectName,
+            // Same runner name → same token: a retried StartBuild (within CodeBuild's 5-minute token
+            // window) returns the first build instead of starting a second runner.
+            idempotencyToken: idempotencyToken(runnerName),
+            environmentVariablesOverride: env,
+          }),
+        ),
+      );
+      build = out.build;
+    } catch (error) {
+      // Why only for capacity/config errors: after a transient error (a timeout) the build may have
+      // started anyway and still needs the hand-off; the retry overwrites it and the sweep removes leftovers.
+      if (error instanceof LaunchConfigError || error instanceof LaunchCapacityError) {
+        await this.#handoff.delete(runnerName).catch(() => undefined);
+      }
+      throw error;
+    }
+    if (!build?.id) throw new LaunchTransientError('codebuild:StartBuild answered without a build id');
+    return { launchId: build.id };
+  }
+
+  async stop(launchId: string): Promise<void> {
+    try {
+      await this.#client.send(new StopBuildCommand({ id: launchId }));
+    } catch (error) {
+      if (awsErrorCode(error) === 'ResourceNotFoundException') return;
+      throw translateLaunchError(error, 'codebuild:StopBuild');
+    }
+  }
+
+  async listActive(): Promise<LaunchSummary[]> {
+    const active: LaunchSummary[] = [];
+    const cutoff = this.#clock.now() - this.#maxBuildAgeMs;
+    let nextToken: string | undefined;
+    do {
+      const page = await withLaunchErrors('codebuild:ListBuildsForProject', () =>
+        this.#client.send(
+          new ListBuildsForProjectCommand({
+            projectName: this.#projectName,
+            sortOrder: 'DESCENDING',
+            ...(nextToken ? { nextToken } : {}),
+          }),
+        ),
+      );
+      const ids = page.ids ?? [];
+      if (ids.length === 0) break;
+      const details = await withLaunchErrors('codebuild:BatchGetBuilds', () =>
+        this.#client.send(new BatchGetBuildsCommand({ ids })),
+      );
+      let oldest = Number.POSITIVE_INFINITY;
+      for (const build of details.builds ?? []) {
+        const startedAt = build.startTime?.getTime() ?? 0;
+        oldest = Math.min(oldest, startedAt);
+        if (build.buildStatus !== 'IN_PROGRESS' || !build.id) continue;
+        const runnerName = build.environment?.environmentVariables?.find((v) => v.name === RunnerEnv.runnerName)?.value;
+        if (!runnerName) continue;
+        active.push({ launchId: build.id, runnerName, startedAt });
+      }
+      // Builds come newest first and none runs longer than the project timeout: once a page reaches
+      // past that age, older pages cannot hold a running build.
+      if (oldest < cutoff) break;
+      nextToken = page.nextToken;
+    } while (nextToken);
+    return active;
+  }
+}

@@ -1,0 +1,235 @@
+import {
+  DescribeInstancesCommand,
+  EC2Client,
+  RunInstancesCommand,
+  TerminateInstancesCommand,
+} from '@aws-sdk/client-ec2';
+import { DeleteParameterCommand, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { mockClient } from 'aws-sdk-client-mock';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { idempotencyToken } from '../../../functions/adapters/aws/idempotency-token.ts';
+import { Ec2Launcher, type Ec2LauncherOptions } from '../../../functions/adapters/ec2/ec2-launcher.ts';
+import { JitConfigHandoff } from '../../../functions/adapters/ssm/jit-config-handoff.ts';
+import {
+  LaunchCapacityError,
+  LaunchConfigError,
+  type LaunchRequest,
+  LaunchTransientError,
+} from '../../../functions/ports/launcher.ts';
+import { awsError } from './aws-errors.ts';
+
+const ec2 = mockClient(EC2Client);
+const ssm = mockClient(SSMClient);
+
+const launcher = (options: Partial<Ec2LauncherOptions> = {}) =>
+  new Ec2Launcher({
+    client: new EC2Client({ region: 'eu-west-1' }),
+    handoff: new JitConfigHandoff({ client: new SSMClient({ region: 'eu-west-1' }), prefix: '/jr/jit' }),
+    launchTemplateId: 'lt-0abc',
+    subnetIds: ['subnet-a'],
+    instanceType: 'm7g.large',
+    fleet: 'JitRunners',
+    ...options,
+  });
+
+const request: LaunchRequest = {
+  runnerName: 'jr-42-1',
+  jobId: 42,
+  attempt: 1,
+  scopeKey: 'octo/repo',
+  labels: ['self-hosted', 'linux', 'arm64'],
+  runnerVersion: '2.330.0',
+  encodedJitConfig: 'SECRET-JIT-CONFIG',
+};
+
+const tags = [
+  { Key: 'Name', Value: 'jr-42-1' },
+  { Key: 'jit-runners:fleet', Value: 'JitRunners' },
+  { Key: 'JR_RUNNER_NAME', Value: 'jr-42-1' },
+  { Key: 'JR_MODE', Value: 'jit' },
+  { Key: 'JR_PARAMETER', Value: '/jr/jit/jr-42-1' },
+  { Key: 'JR_RUNNER_VERSION', Value: '2.330.0' },
+];
+
+const onDemandInput = {
+  LaunchTemplate: { LaunchTemplateId: 'lt-0abc', Version: '$Latest' },
+  MinCount: 1,
+  MaxCount: 1,
+  ClientToken: idempotencyToken('jr-42-1', 'on-demand'),
+  InstanceType: 'm7g.large',
+  SubnetId: 'subnet-a',
+  InstanceInitiatedShutdownBehavior: 'terminate',
+  TagSpecifications: [
+    { ResourceType: 'instance', Tags: tags },
+    { ResourceType: 'volume', Tags: tags.slice(0, 2) },
+  ],
+};
+
+describe('Ec2Launcher', () => {
+  beforeEach(() => {
+    ec2.reset();
+    ssm.reset();
+    ssm.on(PutParameterCommand).resolves({ Version: 1 });
+    ssm.on(DeleteParameterCommand).resolves({});
+    ec2.on(DescribeInstancesCommand).resolves({ Reservations: [] });
+  });
+
+  it('runs one on-demand instance from the launch template with a ClientToken derived from the runner name', async () => {
+    ec2.on(RunInstancesCommand).resolves({ Instances: [{ InstanceId: 'i-1' }] });
+    expect(await launcher().launch(request)).toEqual({ launchId: 'i-1' });
+    const runs = ec2.commandCalls(RunInstancesCommand).map((c) => c.args[0].input);
+    expect(runs).toEqual([onDemandInput]);
+    expect(JSON.stringify(runs)).not.toContain('SECRET-JIT-CONFIG');
+    expect(ssm.commandCalls(PutParameterCommand)[0]?.args[0].input).toMatchObject({
+      Name: '/jr/jit/jr-42-1',
+      Value: 'SECRET-JIT-CONFIG',
+      Type: 'SecureString',
+    });
+  });
+
+  it('returns the existing instance instead of launching a second one for the same runner', async () => {
+    ec2.on(DescribeInstancesCommand).resolves({ Reservations: [{ Instances: [{ InstanceId: 'i-first' }] }] });
+    expect(await launcher().launch(request)).toEqual({ launchId: 'i-first' });
+    expect(ec2.commandCalls(RunInstancesCommand)).toHaveLength(0);
+    expect(ec2.commandCalls(DescribeInstancesCommand)[0]?.args[0].input).toEqual({
+      Filters: [
+        { Name: 'tag:jit-runners:fleet', Values: ['JitRunners'] },
+        { Name: 'tag:JR_RUNNER_NAME', Values: ['jr-42-1'] },
+        { Name: 'instance-state-name', Values: ['pending', 'running'] },
+      ],
+    });
+  });
+
+  it('asks for a one-time spot instance first when spot is on', async () => {
+    ec2.on(RunInstancesCommand).resolves({ Instances: [{ InstanceId: 'i-spot' }] });
+    expect(await launcher({ useSpot: true }).launch(request)).toEqual({ launchId: 'i-spot' });
+    expect(ec2.commandCalls(RunInstancesCommand).map((c) => c.args[0].input)).toEqual([
+      {
+        ...onDemandInput,
+        ClientToken: idempotencyToken('jr-42-1', 'spot'),
+        InstanceMarketOptions: {
+          MarketType: 'spot',
+          SpotOptions: { SpotInstanceType: 'one-time', InstanceInterruptionBehavior: 'terminate' },
+        },
+      },
+    ]);
+  });
+
+  it('falls back to on-demand, with its own ClientToken, when spot has no capacity', async () => {
+    ec2
+      .on(RunInstancesCommand)
+      .rejectsOnce(awsError('InsufficientInstanceCapacity'))
+      .resolves({ Instances: [{ InstanceId: 'i-od' }] });
+    expect(await launcher({ useSpot: true }).launch(request)).toEqual({ launchId: 'i-od' });
+    const runs = ec2.commandCalls(RunInstancesCommand).map((c) => c.args[0].input);
+    expect(runs).toHaveLength(2);
+    expect(runs[0]?.InstanceMarketOptions?.MarketType).toBe('spot');
+    expect(runs[1]).toEqual(onDemandInput);
+    expect(runs[0]?.ClientToken).not.toBe(runs[1]?.ClientToken);
+  });
+
+  it('does not fall back to on-demand when spot fails for another reason', async () => {
+    ec2.on(RunInstancesCommand).rejects(awsError('UnauthorizedOperation'));
+    await expect(launcher({ useSpot: true }).launch(request)).rejects.toBeInstanceOf(LaunchConfigError);
+    expect(ec2.commandCalls(RunInstancesCommand)).toHaveLength(1);
+    expect(ssm.commandCalls(DeleteParameterCommand)).toHaveLength(1);
+  });
+
+  it.each([
+    ['RequestLimitExceeded', LaunchTransientError],
+    ['InstanceLimitExceeded', LaunchCapacityError],
+    ['InsufficientInstanceCapacity', LaunchCapacityError],
+    ['UnauthorizedOperation', LaunchConfigError],
+    ['InvalidLaunchTemplateId.NotFound', LaunchConfigError],
+  ])('translates RunInstances %s', async (code, type) => {
+    ec2.on(RunInstancesCommand).rejects(awsError(code));
+    await expect(launcher().launch(request)).rejects.toBeInstanceOf(type);
+  });
+
+  it('tags a regular runner with url and labels and keeps the registration token in SSM', async () => {
+    ec2.on(RunInstancesCommand).resolves({ Instances: [{ InstanceId: 'i-reg' }] });
+    await launcher({ subnetIds: [] }).launchRegular({
+      runnerName: 'jr-baseline-octo-repo-ab12',
+      scopeKey: 'octo/repo',
+      url: 'https://github.com/octo/repo',
+      registrationToken: 'SECRET-REG-TOKEN',
+      labels: ['jit-runners-baseline-ab12'],
+      runnerVersion: '2.330.0',
+    });
+    const input = ec2.commandCalls(RunInstancesCommand)[0]?.args[0].input;
+    expect(input?.SubnetId).toBeUndefined();
+    expect(input?.TagSpecifications?.[0]?.Tags).toEqual(
+      expect.arrayContaining([
+        { Key: 'JR_MODE', Value: 'regular' },
+        { Key: 'JR_URL', Value: 'https://github.com/octo/repo' },
+        { Key: 'JR_LABELS', Value: 'jit-runners-baseline-ab12' },
+        { Key: 'JR_PARAMETER', Value: '/jr/jit/jr-baseline-octo-repo-ab12' },
+      ]),
+    );
+    expect(JSON.stringify(input)).not.toContain('SECRET-REG-TOKEN');
+    expect(ssm.commandCalls(PutParameterCommand)[0]?.args[0].input.Value).toBe('SECRET-REG-TOKEN');
+  });
+
+  it('picks the same subnet for the same runner name every time', async () => {
+    ec2.on(RunInstancesCommand).resolves({ Instances: [{ InstanceId: 'i-1' }] });
+    const l = launcher({ subnetIds: ['subnet-a', 'subnet-b', 'subnet-c'] });
+    await l.launch(request);
+    await l.launch(request);
+    const subnets = ec2.commandCalls(RunInstancesCommand).map((c) => c.args[0].input.SubnetId);
+    expect(subnets[0]).toBe(subnets[1]);
+    expect(['subnet-a', 'subnet-b', 'subnet-c']).toContain(subnets[0]);
+  });
+
+  it('terminates an instance and treats an unknown one as gone', async () => {
+    ec2.on(TerminateInstancesCommand).resolvesOnce({}).rejectsOnce(awsError('InvalidInstanceID.NotFound'));
+    await launcher().stop('i-1');
+    await launcher().stop('i-gone');
+    expect(ec2.commandCalls(TerminateInstancesCommand).map((c) => c.args[0].input)).toEqual([
+      { InstanceIds: ['i-1'] },
+      { InstanceIds: ['i-gone'] },
+    ]);
+  });
+
+  it('lists pending and running instances of its fleet, across pages', async () => {
+    ec2.reset();
+    ec2
+      .on(DescribeInstancesCommand)
+      .resolvesOnce({
+        Reservations: [
+          {
+            Instances: [
+              {
+                InstanceId: 'i-1',
+                LaunchTime: new Date(1000),
+                Tags: [{ Key: 'JR_RUNNER_NAME', Value: 'jr-1-1' }],
+              },
+              { InstanceId: 'i-untagged', LaunchTime: new Date(1000), Tags: [] },
+            ],
+          },
+        ],
+        NextToken: 'n2',
+      })
+      .resolvesOnce({
+        Reservations: [
+          {
+            Instances: [
+              { InstanceId: 'i-2', LaunchTime: new Date(2000), Tags: [{ Key: 'JR_RUNNER_NAME', Value: 'jr-2-1' }] },
+            ],
+          },
+        ],
+      });
+    expect(await launcher().listActive()).toEqual([
+      { launchId: 'i-1', runnerName: 'jr-1-1', startedAt: 1000 },
+      { launchId: 'i-2', runnerName: 'jr-2-1', startedAt: 2000 },
+    ]);
+    const calls = ec2.commandCalls(DescribeInstancesCommand).map((c) => c.args[0].input);
+    expect(calls[0]).toEqual({
+      Filters: [
+        { Name: 'tag:jit-runners:fleet', Values: ['JitRunners'] },
+        { Name: 'instance-state-name', Values: ['pending', 'running'] },
+      ],
+      MaxResults: 100,
+    });
+    expect(calls[1]?.NextToken).toBe('n2');
+  });
+});
