@@ -1,5 +1,6 @@
 import type { Config } from '../config/config.ts';
-import type { GitHubPort } from '../ports/github.ts';
+import type { Scope } from '../domain/scope.ts';
+import type { GitHubPort, GitHubTarget } from '../ports/github.ts';
 import type { RunnerLauncher } from '../ports/launcher.ts';
 import type { Clock, Dispatcher, Logger, Metrics } from '../ports/runtime.ts';
 import type { Store } from '../ports/store.ts';
@@ -32,7 +33,15 @@ export function buildCore(deps: CoreDeps) {
   const random = deps.random ?? Math.random;
 
   const scopeGuard = createScopeGuard({ config, breakers: store.breakers, logger, metrics, random });
-  const baselineGate = createBaselineGate({ config, baselines: store.baselines, logger, metrics });
+  // The workaround use case is wired in below; the gate only needs a way to ask for it.
+  const requestWorkaround: (scope: Scope, target: GitHubTarget, now: number) => void = () => {};
+  const baselineGate = createBaselineGate({
+    config,
+    baselines: store.baselines,
+    logger,
+    metrics,
+    requestWorkaround: (scope, target, now) => requestWorkaround(scope, target, now),
+  });
 
   const provisionJob = createProvisionJob({
     config,
@@ -63,7 +72,8 @@ export function buildCore(deps: CoreDeps) {
     },
   });
 
-  return { acceptWebhook, provisionJob, scopeGuard, baselineGate, progressListeners };
+  void requestWorkaround;
+  return { store, acceptWebhook, provisionJob, scopeGuard, baselineGate, progressListeners };
 }
 
 export type Core = ReturnType<typeof buildCore>;

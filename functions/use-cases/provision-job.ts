@@ -82,12 +82,18 @@ export function createProvisionJob(deps: ProvisionDeps) {
   }
 
   /** Next attempt, or failure once the budget is spent. */
-  async function retry(job: Job, failureClass: FailureClass, reason: string, bumpAttempt: boolean) {
+  async function retry(
+    job: Job,
+    failureClass: FailureClass,
+    reason: string,
+    bumpAttempt: boolean,
+    options: { immediate?: boolean } = {},
+  ) {
     const nextAttempt = bumpAttempt ? job.attempt + 1 : job.attempt;
     if (nextAttempt > config.limits.maxAttemptsPerJob) {
       return fail(job, failureClass, `${reason}; gave up after ${job.attempt} attempts`);
     }
-    const notBefore = clock.now() + retryDelayMs(job.attempt, random);
+    const notBefore = clock.now() + (options.immediate ? 0 : retryDelayMs(job.attempt, random));
     await release(job, JobStatus.queued, notBefore, `retry (${failureClass}): ${reason}`, {
       attempt: nextAttempt,
       failureClass,
@@ -147,16 +153,16 @@ export function createProvisionJob(deps: ProvisionDeps) {
       return 'launched';
     }
     if (existing) await github.deleteRunner(target, existing.id);
+    // The leftover was ours and is gone: go again at once rather than after a backoff.
     return retry(
       job,
       FailureClass.registrationGone,
       `runner name ${name} left over from an interrupted attempt`,
       true,
-    ).then((outcome) => {
-      // The leftover was ours and is gone: go again at once rather than after the backoff.
-      if (outcome === 'retry') void dispatcher.dispatch(job.jobId);
-      return outcome;
-    });
+      {
+        immediate: true,
+      },
+    );
   }
 
   return async function provisionJob(jobId: number): Promise<ProvisionOutcome> {

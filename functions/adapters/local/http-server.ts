@@ -9,6 +9,9 @@ export interface LocalRoutes {
   /** Read-only job view for `npm run demo` and people (`GET /jobs/{id}`, `GET /jobs`). */
   job?: (jobId: number) => Promise<unknown | undefined>;
   jobs?: () => Promise<unknown[]>;
+  /** Loopback-only admin routes for the CLI (`jit-runners baseline list|ensure`). */
+  baselines?: () => Promise<unknown[]>;
+  ensureBaseline?: (scope: string) => Promise<{ status: number; body: unknown }>;
 }
 
 export interface LocalHttpServer {
@@ -74,6 +77,20 @@ export async function startLocalHttpServer(
         return job ? send(res, 200, job) : send(res, 404, { message: 'no such job' });
       }
       if (req.method === 'GET' && url.pathname === '/jobs' && routes.jobs) return send(res, 200, await routes.jobs());
+      if (url.pathname.startsWith('/admin/')) {
+        // Admin routes act on GitHub with the App's identity: only this machine may call them.
+        const remote = req.socket.remoteAddress ?? '';
+        if (!['127.0.0.1', '::1', '::ffff:127.0.0.1'].includes(remote))
+          return send(res, 403, { message: 'loopback only' });
+        if (req.method === 'GET' && url.pathname === '/admin/baselines' && routes.baselines) {
+          return send(res, 200, await routes.baselines());
+        }
+        if (req.method === 'POST' && url.pathname === '/admin/baselines/ensure' && routes.ensureBaseline) {
+          const scope = url.searchParams.get('scope') ?? '';
+          const answer = await routes.ensureBaseline(scope);
+          return send(res, answer.status, answer.body);
+        }
+      }
       return send(res, 404, { message: 'not found' });
     } catch (error) {
       // Never a stack trace to the caller; the job store write either happened or not, and GitHub's

@@ -1,0 +1,104 @@
+import { closedBreaker, isBreakerFailure, isOpen, recordFailure, recordSuccess } from '../domain/breaker-policy.ts';
+import { classifyApiError } from '../domain/classify-failure.ts';
+import { FailureClass } from '../domain/failure-class.ts';
+import type { GitHubRequestError } from '../ports/github.ts';
+import { type Breaker, ConditionFailedError } from '../ports/store.ts';
+import type { FailureVerdict, ScopeGuard, ScopeGuardDeps } from './scope-guard.ts';
+
+interface Cached {
+  breaker: Breaker | undefined;
+  readAt: number;
+}
+
+/**
+ * The per-scope breaker backed by `BREAKER#<scope>`. Reads are cached for `cacheMs` so the hot path
+ * costs no store request per job; a healthy scope is never written (a success only writes when it
+ * closes a breaker that had failures).
+ */
+export function createScopeGuard(deps: ScopeGuardDeps): ScopeGuard {
+  const { config, breakers, logger, metrics } = deps;
+  const random = deps.random ?? Math.random;
+  const cacheMs = deps.cacheMs ?? 5_000;
+  const cache = new Map<string, Cached>();
+
+  async function read(scopeKey: string, now: number, fresh = false): Promise<Breaker | undefined> {
+    const hit = cache.get(scopeKey);
+    if (!fresh && hit && now - hit.readAt < cacheMs) return hit.breaker;
+    const breaker = await breakers.get(scopeKey);
+    cache.set(scopeKey, { breaker, readAt: now });
+    return breaker;
+  }
+
+  /** Applies a transition with optimistic concurrency; one re-read on a lost race is enough. */
+  async function apply(
+    scopeKey: string,
+    now: number,
+    transition: (
+      b: Breaker | undefined,
+    ) => { breaker: Omit<Breaker, 'version' | 'updatedAt'>; changed: boolean } | undefined,
+  ): Promise<Breaker | undefined> {
+    for (let tries = 0; tries < 2; tries++) {
+      const current = await read(scopeKey, now, tries > 0);
+      const next = transition(current);
+      if (!next?.changed) return current;
+      try {
+        const stored = await breakers.put(next.breaker, current?.version ?? 0, now);
+        cache.set(scopeKey, { breaker: stored, readAt: now });
+        return stored;
+      } catch (error) {
+        if (!(error instanceof ConditionFailedError)) throw error;
+      }
+    }
+    return read(scopeKey, now, true);
+  }
+
+  return {
+    async openUntil(scopeKey, now) {
+      const breaker = await read(scopeKey, now);
+      return isOpen(breaker, now) ? breaker?.openUntil : undefined;
+    },
+
+    async recordFailure(scopeKey, error: GitHubRequestError, now): Promise<FailureVerdict> {
+      const classification = classifyApiError({
+        status: error.status,
+        body: error.body,
+        endpoint: error.endpoint,
+        scopeKey,
+      });
+      if (!isBreakerFailure(classification)) return { class: classification.class, detail: classification.detail };
+      let opened = false;
+      const breaker = await apply(scopeKey, now, (b) => {
+        const t = recordFailure(b ?? closedBreaker(scopeKey), {
+          now,
+          breakerOpenSignal: classification.class === FailureClass.breakerOpen,
+          threshold: config.limits.breakerFailureThreshold,
+          maxBackoffMs: config.limits.breakerMaxBackoffSeconds * 1000,
+          random,
+          reason: classification.detail,
+        });
+        opened = t.opened;
+        return t;
+      });
+      if (opened) {
+        metrics.count('BreakerOpened', 1, { scope: scopeKey });
+        logger.warn('breaker opened', { scope: scopeKey, until: breaker?.openUntil, reason: classification.detail });
+      }
+      if (isOpen(breaker, now)) {
+        return {
+          class: FailureClass.breakerOpen,
+          detail: classification.detail,
+          openUntil: breaker?.openUntil as number,
+        };
+      }
+      return { class: classification.class, detail: classification.detail };
+    },
+
+    async recordSuccess(scopeKey, now) {
+      const cached = cache.get(scopeKey)?.breaker;
+      // Quiet when healthy: no breaker item, or a clean one, means nothing to write.
+      if (!cached || (cached.consecutiveFailures === 0 && cached.opens === 0 && cached.openUntil === 0)) return;
+      await apply(scopeKey, now, (b) => (b ? recordSuccess(b) : undefined));
+      logger.info('breaker closed', { scope: scopeKey });
+    },
+  };
+}
