@@ -1,0 +1,364 @@
+import { describe, expect, it } from 'vitest';
+import {
+  type Classification,
+  classifyApiError,
+  classifyLogLine,
+  classifyTimeout,
+} from '../../functions/domain/classify-failure.ts';
+import { FailureClass } from '../../functions/domain/failure-class.ts';
+import {
+  ACTION_FOR_CLASS,
+  DEFAULT_FAILURE_LIMITS,
+  type DecideInput,
+  decide,
+  type FailureAction,
+  mintsRunner,
+  spendsHeal,
+} from '../../functions/domain/failure-policy.ts';
+
+const NOW = Date.UTC(2026, 10, 23, 5, 40, 0);
+const BROKER_LINE =
+  '2026-11-23 05:40:01Z: Runner connect error: Failed to get job message. Request to https://broker.actions.githubusercontent.com/message failed with status: BadRequest. Error message Error: Bad Request. Retrying until reconnected.';
+const JIT = 'POST /repos/{owner}/{repo}/actions/runners/generate-jitconfig';
+
+function log(line: string): Classification {
+  const c = classifyLogLine(line);
+  if (!c) throw new Error(`test line not classified: ${line}`);
+  return c;
+}
+
+const metadata = log(BROKER_LINE);
+const breakerOpen = log(
+  '2026-11-23 05:41:12Z: Runner connect error: Failed to get job message. Error message breaker open.',
+);
+const deprecated = log(
+  'An error occured: Forbidden Runner version v2.331.0 is deprecated and cannot receive messages.',
+);
+const gone = log('The runner no longer exists on the server. Please reconfigure the runner.');
+const sessionConflict = log('A session for this runner already exists.');
+const api502 = classifyApiError({ status: 502, body: '', endpoint: JIT, scopeKey: 'octo/hello' });
+const api403 = classifyApiError({
+  status: 403,
+  body: '{"message":"Resource not accessible by integration"}',
+  endpoint: JIT,
+  scopeKey: 'octo/hello',
+});
+const rateLimited = classifyApiError({
+  status: 429,
+  body: '',
+  endpoint: JIT,
+  scopeKey: 'octo/hello',
+  retryAfterSeconds: 45,
+});
+const neverOnline = classifyTimeout({ kind: 'never-online', runnerName: 'jr-1-1', waitedMs: 120_000 });
+const stolen = classifyTimeout({ kind: 'not-picked', runnerName: 'jr-1-1', jobId: 1, waitedMs: 1, runnerTookJobId: 2 });
+
+/** A decision input; the signal is about the job's current attempt unless said otherwise. */
+function input(over: Partial<DecideInput> = {}): DecideInput {
+  return {
+    classification: metadata,
+    job: { attempt: 1, heals: 0, status: 'launched' },
+    signalAttempt: over.job?.attempt ?? 1,
+    runnerMintedAt: NOW - 60_000,
+    limits: { ...DEFAULT_FAILURE_LIMITS },
+    baselinePolicy: 'on-error',
+    baseline: undefined,
+    versions: { current: '2.331.0', pinned: '2.331.0', fallback: '2.330.0', floor: '2.329.0' },
+    now: NOW,
+    random: () => 0,
+    ...over,
+  };
+}
+
+function reasonOf(action: FailureAction): string {
+  expect(action.kind).toBe('fail');
+  return action.kind === 'fail' ? action.reason : '';
+}
+
+describe('ACTION_FOR_CLASS', () => {
+  it('maps every failure class to an action, as DESIGN §4 says', () => {
+    expect(Object.keys(ACTION_FOR_CLASS).sort()).toEqual(Object.values(FailureClass).sort());
+    expect(ACTION_FOR_CLASS).toMatchObject({
+      'metadata-missing': 'heal-metadata',
+      'breaker-open': 'open-breaker',
+      'version-deprecated': 'relaunch',
+      'registration-gone': 'remint',
+      transient: 'retry',
+      config: 'fail',
+      stolen: 'replace-if-queued',
+    });
+  });
+});
+
+describe('decide: the usual action per class', () => {
+  it.each<[string, Partial<DecideInput>, FailureAction]>([
+    ['metadata-missing in a scope without baseline → heal', {}, { kind: 'heal-metadata' }],
+    [
+      'metadata-missing from the API (runner lookup 503) → heal',
+      {
+        classification: classifyApiError({
+          status: 503,
+          body: '',
+          endpoint: 'GET /repos/{owner}/{repo}/actions/runners/{runner_id}',
+          scopeKey: 'octo/hello',
+          runnerLaunched: true,
+        }),
+      },
+      { kind: 'heal-metadata' },
+    ],
+    ['breaker-open → open the breaker', { classification: breakerOpen }, { kind: 'open-breaker' }],
+    [
+      'version-deprecated → relaunch on the fallback',
+      { classification: deprecated },
+      { kind: 'relaunch', useFallbackVersion: true, version: '2.330.0' },
+    ],
+    ['registration-gone → remint', { classification: gone }, { kind: 'remint' }],
+    ['stolen → replace if still queued', { classification: stolen }, { kind: 'replace-if-queued' }],
+    [
+      'start-timeout with a present baseline → remint',
+      {
+        classification: neverOnline,
+        baseline: { state: 'present', verifiedOnlineAt: NOW - 3_600_000, workarounds: 1 },
+      },
+      { kind: 'remint' },
+    ],
+    ['start-timeout in a scope without baseline → heal', { classification: neverOnline }, { kind: 'heal-metadata' }],
+    [
+      'start-timeout without baseline under policy off → remint',
+      { classification: neverOnline, baselinePolicy: 'off' },
+      { kind: 'remint' },
+    ],
+    [
+      'start-timeout once the scope workaround budget is spent → remint',
+      { classification: neverOnline, baseline: { state: 'failed', workarounds: 3 } },
+      { kind: 'remint' },
+    ],
+  ])('%s', (_name, over, expected) => {
+    expect(decide(input(over))).toEqual(expected);
+  });
+
+  it('fails a config error at once with a clear reason and no retry', () => {
+    const reason = reasonOf(decide(input({ classification: api403 })));
+    expect(reason).toContain('config');
+    expect(reason).toContain('Resource not accessible by integration');
+    expect(reason).toContain('not retried');
+  });
+
+  it('fails a clock-skew runner with the host clock named', () => {
+    const reason = reasonOf(
+      decide(
+        input({
+          classification: log(
+            "The local machine's clock may be out of sync with the server time by more than five minutes. Please sync your clock.",
+          ),
+        }),
+      ),
+    );
+    expect(reason).toMatch(/clock/);
+  });
+});
+
+describe('decide: metadata-missing and the baseline', () => {
+  it('re-mints without a second workaround when the baseline was verified after the runner was minted', () => {
+    const action = decide(
+      input({
+        baseline: { state: 'present', verifiedOnlineAt: NOW - 1_000, workarounds: 1 },
+        runnerMintedAt: NOW - 60_000,
+      }),
+    );
+    expect(action).toEqual({ kind: 'remint' });
+  });
+
+  it('runs the workaround again when the baseline predates the stuck runner', () => {
+    const action = decide(
+      input({
+        baseline: { state: 'present', verifiedOnlineAt: NOW - 120_000, workarounds: 1 },
+        runnerMintedAt: NOW - 60_000,
+      }),
+    );
+    expect(action).toEqual({ kind: 'heal-metadata' });
+  });
+
+  it('joins a workaround another process is running', () => {
+    expect(decide(input({ baseline: { state: 'healing', workarounds: 3 } }))).toEqual({ kind: 'heal-metadata' });
+  });
+
+  it('fails with a reason once the scope has spent its workarounds', () => {
+    const reason = reasonOf(decide(input({ baseline: { state: 'failed', workarounds: 3 } })));
+    expect(reason).toContain('metadata-missing');
+    expect(reason).toContain('workaround already ran 3 times');
+    expect(reason).toContain('limit 3');
+  });
+
+  it('with policy off, re-mints without the workaround while attempts last', () => {
+    expect(decide(input({ baselinePolicy: 'off' }))).toEqual({ kind: 'remint' });
+  });
+
+  it('with policy off, fails after the bounded attempts and says why', () => {
+    const reason = reasonOf(
+      decide(input({ baselinePolicy: 'off', job: { attempt: 3, heals: 2, status: 'launched' } })),
+    );
+    expect(reason).toContain('gave up after 3 attempts');
+    expect(reason).toContain('baseline policy off');
+    expect(reason).toContain('jit-runners baseline ensure');
+  });
+
+  it('heals the same way under the proactive policy (a baseline can still go missing)', () => {
+    expect(decide(input({ baselinePolicy: 'proactive' }))).toEqual({ kind: 'heal-metadata' });
+  });
+});
+
+describe('decide: budgets', () => {
+  it.each<[string, Classification]>([
+    ['metadata-missing', metadata],
+    ['version-deprecated', deprecated],
+    ['registration-gone', gone],
+    ['stolen', stolen],
+    ['start-timeout', neverOnline],
+  ])('fails %s once the job has used all its attempts', (cls, classification) => {
+    const reason = reasonOf(decide(input({ classification, job: { attempt: 3, heals: 2, status: 'launched' } })));
+    expect(reason.startsWith(`${cls}: `)).toBe(true);
+    expect(reason).toContain('gave up after 3 attempts (limit 3 per job)');
+  });
+
+  it('allows a new runner while attempts remain', () => {
+    expect(decide(input({ classification: gone, job: { attempt: 2, heals: 1, status: 'launched' } }))).toEqual({
+      kind: 'remint',
+    });
+  });
+
+  it('fails once the job has used all its failure-handling steps, even with attempts left', () => {
+    const reason = reasonOf(
+      decide(input({ classification: gone, job: { attempt: 1, heals: 10, status: 'launched' } })),
+    );
+    expect(reason).toContain('gave up after 10 failure-handling steps');
+  });
+
+  it('does not spend the job budget on an open breaker', () => {
+    expect(decide(input({ classification: breakerOpen, job: { attempt: 3, heals: 10, status: 'launched' } }))).toEqual({
+      kind: 'open-breaker',
+    });
+  });
+
+  it('honours configured limits', () => {
+    const limits = { ...DEFAULT_FAILURE_LIMITS, maxAttemptsPerJob: 1 };
+    expect(decide(input({ classification: gone, limits })).kind).toBe('fail');
+  });
+});
+
+describe('decide: transient failures', () => {
+  it('retries an API 5xx after a jittered backoff', () => {
+    expect(decide(input({ classification: api502, job: { attempt: 1, heals: 0, status: 'provisioning' } }))).toEqual({
+      kind: 'retry',
+      backoffMs: 1_000,
+      notBefore: NOW + 1_000,
+    });
+  });
+
+  it('backs off longer as heals accumulate, up to the cap', () => {
+    const waits = [0, 1, 2, 3, 4, 5].map((heals) => {
+      const a = decide(
+        input({ classification: api502, job: { attempt: 1, heals, status: 'provisioning' }, random: () => 0.999_999 }),
+      );
+      return a.kind === 'retry' ? a.backoffMs : -1;
+    });
+    expect(waits).toEqual([2_000, 4_000, 8_000, 16_000, 30_000, 30_000]);
+  });
+
+  it('waits at least as long as retry-after asks', () => {
+    const a = decide(input({ classification: rateLimited }));
+    expect(a).toEqual({ kind: 'retry', backoffMs: 45_000, notBefore: NOW + 45_000 });
+  });
+
+  it('fails after the job has spent its retries', () => {
+    const reason = reasonOf(
+      decide(input({ classification: api502, job: { attempt: 1, heals: 10, status: 'provisioning' } })),
+    );
+    expect(reason).toContain('transient');
+    expect(reason).toContain('gave up after 10 failure-handling steps');
+  });
+
+  it('ignores transient runner log lines: the runner retries them itself', () => {
+    expect(decide(input({ classification: sessionConflict })).kind).toBe('ignore');
+  });
+});
+
+describe('decide: version-deprecated', () => {
+  it('fails with advice when no fallback is configured', () => {
+    const reason = reasonOf(
+      decide(
+        input({
+          classification: deprecated,
+          versions: { current: '2.331.0', pinned: '2.331.0', floor: '2.329.0' },
+        }),
+      ),
+    );
+    expect(reason).toContain('no fallback version is configured');
+    expect(reason).toContain('pin a newer runner version');
+  });
+
+  it('fails when the fallback itself was refused', () => {
+    const action = decide(
+      input({
+        classification: deprecated,
+        versions: { current: '2.330.0', pinned: '2.331.0', fallback: '2.330.0', floor: '2.329.0' },
+      }),
+    );
+    expect(reasonOf(action)).toContain('the fallback 2.330.0 is the version that failed');
+  });
+
+  it('fails rather than throws on a pin below the floor', () => {
+    const action = decide(
+      input({ classification: deprecated, versions: { current: '2.300.0', pinned: '2.300.0', floor: '2.329.0' } }),
+    );
+    expect(reasonOf(action)).toContain('below the minimum 2.329.0');
+  });
+});
+
+describe('decide: stale and expected signals', () => {
+  it('ignores anything about a job already completed or failed', () => {
+    expect(decide(input({ job: { attempt: 1, heals: 0, status: 'completed' } })).kind).toBe('ignore');
+    expect(decide(input({ classification: api502, job: { attempt: 1, heals: 0, status: 'failed' } })).kind).toBe(
+      'ignore',
+    );
+  });
+
+  it('ignores a signal from an older attempt', () => {
+    const a = decide(input({ job: { attempt: 2, heals: 1, status: 'launched' }, signalAttempt: 1 }));
+    expect(a).toEqual({ kind: 'ignore', reason: 'signal from attempt 1; the job is at attempt 2' });
+  });
+
+  it('ignores registration-gone from a runner we deleted ourselves', () => {
+    expect(decide(input({ classification: gone, runnerStoppedByUs: true })).kind).toBe('ignore');
+  });
+
+  it('ignores repeated runner lines while the job is already healing', () => {
+    expect(decide(input({ job: { attempt: 1, heals: 1, status: 'healing' } })).kind).toBe('ignore');
+  });
+
+  it('still decides on API errors while the job is healing', () => {
+    expect(decide(input({ classification: api502, job: { attempt: 1, heals: 1, status: 'healing' } })).kind).toBe(
+      'retry',
+    );
+  });
+
+  it('decides the same action for the same signal seen twice', () => {
+    expect(decide(input())).toEqual(decide(input()));
+  });
+});
+
+describe('spendsHeal and mintsRunner', () => {
+  it.each<[FailureAction, boolean, boolean]>([
+    [{ kind: 'heal-metadata' }, true, true],
+    [{ kind: 'relaunch', useFallbackVersion: true, version: '2.330.0' }, true, true],
+    [{ kind: 'remint' }, true, true],
+    [{ kind: 'replace-if-queued' }, true, true],
+    [{ kind: 'retry', backoffMs: 1, notBefore: 1 }, true, false],
+    [{ kind: 'open-breaker' }, false, false],
+    [{ kind: 'fail', reason: 'x' }, false, false],
+    [{ kind: 'ignore', reason: 'x' }, false, false],
+  ])('%o → spends a heal: %s, mints a runner: %s', (action, heal, mint) => {
+    expect(spendsHeal(action)).toBe(heal);
+    expect(mintsRunner(action)).toBe(mint);
+  });
+});
