@@ -22,6 +22,8 @@ export interface CoreDeps {
   owner: string;
   webhookSecrets: () => Promise<readonly string[]> | readonly string[];
   random?: () => number;
+  /** Provisioning lease length (tests shorten it to exercise crash recovery quickly). */
+  leaseMs?: number;
 }
 
 /**
@@ -56,6 +58,7 @@ export function buildCore(deps: CoreDeps) {
     metrics,
     owner,
     random,
+    ...(deps.leaseMs !== undefined ? { leaseMs: deps.leaseMs } : {}),
   });
 
   const progressListeners: ((progress: JobProgress) => Promise<void>)[] = [];

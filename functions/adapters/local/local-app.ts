@@ -46,6 +46,8 @@ export interface LocalAppOptions {
   };
   /** Start the periodic reconciler (default true). */
   reconcile?: boolean;
+  /** Provisioning lease length; default 20 s. */
+  leaseMs?: number;
 }
 
 export interface LocalApp {
@@ -102,7 +104,7 @@ export async function startLocalApp(options: LocalAppOptions): Promise<LocalApp>
 
     const github =
       options.overrides?.github ??
-      createGitHubClient({ appId: appId as number, privateKey: privateKey as string, apiUrl, logger, secrets });
+      createGitHubClient({ appId: appId as number, privateKey: privateKey as string, apiUrl, logger });
 
     // ── Store ──
     let store = options.overrides?.store;
@@ -123,9 +125,11 @@ export async function startLocalApp(options: LocalAppOptions): Promise<LocalApp>
     const dispatcher = new InProcessDispatcher({ logger });
     closers.push(async () => dispatcher.stop());
     let core: Core | undefined;
-    const launcher =
-      options.overrides?.launcher ??
-      createLocalLauncher({
+    let launcher: RunnerLauncher;
+    if (options.overrides?.launcher) {
+      launcher = options.overrides.launcher;
+    } else {
+      const local = createLocalLauncher({
         runnerDir: resolve(config.local.runnerDir ?? SAMPLE_RUNNER_DIR),
         workRoot: join(stateDir, 'runners'),
         env: { RUNNER_VERSION: config.runner.version },
@@ -145,6 +149,10 @@ export async function startLocalApp(options: LocalAppOptions): Promise<LocalApp>
             );
         },
       });
+      // Runners are detached process groups: a server shutdown must stop them itself.
+      closers.push(() => local.close());
+      launcher = local;
+    }
     core = buildCore({
       config: { ...config, github: { ...config.github, serverUrl, apiUrl } },
       store,
@@ -156,6 +164,7 @@ export async function startLocalApp(options: LocalAppOptions): Promise<LocalApp>
       metrics,
       owner: `local-${process.pid}-${randomBytes(3).toString('hex')}`,
       webhookSecrets: () => webhookSecrets,
+      ...(options.leaseMs !== undefined ? { leaseMs: options.leaseMs } : {}),
     });
     const theCore = core;
     dispatcher.setHandler((jobId) => theCore.provisionJob(jobId));
@@ -192,7 +201,8 @@ export async function startLocalApp(options: LocalAppOptions): Promise<LocalApp>
     const open = await store.jobs.listOpen();
     for (const job of open) {
       if (isTerminal(job.status)) continue;
-      const delayMs = Math.max(0, (job.leaseExpiresAt ?? 0) - clock.now(), (job.notBefore ?? 0) - clock.now());
+      // A lease is free only strictly after its expiry: dispatch a little later than that.
+      const delayMs = Math.max(0, (job.leaseExpiresAt ?? 0) + 50 - clock.now(), (job.notBefore ?? 0) - clock.now());
       await dispatcher.dispatch(job.jobId, { delayMs });
     }
     if (open.length > 0) logger.info('resuming open jobs from the store', { count: open.length });
