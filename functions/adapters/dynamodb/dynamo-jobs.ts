@@ -1,0 +1,141 @@
+import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import type { Job, NewJob } from '../../domain/job.ts';
+import { isTerminal, JobStatus } from '../../domain/job-status.ts';
+import { ConditionFailedError, type JobChanges, type JobExpectation, type JobRepository } from '../../ports/store.ts';
+import { type DynamoContext, storeCall } from './dynamo-context.ts';
+import { ExpressionBuilder } from './expression-builder.ts';
+import { fromItem } from './item-codec.ts';
+import { addJobCondition } from './job-condition.ts';
+import { queryList } from './query-list.ts';
+import { checkJobChanges, definedEntries, expectationParts } from './store-rules.ts';
+import {
+  ENTITY_ATTRIBUTE,
+  Entity,
+  itemKey,
+  LIST_INDEX,
+  ListName,
+  PARTITION_KEY,
+  TERMINAL_JOB_RETENTION_MS,
+  TTL_ATTRIBUTE,
+  ttlSeconds,
+} from './table-schema.ts';
+
+const jobKey = (jobId: number) => itemKey(Entity.job, jobId);
+
+export function createDynamoJobs(ctx: DynamoContext): JobRepository {
+  const { doc, tableName } = ctx;
+
+  /** One PutItem that only succeeds when the job is new. */
+  async function putNew(job: NewJob, deliveryId: string, now: number): Promise<boolean> {
+    const item = {
+      ...jobKey(job.jobId),
+      [ENTITY_ATTRIBUTE]: Entity.job,
+      [LIST_INDEX.partitionKey]: ListName.openJobs,
+      [LIST_INDEX.sortKey]: now,
+      jobId: job.jobId,
+      runId: job.runId,
+      owner: job.owner,
+      repo: job.repo,
+      scopeKey: job.scopeKey,
+      installationId: job.installationId,
+      labels: [...job.labels],
+      status: JobStatus.queued,
+      attempt: 1,
+      heals: 0,
+      deliveryIds: new Set([deliveryId]),
+      createdAt: now,
+      updatedAt: now,
+      version: 1,
+      history: [{ at: now, status: JobStatus.queued, note: 'recorded from webhook' }],
+    };
+    try {
+      await storeCall(`job ${job.jobId} create`, () =>
+        doc.send(
+          new PutCommand({
+            TableName: tableName,
+            Item: item,
+            ConditionExpression: 'attribute_not_exists(#pk)',
+            ExpressionAttributeNames: { '#pk': PARTITION_KEY },
+          }),
+        ),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionFailedError) return false;
+      throw error;
+    }
+  }
+
+  /**
+   * Adds a duplicate's delivery id to the existing job. Why no version bump: a redelivery changes no state,
+   * and bumping would make an in-flight provisioner's version-conditional write fail for nothing.
+   */
+  async function addDelivery(jobId: number, deliveryId: string): Promise<boolean> {
+    const b = new ExpressionBuilder().add('deliveryIds', new Set([deliveryId]));
+    b.condition(`attribute_exists(${b.name(PARTITION_KEY)})`);
+    try {
+      await storeCall(`job ${jobId} add delivery`, () =>
+        doc.send(new UpdateCommand({ TableName: tableName, Key: jobKey(jobId), ...b.params() })),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionFailedError) return false;
+      throw error;
+    }
+  }
+
+  return {
+    async create(job, deliveryId, now) {
+      if (await putNew(job, deliveryId, now)) return { created: true };
+      if (await addDelivery(job.jobId, deliveryId)) return { created: false };
+      // The job vanished between the two requests (TTL deleted a finished job): record it afresh, once.
+      return { created: await putNew(job, deliveryId, now) };
+    },
+
+    async get(jobId) {
+      const result = await storeCall(`job ${jobId} get`, () =>
+        doc.send(new GetCommand({ TableName: tableName, Key: jobKey(jobId), ConsistentRead: true })),
+      );
+      return result.Item ? fromItem<Job>(result.Item) : undefined;
+    },
+
+    async update(jobId: number, expect: JobExpectation, changes: JobChanges, now: number) {
+      checkJobChanges(changes);
+      const b = new ExpressionBuilder();
+      addJobCondition(b, expect);
+      for (const [field, value] of definedEntries(changes.set)) b.set(field, value);
+      for (const field of changes.remove ?? []) b.remove(field);
+      b.setExpression('version', `${b.name('version')} + ${b.value(1)}`);
+      b.set('updatedAt', now);
+      if (changes.event) {
+        const history = b.name('history');
+        const event = { at: now, status: changes.event.status, note: changes.event.note };
+        b.setExpression('history', `list_append(if_not_exists(${history}, ${b.value([])}), ${b.value([event])})`);
+      }
+      // The listing index follows the status without reading the item first: a terminal status leaves the
+      // index and gets a TTL; a non-terminal one (re)enters it. Without a status change only the sort key
+      // moves (oldest update first), which is harmless on a finished job since it has no `gsi1pk`.
+      const status = changes.set?.status;
+      if (status !== undefined && isTerminal(status)) {
+        b.remove(LIST_INDEX.partitionKey);
+        b.set(TTL_ATTRIBUTE, ttlSeconds(now, TERMINAL_JOB_RETENTION_MS));
+      } else if (status !== undefined) {
+        b.set(LIST_INDEX.partitionKey, ListName.openJobs);
+        b.remove(TTL_ATTRIBUTE);
+      }
+      b.set(LIST_INDEX.sortKey, now);
+      const what = `job ${jobId} update [${expectationParts(expect).join(', ')}]`;
+      const result = await storeCall(what, () =>
+        doc.send(
+          new UpdateCommand({ TableName: tableName, Key: jobKey(jobId), ReturnValues: 'ALL_NEW', ...b.params() }),
+        ),
+      );
+      if (!result.Attributes) throw new Error(`${what}: no attributes returned`);
+      return fromItem<Job>(result.Attributes);
+    },
+
+    async listOpen(limit) {
+      return queryList<Job>(ctx, ListName.openJobs, limit);
+    },
+  };
+}

@@ -1,0 +1,33 @@
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { Store } from '../../ports/store.ts';
+import { createDynamoBaselines } from './dynamo-baselines.ts';
+import { createDynamoBreakers } from './dynamo-breakers.ts';
+import type { DynamoContext } from './dynamo-context.ts';
+import { createDynamoJobs } from './dynamo-jobs.ts';
+import { createDynamoLocks } from './dynamo-locks.ts';
+import { createDynamoRunners } from './dynamo-runners.ts';
+
+export interface DynamoStoreOptions {
+  /** A plain client: `new DynamoDBClient({})` in AWS, `createLocalDynamoClient(endpoint)` locally. */
+  client: DynamoDBClient;
+  tableName: string;
+}
+
+/**
+ * The {@link Store} port on one DynamoDB table (layout in table-schema.ts). Every state change is a single
+ * conditional request; SDK errors become `ConditionFailedError` / `StoreUnavailableError`.
+ */
+export function createDynamoStore(options: DynamoStoreOptions): Store {
+  const doc = DynamoDBDocumentClient.from(options.client, {
+    marshallOptions: { removeUndefinedValues: true },
+  });
+  const ctx: DynamoContext = { doc, tableName: options.tableName };
+  return {
+    jobs: createDynamoJobs(ctx),
+    baselines: createDynamoBaselines(ctx),
+    breakers: createDynamoBreakers(ctx),
+    runners: createDynamoRunners(ctx),
+    locks: createDynamoLocks(ctx),
+  };
+}

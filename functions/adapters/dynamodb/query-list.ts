@@ -1,0 +1,31 @@
+import { QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { type DynamoContext, storeCall } from './dynamo-context.ts';
+import { fromItem } from './item-codec.ts';
+import { LIST_INDEX, type ListName } from './table-schema.ts';
+
+/** Reads one list of the listing index in index order (oldest first), following pages up to `limit` items. */
+export async function queryList<T>(ctx: DynamoContext, list: ListName, limit?: number): Promise<T[]> {
+  const records: T[] = [];
+  let startKey: Record<string, unknown> | undefined;
+  do {
+    const remaining = limit === undefined ? undefined : limit - records.length;
+    if (remaining !== undefined && remaining <= 0) break;
+    const page = await storeCall(`list ${list}`, () =>
+      ctx.doc.send(
+        new QueryCommand({
+          TableName: ctx.tableName,
+          IndexName: LIST_INDEX.name,
+          KeyConditionExpression: '#gpk = :list',
+          ExpressionAttributeNames: { '#gpk': LIST_INDEX.partitionKey },
+          ExpressionAttributeValues: { ':list': list },
+          ScanIndexForward: true,
+          ...(remaining === undefined ? {} : { Limit: remaining }),
+          ...(startKey === undefined ? {} : { ExclusiveStartKey: startKey }),
+        }),
+      ),
+    );
+    for (const item of page.Items ?? []) records.push(fromItem<T>(item));
+    startKey = page.LastEvaluatedKey;
+  } while (startKey !== undefined);
+  return records;
+}

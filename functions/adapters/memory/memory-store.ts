@@ -1,0 +1,273 @@
+import type { Job } from '../../domain/job.ts';
+import { JobStatus } from '../../domain/job-status.ts';
+import {
+  type Baseline,
+  type Breaker,
+  ConditionFailedError,
+  type RunnerRecord,
+  RunnerState,
+  type Store,
+  StoreUnavailableError,
+} from '../../ports/store.ts';
+import { checkJobChanges, checkRunnerChanges, definedEntries, expectationParts } from '../dynamodb/store-rules.ts';
+import { jobExpectationHolds } from './job-expectation.ts';
+
+/** Every store operation, as `repository.method`; used to inject failures. */
+export type StoreOperation = {
+  [R in keyof Store]: `${R & string}.${keyof Store[R] & string}`;
+}[keyof Store];
+
+export interface MemoryStore extends Store {
+  /**
+   * The next `times` calls of `operation` throw `error` (default: a `StoreUnavailableError`) without
+   * touching the data, like a throttled or unreachable DynamoDB. Queued failures apply in order.
+   */
+  failNext(operation: StoreOperation, error?: Error, times?: number): void;
+}
+
+interface Lease {
+  owner: string;
+  leaseExpiresAt: number;
+}
+
+/** Deep copy without `undefined` members, the shape DynamoDB (removeUndefinedValues) gives back. */
+function copy<T>(value: T): T {
+  const clone = structuredClone(value);
+  if (clone && typeof clone === 'object' && !Array.isArray(clone)) {
+    for (const [key, member] of Object.entries(clone)) {
+      if (member === undefined) delete (clone as Record<string, unknown>)[key];
+    }
+  }
+  return clone;
+}
+
+function byThenKey<T>(order: (item: T) => number, key: (item: T) => string | number) {
+  return (a: T, b: T) => order(a) - order(b) || (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0);
+}
+
+/**
+ * In-memory {@link Store} with the same conditional semantics as the DynamoStore (the shared contract suite
+ * runs against both): version bumps, history, expectations, `ConditionFailedError`. Each operation runs to
+ * completion before the next starts (single thread, no await inside), which is what DynamoDB guarantees for a
+ * single-item conditional write. Everything returned is a deep copy, so callers cannot alias stored state.
+ */
+export function createMemoryStore(): MemoryStore {
+  const jobs = new Map<number, Job>();
+  const baselines = new Map<string, Baseline>();
+  const breakers = new Map<string, Breaker>();
+  const runners = new Map<string, RunnerRecord>();
+  const locks = new Map<string, Lease>();
+  const values = new Map<string, string>();
+  const marks = new Map<string, number>();
+  const failures = new Map<StoreOperation, Error[]>();
+
+  /** Throws the next injected failure of `operation`, if any. */
+  async function enter(operation: StoreOperation): Promise<void> {
+    const queued = failures.get(operation);
+    const failure = queued?.shift();
+    if (queued && queued.length === 0) failures.delete(operation);
+    if (failure) throw failure;
+  }
+
+  function putVersioned<T extends { version: number; updatedAt: number }>(
+    map: Map<string, T>,
+    what: string,
+    key: string,
+    record: Omit<T, 'version' | 'updatedAt'>,
+    expectVersion: number,
+    now: number,
+  ): T {
+    const current = map.get(key);
+    const holds = expectVersion === 0 ? current === undefined : current?.version === expectVersion;
+    if (!holds) throw new ConditionFailedError(`${what} put (expect version ${expectVersion}): condition failed`);
+    const stored = copy({ ...record, version: expectVersion + 1, updatedAt: now } as T);
+    map.set(key, stored);
+    return copy(stored);
+  }
+
+  return {
+    failNext(operation, error, times = 1) {
+      const queued = failures.get(operation) ?? [];
+      for (let i = 0; i < times; i++) {
+        queued.push(error ?? new StoreUnavailableError(`${operation}: store unavailable (injected)`));
+      }
+      failures.set(operation, queued);
+    },
+
+    jobs: {
+      async create(job, deliveryId, now) {
+        await enter('jobs.create');
+        const existing = jobs.get(job.jobId);
+        if (existing) {
+          // Like DynamoDB's string-set ADD: no version bump (a redelivery is not a state change).
+          if (!existing.deliveryIds.includes(deliveryId))
+            existing.deliveryIds = [...existing.deliveryIds, deliveryId].sort();
+          return { created: false };
+        }
+        jobs.set(job.jobId, {
+          jobId: job.jobId,
+          runId: job.runId,
+          owner: job.owner,
+          repo: job.repo,
+          scopeKey: job.scopeKey,
+          installationId: job.installationId,
+          labels: [...job.labels],
+          status: JobStatus.queued,
+          attempt: 1,
+          heals: 0,
+          deliveryIds: [deliveryId],
+          createdAt: now,
+          updatedAt: now,
+          version: 1,
+          history: [{ at: now, status: JobStatus.queued, note: 'recorded from webhook' }],
+        });
+        return { created: true };
+      },
+
+      async get(jobId) {
+        await enter('jobs.get');
+        const job = jobs.get(jobId);
+        return job ? copy(job) : undefined;
+      },
+
+      async update(jobId, expect, changes, now) {
+        checkJobChanges(changes);
+        await enter('jobs.update');
+        const current = jobs.get(jobId);
+        if (!jobExpectationHolds(current, expect)) {
+          throw new ConditionFailedError(
+            `job ${jobId} update [${expectationParts(expect).join(', ')}]: condition failed`,
+          );
+        }
+        const next: Record<string, unknown> = { ...current };
+        for (const [field, value] of definedEntries(changes.set)) next[field] = structuredClone(value);
+        for (const field of changes.remove ?? []) delete next[field];
+        next.version = current.version + 1;
+        next.updatedAt = now;
+        if (changes.event) {
+          next.history = [...current.history, { at: now, status: changes.event.status, note: changes.event.note }];
+        }
+        const stored = copy(next as unknown as Job);
+        jobs.set(jobId, stored);
+        return copy(stored);
+      },
+
+      async listOpen(limit) {
+        await enter('jobs.listOpen');
+        const open = [...jobs.values()]
+          .filter((job) => job.status !== JobStatus.completed && job.status !== JobStatus.failed)
+          .sort(
+            byThenKey(
+              (job) => job.updatedAt,
+              (job) => job.jobId,
+            ),
+          );
+        return (limit === undefined ? open : open.slice(0, Math.max(0, limit))).map(copy);
+      },
+    },
+
+    baselines: {
+      async get(scopeKey) {
+        await enter('baselines.get');
+        const baseline = baselines.get(scopeKey);
+        return baseline ? copy(baseline) : undefined;
+      },
+      async list() {
+        await enter('baselines.list');
+        return [...baselines.values()]
+          .sort(
+            byThenKey(
+              (b) => b.updatedAt,
+              (b) => b.scopeKey,
+            ),
+          )
+          .map(copy);
+      },
+      async put(baseline, expectVersion, now) {
+        await enter('baselines.put');
+        const what = `baseline ${baseline.scopeKey}`;
+        return putVersioned(baselines, what, baseline.scopeKey, baseline, expectVersion, now);
+      },
+    },
+
+    breakers: {
+      async get(scopeKey) {
+        await enter('breakers.get');
+        const breaker = breakers.get(scopeKey);
+        return breaker ? copy(breaker) : undefined;
+      },
+      async put(breaker, expectVersion, now) {
+        await enter('breakers.put');
+        return putVersioned(breakers, `breaker ${breaker.scopeKey}`, breaker.scopeKey, breaker, expectVersion, now);
+      },
+    },
+
+    runners: {
+      async put(runner, now) {
+        await enter('runners.put');
+        runners.set(runner.name, copy({ ...runner, updatedAt: now }));
+      },
+      async get(name) {
+        await enter('runners.get');
+        const runner = runners.get(name);
+        return runner ? copy(runner) : undefined;
+      },
+      async update(name, set, now, expectState) {
+        checkRunnerChanges(set);
+        await enter('runners.update');
+        const current = runners.get(name);
+        if (!current || (expectState !== undefined && !expectState.includes(current.state))) {
+          const parts = expectState === undefined ? '' : ' [exists, stateIn]';
+          throw new ConditionFailedError(`runner ${name} update${parts}: condition failed`);
+        }
+        const next: Record<string, unknown> = { ...current };
+        for (const [field, value] of definedEntries(set)) next[field] = structuredClone(value);
+        next.updatedAt = now;
+        const stored = copy(next as unknown as RunnerRecord);
+        runners.set(name, stored);
+        return copy(stored);
+      },
+      async listActive() {
+        await enter('runners.listActive');
+        return [...runners.values()]
+          .filter((runner) => runner.state !== RunnerState.stopped)
+          .sort(
+            byThenKey(
+              (r) => r.createdAt,
+              (r) => r.name,
+            ),
+          )
+          .map(copy);
+      },
+    },
+
+    locks: {
+      async acquire(name, owner, now, ttlMs) {
+        await enter('locks.acquire');
+        const lease = locks.get(name);
+        if (lease && lease.leaseExpiresAt >= now && lease.owner !== owner) return false;
+        locks.set(name, { owner, leaseExpiresAt: now + ttlMs });
+        return true;
+      },
+      async release(name, owner) {
+        await enter('locks.release');
+        if (locks.get(name)?.owner === owner) locks.delete(name);
+      },
+      async getValue(name) {
+        await enter('locks.getValue');
+        return values.get(name);
+      },
+      async setValue(name, value) {
+        await enter('locks.setValue');
+        values.set(name, value);
+      },
+      async mark(name, now, ttlMs) {
+        await enter('locks.mark');
+        const until = marks.get(name);
+        if (until !== undefined && until >= now) return false;
+        marks.set(name, now + ttlMs);
+        return true;
+      },
+    },
+  };
+}

@@ -1,0 +1,525 @@
+import { describe, expect, it } from 'vitest';
+import type { NewJob } from '../../../functions/domain/job.ts';
+import { JobStatus } from '../../../functions/domain/job-status.ts';
+import {
+  type Baseline,
+  ConditionFailedError,
+  type JobExpectation,
+  type RunnerRecord,
+  RunnerState,
+  type Store,
+} from '../../../functions/ports/store.ts';
+
+/** A fresh, empty store per call. */
+export type StoreFactory = () => Promise<Store>;
+
+export function newJob(jobId = 101, overrides: Partial<NewJob> = {}): NewJob {
+  return {
+    jobId,
+    runId: 7001,
+    owner: 'Octo-Org',
+    repo: 'hello-world',
+    scopeKey: 'octo-org/hello-world',
+    installationId: 42,
+    labels: ['self-hosted', 'linux', 'x64'],
+    ...overrides,
+  };
+}
+
+function runner(name: string, overrides: Partial<RunnerRecord> = {}): Omit<RunnerRecord, 'updatedAt'> {
+  return {
+    name,
+    kind: 'jit',
+    scopeKey: 'octo-org/hello-world',
+    installationId: 42,
+    jobId: 101,
+    version: '2.330.0',
+    state: RunnerState.launched,
+    createdAt: 1_000,
+    ...overrides,
+  };
+}
+
+function baseline(overrides: Partial<Baseline> = {}): Omit<Baseline, 'version' | 'updatedAt'> {
+  return { scopeKey: 'octo-org/hello-world', state: 'present', method: 'workaround', workarounds: 1, ...overrides };
+}
+
+const T0 = 1_700_000_000_000;
+
+/**
+ * The behaviour every {@link Store} implementation must have. Registered once per implementation
+ * (MemoryStore, DynamoStore on dynalite) so the fake used by use-case tests cannot drift from the real one.
+ */
+export function describeStoreContract(implementation: string, makeStore: StoreFactory): void {
+  describe(`${implementation}: jobs.create`, () => {
+    it('records a new job as queued, attempt 1, version 1, with its delivery id and one history line', async () => {
+      const store = await makeStore();
+      expect(await store.jobs.create(newJob(), 'delivery-a', T0)).toEqual({ created: true });
+      const job = await store.jobs.get(101);
+      expect(job).toMatchObject({
+        ...newJob(),
+        status: JobStatus.queued,
+        attempt: 1,
+        heals: 0,
+        version: 1,
+        deliveryIds: ['delivery-a'],
+        createdAt: T0,
+        updatedAt: T0,
+      });
+      expect(job?.history).toHaveLength(1);
+      expect(job?.history[0]).toMatchObject({ at: T0, status: JobStatus.queued });
+    });
+
+    it('keeps the first job on a duplicate, adding the new delivery id once, without a version bump', async () => {
+      const store = await makeStore();
+      await store.jobs.create(newJob(), 'delivery-a', T0);
+      expect(await store.jobs.create(newJob(101, { repo: 'other' }), 'delivery-b', T0 + 5)).toEqual({ created: false });
+      expect(await store.jobs.create(newJob(), 'delivery-b', T0 + 6)).toEqual({ created: false });
+      expect(await store.jobs.create(newJob(), 'delivery-a', T0 + 7)).toEqual({ created: false });
+      const job = await store.jobs.get(101);
+      expect(job?.deliveryIds.slice().sort()).toEqual(['delivery-a', 'delivery-b']);
+      expect(job?.repo).toBe('hello-world');
+      expect(job?.version).toBe(1);
+      expect(job?.createdAt).toBe(T0);
+    });
+
+    it('creates exactly one job when the same event arrives ten times at once', async () => {
+      const store = await makeStore();
+      const results = await Promise.all(
+        Array.from({ length: 10 }, (_, i) => store.jobs.create(newJob(), `delivery-${i}`, T0 + i)),
+      );
+      expect(results.filter((r) => r.created)).toHaveLength(1);
+      const job = await store.jobs.get(101);
+      expect(job?.deliveryIds).toHaveLength(10);
+      expect(job?.version).toBe(1);
+    });
+
+    it('answers undefined for a job it never recorded', async () => {
+      const store = await makeStore();
+      expect(await store.jobs.get(999)).toBeUndefined();
+    });
+  });
+
+  describe(`${implementation}: jobs.update`, () => {
+    it('sets fields, bumps the version, stamps updatedAt and returns what get returns', async () => {
+      const store = await makeStore();
+      await store.jobs.create(newJob(), 'd', T0);
+      const updated = await store.jobs.update(
+        101,
+        {},
+        { set: { status: JobStatus.provisioning, runnerName: 'jr-101-1', runnerId: 5 } },
+        T0 + 10,
+      );
+      expect(updated).toMatchObject({ status: 'provisioning', runnerName: 'jr-101-1', runnerId: 5, version: 2 });
+      expect(updated.updatedAt).toBe(T0 + 10);
+      expect(updated.createdAt).toBe(T0);
+      expect(await store.jobs.get(101)).toEqual(updated);
+      const again = await store.jobs.update(101, {}, { set: { heals: 1 } }, T0 + 20);
+      expect(again.version).toBe(3);
+    });
+
+    it('leaves a field alone when set to undefined and deletes the fields listed in remove', async () => {
+      const store = await makeStore();
+      await store.jobs.create(newJob(), 'd', T0);
+      await store.jobs.update(101, {}, { set: { leaseOwner: 'p1', leaseExpiresAt: T0 + 1000, reason: 'x' } }, T0 + 1);
+      const set = { reason: undefined, conclusion: 'success' } as unknown as { conclusion: string };
+      const updated = await store.jobs.update(101, {}, { set, remove: ['leaseOwner', 'leaseExpiresAt'] }, T0 + 2);
+      expect(updated.reason).toBe('x');
+      expect(updated.conclusion).toBe('success');
+      expect('leaseOwner' in updated).toBe(false);
+      expect('leaseExpiresAt' in updated).toBe(false);
+    });
+
+    it('appends the event to history stamped with now, and leaves history alone without one', async () => {
+      const store = await makeStore();
+      await store.jobs.create(newJob(), 'd', T0);
+      await store.jobs.update(101, {}, { set: { status: 'provisioning' } }, T0 + 1);
+      await store.jobs.update(
+        101,
+        {},
+        { set: { status: 'launched' }, event: { status: 'launched', note: 'build b-1' } },
+        T0 + 2,
+      );
+      const job = await store.jobs.update(
+        101,
+        {},
+        { set: { status: 'running' }, event: { status: 'running', note: 'picked up' } },
+        T0 + 3,
+      );
+      expect(job.history.map((e) => [e.at, e.status, e.note])).toEqual([
+        [T0, 'queued', job.history[0]?.note],
+        [T0 + 2, 'launched', 'build b-1'],
+        [T0 + 3, 'running', 'picked up'],
+      ]);
+    });
+
+    it('throws ConditionFailedError for a job that does not exist, and does not create it', async () => {
+      const store = await makeStore();
+      await expect(store.jobs.update(5, {}, { set: { status: 'failed' } }, T0)).rejects.toBeInstanceOf(
+        ConditionFailedError,
+      );
+      expect(await store.jobs.get(5)).toBeUndefined();
+    });
+
+    it('rejects changes to fields the store manages and fields both set and removed', async () => {
+      const store = await makeStore();
+      await store.jobs.create(newJob(), 'd', T0);
+      const managed = { set: { version: 9 } } as unknown as Parameters<Store['jobs']['update']>[2];
+      await expect(store.jobs.update(101, {}, managed, T0)).rejects.toBeInstanceOf(TypeError);
+      await expect(store.jobs.update(101, {}, { remove: ['status'] }, T0)).rejects.toBeInstanceOf(TypeError);
+      await expect(store.jobs.update(101, {}, { set: { reason: 'a' }, remove: ['reason'] }, T0)).rejects.toBeInstanceOf(
+        TypeError,
+      );
+      expect((await store.jobs.get(101))?.version).toBe(1);
+    });
+
+    /** Job 101 at version 3, attempt 2, status launched, lease held by p1 until T0 + 1000. */
+    async function preparedStore(): Promise<Store> {
+      const store = await makeStore();
+      await store.jobs.create(newJob(), 'd', T0);
+      await store.jobs.update(101, {}, { set: { status: 'provisioning', attempt: 2 } }, T0);
+      await store.jobs.update(
+        101,
+        {},
+        { set: { status: 'launched', leaseOwner: 'p1', leaseExpiresAt: T0 + 1000 } },
+        T0,
+      );
+      return store;
+    }
+
+    const cases: { part: string; holds: JobExpectation[]; fails: JobExpectation[] }[] = [
+      {
+        part: 'statusIn',
+        holds: [{ statusIn: ['launched', 'running'] }],
+        fails: [{ statusIn: ['queued'] }, { statusIn: [] }],
+      },
+      { part: 'version', holds: [{ version: 3 }], fails: [{ version: 2 }, { version: 4 }] },
+      { part: 'attempt', holds: [{ attempt: 2 }], fails: [{ attempt: 1 }] },
+      {
+        part: 'leaseFreeAt (lease expired strictly before, or own lease)',
+        holds: [{ leaseFreeAt: T0 + 1001 }, { leaseFreeAt: T0 + 10, leaseHolder: 'p1' }],
+        fails: [{ leaseFreeAt: T0 + 10 }, { leaseFreeAt: T0 + 1000 }, { leaseFreeAt: T0 + 10, leaseHolder: 'p2' }],
+      },
+      { part: 'leaseHolder alone', holds: [{ leaseHolder: 'p1' }], fails: [{ leaseHolder: 'p2' }] },
+      {
+        part: 'all parts together (AND)',
+        holds: [{ statusIn: ['launched'], version: 3, attempt: 2, leaseFreeAt: T0 + 5, leaseHolder: 'p1' }],
+        fails: [
+          { statusIn: ['launched'], version: 3, attempt: 2, leaseFreeAt: T0 + 5, leaseHolder: 'p2' },
+          { statusIn: ['launched'], version: 3, attempt: 1, leaseFreeAt: T0 + 5, leaseHolder: 'p1' },
+          { statusIn: ['queued'], version: 3, attempt: 2 },
+        ],
+      },
+    ];
+    for (const { part, holds, fails } of cases) {
+      it(`writes when ${part} holds`, async () => {
+        for (const expectation of holds) {
+          const store = await preparedStore();
+          const job = await store.jobs.update(101, expectation, { set: { reason: 'ok' } }, T0 + 50);
+          expect(job.reason).toBe('ok');
+          expect(job.version).toBe(4);
+        }
+      });
+      it(`throws ConditionFailedError and changes nothing when ${part} fails`, async () => {
+        for (const expectation of fails) {
+          const store = await preparedStore();
+          const before = await store.jobs.get(101);
+          await expect(
+            store.jobs.update(
+              101,
+              expectation,
+              { set: { reason: 'no' }, event: { status: 'failed', note: 'x' } },
+              T0 + 50,
+            ),
+          ).rejects.toBeInstanceOf(ConditionFailedError);
+          expect(await store.jobs.get(101)).toEqual(before);
+        }
+      });
+    }
+
+    it('treats a job without a lease as free at any time', async () => {
+      const store = await makeStore();
+      await store.jobs.create(newJob(), 'd', T0);
+      const job = await store.jobs.update(
+        101,
+        { statusIn: ['queued'], leaseFreeAt: T0 },
+        { set: { status: 'provisioning', leaseOwner: 'p1', leaseExpiresAt: T0 + 60_000 } },
+        T0,
+      );
+      expect(job.leaseOwner).toBe('p1');
+      await expect(
+        store.jobs.update(101, { leaseFreeAt: T0 + 1 }, { set: { leaseOwner: 'p2' } }, T0 + 1),
+      ).rejects.toBeInstanceOf(ConditionFailedError);
+    });
+
+    it('lets exactly one of ten concurrent writers on the same version win', async () => {
+      const store = await makeStore();
+      await store.jobs.create(newJob(), 'd', T0);
+      const results = await Promise.allSettled(
+        Array.from({ length: 10 }, (_, i) =>
+          store.jobs.update(
+            101,
+            { version: 1 },
+            { set: { leaseOwner: `p${i}` }, event: { status: 'queued', note: `p${i}` } },
+            T0 + i,
+          ),
+        ),
+      );
+      const won = results.filter((r) => r.status === 'fulfilled');
+      const lost = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+      expect(won).toHaveLength(1);
+      expect(lost).toHaveLength(9);
+      for (const r of lost) expect(r.reason).toBeInstanceOf(ConditionFailedError);
+      const job = await store.jobs.get(101);
+      expect(job?.version).toBe(2);
+      expect(job?.history).toHaveLength(2);
+      expect(job?.history[1]?.note).toBe(job?.leaseOwner);
+    });
+
+    it('lets exactly one of ten concurrent lease takers hold the lease', async () => {
+      const store = await makeStore();
+      await store.jobs.create(newJob(), 'd', T0);
+      const results = await Promise.allSettled(
+        Array.from({ length: 10 }, (_, i) =>
+          store.jobs.update(
+            101,
+            { statusIn: ['queued'], leaseFreeAt: T0 },
+            { set: { status: 'provisioning', leaseOwner: `p${i}`, leaseExpiresAt: T0 + 60_000 } },
+            T0,
+          ),
+        ),
+      );
+      expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+    });
+  });
+
+  describe(`${implementation}: jobs.listOpen`, () => {
+    it('lists non-terminal jobs, oldest update first, and drops jobs once completed or failed', async () => {
+      const store = await makeStore();
+      for (const [i, id] of [201, 202, 203, 204].entries()) await store.jobs.create(newJob(id), `d${id}`, T0 + i);
+      await store.jobs.update(201, {}, { set: { status: 'provisioning' } }, T0 + 10);
+      await store.jobs.update(202, {}, { set: { status: 'completed', conclusion: 'success' } }, T0 + 11);
+      await store.jobs.update(203, {}, { set: { status: 'failed', reason: 'config' } }, T0 + 12);
+      expect((await store.jobs.listOpen()).map((j) => j.jobId)).toEqual([204, 201]);
+      // Updating a finished job without changing its status must not bring it back.
+      await store.jobs.update(202, {}, { set: { reason: 'late webhook' } }, T0 + 13);
+      expect((await store.jobs.listOpen()).map((j) => j.jobId)).toEqual([204, 201]);
+      const open = await store.jobs.listOpen();
+      expect(open[1]).toEqual(await store.jobs.get(201));
+    });
+
+    it('honours the limit, keeping the oldest', async () => {
+      const store = await makeStore();
+      for (let i = 0; i < 7; i++) await store.jobs.create(newJob(300 + i), `d${i}`, T0 + 100 - i);
+      expect((await store.jobs.listOpen(3)).map((j) => j.jobId)).toEqual([306, 305, 304]);
+      expect(await store.jobs.listOpen(0)).toEqual([]);
+      expect(await store.jobs.listOpen()).toHaveLength(7);
+    });
+  });
+
+  describe(`${implementation}: baselines`, () => {
+    it('creates with expectVersion 0, then only accepts the current version, bumping it each time', async () => {
+      const store = await makeStore();
+      const first = await store.baselines.put(baseline({ state: 'missing' }), 0, T0);
+      expect(first).toMatchObject({ scopeKey: 'octo-org/hello-world', state: 'missing', version: 1, updatedAt: T0 });
+      await expect(store.baselines.put(baseline(), 0, T0 + 1)).rejects.toBeInstanceOf(ConditionFailedError);
+      const second = await store.baselines.put(baseline({ state: 'healing', healingOwner: 'p1' }), 1, T0 + 2);
+      expect(second.version).toBe(2);
+      await expect(store.baselines.put(baseline({ state: 'present' }), 1, T0 + 3)).rejects.toBeInstanceOf(
+        ConditionFailedError,
+      );
+      await expect(store.baselines.put(baseline({ state: 'present' }), 3, T0 + 3)).rejects.toBeInstanceOf(
+        ConditionFailedError,
+      );
+      expect(await store.baselines.get('octo-org/hello-world')).toEqual(second);
+    });
+
+    it('replaces the whole record, so fields left out are gone', async () => {
+      const store = await makeStore();
+      await store.baselines.put(baseline({ state: 'healing', healingOwner: 'p1', healingUntil: T0 + 60 }), 0, T0);
+      const done = await store.baselines.put(
+        baseline({ state: 'present', runnerId: 9, verifiedOnlineAt: T0 + 5 }),
+        1,
+        T0 + 5,
+      );
+      expect(done.healingOwner).toBeUndefined();
+      expect(await store.baselines.get('octo-org/hello-world')).toEqual(done);
+      expect('healingOwner' in ((await store.baselines.get('octo-org/hello-world')) ?? {})).toBe(false);
+    });
+
+    it('refuses a version-conditional put for a scope it never recorded', async () => {
+      const store = await makeStore();
+      await expect(store.baselines.put(baseline(), 1, T0)).rejects.toBeInstanceOf(ConditionFailedError);
+      expect(await store.baselines.get('octo-org/hello-world')).toBeUndefined();
+    });
+
+    it('lists every baseline', async () => {
+      const store = await makeStore();
+      await store.baselines.put(baseline({ scopeKey: 'a/one' }), 0, T0 + 2);
+      await store.baselines.put(baseline({ scopeKey: 'b/two' }), 0, T0 + 1);
+      await store.baselines.put(baseline({ scopeKey: 'org-c' }), 0, T0 + 3);
+      expect((await store.baselines.list()).map((b) => b.scopeKey).sort()).toEqual(['a/one', 'b/two', 'org-c']);
+    });
+
+    it('lets exactly one of ten concurrent creators win', async () => {
+      const store = await makeStore();
+      const results = await Promise.allSettled(
+        Array.from({ length: 10 }, (_, i) => store.baselines.put(baseline({ healingOwner: `p${i}` }), 0, T0)),
+      );
+      expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+    });
+  });
+
+  describe(`${implementation}: breakers`, () => {
+    it('follows the same version rule as baselines', async () => {
+      const store = await makeStore();
+      const breaker = {
+        scopeKey: 'octo-org',
+        consecutiveFailures: 3,
+        opens: 1,
+        openUntil: T0 + 5000,
+        reason: 'breaker open',
+      };
+      expect(await store.breakers.get('octo-org')).toBeUndefined();
+      const first = await store.breakers.put(breaker, 0, T0);
+      expect(first).toEqual({ ...breaker, version: 1, updatedAt: T0 });
+      await expect(store.breakers.put(breaker, 0, T0)).rejects.toBeInstanceOf(ConditionFailedError);
+      const closed = await store.breakers.put(
+        { scopeKey: 'octo-org', consecutiveFailures: 0, opens: 0, openUntil: 0 },
+        1,
+        T0 + 9,
+      );
+      expect(closed).toEqual({
+        scopeKey: 'octo-org',
+        consecutiveFailures: 0,
+        opens: 0,
+        openUntil: 0,
+        version: 2,
+        updatedAt: T0 + 9,
+      });
+      await expect(store.breakers.put(breaker, 1, T0 + 10)).rejects.toBeInstanceOf(ConditionFailedError);
+      expect(await store.breakers.get('octo-org')).toEqual(closed);
+    });
+  });
+
+  describe(`${implementation}: runners`, () => {
+    it('stores and returns a runner with updatedAt = now', async () => {
+      const store = await makeStore();
+      await store.runners.put(runner('jr-101-1', { launchId: 'build-1' }), T0);
+      expect(await store.runners.get('jr-101-1')).toEqual({
+        ...runner('jr-101-1', { launchId: 'build-1' }),
+        updatedAt: T0,
+      });
+      expect(await store.runners.get('nope')).toBeUndefined();
+    });
+
+    it('updates fields, conditionally on the state when asked', async () => {
+      const store = await makeStore();
+      await store.runners.put(runner('jr-101-1'), T0);
+      const running = await store.runners.update('jr-101-1', { state: 'running', runnerId: 77 }, T0 + 1, ['launched']);
+      expect(running).toMatchObject({ state: 'running', runnerId: 77, updatedAt: T0 + 1, createdAt: 1_000 });
+      await expect(store.runners.update('jr-101-1', { state: 'running' }, T0 + 2, ['launched'])).rejects.toBeInstanceOf(
+        ConditionFailedError,
+      );
+      const took = await store.runners.update('jr-101-1', { tookJobId: 555 }, T0 + 3);
+      expect(took.tookJobId).toBe(555);
+      expect(await store.runners.get('jr-101-1')).toEqual(took);
+    });
+
+    it('throws ConditionFailedError when updating a runner it never recorded', async () => {
+      const store = await makeStore();
+      await expect(store.runners.update('ghost', { state: 'stopped' }, T0)).rejects.toBeInstanceOf(
+        ConditionFailedError,
+      );
+      expect(await store.runners.get('ghost')).toBeUndefined();
+    });
+
+    it('lists only runners that are not stopped', async () => {
+      const store = await makeStore();
+      await store.runners.put(runner('r1', { createdAt: 3 }), T0);
+      await store.runners.put(runner('r2', { createdAt: 1 }), T0);
+      await store.runners.put(runner('r3', { createdAt: 2, state: 'stopped' }), T0);
+      await store.runners.put(runner('r4', { createdAt: 4, kind: 'baseline' }), T0);
+      await store.runners.update('r4', { state: 'stopping' }, T0 + 1);
+      await store.runners.update('r1', { state: 'stopped' }, T0 + 1);
+      expect((await store.runners.listActive()).map((r) => r.name).sort()).toEqual(['r2', 'r4']);
+      await store.runners.update('r3', { state: 'running' }, T0 + 2);
+      expect((await store.runners.listActive()).map((r) => r.name).sort()).toEqual(['r2', 'r3', 'r4']);
+    });
+  });
+
+  describe(`${implementation}: locks, values and marks`, () => {
+    it('gives a lease to one owner at a time until it expires or is released', async () => {
+      const store = await makeStore();
+      expect(await store.locks.acquire('reconciler', 'a', T0, 1000)).toBe(true);
+      expect(await store.locks.acquire('reconciler', 'b', T0 + 500, 1000)).toBe(false);
+      expect(await store.locks.acquire('reconciler', 'a', T0 + 900, 1000)).toBe(true); // renewal → until T0+1900
+      expect(await store.locks.acquire('reconciler', 'b', T0 + 1500, 1000)).toBe(false);
+      expect(await store.locks.acquire('reconciler', 'b', T0 + 1901, 1000)).toBe(true);
+      expect(await store.locks.acquire('other-lock', 'a', T0, 1000)).toBe(true);
+    });
+
+    it('releases only for the owner', async () => {
+      const store = await makeStore();
+      await store.locks.acquire('l', 'a', T0, 60_000);
+      await store.locks.release('l', 'b');
+      expect(await store.locks.acquire('l', 'b', T0 + 1, 60_000)).toBe(false);
+      await store.locks.release('l', 'a');
+      expect(await store.locks.acquire('l', 'b', T0 + 2, 60_000)).toBe(true);
+      await store.locks.release('never-taken', 'a');
+    });
+
+    it('lets exactly one of ten concurrent owners take a free lease', async () => {
+      const store = await makeStore();
+      const results = await Promise.all(
+        Array.from({ length: 10 }, (_, i) => store.locks.acquire('race', `o${i}`, T0, 1000)),
+      );
+      expect(results.filter(Boolean)).toHaveLength(1);
+    });
+
+    it('stores small named values', async () => {
+      const store = await makeStore();
+      expect(await store.locks.getValue('cursor')).toBeUndefined();
+      await store.locks.setValue('cursor', '12345', T0);
+      await store.locks.setValue('cursor', '12346', T0 + 1);
+      expect(await store.locks.getValue('cursor')).toBe('12346');
+    });
+
+    it('marks a name once, even under concurrency, and again only after the mark expired', async () => {
+      const store = await makeStore();
+      const results = await Promise.all(Array.from({ length: 10 }, () => store.locks.mark('redeliver#77', T0, 1000)));
+      expect(results.filter(Boolean)).toHaveLength(1);
+      expect(await store.locks.mark('redeliver#77', T0 + 1000, 1000)).toBe(false);
+      expect(await store.locks.mark('redeliver#78', T0, 1000)).toBe(true);
+      expect(await store.locks.mark('redeliver#77', T0 + 1001, 1000)).toBe(true);
+    });
+  });
+
+  describe(`${implementation}: isolation`, () => {
+    it('returns copies: mutating a returned record does not change the store', async () => {
+      const store = await makeStore();
+      await store.jobs.create(newJob(), 'd', T0);
+      const job = await store.jobs.get(101);
+      job?.labels.push('gpu');
+      job?.history.push({ at: 0, status: 'failed', note: 'x' });
+      job?.deliveryIds.push('forged');
+      const updated = await store.jobs.update(101, {}, { set: { heals: 1 } }, T0 + 1);
+      updated.labels.push('arm64');
+      const again = await store.jobs.get(101);
+      expect(again?.labels).toEqual(['self-hosted', 'linux', 'x64']);
+      expect(again?.history).toHaveLength(1);
+      expect(again?.deliveryIds).toEqual(['d']);
+    });
+
+    it('does not keep a reference to the objects it was given', async () => {
+      const store = await makeStore();
+      const input = newJob();
+      await store.jobs.create(input, 'd', T0);
+      input.labels.push('gpu');
+      const labels = ['a'];
+      await store.jobs.update(101, {}, { set: { labels } }, T0 + 1);
+      labels.push('b');
+      expect((await store.jobs.get(101))?.labels).toEqual(['a']);
+    });
+  });
+}
