@@ -1,0 +1,357 @@
+import { createPrivateKey, randomUUID } from 'node:crypto';
+import { createAppAuth } from '@octokit/auth-app';
+import { Octokit } from '@octokit/core';
+import { retry } from '@octokit/plugin-retry';
+import { throttling } from '@octokit/plugin-throttling';
+import { type Scope, scopeKey as toScopeKey } from '../../domain/scope.ts';
+import {
+  type GitHubPort,
+  GitHubRequestError,
+  type GitHubRunner,
+  type GitHubTarget,
+  type HookDelivery,
+  type JitConfig,
+  RunnerNameTakenError,
+  type RunnerToken,
+  type WorkflowJobState,
+} from '../../ports/github.ts';
+import type { Logger } from '../../ports/runtime.ts';
+import { concurrencyGroup } from './concurrency-group.ts';
+import { toGitHubError } from './to-github-error.ts';
+import { transientRetry } from './transient-retry.ts';
+
+export interface GitHubClientOptions {
+  appId: number | string;
+  /** Secret: PEM, PKCS#1 (`BEGIN RSA PRIVATE KEY`, as GitHub issues it) or PKCS#8. Never logged. */
+  privateKey: string;
+  /** REST base: `https://api.github.com`, or `https://HOST/api/v3` for GHES. */
+  apiUrl: string;
+  logger?: Logger;
+  /** Retries of a transient failure (5xx other than `breaker open`, network errors). Default 2. */
+  retries?: number;
+  /** First transient backoff in ms (doubles, jittered). Default 300. */
+  retryBaseDelayMs?: number;
+  /** Retries after a (secondary) rate limit, each honouring `retry-after`. Default 2. */
+  rateLimitRetries?: number;
+  /** A rate limit asking to wait longer than this is not waited for. Default 60. */
+  maxRetryAfterSeconds?: number;
+  /** Deadline of one port call including its retries. Default 60 000. */
+  timeoutMs?: number;
+  /** Requests in flight at once per client (all installations together). Default 10. */
+  maxConcurrent?: number;
+  /** Defaults to Node's global fetch, which pools keep-alive connections per origin. */
+  fetch?: typeof fetch;
+}
+
+const noopLogger: Logger = { debug() {}, info() {}, warn() {}, error() {} };
+
+const ClientOctokit = Octokit.plugin(transientRetry, retry, throttling);
+type ClientOctokit = InstanceType<typeof ClientOctokit>;
+
+/** PKCS#1 is converted once so the JWT library does not redo it for every App JWT. */
+function toPkcs8(privateKey: string): string {
+  const pem = privateKey.replace(/\\n/g, '\n').trim();
+  if (!pem.includes('BEGIN RSA PRIVATE KEY')) return pem;
+  try {
+    return createPrivateKey(pem).export({ type: 'pkcs8', format: 'pem' }).toString();
+  } catch (error) {
+    // The key text itself must never reach a message.
+    throw new TypeError('the GitHub App private key is not a valid PKCS#1 PEM key', { cause: error });
+  }
+}
+
+function runnersPath(scope: Scope): { base: string; params: Record<string, string> } {
+  switch (scope.kind) {
+    case 'repo':
+      return { base: '/repos/{owner}/{repo}/actions/runners', params: { owner: scope.owner, repo: scope.repo } };
+    case 'org':
+      return { base: '/orgs/{org}/actions/runners', params: { org: scope.org } };
+  }
+}
+
+interface RunnerJson {
+  id: number;
+  name: string;
+  status: string;
+  busy: boolean;
+  labels: { name: string }[];
+}
+
+function toRunner(json: RunnerJson): GitHubRunner {
+  return {
+    id: json.id,
+    name: json.name,
+    status: json.status === 'online' ? 'online' : 'offline',
+    busy: json.busy,
+    labels: json.labels.map((l) => l.name),
+  };
+}
+
+/** `Link: <…&cursor=v1_123>; rel="next"` → `v1_123`. */
+export function nextCursor(link: string | undefined): string | undefined {
+  if (!link) return undefined;
+  for (const part of link.split(',')) {
+    const m = /<([^>]+)>\s*;\s*rel="next"/.exec(part);
+    if (m?.[1]) return new URL(m[1]).searchParams.get('cursor') ?? undefined;
+  }
+  return undefined;
+}
+
+/**
+ * {@link GitHubPort} over Octokit: App JWT for `/app/…`, installation tokens (cached by auth-app until
+ * shortly before expiry; concurrent requests for one installation share one mint) for everything else.
+ */
+export function createGitHubClient(options: GitHubClientOptions): GitHubPort {
+  const logger = options.logger ?? noopLogger;
+  const privateKey = toPkcs8(options.privateKey);
+  const baseUrl = options.apiUrl.replace(/\/+$/, '');
+  const timeoutMs = options.timeoutMs ?? 60_000;
+  const rateLimitRetries = options.rateLimitRetries ?? 2;
+  const maxRetryAfter = options.maxRetryAfterSeconds ?? 60;
+  // A per-client throttling id keeps this client's state apart from other clients in the process.
+  const throttleId = `jit-runners-${options.appId}-${randomUUID()}`;
+  // Why replace the plugin's groups: its defaults are process-wide Bottleneck groups that also space every
+  // POST/DELETE one second apart, which would serialise a burst of JIT mints. Requests stay bounded by
+  // `maxConcurrent`; 403/429 answers are still retried by the plugin, honouring `retry-after`.
+  const unpaced = concurrencyGroup(Number.POSITIVE_INFINITY);
+  // `global` is read by the plugin at runtime but missing from its option types, hence `object`.
+  const groups: object = {
+    global: concurrencyGroup(options.maxConcurrent ?? 10),
+    write: unpaced,
+    notifications: unpaced,
+  };
+
+  const onLimit =
+    (kind: string) =>
+    (retryAfter: number, request: { method: string; url: string }, _o: unknown, retryCount: number) => {
+      const retrying = retryCount < rateLimitRetries && retryAfter <= maxRetryAfter;
+      logger.warn(`github ${kind} rate limit`, {
+        method: request.method,
+        url: request.url,
+        retryAfterSeconds: retryAfter,
+        retry: retryCount + 1,
+        retrying,
+      });
+      return retrying;
+    };
+
+  function build(installationId: number | undefined): ClientOctokit {
+    return new ClientOctokit({
+      baseUrl,
+      userAgent: 'jit-runners',
+      authStrategy: createAppAuth,
+      auth:
+        installationId === undefined
+          ? { appId: options.appId, privateKey }
+          : { appId: options.appId, privateKey, installationId },
+      request: { fetch: options.fetch ?? globalThis.fetch },
+      log: {
+        debug: () => {},
+        info: () => {},
+        warn: (message: string) => logger.warn(message),
+        error: (message: string) => logger.error(message),
+      },
+      transientRetry: { retries: options.retries ?? 2, baseDelayMs: options.retryBaseDelayMs ?? 300, logger },
+      // Delays come from transientRetry; plugin-retry only re-sends (its own wait is (n+1)² ms).
+      retry: { retries: options.retries ?? 2, retryAfterBaseValue: 1 },
+      throttle: {
+        id: throttleId,
+        ...groups,
+        onRateLimit: onLimit('primary'),
+        onSecondaryRateLimit: onLimit('secondary'),
+      },
+    });
+  }
+
+  const installations = new Map<number, ClientOctokit>();
+  let app: ClientOctokit | undefined;
+  const forInstallation = (id: number): ClientOctokit => {
+    let octokit = installations.get(id);
+    if (!octokit) {
+      octokit = build(id);
+      installations.set(id, octokit);
+    }
+    return octokit;
+  };
+  const forApp = (): ClientOctokit => {
+    app ??= build(undefined);
+    return app;
+  };
+
+  interface Answer<T> {
+    status: number;
+    data: T;
+    headers: Record<string, string | number | undefined>;
+  }
+
+  /**
+   * One port call. A fresh `request` object per call matters: Octokit would otherwise hand every request
+   * the same defaults object, and the retry plugins keep their per-request counters on it.
+   */
+  async function send<T>(
+    octokit: ClientOctokit,
+    endpoint: string,
+    params: Record<string, unknown>,
+    scopeKey: string | undefined,
+  ): Promise<Answer<T>> {
+    try {
+      const response = await octokit.request(endpoint, {
+        ...params,
+        request: { signal: AbortSignal.timeout(timeoutMs) },
+      });
+      return response as unknown as Answer<T>;
+    } catch (error) {
+      throw toGitHubError(error, endpoint, scopeKey);
+    }
+  }
+
+  const isStatus = (error: unknown, status: number) => error instanceof GitHubRequestError && error.status === status;
+
+  async function listPage(target: GitHubTarget, page: number, name?: string) {
+    const { base, params } = runnersPath(target.scope);
+    return send<{ total_count: number; runners: RunnerJson[] }>(
+      forInstallation(target.installationId),
+      `GET ${base}`,
+      { ...params, per_page: 100, page, ...(name === undefined ? {} : { name }) },
+      toScopeKey(target.scope),
+    );
+  }
+
+  async function listAll(target: GitHubTarget, name?: string): Promise<GitHubRunner[]> {
+    const runners: GitHubRunner[] = [];
+    for (let page = 1; ; page++) {
+      const { data } = await listPage(target, page, name);
+      runners.push(...data.runners.map(toRunner));
+      if (data.runners.length === 0 || runners.length >= data.total_count) return runners;
+    }
+  }
+
+  async function token(target: GitHubTarget, kind: 'registration-token' | 'remove-token'): Promise<RunnerToken> {
+    const { base, params } = runnersPath(target.scope);
+    const { data } = await send<{ token: string; expires_at: string }>(
+      forInstallation(target.installationId),
+      `POST ${base}/${kind}`,
+      params,
+      toScopeKey(target.scope),
+    );
+    return { token: data.token, expiresAt: data.expires_at };
+  }
+
+  return {
+    async generateJitConfig(target, request): Promise<JitConfig> {
+      const { base, params } = runnersPath(target.scope);
+      const endpoint = `POST ${base}/generate-jitconfig`;
+      try {
+        const { data } = await send<{ runner: RunnerJson; encoded_jit_config: string }>(
+          forInstallation(target.installationId),
+          endpoint,
+          {
+            ...params,
+            name: request.name,
+            runner_group_id: request.runnerGroupId,
+            labels: [...request.labels],
+            work_folder: request.workFolder,
+          },
+          toScopeKey(target.scope),
+        );
+        return { runnerId: data.runner.id, runnerName: data.runner.name, encodedJitConfig: data.encoded_jit_config };
+      } catch (error) {
+        if (error instanceof GitHubRequestError && error.status === 409) {
+          throw new RunnerNameTakenError(request.name, { cause: error });
+        }
+        throw error;
+      }
+    },
+
+    createRegistrationToken: (target) => token(target, 'registration-token'),
+    createRemoveToken: (target) => token(target, 'remove-token'),
+    listRunners: (target) => listAll(target),
+
+    async getRunner(target, runnerId) {
+      const { base, params } = runnersPath(target.scope);
+      try {
+        const { data } = await send<RunnerJson>(
+          forInstallation(target.installationId),
+          `GET ${base}/{runner_id}`,
+          { ...params, runner_id: runnerId },
+          toScopeKey(target.scope),
+        );
+        return toRunner(data);
+      } catch (error) {
+        if (isStatus(error, 404)) return undefined;
+        throw error;
+      }
+    },
+
+    async findRunnerByName(target, name) {
+      const runners = await listAll(target, name);
+      return runners.find((r) => r.name === name) ?? runners.find((r) => r.name.toLowerCase() === name.toLowerCase());
+    },
+
+    async deleteRunner(target, runnerId) {
+      const { base, params } = runnersPath(target.scope);
+      try {
+        await send(
+          forInstallation(target.installationId),
+          `DELETE ${base}/{runner_id}`,
+          { ...params, runner_id: runnerId },
+          toScopeKey(target.scope),
+        );
+      } catch (error) {
+        // Why 404 is success: deleting is idempotent; a retry after a lost answer, a runner that already
+        // unregistered itself (ephemeral) and a concurrent reconciler all end in "gone".
+        if (isStatus(error, 404)) return;
+        throw error;
+      }
+    },
+
+    async getWorkflowJob(installationId, owner, repo, jobId): Promise<WorkflowJobState | undefined> {
+      try {
+        const { data } = await send<{
+          id: number;
+          status: WorkflowJobState['status'];
+          conclusion: string | null;
+          runner_name: string | null;
+        }>(
+          forInstallation(installationId),
+          'GET /repos/{owner}/{repo}/actions/jobs/{job_id}',
+          { owner, repo, job_id: jobId },
+          `${owner}/${repo}`.toLowerCase(),
+        );
+        return { id: data.id, status: data.status, conclusion: data.conclusion, runnerName: data.runner_name };
+      } catch (error) {
+        if (isStatus(error, 404)) return undefined;
+        throw error;
+      }
+    },
+
+    async listHookDeliveries(cursor) {
+      const { data, headers } = await send<
+        {
+          id: number;
+          guid: string;
+          delivered_at: string;
+          event: string;
+          action: string | null;
+          status_code: number;
+          redelivery: boolean;
+        }[]
+      >(forApp(), 'GET /app/hook/deliveries', { per_page: 100, ...(cursor ? { cursor } : {}) }, undefined);
+      const deliveries: HookDelivery[] = data.map((d) => ({
+        id: d.id,
+        guid: d.guid,
+        deliveredAt: d.delivered_at,
+        event: d.event,
+        action: d.action,
+        statusCode: d.status_code,
+        redelivery: d.redelivery,
+      }));
+      const link = headers.link;
+      return { deliveries, next: nextCursor(typeof link === 'string' ? link : undefined) };
+    },
+
+    async redeliver(deliveryId) {
+      await send(forApp(), 'POST /app/hook/deliveries/{delivery_id}/attempts', { delivery_id: deliveryId }, undefined);
+    },
+  };
+}

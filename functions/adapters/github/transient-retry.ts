@@ -1,0 +1,83 @@
+import type { Octokit } from '@octokit/core';
+import type { OctokitOptions } from '@octokit/core/types';
+import type { Logger } from '../../ports/runtime.ts';
+
+/** Settings of {@link transientRetry}; passed as the `transientRetry` Octokit option. */
+export interface TransientRetryOptions {
+  /** Retries after the first attempt for a transient failure. */
+  retries: number;
+  /** First backoff; doubles per retry, with full jitter over its upper half. */
+  baseDelayMs: number;
+  logger: Logger;
+  sleep?: (ms: number) => Promise<void>;
+}
+
+interface RequestErrorLike {
+  status: number;
+  response?: { data?: unknown };
+}
+
+interface RetryState {
+  retries?: number;
+  retryCount?: number;
+}
+
+declare module '@octokit/core/types' {
+  interface OctokitOptions {
+    transientRetry?: TransientRetryOptions;
+  }
+}
+
+/** GitHub's backend circuit breaker (DESIGN §4): retrying only hammers it, the caller opens its own breaker. */
+export function isBreakerOpenBody(body: unknown): boolean {
+  const text = typeof body === 'string' ? body : JSON.stringify(body ?? '');
+  return /breaker open/i.test(text);
+}
+
+/** 5xx (and status 500 for network failures, as @octokit/request reports them) except `breaker open`. */
+export function isTransientFailure(status: number, body: unknown): boolean {
+  return status >= 500 && status <= 599 && !isBreakerOpenBody(body);
+}
+
+function isRequestErrorLike(error: unknown): error is RequestErrorLike {
+  return typeof error === 'object' && error !== null && typeof (error as { status?: unknown }).status === 'number';
+}
+
+const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Octokit plugin that decides, before `@octokit/plugin-retry` does, whether a failed request is retried.
+ * Why a separate plugin: plugin-retry retries every status outside `doNotRetry` with a fixed quadratic
+ * delay and cannot look at bodies. Registered before it, this hook sees each error first: anything that
+ * is not transient (4xx, `breaker open`) gets `retries = 0` so it surfaces at once; a transient one waits a
+ * jittered backoff here, and plugin-retry (configured with a ~1 ms base) then re-sends it.
+ */
+export function transientRetry(octokit: Octokit, octokitOptions: OctokitOptions): void {
+  const settings = octokitOptions.transientRetry;
+  if (!settings) return;
+  const sleep = settings.sleep ?? defaultSleep;
+  octokit.hook.error('request', async (error, options) => {
+    const state = options.request as RetryState | undefined;
+    if (!isRequestErrorLike(error) || !state) throw error;
+    const body = error.response?.data;
+    if (!isTransientFailure(error.status, body)) {
+      state.retries = 0;
+      throw error;
+    }
+    const attempt = state.retryCount ?? 0;
+    state.retries = settings.retries;
+    if (attempt < settings.retries) {
+      const ceiling = settings.baseDelayMs * 2 ** attempt;
+      const delay = Math.round(ceiling / 2 + Math.random() * (ceiling / 2));
+      settings.logger.warn('github request failed, retrying', {
+        method: options.method,
+        url: options.url,
+        status: error.status,
+        retry: attempt + 1,
+        delayMs: delay,
+      });
+      await sleep(delay);
+    }
+    throw error;
+  });
+}

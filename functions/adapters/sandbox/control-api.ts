@@ -1,0 +1,127 @@
+import type { IncomingMessage } from 'node:http';
+import type { GitHubSimulator } from './github-simulator.ts';
+import { compileRoute, matchRoute, parseJson, type Reply } from './sim-http.ts';
+import type { QueueJobRequest, SimFault } from './sim-types.ts';
+
+/**
+ * `/_sim/…`: the test/demo control API over HTTP, so another process (`npm run demo`) can drive the
+ * sandbox the way tests drive the in-process object.
+ *
+ *   GET    /_sim/info                     { url, appId, installationId }
+ *   POST   /_sim/jobs                     QueueJobRequest → 201 { job, payload }
+ *   GET    /_sim/jobs | /_sim/jobs/{id}
+ *   POST   /_sim/jobs/{id}/cancel
+ *   GET    /_sim/runners[?scope=owner/repo]
+ *   PUT    /_sim/webhook { url, secret } | DELETE /_sim/webhook
+ *   GET    /_sim/deliveries
+ *   GET    /_sim/faults | POST /_sim/faults { scopeKey, ...fault } | DELETE /_sim/faults[?scope=…]
+ *   PUT    /_sim/latency { latencyMs }
+ *   GET    /_sim/requests | DELETE /_sim/requests
+ */
+const R = {
+  info: compileRoute('GET', '/_sim/info'),
+  queue: compileRoute('POST', '/_sim/jobs'),
+  jobs: compileRoute('GET', '/_sim/jobs'),
+  job: compileRoute('GET', '/_sim/jobs/{id}'),
+  cancel: compileRoute('POST', '/_sim/jobs/{id}/cancel'),
+  runners: compileRoute('GET', '/_sim/runners'),
+  setWebhook: compileRoute('PUT', '/_sim/webhook'),
+  clearWebhook: compileRoute('DELETE', '/_sim/webhook'),
+  deliveries: compileRoute('GET', '/_sim/deliveries'),
+  faults: compileRoute('GET', '/_sim/faults'),
+  setFault: compileRoute('POST', '/_sim/faults'),
+  clearFaults: compileRoute('DELETE', '/_sim/faults'),
+  latency: compileRoute('PUT', '/_sim/latency'),
+  requests: compileRoute('GET', '/_sim/requests'),
+  resetRequests: compileRoute('DELETE', '/_sim/requests'),
+};
+
+const bad = (message: string): Reply => ({ status: 400, body: { message } });
+
+function isQueueRequest(v: unknown): v is QueueJobRequest {
+  if (!v || typeof v !== 'object') return false;
+  const b = v as Record<string, unknown>;
+  return (
+    typeof b.owner === 'string' &&
+    typeof b.repo === 'string' &&
+    Array.isArray(b.labels) &&
+    b.labels.every((l) => typeof l === 'string')
+  );
+}
+
+export function handleControl(
+  sim: GitHubSimulator,
+  req: IncomingMessage,
+  path: string,
+  query: URLSearchParams,
+  bodyText: string,
+): Reply {
+  const method = req.method ?? 'GET';
+  let body: unknown;
+  try {
+    body = parseJson(bodyText);
+  } catch {
+    return bad('Problems parsing JSON');
+  }
+  const is = (route: keyof typeof R) => matchRoute(R[route], method, path);
+
+  if (is('info')) return { status: 200, body: { url: sim.url, appId: sim.appId, installationId: sim.installationId } };
+  if (is('queue')) {
+    if (!isQueueRequest(body)) return bad('owner, repo and labels (string[]) are required');
+    try {
+      const payload = sim.queueJob(body);
+      const id = (payload.workflow_job as { id: number }).id;
+      return { status: 201, body: { job: sim.job(id), payload } };
+    } catch (error) {
+      return { status: 409, body: { message: error instanceof Error ? error.message : 'cannot queue' } };
+    }
+  }
+  if (is('jobs')) return { status: 200, body: { jobs: sim.jobs } };
+  const job = is('job');
+  if (job) {
+    const found = sim.job(Number(job.id));
+    return found ? { status: 200, body: found } : { status: 404, body: { message: 'Not Found' } };
+  }
+  const cancel = is('cancel');
+  if (cancel) {
+    return sim.cancelJob(Number(cancel.id))
+      ? { status: 200, body: sim.job(Number(cancel.id)) }
+      : { status: 409, body: { message: 'only a queued job can be cancelled' } };
+  }
+  if (is('runners')) return { status: 200, body: { runners: sim.runners(query.get('scope') ?? undefined) } };
+  if (is('setWebhook')) {
+    const b = body as { url?: unknown; secret?: unknown } | undefined;
+    if (typeof b?.url !== 'string' || typeof b.secret !== 'string') return bad('url and secret are required');
+    sim.configureWebhook({ url: b.url, secret: b.secret });
+    return { status: 204 };
+  }
+  if (is('clearWebhook')) {
+    sim.configureWebhook(undefined);
+    return { status: 204 };
+  }
+  if (is('deliveries')) return { status: 200, body: { deliveries: sim.deliveries() } };
+  if (is('faults')) return { status: 200, body: { faults: sim.faults() } };
+  if (is('setFault')) {
+    const b = body as ({ scopeKey?: unknown } & SimFault) | undefined;
+    if (typeof b?.scopeKey !== 'string') return bad('scopeKey is required');
+    const { scopeKey, ...fault } = b;
+    sim.setFault(scopeKey, fault);
+    return { status: 204 };
+  }
+  if (is('clearFaults')) {
+    sim.clearFault(query.get('scope') ?? undefined);
+    return { status: 204 };
+  }
+  if (is('latency')) {
+    const ms = Number((body as { latencyMs?: unknown } | undefined)?.latencyMs);
+    if (!Number.isFinite(ms) || ms < 0) return bad('latencyMs must be a number >= 0');
+    sim.setLatency(ms);
+    return { status: 204 };
+  }
+  if (is('requests')) return { status: 200, body: { requests: sim.requests } };
+  if (is('resetRequests')) {
+    sim.resetRequests();
+    return { status: 204 };
+  }
+  return { status: 404, body: { message: 'Not Found' } };
+}

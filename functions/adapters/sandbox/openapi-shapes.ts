@@ -1,0 +1,186 @@
+import type { SimDelivery, SimJob, SimRunner } from './sim-types.ts';
+import type { SimWorld } from './sim-world.ts';
+
+/**
+ * Response bodies shaped after GitHub's OpenAPI description (`@octokit/openapi`, api.github.com);
+ * the sandbox tests validate them against those schemas.
+ */
+
+const DOCS = 'https://docs.github.com/rest';
+const READ_ONLY_LABELS = new Set(['self-hosted', 'linux', 'x64', 'arm64', 'windows', 'macos']);
+
+export function iso(ms: number): string {
+  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+/** `basic-error` / `validation-error-simple`. */
+export function errorBody(status: number, message: string, docsPath = ''): Record<string, string> {
+  return { message, documentation_url: `${DOCS}${docsPath}`, status: String(status) };
+}
+
+/** `#/components/schemas/runner`. */
+export function runnerJson(world: SimWorld, runner: SimRunner) {
+  return {
+    id: runner.id,
+    runner_group_id: runner.runnerGroupId,
+    name: runner.name,
+    os: runner.os,
+    status: world.status(runner),
+    busy: runner.busy,
+    ephemeral: runner.ephemeral,
+    labels: runner.labels.map((name, i) => ({
+      id: i + 1,
+      name,
+      type: READ_ONLY_LABELS.has(name.toLowerCase()) && !runner.jit ? ('read-only' as const) : ('custom' as const),
+    })),
+    version: runner.version ?? null,
+  };
+}
+
+/** Stable per-repository numbers, so payloads and job URLs agree across calls. */
+export function repositoryId(owner: string, repo: string): number {
+  let h = 2166136261;
+  for (const c of `${owner}/${repo}`.toLowerCase()) {
+    h ^= c.charCodeAt(0);
+    h = Math.imul(h, 16777619) >>> 0;
+  }
+  return 100_000_000 + (h % 800_000_000);
+}
+
+/** `#/components/schemas/job`. */
+export function jobJson(job: SimJob, apiUrl: string, serverUrl: string) {
+  const repoApi = `${apiUrl}/repos/${job.owner}/${job.repo}`;
+  const at = (ms: number | null) => (ms === null ? null : iso(ms));
+  return {
+    id: job.id,
+    run_id: job.runId,
+    run_url: `${repoApi}/actions/runs/${job.runId}`,
+    run_attempt: 1,
+    node_id: Buffer.from(`08:CheckRun${job.id}`).toString('base64'),
+    head_sha: job.headSha,
+    url: `${repoApi}/actions/jobs/${job.id}`,
+    html_url: `${serverUrl}/${job.owner}/${job.repo}/actions/runs/${job.runId}/job/${job.id}`,
+    status: job.status,
+    conclusion: job.conclusion,
+    created_at: iso(job.createdAt),
+    started_at: iso(job.startedAt ?? job.createdAt),
+    completed_at: at(job.completedAt),
+    name: job.name,
+    steps: steps(job),
+    check_run_url: `${repoApi}/check-runs/${job.id}`,
+    labels: [...job.labels],
+    runner_id: job.runnerId,
+    runner_name: job.runnerName,
+    runner_group_id: job.runnerId === null ? null : 1,
+    runner_group_name: job.runnerId === null ? null : 'Default',
+    workflow_name: job.workflowName,
+    head_branch: job.headBranch,
+  };
+}
+
+export function steps(job: SimJob) {
+  if (job.status === 'queued' || job.startedAt === null) return [];
+  const started = iso(job.startedAt);
+  if (job.status === 'in_progress') {
+    return [
+      {
+        name: 'Set up job',
+        status: 'in_progress' as const,
+        conclusion: null,
+        number: 1,
+        started_at: started,
+        completed_at: null,
+      },
+    ];
+  }
+  const done = iso(job.completedAt ?? job.startedAt);
+  return [
+    {
+      name: 'Set up job',
+      status: 'completed' as const,
+      conclusion: 'success',
+      number: 1,
+      started_at: started,
+      completed_at: started,
+    },
+    {
+      name: 'Run build',
+      status: 'completed' as const,
+      conclusion: job.conclusion,
+      number: 2,
+      started_at: started,
+      completed_at: done,
+    },
+  ];
+}
+
+/** `#/components/schemas/hook-delivery-item`. */
+export function deliveryJson(d: SimDelivery) {
+  return {
+    id: d.id,
+    guid: d.guid,
+    delivered_at: d.deliveredAt,
+    redelivery: d.redelivery,
+    duration: d.duration,
+    status: d.status,
+    status_code: d.statusCode,
+    event: d.event,
+    action: d.action,
+    installation_id: d.installationId,
+    repository_id: d.repositoryId,
+    throttled_at: null,
+  };
+}
+
+function simpleUser(login: string, id: number, type: 'User' | 'Organization', apiUrl: string, serverUrl: string) {
+  const api = `${apiUrl}/users/${login}`;
+  return {
+    login,
+    id,
+    node_id: Buffer.from(`04:User${id}`).toString('base64'),
+    avatar_url: `https://avatars.githubusercontent.com/u/${id}?v=4`,
+    gravatar_id: '',
+    url: api,
+    html_url: `${serverUrl}/${login}`,
+    followers_url: `${api}/followers`,
+    following_url: `${api}/following{/other_user}`,
+    gists_url: `${api}/gists{/gist_id}`,
+    starred_url: `${api}/starred{/owner}{/repo}`,
+    subscriptions_url: `${api}/subscriptions`,
+    organizations_url: `${api}/orgs`,
+    repos_url: `${api}/repos`,
+    events_url: `${api}/events{/privacy}`,
+    received_events_url: `${api}/received_events`,
+    type,
+    site_admin: false,
+  };
+}
+
+/** `#/components/schemas/installation`: one installation covering every repository. */
+export function installationJson(world: SimWorld, appId: number, account: string, apiUrl: string, serverUrl: string) {
+  const created = iso(world.now() - 86_400_000);
+  return {
+    id: world.installationId,
+    account: simpleUser(account, repositoryId(account, ''), 'Organization', apiUrl, serverUrl),
+    repository_selection: 'all' as const,
+    access_tokens_url: `${apiUrl}/app/installations/${world.installationId}/access_tokens`,
+    repositories_url: `${apiUrl}/installation/repositories`,
+    html_url: `${serverUrl}/organizations/${account}/settings/installations/${world.installationId}`,
+    app_id: appId,
+    app_slug: 'jit-runners-sandbox',
+    target_id: repositoryId(account, ''),
+    target_type: 'Organization',
+    permissions: {
+      actions: 'read',
+      administration: 'write',
+      metadata: 'read',
+      organization_self_hosted_runners: 'write',
+    },
+    events: ['workflow_job'],
+    created_at: created,
+    updated_at: created,
+    single_file_name: null,
+    suspended_by: null,
+    suspended_at: null,
+  };
+}

@@ -1,0 +1,343 @@
+import type { IncomingMessage } from 'node:http';
+import { type Scope, scopeKey as toScopeKey } from '../../domain/scope.ts';
+import { appJwtProblem } from './app-jwt.ts';
+import { credentialsFile, encodeJitConfig, rsaParamsFile } from './jit-config.ts';
+import { deliveryJson, errorBody, installationJson, iso, jobJson, runnerJson } from './openapi-shapes.ts';
+import type { SimContext } from './sim-context.ts';
+import {
+  BadJsonError,
+  bearer,
+  type CompiledRoute,
+  compileRoute,
+  matchRoute,
+  parseJson,
+  type Reply,
+} from './sim-http.ts';
+import type { SimRunner } from './sim-types.ts';
+
+type Auth = 'jwt' | 'installation';
+
+interface RouteContext {
+  ctx: SimContext;
+  params: Record<string, string>;
+  query: URLSearchParams;
+  body: unknown;
+  scope: Scope | undefined;
+  scopeKey: string | undefined;
+}
+
+interface RestRoute {
+  route: CompiledRoute;
+  auth: Auth;
+  /** Runner endpoints are where `apiStatus`/`breakerOpen` faults answer. */
+  runnerEndpoint: boolean;
+  handle: (rc: RouteContext) => Reply;
+}
+
+const notFound = (): Reply => ({ status: 404, body: errorBody(404, 'Not Found') });
+
+function scopeOf(params: Record<string, string>): Scope | undefined {
+  if (params.owner !== undefined && params.repo !== undefined) {
+    return { kind: 'repo', owner: params.owner, repo: params.repo };
+  }
+  if (params.org !== undefined) return { kind: 'org', org: params.org };
+  return undefined;
+}
+
+function requireScope(rc: RouteContext): { scope: Scope; key: string } {
+  if (!rc.scope || !rc.scopeKey) throw new Error('route without scope');
+  return { scope: rc.scope, key: rc.scopeKey };
+}
+
+function runnerFor(rc: RouteContext): SimRunner | undefined {
+  const id = Number(rc.params.runner_id);
+  return Number.isInteger(id) ? rc.ctx.world.runner(requireScope(rc).key, id) : undefined;
+}
+
+function validateJitRequest(body: unknown): string | undefined {
+  if (!body || typeof body !== 'object') return "Invalid request.\n\nFor 'links/0/schema', nil is not an object.";
+  const b = body as Record<string, unknown>;
+  if (typeof b.name !== 'string' || b.name.trim() === '') return 'Invalid request.\n\n"name" wasn\'t supplied.';
+  if (!Number.isInteger(b.runner_group_id)) return 'Invalid request.\n\n"runner_group_id" wasn\'t supplied.';
+  if (!Array.isArray(b.labels) || b.labels.length < 1 || b.labels.length > 100) {
+    return 'Invalid request.\n\n"labels" must have between 1 and 100 items.';
+  }
+  if (!b.labels.every((l) => typeof l === 'string' && l.trim() !== '')) {
+    return 'Invalid request.\n\n"labels" items must be strings.';
+  }
+  if (b.work_folder !== undefined && typeof b.work_folder !== 'string') {
+    return 'Invalid request.\n\n"work_folder" must be a string.';
+  }
+  return undefined;
+}
+
+function generateJitConfig(rc: RouteContext): Reply {
+  const { scope } = requireScope(rc);
+  const problem = validateJitRequest(rc.body);
+  if (problem) return { status: 422, body: errorBody(422, problem) };
+  const b = rc.body as { name: string; runner_group_id: number; labels: string[]; work_folder?: string };
+  const runner = rc.ctx.world.registerRunner({
+    scope,
+    name: b.name,
+    labels: b.labels,
+    runnerGroupId: b.runner_group_id,
+    ephemeral: true,
+    jit: true,
+  });
+  if (runner === 'name-taken') {
+    return {
+      status: 409,
+      body: errorBody(409, `Already exists - A runner with the name ${b.name} already exists.`),
+    };
+  }
+  const base = rc.ctx.url();
+  const encoded = encodeJitConfig({
+    '.runner': {
+      agentId: runner.id,
+      agentName: runner.name,
+      poolId: runner.runnerGroupId,
+      poolName: 'Default',
+      serverUrl: base,
+      serverUrlV2: `${base}/_broker/`,
+      gitHubUrl: `${base}/${scope.kind === 'repo' ? `${scope.owner}/${scope.repo}` : scope.org}`,
+      workFolder: b.work_folder ?? '_work',
+      ephemeral: true,
+      isJit: true,
+      labels: [...runner.labels],
+    },
+    '.credentials': credentialsFile(`${base}/_broker`, runner.credential),
+    '.credentials_rsaparams': rsaParamsFile(),
+  });
+  return { status: 201, body: { runner: runnerJson(rc.ctx.world, runner), encoded_jit_config: encoded } };
+}
+
+function runnerToken(kind: 'registration' | 'remove') {
+  return (rc: RouteContext): Reply => {
+    const { scope } = requireScope(rc);
+    const issued = rc.ctx.world.issueRunnerToken(scope, kind);
+    return { status: 201, body: { token: issued.token, expires_at: iso(issued.expiresAt) } };
+  };
+}
+
+function listRunners(rc: RouteContext): Reply {
+  const { key } = requireScope(rc);
+  const name = rc.query.get('name');
+  const perPage = Math.min(100, Math.max(1, Number(rc.query.get('per_page') ?? 30) || 30));
+  const page = Math.max(1, Number(rc.query.get('page') ?? 1) || 1);
+  const all = rc.ctx.world.listRunners(key).filter((r) => name === null || r.name === name);
+  const slice = all.slice((page - 1) * perPage, page * perPage);
+  const headers: Record<string, string> = {};
+  const last = Math.max(1, Math.ceil(all.length / perPage));
+  if (page < last) {
+    const link = (p: number) => {
+      const q = new URLSearchParams(rc.query);
+      q.set('per_page', String(perPage));
+      q.set('page', String(p));
+      return `<${rc.ctx.url()}${pathOfRunners(rc.scope)}?${q}>`;
+    };
+    headers.link = `${link(page + 1)}; rel="next", ${link(last)}; rel="last"`;
+  }
+  return {
+    status: 200,
+    headers,
+    body: { total_count: all.length, runners: slice.map((r) => runnerJson(rc.ctx.world, r)) },
+  };
+}
+
+function pathOfRunners(scope: Scope | undefined): string {
+  if (!scope) return '';
+  return scope.kind === 'repo'
+    ? `/repos/${scope.owner}/${scope.repo}/actions/runners`
+    : `/orgs/${scope.org}/actions/runners`;
+}
+
+function getRunner(rc: RouteContext): Reply {
+  const runner = runnerFor(rc);
+  if (!runner) return notFound();
+  // The metadata-missing failure (actions/runner#3823): the API cannot describe the stuck JIT runner.
+  if (rc.ctx.world.metadataMissing(runner)) return { status: 500, body: errorBody(500, 'Server Error') };
+  return { status: 200, body: runnerJson(rc.ctx.world, runner) };
+}
+
+function deleteRunner(rc: RouteContext): Reply {
+  const runner = runnerFor(rc);
+  if (!runner) return notFound();
+  if (runner.busy && rc.ctx.world.hasLiveSession(runner)) {
+    return { status: 422, body: errorBody(422, `Bad request - Runner "${runner.name}" is still running a job"`) };
+  }
+  rc.ctx.world.deleteRunner(runner);
+  return { status: 204 };
+}
+
+function getJob(rc: RouteContext): Reply {
+  const { scope } = requireScope(rc);
+  const job = rc.ctx.world.job(Number(rc.params.job_id));
+  if (
+    !job ||
+    scope.kind !== 'repo' ||
+    job.owner.toLowerCase() !== scope.owner.toLowerCase() ||
+    job.repo.toLowerCase() !== scope.repo.toLowerCase()
+  ) {
+    return notFound();
+  }
+  return { status: 200, body: jobJson(job, rc.ctx.url(), rc.ctx.url()) };
+}
+
+function accessToken(rc: RouteContext): Reply {
+  if (Number(rc.params.installation_id) !== rc.ctx.world.installationId) return notFound();
+  const issued = rc.ctx.world.issueInstallationToken();
+  return {
+    status: 201,
+    body: {
+      token: issued.token,
+      expires_at: iso(issued.expiresAt),
+      permissions: {
+        actions: 'read',
+        administration: 'write',
+        metadata: 'read',
+        organization_self_hosted_runners: 'write',
+      },
+      repository_selection: 'all',
+    },
+  };
+}
+
+function installation(rc: RouteContext): Reply {
+  const account = rc.params.owner ?? rc.params.org ?? '';
+  return { status: 200, body: installationJson(rc.ctx.world, rc.ctx.appId, account, rc.ctx.url(), rc.ctx.url()) };
+}
+
+/** Cursor `v1_<id>`: the page starts at the delivery with that id (newest first). */
+function listDeliveries(rc: RouteContext): Reply {
+  const perPage = Math.min(100, Math.max(1, Number(rc.query.get('per_page') ?? 30) || 30));
+  const statusFilter = rc.query.get('status');
+  let all = rc.ctx.sender.list();
+  if (statusFilter === 'failure') all = all.filter((d) => d.statusCode < 200 || d.statusCode >= 300);
+  if (statusFilter === 'success') all = all.filter((d) => d.statusCode >= 200 && d.statusCode < 300);
+  const cursor = rc.query.get('cursor');
+  let start = 0;
+  if (cursor) {
+    const id = Number(/^v1_(\d+)$/.exec(cursor)?.[1]);
+    if (!Number.isFinite(id)) return { status: 400, body: errorBody(400, 'Invalid cursor') };
+    start = all.findIndex((d) => d.id <= id);
+    if (start < 0) start = all.length;
+  }
+  const page = all.slice(start, start + perPage);
+  const next = all[start + perPage];
+  const headers: Record<string, string> = {};
+  if (next) {
+    const q = new URLSearchParams({ per_page: String(perPage), cursor: `v1_${next.id}` });
+    if (statusFilter) q.set('status', statusFilter);
+    headers.link = `<${rc.ctx.url()}/app/hook/deliveries?${q}>; rel="next"`;
+  }
+  return { status: 200, headers, body: page.map(deliveryJson) };
+}
+
+function redeliver(rc: RouteContext): Reply {
+  const id = Number(rc.params.delivery_id);
+  if (!rc.ctx.sender.list().some((d) => d.id === id)) return notFound();
+  if (!rc.ctx.sender.redeliver(id)) {
+    return { status: 422, body: errorBody(422, 'Validation Failed: the App has no webhook URL') };
+  }
+  return { status: 202, body: {} };
+}
+
+const RUNNER_BASES = ['/repos/{owner}/{repo}/actions/runners', '/orgs/{org}/actions/runners'];
+
+const route = (method: string, template: string, auth: Auth, handle: RestRoute['handle'], runnerEndpoint = false) => ({
+  route: compileRoute(method, template),
+  auth,
+  runnerEndpoint,
+  handle,
+});
+
+const ROUTES: RestRoute[] = [
+  route('POST', '/app/installations/{installation_id}/access_tokens', 'jwt', accessToken),
+  route('GET', '/repos/{owner}/{repo}/installation', 'jwt', installation),
+  route('GET', '/orgs/{org}/installation', 'jwt', installation),
+  route('GET', '/app/hook/deliveries', 'jwt', listDeliveries),
+  route('POST', '/app/hook/deliveries/{delivery_id}/attempts', 'jwt', redeliver),
+  route('GET', '/repos/{owner}/{repo}/actions/jobs/{job_id}', 'installation', getJob),
+  ...RUNNER_BASES.flatMap((base) => [
+    route('POST', `${base}/generate-jitconfig`, 'installation', generateJitConfig, true),
+    route('POST', `${base}/registration-token`, 'installation', runnerToken('registration'), true),
+    route('POST', `${base}/remove-token`, 'installation', runnerToken('remove'), true),
+    route('GET', base, 'installation', listRunners, true),
+    route('GET', `${base}/{runner_id}`, 'installation', getRunner, true),
+    route('DELETE', `${base}/{runner_id}`, 'installation', deleteRunner, true),
+  ]),
+];
+
+const SECONDARY_RATE_LIMIT =
+  'You have exceeded a secondary rate limit. Please wait a few minutes before you try again. If you reach out to GitHub Support for help, please include the request ID.';
+
+/** The scope's fault, if one answers this request instead of the handler. */
+function faultReply(rc: RouteContext, runnerEndpoint: boolean): Reply | undefined {
+  const key = rc.scopeKey;
+  const fault = rc.ctx.world.fault(key);
+  if (!key || !fault) return undefined;
+  let reply: Reply | undefined;
+  if (fault.rateLimit) {
+    reply = {
+      status: 403,
+      headers: { 'retry-after': String(fault.rateLimit.retryAfterSeconds) },
+      body: errorBody(403, SECONDARY_RATE_LIMIT, '/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits'),
+    };
+  } else if (runnerEndpoint && fault.breakerOpen) {
+    reply = { status: 503, body: errorBody(503, 'breaker open') };
+  } else if (runnerEndpoint && fault.apiStatus) {
+    reply = {
+      status: fault.apiStatus,
+      body: errorBody(fault.apiStatus, fault.apiStatus === 503 ? 'Service Unavailable' : 'Server Error'),
+    };
+  } else if (fault.failRate && rc.ctx.world.random() < fault.failRate) {
+    reply = { status: 500, body: errorBody(500, 'Server Error') };
+  }
+  if (reply) rc.ctx.world.spendFault(key);
+  return reply;
+}
+
+function authProblem(ctx: SimContext, req: IncomingMessage, auth: Auth): string | undefined {
+  switch (auth) {
+    case 'jwt': {
+      const jwt = bearer(req, 'bearer');
+      if (!jwt) return 'A JSON web token could not be decoded';
+      return appJwtProblem(jwt, ctx.publicKey, ctx.appId, Math.floor(ctx.world.now() / 1000));
+    }
+    case 'installation': {
+      const token = bearer(req, 'token') ?? bearer(req, 'bearer');
+      return token && ctx.world.isInstallationToken(token) ? undefined : 'Bad credentials';
+    }
+  }
+}
+
+/** Answers a GitHub REST request, or returns undefined when no REST route matches. */
+export function handleRest(
+  ctx: SimContext,
+  req: IncomingMessage,
+  path: string,
+  query: URLSearchParams,
+  bodyText: string,
+): { reply: Reply; endpoint: string; scopeKey: string | undefined; body: unknown } | undefined {
+  const method = req.method ?? 'GET';
+  for (const r of ROUTES) {
+    const params = matchRoute(r.route, method, path);
+    if (!params) continue;
+    const endpoint = `${r.route.method} ${r.route.template}`;
+    const scope = scopeOf(params);
+    const scopeKey = scope ? toScopeKey(scope) : undefined;
+    let body: unknown;
+    try {
+      body = parseJson(bodyText);
+    } catch (error) {
+      if (!(error instanceof BadJsonError)) throw error;
+      return { reply: { status: 400, body: errorBody(400, error.message) }, endpoint, scopeKey, body: undefined };
+    }
+    const problem = authProblem(ctx, req, r.auth);
+    if (problem) return { reply: { status: 401, body: errorBody(401, problem) }, endpoint, scopeKey, body };
+    const rc: RouteContext = { ctx, params, query, body, scope, scopeKey };
+    const reply = faultReply(rc, r.runnerEndpoint) ?? r.handle(rc);
+    return { reply, endpoint, scopeKey, body };
+  }
+  return undefined;
+}

@@ -1,0 +1,15 @@
+import type { KeyObject } from 'node:crypto';
+import type { SimRequest } from './sim-types.ts';
+import type { SimWorld } from './sim-world.ts';
+import type { WebhookSender } from './webhook-sender.ts';
+
+/** What the simulator's HTTP modules share. */
+export interface SimContext {
+  world: SimWorld;
+  sender: WebhookSender;
+  appId: number;
+  publicKey: KeyObject;
+  /** `http://127.0.0.1:PORT`: REST base, web base (`config.sh --url`) and broker host at once. */
+  url(): string;
+  record(entry: Omit<SimRequest, 'at'>): void;
+}

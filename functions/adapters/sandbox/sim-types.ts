@@ -1,0 +1,131 @@
+import type { Scope } from '../../domain/scope.ts';
+
+/**
+ * Fault modes of one scope (`owner/repo` or `org`, lower-case). API faults (`apiStatus`, `breakerOpen`,
+ * `rateLimit`, `failRate`) act on the REST endpoints of the scope; `metadataMissing` and `minimumVersion`
+ * act on its runners.
+ */
+export interface SimFault {
+  /**
+   * JIT runners of the scope loop on the broker `BadRequest` and `GET …/runners/{id}` answers 500 for
+   * them, until a regular runner of the scope has been online (then metadata is initialised for good).
+   */
+  metadataMissing?: boolean;
+  /** Status (500/502/503) answered by the scope's runner endpoints. */
+  apiStatus?: number;
+  /** The scope's runner endpoints answer 503 with a body containing `breaker open`. */
+  breakerOpen?: boolean;
+  /** Runners of the scope older than this print the deprecation line and exit non-zero. */
+  minimumVersion?: string;
+  /** Every REST call of the scope answers 403 "secondary rate limit" with this `retry-after`. */
+  rateLimit?: { retryAfterSeconds: number };
+  /** Probability (0..1) that a REST call of the scope answers 500. */
+  failRate?: number;
+  /** When set, the API faults above answer this many requests in total, then clear themselves. */
+  times?: number;
+}
+
+export type SimRunnerStatus = 'online' | 'offline';
+
+/** Internal runner registration. The credential is the runner's secret towards the broker. */
+export interface SimRunner {
+  id: number;
+  name: string;
+  scope: Scope;
+  scopeKey: string;
+  labels: string[];
+  runnerGroupId: number;
+  ephemeral: boolean;
+  /** Minted by `generate-jitconfig` (as opposed to registered with `config.sh`). */
+  jit: boolean;
+  os: string;
+  credential: string;
+  createdAt: number;
+  version: string | undefined;
+  session: { id: string; lastSeenAt: number; polls: number } | undefined;
+  busy: boolean;
+  jobId: number | undefined;
+  /** Jobs this runner has taken (an ephemeral one takes at most one). */
+  jobsTaken: number;
+}
+
+/** What tests and the control API see of a runner (no credential). */
+export interface SimRunnerView {
+  id: number;
+  name: string;
+  scopeKey: string;
+  labels: string[];
+  status: SimRunnerStatus;
+  busy: boolean;
+  ephemeral: boolean;
+  jit: boolean;
+  version: string | undefined;
+  jobId: number | undefined;
+}
+
+export type SimJobStatus = 'queued' | 'in_progress' | 'completed';
+
+export interface SimJob {
+  id: number;
+  runId: number;
+  owner: string;
+  repo: string;
+  name: string;
+  workflowName: string;
+  headBranch: string;
+  headSha: string;
+  labels: string[];
+  status: SimJobStatus;
+  conclusion: string | null;
+  runnerId: number | null;
+  runnerName: string | null;
+  /** Runner that took the job: its registration may be gone later (ephemeral), so keep scope too. */
+  runnerScopeKey: string | null;
+  durationMs: number;
+  installationId: number;
+  createdAt: number;
+  startedAt: number | null;
+  completedAt: number | null;
+}
+
+export interface QueueJobRequest {
+  owner: string;
+  repo: string;
+  labels: readonly string[];
+  jobId?: number;
+  runId?: number;
+  name?: string;
+  /** How long the runner "runs" it; defaults to the simulator's `jobDurationMs`. */
+  durationMs?: number;
+  /** Also deliver the `queued` webhook (when a webhook is configured). Default false: the caller sends it. */
+  deliver?: boolean;
+}
+
+export interface SimRequest {
+  at: number;
+  method: string;
+  /** Path with query string. */
+  path: string;
+  /** `METHOD /template`, e.g. `POST /repos/{owner}/{repo}/actions/runners/generate-jitconfig`. */
+  endpoint: string;
+  scopeKey: string | undefined;
+  status: number;
+  /** Parsed JSON request body (request bodies of these endpoints carry no secrets). */
+  body: unknown;
+}
+
+export interface SimDelivery {
+  id: number;
+  guid: string;
+  deliveredAt: string;
+  redelivery: boolean;
+  /** Seconds. */
+  duration: number;
+  status: string;
+  /** 0 when the receiver could not be reached. */
+  statusCode: number;
+  event: string;
+  action: string | null;
+  installationId: number | null;
+  repositoryId: number | null;
+}

@@ -1,0 +1,104 @@
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { Ajv, type ValidateFunction } from 'ajv';
+import addFormatsModule from 'ajv-formats';
+
+/**
+ * Validates values against GitHub's OpenAPI description (`@octokit/openapi`, api.github.com), resolving
+ * `$ref`s through the document's own `components`.
+ */
+interface Operation {
+  requestBody?: { content?: Record<string, { schema?: unknown }> };
+  responses?: Record<string, { $ref?: string; content?: Record<string, { schema?: unknown }> }>;
+}
+interface Spec {
+  paths: Record<string, Record<string, Operation>>;
+  components: { responses: Record<string, { content?: Record<string, { schema?: unknown }> }> } & Record<
+    string,
+    unknown
+  >;
+  'x-webhooks': unknown;
+}
+
+const require = createRequire(import.meta.url);
+let spec: Spec | undefined;
+let ajv: Ajv | undefined;
+const cache = new Map<string, ValidateFunction>();
+
+function load(): { spec: Spec; ajv: Ajv } {
+  if (!spec || !ajv) {
+    spec = JSON.parse(readFileSync(require.resolve('@octokit/openapi/generated/api.github.com.json'), 'utf8')) as Spec;
+    ajv = new Ajv({ strict: false, allErrors: true });
+    const addFormats = addFormatsModule as unknown as (a: Ajv) => void;
+    addFormats(ajv);
+    ajv.addSchema({ $id: 'github', components: spec.components, 'x-webhooks': spec['x-webhooks'] });
+  }
+  return { spec, ajv };
+}
+
+function compile(key: string, schema: unknown): ValidateFunction {
+  let fn = cache.get(key);
+  if (!fn) {
+    fn = load().ajv.compile(rebase(schema) as object);
+    cache.set(key, fn);
+  }
+  return fn;
+}
+
+/** Inline schemas in `paths` use `#/components/...` refs; point them at the registered document. */
+function rebase(schema: unknown): unknown {
+  return JSON.parse(JSON.stringify(schema).replaceAll('"#/components/', '"github#/components/'));
+}
+
+export interface Validation {
+  valid: boolean;
+  errors: string;
+}
+
+function run(fn: ValidateFunction, value: unknown): Validation {
+  const valid = fn(value) === true;
+  return { valid, errors: valid ? '' : JSON.stringify(fn.errors?.slice(0, 5)) };
+}
+
+/** Against `#/components/schemas/<name>`. */
+export function validateSchema(name: string, value: unknown): Validation {
+  return run(compile(`schema:${name}`, { $ref: `github#/components/schemas/${name}` }), value);
+}
+
+/** Against the JSON response schema of `METHOD path` for `status`. */
+export function validateResponse(method: string, path: string, status: number, value: unknown): Validation {
+  const op = load().spec.paths[path]?.[method.toLowerCase()];
+  if (!op) throw new Error(`no operation ${method} ${path} in the OpenAPI description`);
+  let response = op.responses?.[String(status)];
+  if (!response) throw new Error(`${method} ${path} documents no ${status} response`);
+  if (response.$ref) {
+    const name = response.$ref.replace('#/components/responses/', '');
+    const resolved = load().spec.components.responses[name];
+    if (!resolved) throw new Error(`unresolved ${response.$ref}`);
+    response = resolved;
+  }
+  const schema = response.content?.['application/json']?.schema;
+  if (!schema) throw new Error(`${method} ${path} ${status} has no JSON schema`);
+  return run(compile(`response:${method} ${path} ${status}`, schema), value);
+}
+
+/** Against the JSON request body schema of `METHOD path`. */
+export function validateRequestBody(method: string, path: string, value: unknown): Validation {
+  const op = load().spec.paths[path]?.[method.toLowerCase()];
+  const schema = op?.requestBody?.content?.['application/json']?.schema;
+  if (!schema) throw new Error(`${method} ${path} has no JSON request body schema`);
+  return run(compile(`request:${method} ${path}`, schema), value);
+}
+
+/** The property names a request body schema declares. */
+export function requestBodyProperties(method: string, path: string): string[] {
+  const op = load().spec.paths[path]?.[method.toLowerCase()];
+  const schema = op?.requestBody?.content?.['application/json']?.schema as { properties?: object } | undefined;
+  return Object.keys(schema?.properties ?? {});
+}
+
+/** Against a webhook payload schema, e.g. `webhook-workflow-job-queued`. */
+export function validateWebhook(action: 'queued' | 'in_progress' | 'completed', value: unknown): Validation {
+  const name = `webhook-workflow-job-${action.replace('_', '-')}`;
+  return validateSchema(name, value);
+}
