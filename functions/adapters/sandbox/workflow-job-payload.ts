@@ -34,12 +34,18 @@ function example(action: WorkflowJobAction): JsonObject {
   return structuredClone(found);
 }
 
-/** Replaces every occurrence of the example's repository/owner in URLs and names. */
-function retarget(value: unknown, from: { owner: string; repo: string }, to: { owner: string; repo: string }): unknown {
+/** Replaces every occurrence of the example's repository and owner logins in URLs and names. */
+function retarget(
+  value: unknown,
+  from: { owners: string[]; full: string },
+  to: { owner: string; full: string },
+): unknown {
   if (typeof value === 'string') {
-    return value
-      .replaceAll(`${from.owner}/${from.repo}`, `${to.owner}/${to.repo}`)
-      .replaceAll(`/${from.owner}`, `/${to.owner}`);
+    let text = value.replaceAll(from.full, to.full);
+    for (const owner of from.owners) {
+      text = text.replaceAll(`/${owner}/`, `/${to.owner}/`).replace(new RegExp(`/${owner}$`), `/${to.owner}`);
+    }
+    return text;
   }
   if (Array.isArray(value)) return value.map((v) => retarget(v, from, to));
   if (value && typeof value === 'object') {
@@ -60,9 +66,16 @@ export interface PayloadContext {
 export function workflowJobPayload(action: WorkflowJobAction, job: SimJob, ctx: PayloadContext): JsonObject {
   const payload = example(action);
   const repository = payload.repository as JsonObject;
-  const from = { owner: String((repository.owner as JsonObject).login), repo: String(repository.name) };
-  const to = { owner: job.owner, repo: job.repo };
-  const repo = retarget(repository, from, to) as JsonObject;
+  // Examples are not always self-consistent (owner.login may differ from the full name's owner).
+  const full = String(repository.full_name);
+  const owners = [...new Set([full.split('/')[0] ?? '', String((repository.owner as JsonObject).login)])].filter(
+    Boolean,
+  );
+  const repo = retarget(
+    repository,
+    { owners, full },
+    { owner: job.owner, full: `${job.owner}/${job.repo}` },
+  ) as JsonObject;
   repo.id = repositoryId(job.owner, job.repo);
   repo.node_id = Buffer.from(`010:Repository${repo.id}`).toString('base64');
   repo.name = job.repo;

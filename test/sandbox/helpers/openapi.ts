@@ -31,7 +31,7 @@ function load(): { spec: Spec; ajv: Ajv } {
     ajv = new Ajv({ strict: false, allErrors: true });
     const addFormats = addFormatsModule as unknown as (a: Ajv) => void;
     addFormats(ajv);
-    ajv.addSchema({ $id: 'github', components: spec.components, 'x-webhooks': spec['x-webhooks'] });
+    ajv.addSchema(normaliseNullable({ $id: 'github', components: spec.components }) as object);
   }
   return { spec, ajv };
 }
@@ -47,7 +47,26 @@ function compile(key: string, schema: unknown): ValidateFunction {
 
 /** Inline schemas in `paths` use `#/components/...` refs; point them at the registered document. */
 function rebase(schema: unknown): unknown {
-  return JSON.parse(JSON.stringify(schema).replaceAll('"#/components/', '"github#/components/'));
+  return normaliseNullable(JSON.parse(JSON.stringify(schema).replaceAll('"#/components/', '"github#/components/')));
+}
+
+/**
+ * OpenAPI 3.0 `nullable: true` as Ajv understands it: Ajv refuses `nullable` without `type` and checks
+ * `enum` before `nullable`, so null is added to such enums and type-less nullable schemas become `anyOf`.
+ */
+function normaliseNullable(node: unknown): unknown {
+  if (Array.isArray(node)) return node.map(normaliseNullable);
+  if (!node || typeof node !== 'object') return node;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(node)) out[k] = normaliseNullable(v);
+  if (out.nullable === true) {
+    if (Array.isArray(out.enum) && !out.enum.includes(null)) out.enum = [...out.enum, null];
+    if (out.type === undefined) {
+      const { nullable: _n, ...rest } = out;
+      return { anyOf: [{ type: 'null' }, rest] };
+    }
+  }
+  return out;
 }
 
 export interface Validation {
