@@ -5,9 +5,15 @@ import type { RunnerLauncher } from '../ports/launcher.ts';
 import type { Clock, Dispatcher, Logger, Metrics } from '../ports/runtime.ts';
 import type { Store } from '../ports/store.ts';
 import { createAcceptWebhook, type JobProgress } from '../use-cases/accept-webhook.ts';
+import { createBaselineAdmin } from '../use-cases/baseline-admin.ts';
+import { createCheckStartTimeouts } from '../use-cases/check-start-timeouts.ts';
 import { createBaselineGate } from '../use-cases/create-baseline-gate.ts';
 import { createScopeGuard } from '../use-cases/create-scope-guard.ts';
+import { createHandleRunnerSignal } from '../use-cases/handle-runner-signal.ts';
 import { createProvisionJob } from '../use-cases/provision-job.ts';
+import { createRecordObservedBaseline } from '../use-cases/record-observed-baseline.ts';
+import { createRunWorkaround } from '../use-cases/run-workaround.ts';
+import { createRunnerFailureActions } from '../use-cases/runner-failure-actions.ts';
 
 export interface CoreDeps {
   config: Config;
@@ -35,8 +41,7 @@ export function buildCore(deps: CoreDeps) {
   const random = deps.random ?? Math.random;
 
   const scopeGuard = createScopeGuard({ config, breakers: store.breakers, logger, metrics, random });
-  // The workaround use case is wired in below; the gate only needs a way to ask for it.
-  const requestWorkaround: (scope: Scope, target: GitHubTarget, now: number) => void = () => {};
+  // The workaround use case is wired in below (`requestWorkaround`); the gate only needs a way to ask for it.
   const baselineGate = createBaselineGate({
     config,
     baselines: store.baselines,
@@ -75,8 +80,69 @@ export function buildCore(deps: CoreDeps) {
     },
   });
 
-  void requestWorkaround;
-  return { store, acceptWebhook, provisionJob, scopeGuard, baselineGate, progressListeners };
+  // ── issue 3: the regular-runner workaround, runner signals, start timeouts, observed baselines ──
+  const runWorkaround = createRunWorkaround({
+    config,
+    store,
+    github,
+    launcher,
+    dispatcher,
+    scopeGuard,
+    clock,
+    logger,
+    metrics,
+    owner,
+  });
+  /** Fire and forget: the gate's jobs wait on the `BASELINE#` record, not on this promise. */
+  function requestWorkaround(scope: Scope, target: GitHubTarget, _now: number): void {
+    runWorkaround(scope, target, { reason: 'requested by the baseline gate before a JIT mint' }).catch(
+      (error: unknown) => logger.error('workaround failed', { error: String(error) }),
+    );
+  }
+  const runnerFailures = createRunnerFailureActions({
+    config,
+    store,
+    github,
+    launcher,
+    dispatcher,
+    scopeGuard,
+    baselineGate,
+    clock,
+    logger,
+    metrics,
+    random,
+  });
+  const handleRunnerSignal = createHandleRunnerSignal({
+    config,
+    jobs: store.jobs,
+    actions: runnerFailures,
+    clock,
+    logger,
+  });
+  const checkStartTimeouts = createCheckStartTimeouts({
+    config,
+    jobs: store.jobs,
+    github,
+    scopeGuard,
+    actions: runnerFailures,
+    logger,
+  });
+  progressListeners.push(createRecordObservedBaseline({ config, baselines: store.baselines, logger, metrics }));
+  const { listBaselines, ensureBaseline } = createBaselineAdmin({ config, store, runWorkaround });
+
+  return {
+    store,
+    acceptWebhook,
+    provisionJob,
+    scopeGuard,
+    baselineGate,
+    progressListeners,
+    runWorkaround,
+    handleRunnerSignal,
+    checkStartTimeouts,
+    listBaselines,
+    ensureBaseline,
+  };
 }
 
 export type Core = ReturnType<typeof buildCore>;

@@ -78,6 +78,8 @@ export interface Baseline {
   healingUntil?: number;
   /** How many times the workaround ran for this scope. */
   workarounds: number;
+  /** Installation that can act on the scope (lets `jit-runners baseline ensure` run it again). */
+  installationId?: number;
   reason?: string;
   updatedAt: number;
   version: number;

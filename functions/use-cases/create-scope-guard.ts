@@ -1,5 +1,5 @@
 import { closedBreaker, isBreakerFailure, isOpen, recordFailure, recordSuccess } from '../domain/breaker-policy.ts';
-import { classifyApiError } from '../domain/classify-failure.ts';
+import { type Classification, classifyApiError } from '../domain/classify-failure.ts';
 import { FailureClass } from '../domain/failure-class.ts';
 import type { GitHubRequestError } from '../ports/github.ts';
 import { type Breaker, ConditionFailedError } from '../ports/store.ts';
@@ -52,6 +52,36 @@ export function createScopeGuard(deps: ScopeGuardDeps): ScopeGuard {
     return read(scopeKey, now, true);
   }
 
+  /** Feeds one classified failure to the scope's breaker (see {@link isBreakerFailure}). */
+  async function feed(scopeKey: string, classification: Classification, now: number): Promise<FailureVerdict> {
+    if (!isBreakerFailure(classification)) return { class: classification.class, detail: classification.detail };
+    let opened = false;
+    const breaker = await apply(scopeKey, now, (b) => {
+      const t = recordFailure(b ?? closedBreaker(scopeKey), {
+        now,
+        breakerOpenSignal: classification.class === FailureClass.breakerOpen,
+        threshold: config.limits.breakerFailureThreshold,
+        maxBackoffMs: config.limits.breakerMaxBackoffSeconds * 1000,
+        random,
+        reason: classification.detail,
+      });
+      opened = t.opened;
+      return t;
+    });
+    if (opened) {
+      metrics.count('BreakerOpened', 1, { scope: scopeKey });
+      logger.warn('breaker opened', { scope: scopeKey, until: breaker?.openUntil, reason: classification.detail });
+    }
+    if (isOpen(breaker, now)) {
+      return {
+        class: FailureClass.breakerOpen,
+        detail: classification.detail,
+        openUntil: breaker?.openUntil as number,
+      };
+    }
+    return { class: classification.class, detail: classification.detail };
+  }
+
   return {
     async openUntil(scopeKey, now) {
       const breaker = await read(scopeKey, now);
@@ -65,32 +95,11 @@ export function createScopeGuard(deps: ScopeGuardDeps): ScopeGuard {
         endpoint: error.endpoint,
         scopeKey,
       });
-      if (!isBreakerFailure(classification)) return { class: classification.class, detail: classification.detail };
-      let opened = false;
-      const breaker = await apply(scopeKey, now, (b) => {
-        const t = recordFailure(b ?? closedBreaker(scopeKey), {
-          now,
-          breakerOpenSignal: classification.class === FailureClass.breakerOpen,
-          threshold: config.limits.breakerFailureThreshold,
-          maxBackoffMs: config.limits.breakerMaxBackoffSeconds * 1000,
-          random,
-          reason: classification.detail,
-        });
-        opened = t.opened;
-        return t;
-      });
-      if (opened) {
-        metrics.count('BreakerOpened', 1, { scope: scopeKey });
-        logger.warn('breaker opened', { scope: scopeKey, until: breaker?.openUntil, reason: classification.detail });
-      }
-      if (isOpen(breaker, now)) {
-        return {
-          class: FailureClass.breakerOpen,
-          detail: classification.detail,
-          openUntil: breaker?.openUntil as number,
-        };
-      }
-      return { class: classification.class, detail: classification.detail };
+      return feed(scopeKey, classification, now);
+    },
+
+    async recordSignal(scopeKey, classification, now): Promise<FailureVerdict> {
+      return feed(scopeKey, classification, now);
     },
 
     async recordSuccess(scopeKey, now) {

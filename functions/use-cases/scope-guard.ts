@@ -1,4 +1,5 @@
 import type { Config } from '../config/config.ts';
+import type { Classification } from '../domain/classify-failure.ts';
 import type { FailureClass } from '../domain/failure-class.ts';
 import type { GitHubRequestError } from '../ports/github.ts';
 import type { Logger, Metrics } from '../ports/runtime.ts';
@@ -16,6 +17,11 @@ export interface ScopeGuard {
   /** undefined when calls for the scope may go ahead; otherwise when the breaker closes. */
   openUntil(scopeKey: string, now: number): Promise<number | undefined>;
   recordFailure(scopeKey: string, error: GitHubRequestError, now: number): Promise<FailureVerdict>;
+  /**
+   * A failure seen outside an API call (a runner log line such as `breaker open`, a timeout): counts
+   * toward the breaker exactly as {@link recordFailure} does for the same classification.
+   */
+  recordSignal(scopeKey: string, classification: Classification, now: number): Promise<FailureVerdict>;
   recordSuccess(scopeKey: string, now: number): Promise<void>;
 }
 
