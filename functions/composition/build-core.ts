@@ -1,3 +1,4 @@
+import { rateLimitedGitHub, type TokenBucketOptions } from '../adapters/github/rate-limited-github.ts';
 import type { Config } from '../config/config.ts';
 import type { Scope } from '../domain/scope.ts';
 import type { GitHubPort, GitHubTarget } from '../ports/github.ts';
@@ -9,9 +10,13 @@ import { createBaselineAdmin } from '../use-cases/baseline-admin.ts';
 import { createCheckStartTimeouts } from '../use-cases/check-start-timeouts.ts';
 import { createBaselineGate } from '../use-cases/create-baseline-gate.ts';
 import { createScopeGuard } from '../use-cases/create-scope-guard.ts';
+import { createHandleJobProgress } from '../use-cases/handle-job-progress.ts';
 import { createHandleRunnerSignal } from '../use-cases/handle-runner-signal.ts';
 import { createProvisionJob } from '../use-cases/provision-job.ts';
+import { createReconcile, type ReconcileSettings } from '../use-cases/reconcile.ts';
 import { createRecordObservedBaseline } from '../use-cases/record-observed-baseline.ts';
+import { createReplaceRobbedJob } from '../use-cases/replace-robbed-job.ts';
+import { createRetireRunner } from '../use-cases/retire-runner.ts';
 import { createRunWorkaround } from '../use-cases/run-workaround.ts';
 import { createRunnerFailureActions } from '../use-cases/runner-failure-actions.ts';
 
@@ -30,6 +35,12 @@ export interface CoreDeps {
   random?: () => number;
   /** Provisioning lease length (tests shorten it to exercise crash recovery quickly). */
   leaseMs?: number;
+  /** Reconciler timings (default: derived from the configuration, see `reconcileSettings`). */
+  reconcileSettings?: Partial<ReconcileSettings>;
+  /** How long a robbed job waits for the robber's own runner before a replacement (default 15 s). */
+  swapGraceMs?: number;
+  /** Per-installation token bucket in front of GitHub (default `DEFAULT_TOKEN_BUCKET`); false: none. */
+  githubRateLimit?: Partial<TokenBucketOptions> | false;
 }
 
 /**
@@ -37,7 +48,12 @@ export interface CoreDeps {
  * once (per cold start / process) and keep the result.
  */
 export function buildCore(deps: CoreDeps) {
-  const { config, store, github, launcher, dispatcher, clock, logger, metrics, owner } = deps;
+  const { config, store, launcher, dispatcher, clock, logger, metrics, owner } = deps;
+  // Every use case shares one bucket per installation, so a burst cannot spend the App's rate limit.
+  const github =
+    deps.githubRateLimit === false
+      ? deps.github
+      : rateLimitedGitHub(deps.github, { bucket: deps.githubRateLimit ?? {} });
   const random = deps.random ?? Math.random;
 
   const scopeGuard = createScopeGuard({ config, breakers: store.breakers, logger, metrics, random });
@@ -130,8 +146,54 @@ export function buildCore(deps: CoreDeps) {
   progressListeners.push(createRecordObservedBaseline({ config, baselines: store.baselines, logger, metrics }));
   const { listBaselines, ensureBaseline } = createBaselineAdmin({ config, store, runWorkaround });
 
+  // ── issue 6: stolen and spare runners, the reconciler ──
+  const retireRunner = createRetireRunner({ store, github, launcher, logger, metrics });
+  const replaceRobbedJob = createReplaceRobbedJob({
+    config,
+    store,
+    github,
+    dispatcher,
+    logger,
+    metrics,
+    ...(deps.swapGraceMs !== undefined ? { swapGraceMs: deps.swapGraceMs } : {}),
+  });
+  const handleJobProgress = createHandleJobProgress({
+    config,
+    store,
+    github,
+    replaceRobbedJob,
+    retireRunner,
+    logger,
+    metrics,
+  });
+  progressListeners.push(async (progress) => {
+    await handleJobProgress(progress);
+  });
+  const reconcileRun = createReconcile({
+    config,
+    store,
+    github,
+    launcher,
+    dispatcher,
+    scopeGuard,
+    replaceRobbedJob,
+    retireRunner,
+    onProgress: async (progress) => {
+      for (const listener of progressListeners) await listener(progress);
+    },
+    checkStartTimeouts,
+    owner,
+    logger,
+    metrics,
+    ...(deps.reconcileSettings ? { settings: deps.reconcileSettings } : {}),
+  });
+  /** One reconcile run at `now` (default: the clock); see use-cases/reconcile.ts. */
+  const reconcile = (now: number = clock.now()) => reconcileRun(now);
+
   return {
     store,
+    reconcile,
+    handleJobProgress,
     acceptWebhook,
     provisionJob,
     scopeGuard,

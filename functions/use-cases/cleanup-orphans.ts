@@ -1,0 +1,212 @@
+import type { Config } from '../config/config.ts';
+import type { Job } from '../domain/job.ts';
+import { isTerminal } from '../domain/job-status.ts';
+import { parseRunnerName } from '../domain/runner-name.ts';
+import { scopeForRepository } from '../domain/scope.ts';
+import { type GitHubPort, GitHubRequestError, type GitHubRunner, type GitHubTarget } from '../ports/github.ts';
+import type { LaunchSummary, RunnerLauncher } from '../ports/launcher.ts';
+import type { Logger, Metrics } from '../ports/runtime.ts';
+import type { Store } from '../ports/store.ts';
+import type { RetireRunner } from './retire-runner.ts';
+import type { ScopeGuard } from './scope-guard.ts';
+
+export interface CleanupOrphansDeps {
+  config: Pick<Config, 'runner'>;
+  store: Pick<Store, 'jobs' | 'locks'>;
+  github: GitHubPort;
+  launcher: RunnerLauncher;
+  retireRunner: RetireRunner;
+  scopeGuard?: Pick<ScopeGuard, 'openUntil'>;
+  /** A launch or registration younger than this is never an orphan (its job record may lag). */
+  graceMs: number;
+  logger: Logger;
+  metrics: Metrics;
+}
+
+export interface OrphansReport {
+  launchesStopped: string[];
+  registrationsDeleted: string[];
+  /** Scopes whose registrations were listed (none when idle: DESIGN §6 "Quiet when idle"). */
+  scopesSwept: string[];
+  errors: number;
+}
+
+/** A scope the registration sweep visits, with what it takes to call GitHub for it. */
+interface ScopeRef {
+  scopeKey: string;
+  installationId: number;
+  owner: string;
+  repo: string;
+}
+
+export const SWEPT_SCOPES = 'reconcile:scopes';
+
+function readScopes(text: string | undefined): ScopeRef[] {
+  if (!text) return [];
+  try {
+    const parsed = JSON.parse(text) as unknown;
+    return Array.isArray(parsed) ? (parsed as ScopeRef[]).filter((s) => typeof s?.scopeKey === 'string') : [];
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * Orphans (issue 6 §1): runners of ours that no live job needs.
+ *
+ * - Launches (builds, instances, local processes) whose runner name belongs to no live job are stopped,
+ *   and their registration deleted, unless GitHub shows the runner busy (it runs a job we were not told
+ *   about; it ends by itself, being ephemeral).
+ * - Registrations with our name prefix that are offline and belong to no live job are deleted.
+ *
+ * A runner is live when its job is open and it is the job's current runner (or the attempt being
+ * provisioned right now), or when an open job runs on it (a stolen runner). Names of other fleets and
+ * the workaround's baseline runners never parse as ours and are never touched.
+ *
+ * Quiet when idle (decision): registrations are listed only for scopes that have open jobs, plus one
+ * last sweep of a scope on the first run after its last job ended (kept in `reconcile:scopes`). With no
+ * job work there is no runner API call at all; listing launches is the launcher's own platform API.
+ */
+export function createCleanupOrphans(deps: CleanupOrphansDeps) {
+  const { config, store, github, launcher, retireRunner, scopeGuard, graceMs, logger, metrics } = deps;
+  const prefix = config.runner.namePrefix;
+
+  const refOf = (job: Job): ScopeRef => ({
+    scopeKey: job.scopeKey,
+    installationId: job.installationId,
+    owner: job.owner,
+    repo: job.repo,
+  });
+  const targetOf = (ref: ScopeRef): GitHubTarget => ({
+    installationId: ref.installationId,
+    scope: scopeForRepository(config.runner.scope, ref.owner, ref.repo),
+  });
+
+  return async function cleanupOrphans(open: readonly Job[], now: number): Promise<OrphansReport> {
+    const report: OrphansReport = { launchesStopped: [], registrationsDeleted: [], scopesSwept: [], errors: 0 };
+    const openById = new Map(open.filter((j) => !isTerminal(j.status)).map((j) => [j.jobId, j]));
+    const ranOn = new Set([...openById.values()].flatMap((j) => (j.ranOn ? [j.ranOn] : [])));
+
+    const isLive = (name: string): boolean => {
+      const minted = parseRunnerName(prefix, name);
+      if (!minted) return true; // not a JIT name of ours: never ours to judge
+      if (ranOn.has(name)) return true;
+      const job = openById.get(minted.jobId);
+      return job !== undefined && (job.runnerName === name || minted.attempt >= job.attempt);
+    };
+
+    const listed = new Map<string, GitHubRunner[] | undefined>();
+    async function registrations(ref: ScopeRef): Promise<GitHubRunner[] | undefined> {
+      if (listed.has(ref.scopeKey)) return listed.get(ref.scopeKey);
+      let runners: GitHubRunner[] | undefined;
+      if (scopeGuard && (await scopeGuard.openUntil(ref.scopeKey, now)) !== undefined) {
+        runners = undefined; // breaker open: no call for this scope now
+      } else {
+        try {
+          runners = await github.listRunners(targetOf(ref));
+          report.scopesSwept.push(ref.scopeKey);
+        } catch (error) {
+          if (!(error instanceof GitHubRequestError)) throw error;
+          report.errors += 1;
+          logger.warn('cannot list runners for the orphan sweep', { scope: ref.scopeKey, status: error.status });
+        }
+      }
+      listed.set(ref.scopeKey, runners);
+      return runners;
+    }
+
+    // ── launches ──
+    let launches: LaunchSummary[] = [];
+    try {
+      launches = await launcher.listActive();
+    } catch (error) {
+      report.errors += 1;
+      logger.warn('cannot list launches for the orphan sweep', { error: String(error) });
+    }
+    const youngLaunches = new Set(launches.filter((l) => now - l.startedAt < graceMs).map((l) => l.runnerName));
+    for (const launch of launches) {
+      const minted = parseRunnerName(prefix, launch.runnerName);
+      if (!minted || isLive(launch.runnerName) || youngLaunches.has(launch.runnerName)) continue;
+      try {
+        const job = openById.get(minted.jobId) ?? (await store.jobs.get(minted.jobId));
+        let runnerId: number | undefined;
+        let target: GitHubTarget | undefined;
+        if (job) {
+          target = targetOf(refOf(job));
+          const found = (await registrations(refOf(job)))?.find((r) => r.name === launch.runnerName);
+          if (found?.busy) continue;
+          runnerId = found?.id;
+        }
+        if (!job || !target) {
+          // A launch for a job this store never recorded: stop the process; no scope to clean up in.
+          await launcher.stop(launch.launchId);
+          report.launchesStopped.push(launch.runnerName);
+          continue;
+        }
+        const outcome = await retireRunner(
+          {
+            runnerName: launch.runnerName,
+            target,
+            scopeKey: job.scopeKey,
+            jobId: job.jobId,
+            runnerId,
+            launchId: launch.launchId,
+            reason: `orphan launch: job ${job.jobId} is ${job.status}${job.runnerName && job.runnerName !== launch.runnerName ? ` on runner ${job.runnerName}` : ''}`,
+          },
+          now,
+        );
+        if (outcome.stopped) report.launchesStopped.push(launch.runnerName);
+        if (outcome.deleted && runnerId !== undefined) report.registrationsDeleted.push(launch.runnerName);
+        if (outcome.deleted && runnerId !== undefined) {
+          // Listed before the delete: drop it so the registration sweep does not delete it again.
+          listed.set(
+            job.scopeKey,
+            listed.get(job.scopeKey)?.filter((r) => r.id !== runnerId),
+          );
+        }
+      } catch (error) {
+        report.errors += 1;
+        logger.warn('cannot retire an orphan launch', { runnerName: launch.runnerName, error: String(error) });
+      }
+    }
+
+    // ── registrations ──
+    const current = new Map<string, ScopeRef>();
+    for (const job of openById.values()) if (!current.has(job.scopeKey)) current.set(job.scopeKey, refOf(job));
+    const previous = readScopes(await store.locks.getValue(SWEPT_SCOPES));
+    const sweep = new Map(current);
+    for (const ref of previous) if (!sweep.has(ref.scopeKey)) sweep.set(ref.scopeKey, ref);
+    for (const ref of sweep.values()) {
+      const runners = await registrations(ref);
+      for (const runner of runners ?? []) {
+        if (runner.status !== 'offline' || runner.busy || isLive(runner.name) || youngLaunches.has(runner.name))
+          continue;
+        try {
+          await github.deleteRunner(targetOf(ref), runner.id);
+          report.registrationsDeleted.push(runner.name);
+        } catch (error) {
+          report.errors += 1;
+          logger.warn('cannot delete an orphan registration', { runnerName: runner.name, error: String(error) });
+        }
+      }
+    }
+    const before = JSON.stringify(previous.map((r) => r.scopeKey).sort());
+    const after = JSON.stringify([...current.keys()].sort());
+    // Written only when it changes: an idle reconciler makes no store write for it either.
+    if (before !== after) await store.locks.setValue(SWEPT_SCOPES, JSON.stringify([...current.values()]), now);
+
+    if (report.launchesStopped.length > 0) metrics.count('OrphanLaunchStopped', report.launchesStopped.length);
+    if (report.registrationsDeleted.length > 0) {
+      metrics.count('OrphanRegistrationDeleted', report.registrationsDeleted.length);
+    }
+    if (report.launchesStopped.length + report.registrationsDeleted.length > 0) {
+      logger.info('orphans cleaned up', {
+        launches: report.launchesStopped,
+        registrations: report.registrationsDeleted,
+      });
+    }
+    return report;
+  };
+}
+
+export type CleanupOrphans = ReturnType<typeof createCleanupOrphans>;

@@ -1,0 +1,159 @@
+import { type GitHubPort, GitHubRequestError, type HookDelivery } from '../ports/github.ts';
+import type { Logger, Metrics } from '../ports/runtime.ts';
+import type { LockRepository } from '../ports/store.ts';
+
+export interface RecoverDeliveriesDeps {
+  github: Pick<GitHubPort, 'listHookDeliveries' | 'redeliver'>;
+  locks: LockRepository;
+  logger: Logger;
+  metrics: Metrics;
+  /** Pages of 100 read per run at most; a longer backlog resumes from the kept cursor next run. Default 10. */
+  maxPages?: number;
+  /** Deliveries older than this are not looked at (GitHub keeps them 3 days). Default 3 days. */
+  maxAgeMs?: number;
+}
+
+export interface DeliveriesReport {
+  scanned: number;
+  failed: number;
+  redelivered: number;
+  /** Redelivery requests GitHub refused (kept for a bounded retry next run). */
+  errors: number;
+  /** True when the backlog was not read to its end (continues next run). */
+  more: boolean;
+}
+
+/** What the store keeps between runs (`reconcile:deliveries`). */
+interface ScanState {
+  /** `delivered_at` (ms) of the newest delivery already looked at: the next scan from the head stops near it. */
+  newestAt: number;
+  /** A scan that ran out of pages: where it goes on, where it stops, and the head it started from. */
+  resume?: { cursor: string; stopAt: number; headAt: number };
+  /** Redeliveries whose request failed: tried again, at most `MAX_REDELIVERY_TRIES` times in all. */
+  retry?: { id: number; guid: string; tries: number }[];
+}
+
+export const DELIVERY_STATE = 'reconcile:deliveries';
+const MAX_REDELIVERY_TRIES = 3;
+const MARK_TTL_MS = 4 * 24 * 3_600_000;
+const DAY_MS = 24 * 3_600_000;
+/**
+ * How far a scan reads past the previous head. Why: a delivery is listed once answered, so one that was
+ * slow (up to GitHub's 10 s) can appear below a head already read; the GUID marks make re-reading safe.
+ */
+const OVERLAP_MS = 60_000;
+
+/**
+ * Which answers say "we never processed it": no answer (0), a timeout, throttling, or a server error.
+ * 4xx answers were deliberate (bad signature, bad payload): sending them again cannot help.
+ */
+export function isFailedDelivery(d: Pick<HookDelivery, 'statusCode'>): boolean {
+  return d.statusCode === 0 || d.statusCode === 408 || d.statusCode === 429 || d.statusCode >= 500;
+}
+
+function readState(text: string | undefined): ScanState {
+  if (!text) return { newestAt: 0 };
+  try {
+    const parsed = JSON.parse(text) as ScanState;
+    return typeof parsed.newestAt === 'number' ? parsed : { newestAt: 0 };
+  } catch {
+    return { newestAt: 0 };
+  }
+}
+
+/**
+ * Missed webhooks (DESIGN §6 "Missed deliveries"): GitHub never retries a failed delivery, so the
+ * reconciler reads the App's delivery log (`GET /app/hook/deliveries`, newest first) down to where the
+ * previous run stopped (plus a minute of overlap), and asks for each failed `workflow_job` delivery once more.
+ *
+ * Exactly once: a delivery is claimed with a store mark on its GUID (redeliveries keep the GUID) before
+ * the request, so a second reconciler, a rerun after a crash, or the failed redelivery itself showing up
+ * in the log never cause a second request. A GUID that also has a successful delivery is left alone. A
+ * redelivery request that fails is tried again on the next runs, at most three times in all.
+ */
+export function createRecoverDeliveries(deps: RecoverDeliveriesDeps) {
+  const { github, locks, logger, metrics } = deps;
+  const maxPages = deps.maxPages ?? 10;
+  const maxAgeMs = deps.maxAgeMs ?? 3 * DAY_MS;
+
+  async function redeliver(id: number, guid: string): Promise<boolean> {
+    try {
+      await github.redeliver(id);
+      return true;
+    } catch (error) {
+      if (!(error instanceof GitHubRequestError)) throw error;
+      logger.warn('redelivery request failed', { deliveryId: id, guid, status: error.status });
+      return false;
+    }
+  }
+
+  return async function recoverDeliveries(now: number): Promise<DeliveriesReport> {
+    const state = readState(await locks.getValue(DELIVERY_STATE));
+    const report: DeliveriesReport = { scanned: 0, failed: 0, redelivered: 0, errors: 0, more: false };
+
+    let cursor = state.resume?.cursor;
+    const stopAt = Math.max(state.resume?.stopAt ?? state.newestAt - OVERLAP_MS, now - maxAgeMs);
+    let headAt = state.resume?.headAt ?? state.newestAt;
+    const seen: HookDelivery[] = [];
+    let finished = false;
+    for (let page = 0; page < maxPages && !finished; page++) {
+      const { deliveries, next } = await github.listHookDeliveries(cursor);
+      for (const d of deliveries) {
+        const parsed = Date.parse(d.deliveredAt);
+        const at = Number.isFinite(parsed) ? parsed : now;
+        if (at < stopAt) {
+          finished = true;
+          break;
+        }
+        headAt = Math.max(headAt, at);
+        seen.push(d);
+      }
+      cursor = next;
+      if (!cursor) finished = true;
+    }
+    report.scanned = seen.length;
+
+    // Newest answer per GUID decides: a later success (GitHub's own or a manual redelivery) settles it.
+    const succeeded = new Set(seen.filter((d) => !isFailedDelivery(d)).map((d) => d.guid));
+    const failedByGuid = new Map<string, HookDelivery>();
+    for (const d of seen) {
+      if (d.event !== 'workflow_job' || !isFailedDelivery(d) || succeeded.has(d.guid)) continue;
+      const known = failedByGuid.get(d.guid);
+      if (!known || d.id > known.id) failedByGuid.set(d.guid, d);
+    }
+    report.failed = failedByGuid.size;
+
+    const retry: NonNullable<ScanState['retry']> = [];
+    for (const item of state.retry ?? []) {
+      if (succeeded.has(item.guid)) continue;
+      if (await redeliver(item.id, item.guid)) report.redelivered += 1;
+      else if (item.tries + 1 < MAX_REDELIVERY_TRIES) retry.push({ ...item, tries: item.tries + 1 });
+      else report.errors += 1;
+    }
+    for (const d of failedByGuid.values()) {
+      // Claim first: a crash between claim and request loses at most this one redelivery, never doubles it.
+      if (!(await locks.mark(`redelivery:${d.guid}`, now, MARK_TTL_MS))) continue;
+      if (await redeliver(d.id, d.guid)) report.redelivered += 1;
+      else retry.push({ id: d.id, guid: d.guid, tries: 1 });
+    }
+
+    const nextState: ScanState = finished
+      ? { newestAt: Math.max(state.newestAt, headAt) }
+      : { newestAt: state.newestAt, resume: { cursor: cursor as string, stopAt, headAt } };
+    if (retry.length > 0) nextState.retry = retry;
+    report.more = !finished;
+    await locks.setValue(DELIVERY_STATE, JSON.stringify(nextState), now);
+
+    if (report.redelivered > 0) {
+      metrics.count('WebhookRedelivered', report.redelivered);
+      logger.info('failed webhook deliveries redelivered', {
+        scanned: report.scanned,
+        failed: report.failed,
+        redelivered: report.redelivered,
+      });
+    }
+    return report;
+  };
+}
+
+export type RecoverDeliveries = ReturnType<typeof createRecoverDeliveries>;

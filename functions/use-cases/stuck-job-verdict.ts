@@ -1,0 +1,63 @@
+import type { Job } from '../domain/job.ts';
+import { JobStatus } from '../domain/job-status.ts';
+
+/** Per-state deadlines of the reconciler (milliseconds). */
+export interface StuckJobDeadlines {
+  /** A `queued`/`waiting-breaker`/`healing` job with no `notBefore` not taken up by then is dispatched again. */
+  queuedGraceMs: number;
+  /** A `launched` job not seen running by then is looked up in the Actions API. */
+  launchedCheckAfterMs: number;
+  /** A `running` job is looked up in the Actions API this often (a missed `completed`). */
+  runningCheckEveryMs: number;
+}
+
+export type StuckVerdict =
+  | { kind: 'none' }
+  /** Hand the job to the provisioner again: it resumes from the last durable step (the lease makes it safe). */
+  | { kind: 'dispatch'; reason: string }
+  /** Webhooks are hints: ask GitHub where the job really is. */
+  | { kind: 'ask-github'; reason: string };
+
+const NONE: StuckVerdict = { kind: 'none' };
+
+function leaseLive(job: Job, now: number): boolean {
+  return job.leaseOwner !== undefined && job.leaseExpiresAt !== undefined && job.leaseExpiresAt >= now;
+}
+
+/**
+ * What the reconciler does with one open job, from its state and times only (pure; `now` is an argument).
+ * The provisioner itself decides attempts, breakers and budgets, so "dispatch" is always safe: a job
+ * whose lease is live is left alone, and a job past its budget is failed with the reason by the provisioner.
+ */
+export function stuckJobVerdict(job: Job, now: number, deadlines: StuckJobDeadlines): StuckVerdict {
+  switch (job.status) {
+    case JobStatus.queued:
+    case JobStatus.waitingBreaker:
+    case JobStatus.healing: {
+      if (leaseLive(job, now)) return NONE;
+      const due = job.notBefore ?? job.updatedAt + deadlines.queuedGraceMs;
+      if (now < due) return NONE;
+      return {
+        kind: 'dispatch',
+        reason:
+          job.notBefore === undefined
+            ? `${job.status} for ${Math.round((now - job.updatedAt) / 1000)} s without being taken up`
+            : `${job.status} and due since ${Math.round((now - job.notBefore) / 1000)} s`,
+      };
+    }
+    case JobStatus.provisioning:
+      if (leaseLive(job, now)) return NONE;
+      return { kind: 'dispatch', reason: 'provisioning lease expired (the provisioner died or lost its answer)' };
+    case JobStatus.launched: {
+      const since = job.launchedAt ?? job.updatedAt;
+      if (now - since < deadlines.launchedCheckAfterMs) return NONE;
+      return { kind: 'ask-github', reason: `launched ${Math.round((now - since) / 1000)} s ago, not seen running` };
+    }
+    case JobStatus.running:
+      if (now - job.updatedAt < deadlines.runningCheckEveryMs) return NONE;
+      return { kind: 'ask-github', reason: 'running: is it done?' };
+    case JobStatus.completed:
+    case JobStatus.failed:
+      return NONE;
+  }
+}
