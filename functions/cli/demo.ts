@@ -44,7 +44,7 @@ export async function runDemo(config: Config, args: string[]): Promise<number> {
     out(`The GitHub simulator refused the demo job (status ${created.status}).`);
     return 1;
   }
-  const payload = (await created.json()) as { workflow_job: { id: number; labels: string[] } };
+  const { payload } = (await created.json()) as { payload: { workflow_job: { id: number; labels: string[] } } };
   const body = JSON.stringify(payload);
   const jobId = payload.workflow_job.id;
   out(

@@ -2,6 +2,16 @@ import { readFileSync } from 'node:fs';
 import { parseConfig } from '../config/config.ts';
 import { ConfigError } from '../domain/errors.ts';
 
+// The AWS SDK warns on every start that releases after January 2027 need Node 22. Local mode runs on
+// Node 20 by design (README); keep the console for our own messages. Every other warning still prints.
+const emitWarning = process.emitWarning.bind(process);
+process.emitWarning = ((warning: string | Error, ...rest: unknown[]) => {
+  const text = typeof warning === 'string' ? warning : `${warning.name} ${warning.message}`;
+  const type = typeof rest[0] === 'string' ? rest[0] : ((rest[0] as { type?: string } | undefined)?.type ?? '');
+  if (`${type} ${text}`.includes('NodeVersionSupportWarning')) return;
+  (emitWarning as (...args: unknown[]) => void)(warning, ...rest);
+}) as typeof process.emitWarning;
+
 const USAGE = `usage: jit-runners <command>
 
   start                          run the provisioner locally (sandbox without GITHUB_APP_ID)
