@@ -1,7 +1,7 @@
 import type { Config } from '../config/config.ts';
 import { FailureClass } from '../domain/failure-class.ts';
 import type { Job } from '../domain/job.ts';
-import { JobStatus } from '../domain/job-status.ts';
+import { isTerminal, JobStatus } from '../domain/job-status.ts';
 import { runnerName } from '../domain/runner-name.ts';
 import { type Scope, scopeForRepository } from '../domain/scope.ts';
 import { type GitHubPort, GitHubRequestError, type GitHubTarget, RunnerNameTakenError } from '../ports/github.ts';
@@ -131,17 +131,28 @@ export function createProvisionJob(deps: ProvisionDeps) {
 
   /**
    * 409 for our deterministic name: a previous attempt minted it and lost the answer (crash, timeout).
-   * A runner that is online or busy is adopted (it was launched); one that never came up is deleted
-   * and the next attempt's name is minted, so two live runners never exist for one job.
+   * A runner that is online or busy is adopted (it was launched), and so is one still booting whose
+   * launch is running (the crash came after the launch, before its record); one that never came up is
+   * deleted and the next attempt's name is minted, so two live runners never exist for one job.
    */
   async function onNameTaken(job: Job, target: GitHubTarget, name: string): Promise<ProvisionOutcome> {
     const existing = await github.findRunnerByName(target, name);
-    if (existing && (existing.status === 'online' || existing.busy)) {
+    const booting =
+      existing && existing.status !== 'online' && !existing.busy
+        ? (await launcher.listActive().catch(() => [])).find((l) => l.runnerName === name)
+        : undefined;
+    if (existing && (existing.status === 'online' || existing.busy || booting)) {
       await jobs.update(
         job.jobId,
         { ...lease, statusIn: [JobStatus.provisioning] },
         {
-          set: { status: JobStatus.launched, runnerName: name, runnerId: existing.id, launchedAt: clock.now() },
+          set: {
+            status: JobStatus.launched,
+            runnerName: name,
+            runnerId: existing.id,
+            launchedAt: clock.now(),
+            ...(booting ? { launchId: booting.launchId } : {}),
+          },
           remove: ['leaseOwner', 'leaseExpiresAt', 'notBefore'],
           event: {
             status: JobStatus.launched,
@@ -163,6 +174,47 @@ export function createProvisionJob(deps: ProvisionDeps) {
         immediate: true,
       },
     );
+  }
+
+  /**
+   * After a launch whose record lost the race. A job that ended meanwhile (cancelled, or run by another
+   * runner) does not need the runner just launched: stop it now rather than let it idle until the
+   * reconciler's orphan sweep. A job now running elsewhere gets the runner's fields, so the spare check
+   * at its `completed` finds the runner.
+   */
+  async function settleMovedOn(
+    job: Job,
+    target: GitHubTarget,
+    name: string,
+    runnerId: number,
+    launchId: string,
+    version: string,
+  ): Promise<void> {
+    const current = await jobs.get(job.jobId);
+    if (!current || current.attempt !== job.attempt || current.ranOn === name) return;
+    if (isTerminal(current.status)) {
+      await launcher.stop(launchId).catch(() => undefined);
+      await github.deleteRunner(target, runnerId).catch(() => undefined);
+      logger.info('job ended during launch: its runner was stopped', { jobId: job.jobId, runnerName: name });
+      return;
+    }
+    if (current.status !== JobStatus.running || current.runnerName !== undefined) return;
+    await jobs
+      .update(
+        job.jobId,
+        { statusIn: [JobStatus.running], attempt: job.attempt },
+        {
+          set: { runnerName: name, runnerId, launchId, runnerVersion: version, launchedAt: clock.now() },
+          event: {
+            status: JobStatus.running,
+            note: `runner ${name} launched while the job ran on ${current.ranOn ?? 'another runner'}`,
+          },
+        },
+        clock.now(),
+      )
+      .catch((error: unknown) => {
+        if (!(error instanceof ConditionFailedError)) throw error;
+      });
   }
 
   return async function provisionJob(jobId: number): Promise<ProvisionOutcome> {
@@ -227,7 +279,12 @@ export function createProvisionJob(deps: ProvisionDeps) {
       if (error instanceof GitHubRequestError) return onGitHubError(job, scope, error);
       throw error;
     }
-    void scopeGuard.recordSuccess(job.scopeKey, clock.now());
+    // Not awaited (off the hot path), but never unhandled: a rejected promise would end the process.
+    scopeGuard
+      .recordSuccess(job.scopeKey, clock.now())
+      .catch((error: unknown) =>
+        logger.warn('cannot record the scope success', { scope: job.scopeKey, error: String(error) }),
+      );
 
     let launchId: string;
     try {
@@ -271,10 +328,10 @@ export function createProvisionJob(deps: ProvisionDeps) {
         clock.now(),
       );
     } catch (error) {
-      // The job moved on while we launched (e.g. `in_progress`/`completed` arrived first): that is fine,
-      // the runner is recorded by the webhook path. Anything else propagates.
+      // The job moved on while we launched (e.g. `in_progress`/`completed` arrived first). Anything else propagates.
       if (!(error instanceof ConditionFailedError)) throw error;
       logger.info('job moved on during launch', { jobId });
+      await settleMovedOn(job, target, name, jit.runnerId, launchId, version);
     }
     metrics.count('RunnerLaunched');
     logger.info('runner launched', { jobId, runnerName: name, launchId, runnerVersion: version });
