@@ -81,11 +81,7 @@ describe('provisioner crash safety (reviewed for issue 6)', () => {
 
   it('survives a store failure while closing a breaker after a successful mint (no unhandled rejection)', async () => {
     const world = createWorld();
-    await world.store.breakers.put(
-      { scopeKey: `${OWNER}/app`, consecutiveFailures: 1, opens: 0, openUntil: 0 },
-      0,
-      T0,
-    );
+    await world.store.breakers.put({ scopeKey: `${OWNER}/app`, consecutiveFailures: 1, opens: 0, openUntil: 0 }, 0, T0);
     await world.queue(1);
     world.store.failNext('breakers.put', new StoreUnavailableError('throttled'));
     const unhandled: unknown[] = [];
