@@ -38,7 +38,10 @@ export interface RunWorkaroundDeps {
   nonce?: () => string;
   /** How often the API is asked whether the regular runner is online. Default 2000. */
   pollMs?: number;
-  /** Added to `BASELINE_ONLINE_TIMEOUT_SECONDS` for the healing lease (stop, delete, record). Default 30000. */
+  /**
+   * Added to `BASELINE_ONLINE_TIMEOUT_SECONDS` for the healing lease (stop, delete, record). Default: half
+   * the online timeout, between 5 s and 30 s.
+   */
   leaseMarginMs?: number;
 }
 
@@ -64,7 +67,6 @@ export type WorkaroundOutcome =
   | { outcome: 'failed'; reason: string };
 
 const DEFAULT_POLL_MS = 2_000;
-const DEFAULT_LEASE_MARGIN_MS = 30_000;
 
 const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 const defaultNonce = () => randomBytes(4).toString('hex');
@@ -96,7 +98,9 @@ export function createRunWorkaround(deps: RunWorkaroundDeps) {
   const nonce = deps.nonce ?? defaultNonce;
   const pollMs = deps.pollMs ?? DEFAULT_POLL_MS;
   const onlineTimeoutMs = config.timeouts.baselineOnlineSeconds * 1000;
-  const leaseMs = onlineTimeoutMs + (deps.leaseMarginMs ?? DEFAULT_LEASE_MARGIN_MS);
+  // Why a margin and not more: the lease is renewed once the runner is started, so it only has to cover
+  // the online wait plus the clean-up; a dead holder's scope is taken over that much later.
+  const leaseMs = onlineTimeoutMs + (deps.leaseMarginMs ?? Math.min(30_000, Math.max(5_000, onlineTimeoutMs / 2)));
   /** Runs of this process, per scope: a second request joins the first instead of reading the store. */
   const running = new Map<string, Promise<WorkaroundOutcome>>();
   /** Scope → end of a healing lease seen held by another process: requests before then cost nothing. */
@@ -136,11 +140,20 @@ export function createRunWorkaround(deps: RunWorkaroundDeps) {
       .catch(() => undefined);
   }
 
-  /** Hands the scope's waiting jobs back to the provisioner (its gate now proceeds, or fails them). */
+  /**
+   * Hands the scope's waiting jobs back to the provisioner (its gate now proceeds, or fails them).
+   * Why jobs with a future `notBefore` are left out: the gate that parked them already dispatched them
+   * for that time (at most its poll interval away), and a second hand-off of a job the provisioner is
+   * about to take only races it.
+   */
   async function dispatchWaiting(key: string): Promise<number> {
+    const now = clock.now();
     const open = await store.jobs.listOpen();
     const waiting = open.filter(
-      (job) => job.scopeKey === key && (job.status === JobStatus.queued || job.status === JobStatus.healing),
+      (job) =>
+        job.scopeKey === key &&
+        (job.status === JobStatus.queued || job.status === JobStatus.healing) &&
+        (job.notBefore === undefined || job.notBefore <= now),
     );
     for (const job of waiting) {
       await dispatcher

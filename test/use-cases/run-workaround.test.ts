@@ -84,6 +84,9 @@ describe('runWorkaround', () => {
     await w.store.jobs.create(newJob(2), 'd2', T0);
     await w.store.jobs.create(newJob(3, 'other'), 'd3', T0);
     await w.store.jobs.update(2, {}, { set: { status: JobStatus.healing } }, T0);
+    // Parked by the gate until a later time: the gate already dispatched it for then.
+    await w.store.jobs.create(newJob(4), 'd4', T0);
+    await w.store.jobs.update(4, {}, { set: { notBefore: T0 + 600_000 } }, T0);
 
     await workaround()(SCOPE, REPO_TARGET, { reason: 'test' });
 
@@ -110,6 +113,21 @@ describe('runWorkaround', () => {
     expect(second).toBe(first);
     expect((await first).outcome).toBe('healed');
     expect(w.launcher.regular).toHaveLength(1);
+  });
+
+  it('holds the healing lease for the online timeout plus a margin, so a dead holder is taken over soon after', async () => {
+    w.launcher.onlineAfterMs = undefined;
+    const seen: number[] = [];
+    const run = workaround('p1', {
+      sleep: async (ms) => {
+        const b = await w.memory.baselines.get(KEY);
+        if (b?.healingUntil !== undefined) seen.push(b.healingUntil - w.clock.now());
+        await w.clock.sleep(ms);
+      },
+    });
+    await run(SCOPE, REPO_TARGET, { reason: 'test' });
+    // 60 s online timeout + 30 s margin, counted from the start of the online wait.
+    expect(seen[0]).toBe(90_000);
   });
 
   it('waits while another live process holds the healing lease, without reading the store again', async () => {

@@ -1,0 +1,122 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { type GitHubSimulator, startGitHubSimulator } from '../../functions/adapters/sandbox/github-simulator.ts';
+import type { Job } from '../../functions/domain/job.ts';
+import { type Harness, startHarness } from '../support/local-harness.ts';
+
+const MINT = 'POST /repos/{owner}/{repo}/actions/runners/generate-jitconfig';
+const REGISTRATION_TOKEN = 'POST /repos/{owner}/{repo}/actions/runners/registration-token';
+
+/** Whether the local launcher reported the runner's process gone. */
+const exited = (harness: Harness, runnerName: string) =>
+  harness.logger.lines.some(
+    (l) => l.includes('"message":"local runner exited"') && l.includes(`"runnerName":"${runnerName}"`),
+  );
+
+async function waitUntil(what: string, check: () => Promise<boolean> | boolean, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+describe('healing the missing runner metadata through the local server (sandbox, sample runner)', () => {
+  let harness: Harness | undefined;
+  let simulator: GitHubSimulator | undefined;
+  afterEach(async () => {
+    await harness?.close({ removeState: true });
+    harness = undefined;
+    await simulator?.close();
+    simulator = undefined;
+  });
+
+  it('takes a job in an uninitialised repository to completed after exactly one workaround', async () => {
+    harness = await startHarness();
+    const sim = harness.app.simulator as GitHubSimulator;
+    sim.setFault('octo-org/uninit', { metadataMissing: true });
+
+    const { jobId } = await harness.queue({ repo: 'uninit' });
+    const job = await harness.waitForStatus(jobId, 'completed', 60_000);
+
+    expect(job.conclusion).toBe('success');
+    expect(job.attempt).toBe(2);
+    expect(job.ranOn).toBe(`jr-${jobId}-2`);
+    const notes = job.history.map((e) => `${e.status}: ${e.note}`);
+    expect(notes.some((n) => n.startsWith('healing: metadata-missing (broker-bad-request) on runner'))).toBe(true);
+    expect(sim.requests.filter((r) => r.endpoint === REGISTRATION_TOKEN)).toHaveLength(1);
+    expect(sim.isMetadataInitialised('octo-org/uninit')).toBe(true);
+    expect(await harness.app.store.baselines.get('octo-org/uninit')).toMatchObject({
+      state: 'present',
+      method: 'workaround',
+      workarounds: 1,
+    });
+    // The stuck runner was killed and its registration deleted; the baseline runner is gone too.
+    expect(exited(harness, `jr-${jobId}-1`)).toBe(true);
+    expect(sim.runners('octo-org/uninit').map((r) => r.name)).not.toContain(`jr-${jobId}-1`);
+    expect(sim.runners('octo-org/uninit').filter((r) => r.name.includes('baseline'))).toEqual([]);
+    expect(harness.logger.text()).not.toMatch(/"(token|encodedJitConfig)":/);
+  });
+
+  it('heals 20 jobs of one uninitialised repository with one workaround and no duplicate runners', async () => {
+    harness = await startHarness();
+    const sim = harness.app.simulator as GitHubSimulator;
+    sim.setFault('octo-org/burst', { metadataMissing: true });
+
+    const h = harness;
+    const queued = await Promise.all(Array.from({ length: 20 }, () => h.queue({ repo: 'burst' })));
+    const jobs: Job[] = await Promise.all(queued.map(({ jobId }) => h.waitForStatus(jobId, 'completed', 150_000)));
+
+    expect(jobs.map((j) => j.conclusion)).toEqual(jobs.map(() => 'success'));
+    expect(sim.requests.filter((r) => r.endpoint === REGISTRATION_TOKEN)).toHaveLength(1);
+    // Every name was minted once, and no job got more runners than its stuck one and its replacement.
+    const minted = sim.requests.filter((r) => r.endpoint === MINT).map((r) => (r.body as { name: string }).name);
+    expect(new Set(minted).size).toBe(minted.length);
+    for (const job of jobs) {
+      expect(minted.filter((n) => n.startsWith(`jr-${job.jobId}-`)).length).toBeLessThanOrEqual(2);
+      // JIT runners match jobs by labels, so a job may run on another job's replacement; always one of ours.
+      expect(job.ranOn).toMatch(/^jr-\d+-2$/);
+    }
+    // Ephemeral runners: 20 jobs ran on 20 different runners.
+    expect(new Set(jobs.map((j) => j.ranOn)).size).toBe(20);
+  }, 180_000);
+
+  it('resumes the workaround from the store after the local server restarts in the middle of it', async () => {
+    simulator = await startGitHubSimulator({});
+    simulator.setFault('octo-org/restart', { metadataMissing: true });
+    const stateDir = await mkdtemp(join(tmpdir(), 'jit-runners-restart-'));
+    const env = { BASELINE_ONLINE_TIMEOUT_SECONDS: '6' };
+    try {
+      const first = await startHarness({ stateDir, env, overrides: { simulator } });
+      harness = first;
+      const { jobId } = await first.queue({ repo: 'restart' });
+      await waitUntil('the workaround to start', async () => {
+        return (await first.app.store.baselines.get('octo-org/restart'))?.state === 'healing';
+      });
+      await first.close();
+      harness = undefined;
+
+      const second = await startHarness({ stateDir, env, overrides: { simulator }, leaseMs: 2_000 });
+      harness = second;
+      const job = await second.waitForStatus(jobId, 'completed', 90_000);
+
+      expect(job.conclusion).toBe('success');
+      const baseline = await second.app.store.baselines.get('octo-org/restart');
+      expect(baseline).toMatchObject({ state: 'present', method: 'workaround' });
+      // The restarted server took the dead holder's lease over instead of starting a new election.
+      expect(
+        second.logger.lines.some(
+          (l) => l.includes('regular-runner workaround started') && l.includes('"takeover":true'),
+        ),
+      ).toBe(true);
+      expect(baseline?.workarounds).toBe(1);
+    } finally {
+      await harness?.close();
+      harness = undefined;
+      await rm(stateDir, { recursive: true, force: true });
+    }
+  }, 120_000);
+});
