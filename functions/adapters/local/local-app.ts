@@ -177,6 +177,8 @@ export async function startLocalApp(options: LocalAppOptions): Promise<LocalApp>
         health: async () => ({ status: 'ok', mode: config.mode, launcher: launcher.kind }),
         job: (jobId) => theCore.store.jobs.get(jobId),
         jobs: () => theCore.store.jobs.listOpen(200),
+        baselines: () => theCore.listBaselines(),
+        ensureBaseline: (scope) => theCore.ensureBaseline(scope),
       },
       { port: config.local.port, host, logger },
     );
