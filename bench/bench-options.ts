@@ -1,0 +1,147 @@
+import { parseArgs } from 'node:util';
+import { type DeliveryKind, parseMix } from './deliveries.ts';
+
+export const Phase = {
+  ack: 'ack',
+  critical: 'critical',
+  burst: 'burst',
+  throughput: 'throughput',
+  bundles: 'bundles',
+  cold: 'cold',
+} as const;
+export type Phase = (typeof Phase)[keyof typeof Phase];
+const ALL_PHASES = Object.values(Phase);
+
+export interface BenchOptions {
+  json: boolean;
+  phases: Phase[];
+  latencies: { githubMs: number; storeMs: number; launchMs: number };
+  repos: number;
+  ack: { rate: number; samples: number; warmup: number; mix: DeliveryKind[] };
+  throughput: { rates: number[]; minStepMs: number; minSamples: number; p99LimitMs: number };
+  critical: { rate: number; jobs: number };
+  burst: { jobs: number; timeoutMs: number };
+  cold: { runs: number };
+  /** Where bundles go (git-ignored). */
+  outDir: string;
+  /** Write `.cpuprofile`s of the helper processes here (run the bench itself with `node --cpu-prof`). */
+  profileDir: string | undefined;
+}
+
+export class UsageError extends Error {}
+
+export const USAGE = `npm run bench [-- options]
+
+  --json                       print one JSON object (nothing else on stdout)
+  --quick                      tiny sizes (smoke run; percentiles then come from few samples)
+  --only ack,critical,burst,throughput,bundles,cold
+  --github-latency-ms N        simulated GitHub answer latency (default 80)
+  --store-latency-ms N         minimum DynamoDB round trip (default 5)
+  --launch-latency-ms N        simulated StartBuild/RunInstances latency (default 150)
+  --repos N                    repositories jobs are spread over (default 20)
+  --ack-rate N                 deliveries/s of the ack phase (default 200)
+  --ack-samples N              measured deliveries (default 2400)
+  --mix served:2,unserved:1,duplicate:1
+  --throughput-rates a,b,...   offered rates tried in order (default 250,500,750,1000,1250,1500,2000,2500,3000)
+  --critical-jobs N            jobs timed queued → launch (default 2000)
+  --critical-rate N            jobs/s of that phase (default 50)
+  --burst-jobs N               jobs delivered at once (default 1000)
+  --cold-runs N                fresh processes per function (default 5)
+  --profile-dir DIR            write .cpuprofile files of the helper processes to DIR`;
+
+const QUICK = {
+  ack: { rate: 50, samples: 40, warmup: 10 },
+  throughput: { rates: [100], minStepMs: 300, minSamples: 30 },
+  critical: { rate: 20, jobs: 12 },
+  burst: { jobs: 20 },
+  cold: { runs: 1 },
+};
+
+function int(value: string | undefined, name: string, fallback: number, min = 1): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min) throw new UsageError(`--${name} must be an integer >= ${min}`);
+  return n;
+}
+
+export function parseBenchOptions(argv: readonly string[]): BenchOptions {
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    ({ values } = parseArgs({
+      args: [...argv],
+      options: {
+        json: { type: 'boolean' },
+        quick: { type: 'boolean' },
+        only: { type: 'string' },
+        'github-latency-ms': { type: 'string' },
+        'store-latency-ms': { type: 'string' },
+        'launch-latency-ms': { type: 'string' },
+        repos: { type: 'string' },
+        'ack-rate': { type: 'string' },
+        'ack-samples': { type: 'string' },
+        mix: { type: 'string' },
+        'throughput-rates': { type: 'string' },
+        'critical-jobs': { type: 'string' },
+        'critical-rate': { type: 'string' },
+        'burst-jobs': { type: 'string' },
+        'cold-runs': { type: 'string' },
+        'out-dir': { type: 'string' },
+        'profile-dir': { type: 'string' },
+        help: { type: 'boolean' },
+      },
+      strict: true,
+    }));
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+  if (values.help) throw new UsageError(USAGE);
+  const s = (name: string) => values[name] as string | undefined;
+  const quick = values.quick === true;
+
+  const phases = (s('only')
+    ?.split(',')
+    .map((p) => p.trim()) ?? ALL_PHASES) as Phase[];
+  for (const p of phases) if (!ALL_PHASES.includes(p)) throw new UsageError(`--only: unknown phase ${p}`);
+
+  let mix: DeliveryKind[];
+  try {
+    mix = parseMix(s('mix') ?? 'served:2,unserved:1,duplicate:1');
+  } catch (error) {
+    throw new UsageError(`--mix: ${(error as Error).message}`);
+  }
+  const rates = s('throughput-rates')
+    ?.split(',')
+    .map((r, i) => int(r.trim(), `throughput-rates[${i}]`, 0));
+
+  const ackSamples = int(s('ack-samples'), 'ack-samples', quick ? QUICK.ack.samples : 2400);
+  return {
+    json: values.json === true,
+    phases,
+    latencies: {
+      githubMs: int(s('github-latency-ms'), 'github-latency-ms', 80, 0),
+      storeMs: int(s('store-latency-ms'), 'store-latency-ms', 5, 0),
+      launchMs: int(s('launch-latency-ms'), 'launch-latency-ms', 150, 0),
+    },
+    repos: int(s('repos'), 'repos', quick ? 4 : 20),
+    ack: {
+      rate: int(s('ack-rate'), 'ack-rate', quick ? QUICK.ack.rate : 200),
+      samples: ackSamples,
+      warmup: quick ? QUICK.ack.warmup : Math.min(400, Math.ceil(ackSamples / 6)),
+      mix,
+    },
+    throughput: {
+      rates: rates ?? (quick ? QUICK.throughput.rates : [250, 500, 750, 1000, 1250, 1500, 2000, 2500, 3000]),
+      minStepMs: quick ? QUICK.throughput.minStepMs : 3000,
+      minSamples: quick ? QUICK.throughput.minSamples : 2000,
+      p99LimitMs: 100,
+    },
+    critical: {
+      rate: int(s('critical-rate'), 'critical-rate', quick ? QUICK.critical.rate : 50),
+      jobs: int(s('critical-jobs'), 'critical-jobs', quick ? QUICK.critical.jobs : 2000),
+    },
+    burst: { jobs: int(s('burst-jobs'), 'burst-jobs', quick ? QUICK.burst.jobs : 1000), timeoutMs: 120_000 },
+    cold: { runs: int(s('cold-runs'), 'cold-runs', quick ? QUICK.cold.runs : 5) },
+    outDir: s('out-dir') ?? '.bench/bundles',
+    profileDir: s('profile-dir'),
+  };
+}
