@@ -231,6 +231,13 @@ describe('provisionJob', () => {
     expect(launcher.launches[0]?.runnerVersion).toBe('2.331.0');
   });
 
+  it('keeps the fallback version for later attempts once a job needed it', async () => {
+    await store.jobs.create(newJob(17), 'd', now);
+    await store.jobs.update(17, {}, { set: { failureClass: 'transient', runnerVersion: '2.331.0', attempt: 3 } }, now);
+    await provisioner()(17);
+    expect(launcher.launches[0]?.runnerVersion).toBe('2.331.0');
+  });
+
   it('waits for the workaround, without minting, in a scope whose metadata is known missing', async () => {
     await store.jobs.create(newJob(16), 'd', now);
     await store.baselines.put({ scopeKey: 'octo/app', state: 'missing', workarounds: 0 }, 0, now);

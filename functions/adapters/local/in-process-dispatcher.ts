@@ -15,6 +15,9 @@ export class InProcessDispatcher implements Dispatcher {
   private handler: ((jobId: number) => Promise<unknown>) | undefined;
   private readonly queue: number[] = [];
   private readonly queued = new Set<number>();
+  /** Jobs being provisioned now, and those dispatched again meanwhile (run once more afterwards). */
+  private readonly inFlight = new Set<number>();
+  private readonly again = new Set<number>();
   private readonly timers = new Set<NodeJS.Timeout>();
   private running = 0;
   private idleWaiters: (() => void)[] = [];
@@ -46,6 +49,12 @@ export class InProcessDispatcher implements Dispatcher {
     // Collapse repeated dispatches of a job that is already waiting: the provisioner is idempotent
     // anyway (lease), this only saves store requests.
     if (this.queued.has(jobId)) return;
+    // Never run one job twice at once: this process's lease lets its own holder re-take a job, so a
+    // second concurrent run would race the first. Run it once more after the current run instead.
+    if (this.inFlight.has(jobId)) {
+      this.again.add(jobId);
+      return;
+    }
     this.queued.add(jobId);
     this.queue.push(jobId);
     this.pump();
@@ -71,6 +80,7 @@ export class InProcessDispatcher implements Dispatcher {
     while (this.running < this.concurrency && this.queue.length > 0) {
       const jobId = this.queue.shift() as number;
       this.queued.delete(jobId);
+      this.inFlight.add(jobId);
       this.running++;
       handler(jobId)
         .catch((error: unknown) => {
@@ -81,6 +91,8 @@ export class InProcessDispatcher implements Dispatcher {
         })
         .finally(() => {
           this.running--;
+          this.inFlight.delete(jobId);
+          if (this.again.delete(jobId)) void this.dispatch(jobId);
           this.pump();
           if (this.running === 0 && this.queue.length === 0) {
             const waiters = this.idleWaiters;
