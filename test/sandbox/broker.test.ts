@@ -7,7 +7,7 @@ let token: string;
 let counter = 0;
 
 beforeAll(async () => {
-  sim = await startGitHubSimulator({ pollMs: 200, offlineAfterMs: 300 });
+  sim = await startGitHubSimulator({ pollMs: 200, offlineAfterMs: 1_000 });
   token = await installationToken(sim);
 });
 afterAll(async () => {

@@ -324,6 +324,8 @@ describe('sample runner', () => {
       const s = freshScope();
       sim.setFault(s.key, { metadataMissing: true });
       const jit = await mint(s.target, 'jr-20-1');
+      // A second JIT registration that never runs: the API view of the scope's JIT runners, race-free.
+      const idle = await mint(s.target, 'jr-20-2');
       const payload = sim.queueJob({ owner: s.owner, repo: s.repo, labels: ['self-hosted'] });
       const jobId = (payload.workflow_job as { id: number }).id;
       const runner = startJit(jit.encodedJitConfig);
@@ -333,9 +335,11 @@ describe('sample runner', () => {
       expect(lines.slice(0, 3)).toEqual([METADATA_LINE, METADATA_LINE, METADATA_LINE]);
       expect(runner.diag()).toMatch(/ERR {2}Runner\] Runner connect error: Failed to get job message\. .*BadRequest/);
       expect(sim.job(jobId)?.status).toBe('queued');
-      const error = await gh.getRunner(s.target, jit.runnerId).catch((e: unknown) => e);
-      expect(error).toBeInstanceOf(GitHubRequestError);
-      expect((error as GitHubRequestError).status).toBe(500);
+      for (const id of [jit.runnerId, idle.runnerId]) {
+        const error = await gh.getRunner(s.target, id).catch((e: unknown) => e);
+        expect(error).toBeInstanceOf(GitHubRequestError);
+        expect((error as GitHubRequestError).status).toBe(500);
+      }
       expect(sim.isMetadataInitialised(s.key)).toBe(false);
 
       // The workaround: a regular runner of the scope comes online once.
@@ -350,8 +354,9 @@ describe('sample runner', () => {
       run.kill('SIGTERM');
       await run.exited;
 
-      await expect(gh.getRunner(s.target, jit.runnerId)).resolves.toMatchObject({ id: jit.runnerId });
+      await expect(gh.getRunner(s.target, idle.runnerId)).resolves.toMatchObject({ id: idle.runnerId });
       await sim.waitForJob(jobId, 'completed');
+      expect(sim.job(jobId)?.runnerName).toBe('jr-20-1');
       expect(await runner.exited).toBe(0);
     });
 

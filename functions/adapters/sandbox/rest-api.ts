@@ -277,7 +277,18 @@ function faultReply(rc: RouteContext, runnerEndpoint: boolean): Reply | undefine
   const fault = rc.ctx.world.fault(key);
   if (!key || !fault) return undefined;
   let reply: Reply | undefined;
-  if (fault.rateLimit) {
+  if (fault.rateLimit?.kind === 'primary') {
+    const reset = Math.ceil(rc.ctx.world.now() / 1000) + fault.rateLimit.retryAfterSeconds;
+    reply = {
+      status: 403,
+      headers: { 'x-ratelimit-remaining': '0', 'x-ratelimit-used': '5000', 'x-ratelimit-reset': String(reset) },
+      body: errorBody(
+        403,
+        `API rate limit exceeded for installation ID ${rc.ctx.world.installationId}.`,
+        '/overview/rate-limits-for-the-rest-api',
+      ),
+    };
+  } else if (fault.rateLimit) {
     reply = {
       status: 403,
       headers: { 'retry-after': String(fault.rateLimit.retryAfterSeconds) },

@@ -17,8 +17,11 @@ export interface SimFault {
   breakerOpen?: boolean;
   /** Runners of the scope older than this print the deprecation line and exit non-zero. */
   minimumVersion?: string;
-  /** Every REST call of the scope answers 403 "secondary rate limit" with this `retry-after`. */
-  rateLimit?: { retryAfterSeconds: number };
+  /**
+   * Every REST call of the scope answers 403: `secondary` (default) "secondary rate limit" with this
+   * `retry-after`; `primary` "API rate limit exceeded" with `x-ratelimit-remaining: 0` and a reset that far ahead.
+   */
+  rateLimit?: { retryAfterSeconds: number; kind?: 'secondary' | 'primary' };
   /** Probability (0..1) that a REST call of the scope answers 500. */
   failRate?: number;
   /** When set, the API faults above answer this many requests in total, then clear themselves. */

@@ -358,6 +358,15 @@ describe('createGitHubClient', () => {
       ).toBe(true);
     });
 
+    it('waits out a primary rate limit until its reset, then succeeds', async () => {
+      sim.setFault('octo-org/hello-world', { rateLimit: { retryAfterSeconds: 1, kind: 'primary' }, times: 1 });
+      const logger = recordingLogger();
+      await expect(client({ logger }).listRunners(target(repoScope))).resolves.toEqual(expect.any(Array));
+
+      expect(calls('GET /repos/{owner}/{repo}/actions/runners').map((r) => r.status)).toEqual([403, 200]);
+      expect(logger.lines.some((l) => l.message === 'github primary rate limit')).toBe(true);
+    });
+
     it('gives up on a rate limit that does not clear after a bounded number of retries', async () => {
       sim.setFault('octo-org/hello-world', { rateLimit: { retryAfterSeconds: 1 } });
       const error = await client({ rateLimitRetries: 1 })
