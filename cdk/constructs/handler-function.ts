@@ -1,0 +1,121 @@
+import { fileURLToPath } from 'node:url';
+import { ArnFormat, type Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+
+/** The repository root (functions/, package-lock.json). */
+export const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+/** The newest Node.js runtime this aws-cdk-lib knows. */
+export const HANDLER_RUNTIME = lambda.Runtime.NODEJS_24_X;
+
+/**
+ * ESM bundles need `require` for the CommonJS dependencies that call it (Node built-ins); this banner
+ * gives them one. Shared with the bundle tests so they load exactly what Lambda loads.
+ */
+export const ESM_REQUIRE_BANNER =
+  "import { createRequire as __jrCreateRequire } from 'node:module'; const require = __jrCreateRequire(import.meta.url);";
+
+/** esbuild settings of every handler, in esbuild's own terms (the tests bundle with these). */
+export const HANDLER_ESBUILD = {
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  target: 'node24',
+  minify: true,
+  sourcemap: true,
+  mainFields: ['module', 'main'],
+  banner: { js: ESM_REQUIRE_BANNER },
+} as const;
+
+export interface HandlerFunctionProps {
+  /** File under functions/handlers/, e.g. `webhook.ts`. */
+  entry: string;
+  /** Physical function name (the stack prefixes its own name). */
+  functionName: string;
+  description: string;
+  environment: Record<string, string>;
+  timeout: Duration;
+  /** Default 512 MB. */
+  memorySize?: number;
+  logRetention: logs.RetentionDays;
+  reservedConcurrentExecutions?: number;
+}
+
+/**
+ * One Lambda function of the stack: NodejsFunction bundled by the local esbuild (never Docker),
+ * minified with source maps, ARM64 on the newest Node runtime, JSON logs into its own log group with
+ * retention, and its own role that may write only that log group (no AWS managed policy).
+ */
+export class HandlerFunction extends Construct {
+  readonly fn: NodejsFunction;
+  readonly role: iam.Role;
+  readonly logGroup: logs.LogGroup;
+
+  constructor(scope: Construct, id: string, props: HandlerFunctionProps) {
+    super(scope, id);
+    this.logGroup = new logs.LogGroup(this, 'Logs', {
+      logGroupName: `/aws/lambda/${props.functionName}`,
+      retention: props.logRetention,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    this.role = new iam.Role(this, 'Role', {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: `${props.functionName}: ${props.description}`,
+    });
+    this.role.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'WriteOwnLogs',
+        actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+        resources: [this.logGroup.logGroupArn],
+      }),
+    );
+    this.fn = new NodejsFunction(this, 'Function', {
+      functionName: props.functionName,
+      description: props.description,
+      entry: fileURLToPath(new URL(`../../functions/handlers/${props.entry}`, import.meta.url)),
+      handler: 'handler',
+      projectRoot: PROJECT_ROOT,
+      depsLockFilePath: fileURLToPath(new URL('../../package-lock.json', import.meta.url)),
+      runtime: HANDLER_RUNTIME,
+      architecture: lambda.Architecture.ARM_64,
+      memorySize: props.memorySize ?? 512,
+      timeout: props.timeout,
+      role: this.role,
+      logGroup: this.logGroup,
+      loggingFormat: lambda.LoggingFormat.JSON,
+      applicationLogLevelV2: lambda.ApplicationLogLevel.INFO,
+      systemLogLevelV2: lambda.SystemLogLevel.WARN,
+      // Stack traces through the minified bundle point at the TypeScript sources.
+      environment: { ...props.environment, NODE_OPTIONS: '--enable-source-maps' },
+      ...(props.reservedConcurrentExecutions === undefined
+        ? {}
+        : { reservedConcurrentExecutions: props.reservedConcurrentExecutions }),
+      bundling: {
+        forceDockerBundling: false,
+        format: OutputFormat.ESM,
+        target: HANDLER_ESBUILD.target,
+        minify: HANDLER_ESBUILD.minify,
+        sourceMap: HANDLER_ESBUILD.sourcemap,
+        mainFields: [...HANDLER_ESBUILD.mainFields],
+        banner: ESM_REQUIRE_BANNER,
+        // Bundle the SDK too: the versions tested here are the versions that run.
+        bundleAwsSDK: true,
+        externalModules: [],
+      },
+    });
+  }
+
+  /** ARN of this function built from its name, usable in its own policy without a dependency cycle. */
+  static arnOf(scope: Construct, functionName: string): string {
+    return Stack.of(scope).formatArn({
+      service: 'lambda',
+      resource: 'function',
+      resourceName: functionName,
+      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+    });
+  }
+}

@@ -1,0 +1,144 @@
+import { Duration } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { FailureClass } from '../../functions/domain/failure-class.ts';
+import { LOG_SIGNATURES } from '../../functions/domain/failure-signatures.ts';
+
+/** Metric names the functions emit (EMF, see functions/adapters/aws/emf-metrics.ts) and the alarms watch. */
+export const AppMetric = {
+  jobFailed: 'JobFailed',
+  breakerOpened: 'BreakerOpened',
+  /** From the runner log group (metric filters), not from the functions. */
+  runnerMetadataMissingLines: 'RunnerMetadataMissingLines',
+  runnerBreakerOpenLines: 'RunnerBreakerOpenLines',
+} as const;
+
+export interface MonitoringProps {
+  /** Per-stack metric namespace (`POWERTOOLS_METRICS_NAMESPACE` of the functions). */
+  namespace: string;
+  dashboardName: string;
+  deadLetterQueue: sqs.IQueue;
+  runnerLogGroup: logs.ILogGroup;
+  functions: Record<string, lambda.IFunction>;
+  jobsFailedThreshold: number;
+  metadataMissingThreshold: number;
+  alarmTopicArn: string | undefined;
+}
+
+/** The phrases of one failure class as a CloudWatch Logs filter (`?"a" ?"b"`). */
+function termsOf(failureClass: FailureClass): string[] {
+  return [...new Set(LOG_SIGNATURES.filter((s) => s.class === failureClass).map((s) => s.filterTerm))];
+}
+
+function anyOf(terms: readonly string[]): logs.IFilterPattern {
+  return logs.FilterPattern.anyTerm(...terms);
+}
+
+/** Alarms (dead letters, failed jobs, metadata-missing rate, breaker open) and one dashboard. */
+export class Monitoring extends Construct {
+  readonly alarms: Record<'deadLetters' | 'jobsFailed' | 'metadataMissing' | 'breakerOpen', cloudwatch.Alarm>;
+  readonly dashboard: cloudwatch.Dashboard;
+
+  constructor(scope: Construct, id: string, props: MonitoringProps) {
+    super(scope, id);
+    const metric = (metricName: string, period = Duration.minutes(15)) =>
+      new cloudwatch.Metric({ namespace: props.namespace, metricName, statistic: 'Sum', period });
+
+    // Counted straight from the runner logs, so the rate is visible even when no function ran.
+    for (const [name, failureClass, metricName] of [
+      ['MetadataMissingLines', FailureClass.metadataMissing, AppMetric.runnerMetadataMissingLines],
+      ['BreakerOpenLines', FailureClass.breakerOpen, AppMetric.runnerBreakerOpenLines],
+    ] as const) {
+      new logs.MetricFilter(this, name, {
+        logGroup: props.runnerLogGroup,
+        filterPattern: anyOf(termsOf(failureClass)),
+        metricNamespace: props.namespace,
+        metricName,
+        metricValue: '1',
+      });
+    }
+
+    const dlqDepth = props.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
+      period: Duration.minutes(5),
+      statistic: 'Maximum',
+    });
+    const jobsFailed = metric(AppMetric.jobFailed);
+    const metadataMissing = metric(AppMetric.runnerMetadataMissingLines);
+    const breakerOpen = new cloudwatch.MathExpression({
+      expression: 'FILL(opened, 0) + FILL(lines, 0)',
+      usingMetrics: {
+        opened: metric(AppMetric.breakerOpened, Duration.minutes(5)),
+        lines: metric(AppMetric.runnerBreakerOpenLines, Duration.minutes(5)),
+      },
+      label: 'breaker open (API + runner logs)',
+      period: Duration.minutes(5),
+    });
+
+    const alarm = (alarmId: string, m: cloudwatch.IMetric, threshold: number, description: string) =>
+      new cloudwatch.Alarm(this, alarmId, {
+        metric: m,
+        threshold,
+        evaluationPeriods: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+        alarmDescription: description,
+      });
+    this.alarms = {
+      deadLetters: alarm(
+        'DeadLettersAlarm',
+        dlqDepth,
+        1,
+        'Provisioner events exhausted their retries and wait in the dead-letter queue; see docs/deploy.md "Redrive".',
+      ),
+      jobsFailed: alarm('JobsFailedAlarm', jobsFailed, props.jobsFailedThreshold, 'Jobs reached the failed state.'),
+      metadataMissing: alarm(
+        'MetadataMissingAlarm',
+        metadataMissing,
+        props.metadataMissingThreshold,
+        'Runners loop on "Failed to get job message … BadRequest" (missing runner metadata); healing should follow.',
+      ),
+      breakerOpen: alarm(
+        'BreakerOpenAlarm',
+        breakerOpen,
+        1,
+        "GitHub's backend answered breaker open; scopes back off.",
+      ),
+    };
+    if (props.alarmTopicArn) {
+      const topic = sns.Topic.fromTopicArn(this, 'AlarmTopic', props.alarmTopicArn);
+      for (const a of Object.values(this.alarms)) a.addAlarmAction(new actions.SnsAction(topic));
+    }
+
+    this.dashboard = new cloudwatch.Dashboard(this, 'Dashboard', { dashboardName: props.dashboardName });
+    this.dashboard.addWidgets(
+      new cloudwatch.AlarmStatusWidget({ title: 'Alarms', alarms: Object.values(this.alarms), width: 24, height: 3 }),
+    );
+    this.dashboard.addWidgets(
+      new cloudwatch.GraphWidget({ title: 'Jobs failed', left: [jobsFailed], width: 8 }),
+      new cloudwatch.GraphWidget({ title: 'Metadata-missing lines (runner logs)', left: [metadataMissing], width: 8 }),
+      new cloudwatch.GraphWidget({ title: 'Breaker open', left: [breakerOpen], width: 8 }),
+    );
+    this.dashboard.addWidgets(
+      new cloudwatch.GraphWidget({ title: 'Dead-letter queue depth', left: [dlqDepth], width: 8 }),
+      new cloudwatch.GraphWidget({
+        title: 'Function errors',
+        left: Object.entries(props.functions).map(([label, fn]) =>
+          fn.metricErrors({ label, period: Duration.minutes(5) }),
+        ),
+        width: 8,
+      }),
+      new cloudwatch.GraphWidget({
+        title: 'Function duration p99',
+        left: Object.entries(props.functions).map(([label, fn]) =>
+          fn.metricDuration({ label, statistic: 'p99', period: Duration.minutes(5) }),
+        ),
+        width: 8,
+      }),
+    );
+  }
+}

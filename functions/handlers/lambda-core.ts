@@ -1,0 +1,144 @@
+import { randomBytes } from 'node:crypto';
+import { Logger as PowertoolsLogger } from '@aws-lambda-powertools/logger';
+import { CodeBuildClient } from '@aws-sdk/client-codebuild';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { EC2Client } from '@aws-sdk/client-ec2';
+import { LambdaClient } from '@aws-sdk/client-lambda';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SSMClient } from '@aws-sdk/client-ssm';
+import { createEmfMetrics } from '../adapters/aws/emf-metrics.ts';
+import { createSecretsLoader, withSecrets } from '../adapters/aws/secrets-loader.ts';
+import { CodeBuildLauncher } from '../adapters/codebuild/codebuild-launcher.ts';
+import { createDynamoStore } from '../adapters/dynamodb/dynamo-store.ts';
+import { createLocalDynamoClient } from '../adapters/dynamodb/local-client.ts';
+import { Ec2Launcher } from '../adapters/ec2/ec2-launcher.ts';
+import { createGitHubClient } from '../adapters/github/github-client.ts';
+import { LambdaDispatcher } from '../adapters/lambda/lambda-dispatcher.ts';
+import { createRedactingLogger, SecretRegistry } from '../adapters/logging/redacting-logger.ts';
+import { JitConfigHandoff } from '../adapters/ssm/jit-config-handoff.ts';
+import { buildCore, type Core } from '../composition/build-core.ts';
+import { type Config, parseConfig } from '../config/config.ts';
+import { EnvName } from '../config/env-names.ts';
+import { ConfigError } from '../domain/errors.ts';
+import type { RunnerLauncher } from '../ports/launcher.ts';
+import { type Logger, systemClock } from '../ports/runtime.ts';
+
+/** Everything a handler needs, built once per cold start. */
+export interface LambdaCore {
+  config: Config;
+  core: Core;
+  logger: Logger;
+  handoff: JitConfigHandoff;
+}
+
+export interface LambdaCoreOptions {
+  /** Which function this is (log field, metrics). */
+  role: 'webhook' | 'provisioner' | 'runner-events' | 'reconciler';
+  /** Whether this function verifies webhooks (only its role may read the webhook secret). */
+  readsWebhookSecret: boolean;
+  env?: Readonly<Record<string, string | undefined>>;
+}
+
+const METRICS_NAMESPACE_ENV = 'POWERTOOLS_METRICS_NAMESPACE';
+
+function createLogger(role: string, level: Config['logLevel']): Logger {
+  const pt = new PowertoolsLogger({ serviceName: 'jit-runners', logLevel: level, persistentKeys: { function: role } });
+  return {
+    debug: (m, f) => pt.debug(m, { ...f }),
+    info: (m, f) => pt.info(m, { ...f }),
+    warn: (m, f) => pt.warn(m, { ...f }),
+    error: (m, f) => pt.error(m, { ...f }),
+  };
+}
+
+function createLauncher(config: Config, handoff: JitConfigHandoff): RunnerLauncher {
+  switch (config.launcher) {
+    case 'codebuild':
+      return new CodeBuildLauncher({
+        client: new CodeBuildClient({}),
+        handoff,
+        projectName: config.aws.codebuildProjectName ?? '',
+      });
+    case 'ec2': {
+      const launchTemplateId = config.aws.ec2LaunchTemplateId ?? '';
+      return new Ec2Launcher({
+        client: new EC2Client({}),
+        handoff,
+        launchTemplateId,
+        subnetIds: config.aws.ec2SubnetIds,
+        ...(config.aws.ec2InstanceType ? { instanceType: config.aws.ec2InstanceType } : {}),
+        useSpot: config.aws.ec2UseSpot,
+        // The fleet tag's value is the launch template id: unique per stack and known to the IAM condition.
+        fleet: launchTemplateId,
+      });
+    }
+    case 'local':
+      throw new ConfigError(
+        EnvName.launcher,
+        'must be codebuild or ec2 in AWS (the local launcher runs processes on this machine)',
+      );
+  }
+}
+
+/**
+ * The Lambda composition root shared by the four handlers: configuration parsed once
+ * (`parseConfig(env, 'lambda')`), secrets read once from Secrets Manager, AWS clients and `buildCore`.
+ * Secrets are registered with the redacting logger before anything can log.
+ */
+export async function createLambdaCore(options: LambdaCoreOptions): Promise<LambdaCore> {
+  const env = options.env ?? process.env;
+  const parsed = parseConfig({ env }, 'lambda');
+  const registry = new SecretRegistry();
+  const logger = createRedactingLogger(createLogger(options.role, parsed.logLevel), registry);
+
+  const loadSecrets = createSecretsLoader({
+    client: new SecretsManagerClient({}),
+    privateKeySecretArn: parsed.github.privateKey ? undefined : parsed.aws.privateKeySecretArn,
+    webhookSecretArn:
+      options.readsWebhookSecret && parsed.github.webhookSecrets.length === 0 ? parsed.aws.webhookSecretArn : undefined,
+  });
+  const config = withSecrets(parsed, await loadSecrets());
+  registry.add(config.github.privateKey);
+  for (const s of config.github.webhookSecrets) registry.add(s);
+
+  const privateKey = config.github.privateKey;
+  if (!privateKey || config.github.appId === undefined) {
+    throw new ConfigError(EnvName.githubAppPrivateKeySecretArn, 'the App id and private key are required in AWS');
+  }
+  const github = createGitHubClient({ appId: config.github.appId, privateKey, apiUrl: config.github.apiUrl, logger });
+
+  const dynamo = config.store.endpoint ? createLocalDynamoClient(config.store.endpoint) : new DynamoDBClient({});
+  const store = createDynamoStore({ client: dynamo, tableName: config.store.tableName });
+  const handoff = new JitConfigHandoff({ client: new SSMClient({}), prefix: config.aws.jitConfigParameterPrefix });
+  const provisioner = config.aws.provisionerFunctionName;
+  if (!provisioner) throw new ConfigError(EnvName.provisionerFunctionName, 'is required in AWS (set by the stack)');
+
+  const core = buildCore({
+    config,
+    store,
+    github,
+    launcher: createLauncher(config, handoff),
+    dispatcher: new LambdaDispatcher({ client: new LambdaClient({}), functionName: provisioner }),
+    clock: systemClock,
+    logger,
+    metrics: createEmfMetrics({ namespace: env[METRICS_NAMESPACE_ENV] ?? 'JitRunners' }),
+    owner: `${options.role}-${env.AWS_LAMBDA_LOG_STREAM_NAME?.slice(-12) ?? randomBytes(4).toString('hex')}`,
+    webhookSecrets: () => config.github.webhookSecrets,
+  });
+  return { config, core, logger, handoff };
+}
+
+/**
+ * Memoises the cold-start work. Why forget a failure: a throttled secret read at cold start must not
+ * leave the container failing every invocation until Lambda recycles it.
+ */
+export function once<T>(build: () => Promise<T>): () => Promise<T> {
+  let cached: Promise<T> | undefined;
+  return () => {
+    cached ??= build().catch((error: unknown) => {
+      cached = undefined;
+      throw error;
+    });
+    return cached;
+  };
+}

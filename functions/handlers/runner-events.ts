@@ -1,0 +1,55 @@
+import type { SignalOutcome } from '../use-cases/handle-runner-signal.ts';
+import { createLambdaCore, once } from './lambda-core.ts';
+import { parseRunnerEvents } from './runner-events-input.ts';
+
+const lambdaCore = once(() => createLambdaCore({ role: 'runner-events', readsWebhookSecret: false }));
+
+export interface RunnerEventsResult {
+  signals: number;
+  acted: number;
+  /** Events about launches this fleet does not know (another project's build, a non-runner instance). */
+  unknown: number;
+}
+
+/**
+ * Runner watcher in AWS: CloudWatch Logs subscription batches (lines matching the failure signatures),
+ * CodeBuild build state changes and EC2 instance state changes → handle-runner-signal. Only a watcher
+ * outside the runner can notice the metadata-missing loop (DESIGN §1): this is that watcher.
+ */
+export async function handler(event: unknown): Promise<RunnerEventsResult> {
+  const app = await lambdaCore();
+  const pending = parseRunnerEvents(event, app.config.aws.codebuildProjectName);
+  let runnersByLaunch: Map<string, string> | undefined;
+  const runnerOf = async (launchId: string): Promise<string | undefined> => {
+    // One listing per batch: log batches carry many lines of the same runner. JIT runners are known by
+    // their open job (job.launchId), baseline runners by their RUNNER# record.
+    if (!runnersByLaunch) {
+      const [jobs, runners] = await Promise.all([app.core.store.jobs.listOpen(), app.core.store.runners.listActive()]);
+      runnersByLaunch = new Map();
+      for (const r of runners) if (r.launchId) runnersByLaunch.set(r.launchId, r.name);
+      for (const j of jobs) if (j.launchId && j.runnerName) runnersByLaunch.set(j.launchId, j.runnerName);
+    }
+    return runnersByLaunch.get(launchId);
+  };
+
+  const result: RunnerEventsResult = { signals: 0, acted: 0, unknown: 0 };
+  for (const p of pending) {
+    let outcome: SignalOutcome;
+    if ('signal' in p) {
+      outcome = await app.core.handleRunnerSignal(p.signal);
+    } else {
+      const runnerName = await runnerOf(p.launchId);
+      if (!runnerName) {
+        result.unknown++;
+        continue;
+      }
+      outcome = await app.core.handleRunnerSignal(p.toSignal(runnerName));
+    }
+    result.signals++;
+    if (outcome.acted) {
+      result.acted++;
+      app.logger.info('runner signal acted on', { action: outcome.action, note: outcome.note });
+    }
+  }
+  return result;
+}

@@ -1,0 +1,44 @@
+import type { LambdaFunctionURLEvent, LambdaFunctionURLResult } from 'aws-lambda';
+import { ConfigError } from '../domain/errors.ts';
+import { MAX_BODY_BYTES } from '../use-cases/accept-webhook.ts';
+import { createLambdaCore, once } from './lambda-core.ts';
+
+const lambdaCore = once(() => createLambdaCore({ role: 'webhook', readsWebhookSecret: true }));
+
+const json = (statusCode: number, body: Record<string, unknown>): LambdaFunctionURLResult => ({
+  statusCode,
+  headers: { 'content-type': 'application/json' },
+  body: JSON.stringify(body),
+});
+
+/**
+ * Lambda Function URL → accept-webhook. GitHub gives a delivery 10 s and never retries a failed one,
+ * so everything slow happens in the provisioner; this handler only adapts HTTP.
+ */
+export async function handler(event: LambdaFunctionURLEvent): Promise<LambdaFunctionURLResult> {
+  const method = event.requestContext?.http?.method ?? 'POST';
+  if (method === 'GET' && event.rawPath === '/healthz') return json(200, { message: 'ok' });
+  if (method !== 'POST') return json(405, { message: 'POST GitHub webhooks here' });
+
+  const body = event.body ?? '';
+  const text = event.isBase64Encoded ? Buffer.from(body, 'base64').toString('utf8') : body;
+  if (Buffer.byteLength(text) > MAX_BODY_BYTES) return json(413, { message: 'payload too large' });
+
+  let app: Awaited<ReturnType<typeof lambdaCore>>;
+  try {
+    app = await lambdaCore();
+  } catch (error) {
+    // Cold-start failures (bad configuration, unreadable secret) answer 500 with no detail; the
+    // function log carries the variable name (ConfigError messages never contain secret values).
+    console.error(
+      JSON.stringify({
+        level: 'ERROR',
+        message: 'webhook function cannot start',
+        error: error instanceof ConfigError ? error.message : String((error as Error)?.name ?? error),
+      }),
+    );
+    return json(500, { message: 'the provisioner is misconfigured; see the webhook function log' });
+  }
+  const response = await app.core.acceptWebhook({ headers: event.headers ?? {}, body: text });
+  return json(response.status, response.body);
+}

@@ -1,0 +1,182 @@
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { gzipSync } from 'node:zlib';
+import { build } from 'esbuild';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { HANDLER_ESBUILD } from '../../cdk/constructs/handler-function.ts';
+import { ensureTable } from '../../functions/adapters/dynamodb/ensure-table.ts';
+import { createLocalDynamoClient } from '../../functions/adapters/dynamodb/local-client.ts';
+import { type EmbeddedDynamo, startEmbeddedDynamo } from '../../functions/adapters/local/embedded-dynamodb.ts';
+import { type GitHubSimulator, startGitHubSimulator } from '../../functions/adapters/sandbox/github-simulator.ts';
+import { signedDelivery } from '../support/webhook-fixtures.ts';
+import { startFakeAws } from './fake-aws.ts';
+
+const HANDLERS = ['webhook', 'provisioner', 'runner-events', 'reconciler'] as const;
+type HandlerName = (typeof HANDLERS)[number];
+type Handler = (event: unknown) => Promise<Record<string, unknown>>;
+
+const WEBHOOK_SECRET = 'bundle-test-webhook-secret';
+const PROJECT = 'JitRunners-runner';
+const TABLE = 'jit-runners-bundles';
+
+let outdir: string;
+let dynamo: EmbeddedDynamo;
+let github: GitHubSimulator;
+let aws: Awaited<ReturnType<typeof startFakeAws>>;
+const handlers = {} as Record<HandlerName, Handler>;
+const bundleSizes: Record<string, number> = {};
+const savedEnv = { ...process.env };
+
+function functionUrlEvent(headers: Record<string, string>, body: string) {
+  return {
+    version: '2.0',
+    rawPath: '/',
+    rawQueryString: '',
+    headers,
+    body: Buffer.from(body).toString('base64'),
+    isBase64Encoded: true,
+    requestContext: {
+      http: { method: 'POST', path: '/', protocol: 'HTTP/1.1', sourceIp: '192.0.2.1', userAgent: 'GitHub-Hookshot/x' },
+    },
+  };
+}
+
+describe('bundled Lambda handlers', () => {
+  beforeAll(async () => {
+    outdir = mkdtempSync(join(tmpdir(), 'jr-bundles-'));
+    // Exactly the esbuild settings the CDK NodejsFunction uses (ESM, minified, source maps, SDK bundled).
+    await build({
+      ...HANDLER_ESBUILD,
+      banner: { ...HANDLER_ESBUILD.banner },
+      mainFields: [...HANDLER_ESBUILD.mainFields],
+      entryPoints: Object.fromEntries(HANDLERS.map((h) => [h, resolve(`functions/handlers/${h}.ts`)])),
+      outdir,
+      outExtension: { '.js': '.mjs' },
+      logLevel: 'error',
+    });
+    for (const h of HANDLERS) bundleSizes[h] = statSync(join(outdir, `${h}.mjs`)).size;
+
+    dynamo = await startEmbeddedDynamo();
+    const client = createLocalDynamoClient(dynamo.endpoint);
+    await ensureTable(client, TABLE);
+    client.destroy();
+    github = await startGitHubSimulator();
+    aws = await startFakeAws(PROJECT);
+
+    Object.assign(process.env, {
+      AWS_REGION: 'eu-west-1',
+      AWS_ACCESS_KEY_ID: 'AKIATESTTESTTEST',
+      AWS_SECRET_ACCESS_KEY: 'test-secret-access-key',
+      AWS_ENDPOINT_URL: aws.url,
+      GITHUB_APP_ID: String(github.appId),
+      GITHUB_APP_PRIVATE_KEY: github.privateKey,
+      GITHUB_WEBHOOK_SECRET: WEBHOOK_SECRET,
+      GITHUB_API_URL: github.apiUrl,
+      GITHUB_SERVER_URL: github.serverUrl,
+      RUNNER_LABELS: 'self-hosted,linux,x64',
+      LAUNCHER: 'codebuild',
+      CODEBUILD_PROJECT_NAME: PROJECT,
+      PROVISIONER_FUNCTION_NAME: 'JitRunners-provisioner',
+      TABLE_NAME: TABLE,
+      DYNAMODB_ENDPOINT: dynamo.endpoint,
+      JIT_CONFIG_PARAMETER_PREFIX: '/JitRunners/jit-config',
+      POWERTOOLS_METRICS_NAMESPACE: 'JitRunners/Test',
+      POWERTOOLS_DEV: 'false',
+    });
+    for (const h of HANDLERS) {
+      const mod = (await import(pathToFileURL(join(outdir, `${h}.mjs`)).href)) as { handler: Handler };
+      handlers[h] = mod.handler;
+    }
+  }, 180_000);
+
+  afterAll(async () => {
+    process.env = savedEnv;
+    await aws?.close();
+    await github?.close();
+    await dynamo?.close();
+    rmSync(outdir, { recursive: true, force: true });
+  });
+
+  it('builds one self-contained ESM bundle per function', () => {
+    for (const h of HANDLERS) {
+      expect(bundleSizes[h]).toBeGreaterThan(10_000);
+      expect(typeof handlers[h]).toBe('function');
+    }
+    console.info(`bundle sizes (bytes): ${JSON.stringify(bundleSizes)}`);
+  });
+
+  it('webhook: rejects an unsigned delivery with 401', async () => {
+    const res = await handlers.webhook(functionUrlEvent({ 'x-github-event': 'ping' }, '{"zen":"x"}'));
+    expect(res.statusCode).toBe(401);
+  });
+
+  let jobId = 0;
+  it('webhook: records a signed queued job and dispatches it to the provisioner with Lambda Invoke (Event)', async () => {
+    const payload = github.queueJob({ owner: 'octo-org', repo: 'octo-repo', labels: ['self-hosted', 'linux', 'x64'] });
+    jobId = (payload.workflow_job as { id: number }).id;
+    const delivery = await signedDelivery(WEBHOOK_SECRET, payload);
+    const res = await handlers.webhook(functionUrlEvent(delivery.headers, delivery.body));
+    expect(res.statusCode).toBe(202);
+    const invokes = aws.calls.filter((c) => c.operation === 'Lambda.Invoke');
+    expect(invokes.map((c) => JSON.parse(c.body))).toEqual([{ jobId }]);
+  });
+
+  it('provisioner: mints a JIT config, hands it over in SSM and starts one CodeBuild build', async () => {
+    const result = await handlers.provisioner({ jobId });
+    expect(result).toEqual({ jobId, outcome: 'launched' });
+    const put = aws.calls.find((c) => c.operation === 'AmazonSSM.PutParameter');
+    const putBody = JSON.parse(put?.body ?? '{}') as { Name: string; Type: string; Value: string };
+    expect(putBody.Type).toBe('SecureString');
+    expect(putBody.Name).toMatch(/^\/JitRunners\/jit-config\/jr-\d+-1$/);
+    const start = aws.calls.find((c) => c.operation === 'CodeBuild_20161006.StartBuild');
+    expect(start?.body).toContain(putBody.Name);
+    expect(start?.body).not.toContain(putBody.Value);
+    expect(JSON.parse(start?.body ?? '{}')).toMatchObject({
+      projectName: PROJECT,
+      idempotencyToken: expect.any(String),
+    });
+  });
+
+  it('provisioner: lets a malformed event go without a retry storm', async () => {
+    expect(await handlers.provisioner({ nope: true })).toEqual({ jobId: 0, outcome: 'invalid-event' });
+  });
+
+  it('runner-events: maps a subscription log batch of a runner build to its runner', async () => {
+    const start = aws.calls.find((c) => c.operation === 'CodeBuild_20161006.StartBuild');
+    expect(start).toBeDefined();
+    // The build id the fake answered is in the job (launchId); its log stream is codebuild/<uuid>.
+    const ids = await import('../../functions/adapters/dynamodb/dynamo-store.ts').then(({ createDynamoStore }) =>
+      createDynamoStore({ client: createLocalDynamoClient(dynamo.endpoint), tableName: TABLE }).jobs.get(jobId),
+    );
+    const launchId = ids?.launchId ?? '';
+    expect(launchId.startsWith(`${PROJECT}:`)).toBe(true);
+    const data = gzipSync(
+      JSON.stringify({
+        messageType: 'DATA_MESSAGE',
+        logGroup: '/jit-runners/JitRunners/runners',
+        logStream: `codebuild/${launchId.slice(PROJECT.length + 1)}`,
+        logEvents: [{ id: '1', timestamp: Date.now(), message: 'A session for this runner already exists.' }],
+      }),
+    ).toString('base64');
+    const result = await handlers['runner-events']({ awslogs: { data } });
+    expect(result).toMatchObject({ signals: 1, unknown: 0 });
+  });
+
+  it('runner-events: ignores state changes of instances that are not runners of this fleet', async () => {
+    const result = await handlers['runner-events']({
+      source: 'aws.ec2',
+      'detail-type': 'EC2 Instance State-change Notification',
+      time: new Date().toISOString(),
+      detail: { 'instance-id': 'i-0123456789abcdef0', state: 'terminated' },
+    });
+    expect(result).toEqual({ signals: 0, acted: 0, unknown: 1 });
+  });
+
+  it('reconciler: runs a reconcile pass and sweeps stale hand-offs', async () => {
+    const result = await handlers.reconciler({ 'detail-type': 'Scheduled Event', source: 'aws.events' });
+    expect(result).toMatchObject({ ran: true, sweptHandOffs: 0 });
+    expect(aws.calls.some((c) => c.operation === 'AmazonSSM.DescribeParameters')).toBe(true);
+  });
+});
