@@ -151,7 +151,8 @@ if [[ "$(id -u)" == 0 ]]; then export RUNNER_ALLOW_RUNASROOT=1; fi
 unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN AWS_CONTAINER_CREDENTIALS_RELATIVE_URI \
   AWS_CONTAINER_CREDENTIALS_FULL_URI AWS_CONTAINER_AUTHORIZATION_TOKEN
 if [[ "$platform" == ec2 ]]; then
-  # Nothing after this point needs the instance role: keep workflow code away from it.
+  # Nothing after this point needs the instance role: keep workflow code away from it. (The CloudWatch
+  # agent, started by the user data before this script, already holds its credentials.)
   ip route add prohibit 169.254.169.254/32 2>/dev/null || log "warning: could not block the metadata service"
 fi
 
