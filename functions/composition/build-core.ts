@@ -144,7 +144,7 @@ export function buildCore(deps: CoreDeps) {
     logger,
   });
   progressListeners.push(createRecordObservedBaseline({ config, baselines: store.baselines, logger, metrics }));
-  const { listBaselines, ensureBaseline } = createBaselineAdmin({ config, store, runWorkaround });
+  const { listBaselines, ensureBaseline } = createBaselineAdmin({ config, store, github, runWorkaround });
 
   // ── issue 6: stolen and spare runners, the reconciler ──
   const retireRunner = createRetireRunner({ store, github, launcher, logger, metrics });

@@ -103,4 +103,9 @@ export interface GitHubPort {
   listHookDeliveries(cursor: string | undefined): Promise<{ deliveries: HookDelivery[]; next: string | undefined }>;
   /** `POST /app/hook/deliveries/{id}/attempts` (App JWT). */
   redeliver(deliveryId: number): Promise<void>;
+  /**
+   * The App installation for a scope (`GET /repos/{owner}/{repo}/installation` or
+   * `GET /orgs/{org}/installation`, App JWT); undefined when the App is not installed there (404).
+   */
+  findInstallation(scope: Scope): Promise<number | undefined>;
 }

@@ -1,11 +1,14 @@
 import type { Config } from '../config/config.ts';
 import { scopeKey as keyOf, parseScope, type Scope } from '../domain/scope.ts';
+import type { GitHubPort } from '../ports/github.ts';
 import type { Baseline, Store } from '../ports/store.ts';
 import type { RunWorkaround, WorkaroundOutcome } from './run-workaround.ts';
 
 export interface BaselineAdminDeps {
   config: Pick<Config, 'runner'>;
   store: Pick<Store, 'jobs' | 'baselines' | 'runners'>;
+  /** Asks GitHub for the App installation of a scope the store has never seen. */
+  github: Pick<GitHubPort, 'findInstallation'>;
   runWorkaround: RunWorkaround;
 }
 
@@ -68,7 +71,11 @@ export function createBaselineAdmin(deps: BaselineAdminDeps) {
     if (baseline?.installationId !== undefined) return baseline.installationId;
     const job = (await store.jobs.listOpen()).find((j) => j.scopeKey === key);
     if (job) return job.installationId;
-    return (await store.runners.listActive()).find((r) => r.scopeKey === key)?.installationId;
+    const runner = (await store.runners.listActive()).find((r) => r.scopeKey === key);
+    if (runner) return runner.installationId;
+    // A scope with no job yet (pre-registering a critical repository): ask GitHub.
+    const scope = parseScope(key);
+    return scope ? deps.github.findInstallation(scope) : undefined;
   }
 
   return {
@@ -98,7 +105,7 @@ export function createBaselineAdmin(deps: BaselineAdminDeps) {
         return {
           status: 400,
           body: {
-            message: `the GitHub App installation for ${key} is not known yet: it is learned from a workflow_job webhook of that scope; run one job there (or wait for one) and try again`,
+            message: `the GitHub App is not installed on ${key}: install it there first (GitHub answered 404 to the installation lookup)`,
           },
         };
       }

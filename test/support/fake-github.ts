@@ -1,4 +1,4 @@
-import { scopeKey } from '../../functions/domain/scope.ts';
+import { type Scope, scopeKey } from '../../functions/domain/scope.ts';
 import {
   type GitHubPort,
   GitHubRequestError,
@@ -95,6 +95,13 @@ export class FakeGitHub implements GitHubPort {
   async listHookDeliveries(_cursor: string | undefined) {
     this.take('listHookDeliveries');
     return { deliveries: [...this.deliveries], next: undefined };
+  }
+  /** Scope keys where the App is installed, with their installation ids (empty = installed everywhere as 1). */
+  readonly installations = new Map<string, number>();
+  async findInstallation(scope: Scope): Promise<number | undefined> {
+    this.take('findInstallation');
+    if (this.installations.size === 0) return 1;
+    return this.installations.get(scopeKey(scope));
   }
   async redeliver(deliveryId: number): Promise<void> {
     this.take('redeliver');

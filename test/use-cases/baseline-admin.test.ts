@@ -15,6 +15,7 @@ describe('baseline admin (jit-runners baseline list|ensure)', () => {
     createBaselineAdmin({
       config: world.config,
       store: world.store,
+      github: world.github,
       runWorkaround: createRunWorkaround({
         config: world.config,
         store: world.store,
@@ -44,12 +45,20 @@ describe('baseline admin (jit-runners baseline list|ensure)', () => {
       expect(org.body.message).toContain('RUNNER_SCOPE is repo');
     });
 
-    it('answers 400 with an explanation when the installation of the scope is not known yet', async () => {
+    it('answers 400 with an explanation when the App is not installed on the scope', async () => {
+      w.github.installations.set('someone/else', 9);
       const answer = await admin.ensureBaseline('octo/app');
       expect(answer.status).toBe(400);
-      expect(answer.body.message).toContain('installation');
-      expect(answer.body.message).toContain('run one job there');
-      expect(w.github.calls).toEqual([]);
+      expect(answer.body.message).toContain('not installed on octo/app');
+      expect(w.github.calls.map((c) => c.op)).toEqual(['findInstallation']);
+    });
+
+    it('asks GitHub for the installation of a scope that has never had a job, then runs the workaround', async () => {
+      w.github.installations.set('octo/app', 42);
+      const answer = await admin.ensureBaseline('octo/app');
+      expect(answer.status).toBe(200);
+      expect(w.github.calls[0]).toEqual({ op: 'findInstallation' });
+      expect((await w.store.baselines.get('octo/app'))?.installationId).toBe(42);
     });
 
     it('runs the workaround with method manual, using the installation of a recorded job', async () => {
@@ -128,6 +137,7 @@ describe('baseline admin (jit-runners baseline list|ensure)', () => {
     });
 
     it('exits 2 with the explanation when the server answers 400, and 2 on bad usage', async () => {
+      w.github.installations.set('someone/else', 9);
       expect(await runBaseline(config, ['ensure', 'octo/app'], io)).toBe(2);
       expect(err).toContain('installation');
       expect(await runBaseline(config, ['ensure'], io)).toBe(2);

@@ -353,5 +353,28 @@ export function createGitHubClient(options: GitHubClientOptions): GitHubPort {
     async redeliver(deliveryId) {
       await send(forApp(), 'POST /app/hook/deliveries/{delivery_id}/attempts', { delivery_id: deliveryId }, undefined);
     },
+
+    async findInstallation(scope) {
+      try {
+        const { data } =
+          scope.kind === 'repo'
+            ? await send<{ id: number }>(
+                forApp(),
+                'GET /repos/{owner}/{repo}/installation',
+                { owner: scope.owner, repo: scope.repo },
+                toScopeKey(scope),
+              )
+            : await send<{ id: number }>(
+                forApp(),
+                'GET /orgs/{org}/installation',
+                { org: scope.org },
+                toScopeKey(scope),
+              );
+        return data.id;
+      } catch (error) {
+        if (isStatus(error, 404)) return undefined;
+        throw error;
+      }
+    },
   };
 }

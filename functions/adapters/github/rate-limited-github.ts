@@ -135,6 +135,13 @@ export function rateLimitedGitHub(inner: GitHubPort, options: RateLimitedGitHubO
       await take(installation(installationId), 'GET /repos/{owner}/{repo}/actions/jobs/{job_id}');
       return inner.getWorkflowJob(installationId, owner, repo, jobId);
     },
+    async findInstallation(scope) {
+      await take(
+        APP_BUCKET,
+        scope.kind === 'repo' ? 'GET /repos/{owner}/{repo}/installation' : 'GET /orgs/{org}/installation',
+      );
+      return inner.findInstallation(scope);
+    },
     async listHookDeliveries(cursor) {
       await take(APP_BUCKET, 'GET /app/hook/deliveries');
       return inner.listHookDeliveries(cursor);

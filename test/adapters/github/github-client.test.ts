@@ -494,3 +494,15 @@ async function startReceiver(initialStatus: number) {
       }),
   };
 }
+
+describe('findInstallation', () => {
+  it('finds the App installation of a repository and of an organization with the App JWT', async () => {
+    const gh = client();
+    expect(await gh.findInstallation(repoScope)).toBe(sim.installationId);
+    expect(await gh.findInstallation(orgScope)).toBe(sim.installationId);
+    expect(sim.requests.map((r) => r.endpoint)).toEqual([
+      'GET /repos/{owner}/{repo}/installation',
+      'GET /orgs/{org}/installation',
+    ]);
+  });
+});
