@@ -17,6 +17,12 @@ export interface BaselineGateDeps {
   requestWorkaround: (scope: Scope, target: GitHubTarget, now: number) => void;
   /** How long a `present` baseline is trusted without a read (it only ever changes on a metadata signal). */
   presentCacheMs?: number;
+  /**
+   * Under `on-error`, how long "no baseline item" is trusted without a read. Absence also only ends on a
+   * metadata signal (which calls `forget` here) or a workaround; kept shorter than `presentCacheMs` because
+   * a signal seen by another process reaches this one only through the store.
+   */
+  absentCacheMs?: number;
   /** How often a waiting job looks again. */
   pollMs?: number;
 }
@@ -26,23 +32,51 @@ export function createBaselineGate(deps: BaselineGateDeps): BaselineGate & { for
   const { config, baselines, logger } = deps;
   const presentCacheMs = deps.presentCacheMs ?? 60_000;
   const pollMs = deps.pollMs ?? 2_000;
+  const absentCacheMs = deps.absentCacheMs ?? 10_000;
   const present = new Map<string, number>();
+  const absent = new Map<string, number>();
+  // Why share in-flight reads: a burst starts dozens of jobs of one scope at once, all with a cold cache;
+  // one read answers them all instead of one read each.
+  const reading = new Map<string, Promise<Baseline | undefined>>();
+  // Bumped by `forget`: a read that was already under way then may not cache its (older) answer.
+  const generation = new Map<string, number>();
+
+  async function fetchBaseline(scopeKey: string, now: number): Promise<Baseline | undefined> {
+    const started = generation.get(scopeKey) ?? 0;
+    const baseline = await baselines.get(scopeKey);
+    if ((generation.get(scopeKey) ?? 0) !== started) return baseline;
+    if (baseline?.state === BaselineState.present) present.set(scopeKey, now);
+    else present.delete(scopeKey);
+    if (!baseline && config.baselinePolicy === 'on-error') absent.set(scopeKey, now);
+    else absent.delete(scopeKey);
+    return baseline;
+  }
 
   async function read(scopeKey: string, now: number): Promise<Baseline | undefined> {
     const seen = present.get(scopeKey);
     if (seen !== undefined && now - seen < presentCacheMs) {
       return { scopeKey, state: BaselineState.present, workarounds: 0, updatedAt: seen, version: 0 };
     }
-    const baseline = await baselines.get(scopeKey);
-    if (baseline?.state === BaselineState.present) present.set(scopeKey, now);
-    else present.delete(scopeKey);
-    return baseline;
+    const missingSince = absent.get(scopeKey);
+    if (missingSince !== undefined && now - missingSince < absentCacheMs) return undefined;
+    let pending = reading.get(scopeKey);
+    if (!pending) {
+      const p = fetchBaseline(scopeKey, now).finally(() => {
+        if (reading.get(scopeKey) === p) reading.delete(scopeKey);
+      });
+      pending = p;
+      reading.set(scopeKey, p);
+    }
+    return pending;
   }
 
   return {
-    /** Drop the cached `present` verdict (a metadata-missing signal arrived for the scope). */
+    /** Drop the cached verdicts (a metadata-missing signal arrived for the scope). */
     forget(scopeKey: string) {
       present.delete(scopeKey);
+      absent.delete(scopeKey);
+      reading.delete(scopeKey);
+      generation.set(scopeKey, (generation.get(scopeKey) ?? 0) + 1);
     },
 
     async beforeMint(job, scope, target, now): Promise<GateDecision> {
