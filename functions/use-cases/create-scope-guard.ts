@@ -20,13 +20,26 @@ export function createScopeGuard(deps: ScopeGuardDeps): ScopeGuard {
   const random = deps.random ?? Math.random;
   const cacheMs = deps.cacheMs ?? 5_000;
   const cache = new Map<string, Cached>();
+  // Why share in-flight reads: a burst starts dozens of jobs of one scope at once with a cold cache; one
+  // read answers them all. A `fresh` read (after a lost race) always goes to the store.
+  const reading = new Map<string, Promise<Breaker | undefined>>();
 
   async function read(scopeKey: string, now: number, fresh = false): Promise<Breaker | undefined> {
     const hit = cache.get(scopeKey);
     if (!fresh && hit && now - hit.readAt < cacheMs) return hit.breaker;
-    const breaker = await breakers.get(scopeKey);
-    cache.set(scopeKey, { breaker, readAt: now });
-    return breaker;
+    const pending = fresh ? undefined : reading.get(scopeKey);
+    if (pending) return pending;
+    const p = breakers
+      .get(scopeKey)
+      .then((breaker) => {
+        cache.set(scopeKey, { breaker, readAt: now });
+        return breaker;
+      })
+      .finally(() => {
+        if (reading.get(scopeKey) === p) reading.delete(scopeKey);
+      });
+    if (!fresh) reading.set(scopeKey, p);
+    return p;
   }
 
   /** Applies a transition with optimistic concurrency; one re-read on a lost race is enough. */
