@@ -87,12 +87,21 @@ export function createCleanupOrphans(deps: CleanupOrphansDeps) {
     const openById = new Map(open.filter((j) => !isTerminal(j.status)).map((j) => [j.jobId, j]));
     const ranOn = new Set([...openById.values()].flatMap((j) => (j.ranOn ? [j.ranOn] : [])));
 
-    const isLive = (name: string): boolean => {
+    const liveFor = (name: string, job: Job | undefined): boolean => {
       const minted = parseRunnerName(prefix, name);
       if (!minted) return true; // not a JIT name of ours: never ours to judge
       if (ranOn.has(name)) return true;
-      const job = openById.get(minted.jobId);
-      return job !== undefined && (job.runnerName === name || minted.attempt >= job.attempt);
+      return job !== undefined && !isTerminal(job.status) && (job.runnerName === name || minted.attempt >= job.attempt);
+    };
+    const isLive = (name: string): boolean => liveFor(name, openById.get(parseRunnerName(prefix, name)?.jobId ?? -1));
+    /**
+     * Why read the job again: the snapshot of open jobs is older than the listing of launches and
+     * registrations, so a runner minted after it (for a job queued after it) would look like an orphan.
+     * A job is recorded before its runner is minted, so a read after the listing always knows it.
+     */
+    const stillLive = async (name: string, jobId: number): Promise<{ live: boolean; job: Job | undefined }> => {
+      const job = await store.jobs.get(jobId);
+      return { live: liveFor(name, job), job };
     };
 
     const listed = new Map<string, GitHubRunner[] | undefined>();
@@ -128,7 +137,8 @@ export function createCleanupOrphans(deps: CleanupOrphansDeps) {
       const minted = parseRunnerName(prefix, launch.runnerName);
       if (!minted || isLive(launch.runnerName) || youngLaunches.has(launch.runnerName)) continue;
       try {
-        const job = openById.get(minted.jobId) ?? (await store.jobs.get(minted.jobId));
+        const { live, job } = await stillLive(launch.runnerName, minted.jobId);
+        if (live) continue;
         let runnerId: number | undefined;
         let target: GitHubTarget | undefined;
         if (job) {
@@ -182,6 +192,8 @@ export function createCleanupOrphans(deps: CleanupOrphansDeps) {
         if (runner.status !== 'offline' || runner.busy || isLive(runner.name) || youngLaunches.has(runner.name))
           continue;
         try {
+          const minted = parseRunnerName(prefix, runner.name);
+          if (!minted || (await stillLive(runner.name, minted.jobId)).live) continue;
           await github.deleteRunner(targetOf(ref), runner.id);
           report.registrationsDeleted.push(runner.name);
         } catch (error) {

@@ -46,6 +46,27 @@ describe('reconcile: orphans', () => {
       ]);
     });
 
+    it('deletes nothing minted for a job queued after the open jobs were read', async () => {
+      const world = createWorld();
+      await world.launch(1);
+      const list = world.github.listRunners.bind(world.github);
+      let raced = false;
+      world.github.listRunners = async (t) => {
+        if (!raced) {
+          // Between the reconciler's read of the open jobs and its listing, job 2 is queued and minted.
+          raced = true;
+          await world.launch(2);
+        }
+        return list(t);
+      };
+
+      world.now = T0 + 1_000;
+      const report = await world.reconcile();
+
+      expect(report.orphans?.registrationsDeleted).toEqual([]);
+      expect(names(world)).toEqual(['jr-1-1', 'jr-2-1']);
+    });
+
     it('keeps the registration of a stolen runner while the job it took is open', async () => {
       const world = createWorld();
       await world.launch(2);

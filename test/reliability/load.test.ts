@@ -1,0 +1,24 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { LOAD_FAST, runLoad } from './scenarios/load-scenario.ts';
+import type { World } from './support/reliability-world.ts';
+
+describe('load: distinct jobs plus duplicate deliveries through the local server', () => {
+  let world: World | undefined;
+  afterEach(async () => {
+    await world?.close();
+    world = undefined;
+  });
+
+  it(`launches each of ${LOAD_FAST.jobs} jobs exactly once despite ${LOAD_FAST.duplicates} duplicate deliveries`, async () => {
+    const result = await runLoad(LOAD_FAST, (w) => {
+      world = w;
+    });
+
+    expect(result.lost).toEqual([]);
+    expect(result.doubled).toEqual([]);
+    expect(result.mints).toBe(LOAD_FAST.jobs);
+    expect(result.launches).toBe(LOAD_FAST.jobs);
+    expect(result.duplicateAnswers).toEqual({ 202: LOAD_FAST.duplicates });
+    expect(result.serverErrors).toBe(0);
+  }, 120_000);
+});
