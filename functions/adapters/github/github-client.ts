@@ -37,7 +37,11 @@ export interface GitHubClientOptions {
   maxRetryAfterSeconds?: number;
   /** Deadline of one port call including its retries. Default 60 000. */
   timeoutMs?: number;
-  /** Requests in flight at once per client (all installations together). Default 10. */
+  /**
+   * Requests in flight at once per client (all installations together). Default 32: a third of GitHub's
+   * documented 100 concurrent requests, and half the local dispatcher's 64 jobs at once, so a burst's JIT
+   * mints overlap instead of queueing ten at a time (a Lambda provisioner has one job in flight anyway).
+   */
   maxConcurrent?: number;
   /** Defaults to Node's global fetch, which pools keep-alive connections per origin. */
   fetch?: typeof fetch;
@@ -116,7 +120,7 @@ export function createGitHubClient(options: GitHubClientOptions): GitHubPort {
   const unpaced = concurrencyGroup(Number.POSITIVE_INFINITY);
   // `global` is read by the plugin at runtime but missing from its option types, hence `object`.
   const groups: object = {
-    global: concurrencyGroup(options.maxConcurrent ?? 10),
+    global: concurrencyGroup(options.maxConcurrent ?? 32),
     write: unpaced,
     notifications: unpaced,
   };
