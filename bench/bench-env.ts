@@ -6,6 +6,7 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { countStoreRequests, type StoreRequestCounter } from '../functions/adapters/dynamodb/count-store-requests.ts';
 import { createDynamoStore } from '../functions/adapters/dynamodb/dynamo-store.ts';
 import { createLocalDynamoClient, ensureTable } from '../functions/adapters/dynamodb/ensure-table.ts';
+import { createGitHubClient } from '../functions/adapters/github/github-client.ts';
 import { type LocalApp, startLocalApp } from '../functions/adapters/local/local-app.ts';
 import { createConsoleLogger } from '../functions/adapters/logging/console-logger.ts';
 import { type Config, parseConfig } from '../functions/config/config.ts';
@@ -80,7 +81,13 @@ let tables = 0;
 
 export async function startBenchApp(
   services: BenchServices,
-  settings: { latencies: Latencies; repos: readonly string[]; name: string },
+  settings: {
+    latencies: Latencies;
+    repos: readonly string[];
+    name: string;
+    /** Experiments only: the GitHub client's in-flight limit instead of the app's default wiring. */
+    githubMaxConcurrent?: number | undefined;
+  },
 ): Promise<BenchApp> {
   const tableName = `bench-${settings.name}-${++tables}-${randomBytes(3).toString('hex')}`;
   const stateDir = await mkdtemp(join(tmpdir(), 'jit-runners-bench-'));
@@ -119,7 +126,20 @@ export async function startBenchApp(
     config,
     logger,
     host: '127.0.0.1',
-    overrides: { launcher, store },
+    overrides: {
+      launcher,
+      store,
+      ...(settings.githubMaxConcurrent === undefined
+        ? {}
+        : {
+            github: createGitHubClient({
+              appId: gh.appId,
+              privateKey: gh.privateKey,
+              apiUrl: gh.apiUrl,
+              maxConcurrent: settings.githubMaxConcurrent,
+            }),
+          }),
+    },
     reconcile: false,
   });
   storeRequests.reset();

@@ -22,6 +22,8 @@ export interface BenchOptions {
   critical: { rate: number; jobs: number };
   burst: { jobs: number; timeoutMs: number };
   cold: { runs: number };
+  /** Experiments: the GitHub client's in-flight limit (default: the app's own wiring). */
+  githubMaxConcurrent: number | undefined;
   /** Where bundles go (git-ignored). */
   outDir: string;
   /** Write `.cpuprofile`s of the helper processes here (run the bench itself with `node --cpu-prof`). */
@@ -41,13 +43,14 @@ export const USAGE = `npm run bench [-- options]
   --repos N                    repositories jobs are spread over (default 20)
   --ack-rate N                 deliveries/s of the ack phase (default 200)
   --ack-samples N              measured deliveries (default 2400)
-  --mix served:2,unserved:1,duplicate:1
+  --mix served:1,unserved:1,duplicate:1
   --throughput-rates a,b,...   offered rates tried in order (default 250,500,750,1000,1250,1500,2000,2500,3000)
   --critical-jobs N            jobs timed queued → launch (default 2000)
   --critical-rate N            jobs/s of that phase (default 50)
   --burst-jobs N               jobs delivered at once (default 1000)
   --cold-runs N                fresh processes per function (default 5)
-  --profile-dir DIR            write .cpuprofile files of the helper processes to DIR`;
+  --profile-dir DIR            write .cpuprofile files of the helper processes to DIR
+  --github-max-concurrent N    experiment: GitHub client in-flight limit instead of the app's default`;
 
 const QUICK = {
   ack: { rate: 50, samples: 40, warmup: 10 },
@@ -87,6 +90,7 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions {
         'cold-runs': { type: 'string' },
         'out-dir': { type: 'string' },
         'profile-dir': { type: 'string' },
+        'github-max-concurrent': { type: 'string' },
         help: { type: 'boolean' },
       },
       strict: true,
@@ -105,7 +109,8 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions {
 
   let mix: DeliveryKind[];
   try {
-    mix = parseMix(s('mix') ?? 'served:2,unserved:1,duplicate:1');
+    // Equal thirds: the neutral reading of "a mix of served, unserved and duplicate deliveries".
+    mix = parseMix(s('mix') ?? 'served:1,unserved:1,duplicate:1');
   } catch (error) {
     throw new UsageError(`--mix: ${(error as Error).message}`);
   }
@@ -143,5 +148,9 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions {
     cold: { runs: int(s('cold-runs'), 'cold-runs', quick ? QUICK.cold.runs : 5) },
     outDir: s('out-dir') ?? '.bench/bundles',
     profileDir: s('profile-dir'),
+    githubMaxConcurrent:
+      s('github-max-concurrent') === undefined
+        ? undefined
+        : int(s('github-max-concurrent'), 'github-max-concurrent', 0),
   };
 }

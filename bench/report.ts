@@ -24,6 +24,8 @@ export const TARGETS: readonly Target[] = [
 const ORDER = [
   'ack_p50_ms',
   'ack_p99_ms',
+  'ack_ingress_p50_ms',
+  'ack_ingress_p99_ms',
   'webhooks_per_s',
   'github_calls_per_job',
   'dynamodb_requests_per_job',

@@ -15,7 +15,14 @@ import type { BenchReport, Figures } from './report.ts';
 import { round } from './stats.ts';
 
 /** Job id ranges per phase: one table per phase, but ids stay distinct across the whole run. */
-const FIRST_JOB_ID = { ack: 1_000_000, critical: 2_000_000, burst: 3_000_000, throughput: 4_000_000, cold: 9_000_000 };
+const FIRST_JOB_ID = {
+  ack: 1_000_000,
+  ackIngress: 1_500_000,
+  critical: 2_000_000,
+  burst: 3_000_000,
+  throughput: 4_000_000,
+  cold: 9_000_000,
+};
 
 /** Runs the selected phases in one process and gathers one report. Progress goes to `progress` (stderr). */
 export async function runBench(options: BenchOptions, progress: (line: string) => void): Promise<BenchReport> {
@@ -27,6 +34,7 @@ export async function runBench(options: BenchOptions, progress: (line: string) =
   const samples: Record<string, unknown> = {};
   const repos = repoNames(options.repos);
   const { latencies } = options;
+  const tuning = { githubMaxConcurrent: options.githubMaxConcurrent };
   const want = (p: Phase) => options.phases.includes(p);
 
   const record = (name: string, result: PhaseResult) => {
@@ -57,6 +65,7 @@ export async function runBench(options: BenchOptions, progress: (line: string) =
         runAckLatency(s, {
           latencies,
           repos,
+          ...tuning,
           rate: options.ack.rate,
           samples: options.ack.samples,
           warmup: options.ack.warmup,
@@ -67,6 +76,22 @@ export async function runBench(options: BenchOptions, progress: (line: string) =
       );
       record('ack', result);
       samples.ack = result.details.samples;
+      const ingress = await timed('ack latency, ingress only', () =>
+        runAckLatency(s, {
+          latencies,
+          repos,
+          ...tuning,
+          rate: options.ack.rate,
+          samples: options.ack.samples,
+          warmup: options.ack.warmup,
+          pattern: options.ack.mix,
+          firstJobId: FIRST_JOB_ID.ackIngress,
+          settleTimeoutMs: 120_000,
+          detachProvisioner: true,
+        }),
+      );
+      record('ack_ingress', ingress);
+      samples.ack_ingress = ingress.details.samples;
     }
     if (want(Phase.critical) && services) {
       const s = services;
@@ -74,6 +99,7 @@ export async function runBench(options: BenchOptions, progress: (line: string) =
         runCriticalPath(s, {
           latencies,
           repos,
+          ...tuning,
           rate: options.critical.rate,
           jobs: options.critical.jobs,
           firstJobId: FIRST_JOB_ID.critical,
@@ -89,6 +115,7 @@ export async function runBench(options: BenchOptions, progress: (line: string) =
         runBurst(s, {
           latencies,
           repos,
+          ...tuning,
           jobs: options.burst.jobs,
           firstJobId: FIRST_JOB_ID.burst,
           timeoutMs: options.burst.timeoutMs,
@@ -103,6 +130,7 @@ export async function runBench(options: BenchOptions, progress: (line: string) =
         runThroughput(s, {
           latencies,
           repos,
+          ...tuning,
           rates: options.throughput.rates,
           minStepMs: options.throughput.minStepMs,
           minSamples: options.throughput.minSamples,
@@ -139,6 +167,7 @@ export async function runBench(options: BenchOptions, progress: (line: string) =
       ack: { rate_per_s: options.ack.rate, mix: mixText(options.ack.mix) },
       critical: { rate_per_s: options.critical.rate },
       phases: options.phases,
+      ...(options.githubMaxConcurrent === undefined ? {} : { github_max_concurrent: options.githubMaxConcurrent }),
     },
     samples,
     figures,

@@ -9,6 +9,8 @@ import { round, summarize } from '../stats.ts';
 export interface BurstSettings {
   latencies: Latencies;
   repos: readonly string[];
+  /** Experiments only (`--github-max-concurrent`): override the GitHub client's in-flight limit. */
+  githubMaxConcurrent?: number | undefined;
   jobs: number;
   firstJobId: number;
   timeoutMs: number;
@@ -21,7 +23,12 @@ export interface BurstSettings {
  * writes included) over N jobs in the given repositories.
  */
 export async function runBurst(services: BenchServices, settings: BurstSettings): Promise<PhaseResult> {
-  const bench = await startBenchApp(services, { latencies: settings.latencies, repos: settings.repos, name: 'burst' });
+  const bench = await startBenchApp(services, {
+    latencies: settings.latencies,
+    repos: settings.repos,
+    name: 'burst',
+    githubMaxConcurrent: settings.githubMaxConcurrent,
+  });
   const failures: string[] = [];
   try {
     const request: BurstRequest = {

@@ -9,6 +9,8 @@ import { round, summarize } from '../stats.ts';
 export interface CriticalPathSettings {
   latencies: Latencies;
   repos: readonly string[];
+  /** Experiments only (`--github-max-concurrent`): override the GitHub client's in-flight limit. */
+  githubMaxConcurrent?: number | undefined;
   /** New served jobs per second. */
   rate: number;
   jobs: number;
@@ -28,6 +30,7 @@ export async function runCriticalPath(services: BenchServices, settings: Critica
     latencies: settings.latencies,
     repos: settings.repos,
     name: 'critical',
+    githubMaxConcurrent: settings.githubMaxConcurrent,
   });
   await services.resetGitHubCounts();
   bench.storeRequests.reset();

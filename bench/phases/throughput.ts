@@ -9,6 +9,8 @@ import { round } from '../stats.ts';
 export interface ThroughputSettings {
   latencies: Latencies;
   repos: readonly string[];
+  /** Experiments only (`--github-max-concurrent`): override the GitHub client's in-flight limit. */
+  githubMaxConcurrent?: number | undefined;
   /** Offered rates tried in order (deliveries/s); the run stops at the first step over the limit. */
   rates: readonly number[];
   /** Each step lasts at least this long, and long enough for `minSamples`. */
@@ -54,6 +56,7 @@ export async function runThroughput(services: BenchServices, settings: Throughpu
     latencies: settings.latencies,
     repos: settings.repos,
     name: 'throughput',
+    githubMaxConcurrent: settings.githubMaxConcurrent,
   });
   const dispatched = new Map<number, number>();
   bench.app.dispatcher.setHandler(async (jobId) => {

@@ -28,6 +28,8 @@ function runBench(args: string[]): Promise<{ code: number | null; stdout: string
 const FLAT_KEYS = [
   'ack_p50_ms',
   'ack_p99_ms',
+  'ack_ingress_p50_ms',
+  'ack_ingress_p99_ms',
   'webhooks_per_s',
   'github_calls_per_job',
   'dynamodb_requests_per_job',
@@ -61,6 +63,7 @@ describe('npm run bench (smoke, tiny sizes)', () => {
     expect(machine.node).toBe(process.version);
     const samples = report.samples as Record<string, unknown>;
     expect(samples.ack).toBe(40);
+    expect(samples.ack_ingress).toBe(40);
     expect(samples.queued_to_launch).toBe(12);
     expect(samples.burst_jobs).toBe(20);
     const details = report.details as Record<string, Record<string, unknown>>;
