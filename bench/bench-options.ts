@@ -22,6 +22,8 @@ export interface BenchOptions {
   critical: { rate: number; jobs: number };
   burst: { jobs: number; timeoutMs: number };
   cold: { runs: number };
+  /** Also write the JSON report to this file. */
+  save: string | undefined;
   /** Experiments: the GitHub client's in-flight limit (default: the app's own wiring). */
   githubMaxConcurrent: number | undefined;
   /** Where bundles go (git-ignored). */
@@ -30,11 +32,20 @@ export interface BenchOptions {
   profileDir: string | undefined;
 }
 
-export class UsageError extends Error {}
+export class UsageError extends Error {
+  constructor(
+    message: string,
+    /** `--help`: the message is the usage text, printed on stdout with exit 0. */
+    readonly help = false,
+  ) {
+    super(message);
+  }
+}
 
 export const USAGE = `npm run bench [-- options]
 
   --json                       print one JSON object (nothing else on stdout)
+  --save FILE                  also write that JSON object to FILE
   --quick                      tiny sizes (smoke run; percentiles then come from few samples)
   --only ack,critical,burst,throughput,bundles,cold
   --github-latency-ms N        simulated GitHub answer latency (default 80)
@@ -44,7 +55,7 @@ export const USAGE = `npm run bench [-- options]
   --ack-rate N                 deliveries/s of the ack phase (default 200)
   --ack-samples N              measured deliveries (default 2400)
   --mix served:1,unserved:1,duplicate:1
-  --throughput-rates a,b,...   offered rates tried in order (default 250,500,750,1000,1250,1500,2000,2500,3000)
+  --throughput-rates a,b,...   offered rates tried in order (default 200,300,400,500,600,800,1000,1250,1500,2000,2500)
   --critical-jobs N            jobs timed queued → launch (default 2000)
   --critical-rate N            jobs/s of that phase (default 50)
   --burst-jobs N               jobs delivered at once (default 1000)
@@ -91,6 +102,7 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions {
         'out-dir': { type: 'string' },
         'profile-dir': { type: 'string' },
         'github-max-concurrent': { type: 'string' },
+        save: { type: 'string' },
         help: { type: 'boolean' },
       },
       strict: true,
@@ -98,7 +110,7 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions {
   } catch (error) {
     throw new UsageError((error as Error).message);
   }
-  if (values.help) throw new UsageError(USAGE);
+  if (values.help) throw new UsageError(USAGE, true);
   const s = (name: string) => values[name] as string | undefined;
   const quick = values.quick === true;
 
@@ -135,7 +147,7 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions {
       mix,
     },
     throughput: {
-      rates: rates ?? (quick ? QUICK.throughput.rates : [250, 500, 750, 1000, 1250, 1500, 2000, 2500, 3000]),
+      rates: rates ?? (quick ? QUICK.throughput.rates : [200, 300, 400, 500, 600, 800, 1000, 1250, 1500, 2000, 2500]),
       minStepMs: quick ? QUICK.throughput.minStepMs : 3000,
       minSamples: quick ? QUICK.throughput.minSamples : 2000,
       p99LimitMs: 100,
@@ -148,6 +160,7 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions {
     cold: { runs: int(s('cold-runs'), 'cold-runs', quick ? QUICK.cold.runs : 5) },
     outDir: s('out-dir') ?? '.bench/bundles',
     profileDir: s('profile-dir'),
+    save: s('save'),
     githubMaxConcurrent:
       s('github-max-concurrent') === undefined
         ? undefined

@@ -1,3 +1,4 @@
+import { writeFile } from 'node:fs/promises';
 import { parseBenchOptions, UsageError } from './bench-options.ts';
 import { toJson, toTable } from './report.ts';
 import { runBench } from './run-bench.ts';
@@ -13,15 +14,17 @@ async function main(): Promise<number> {
     options = parseBenchOptions(process.argv.slice(2));
   } catch (error) {
     if (error instanceof UsageError) {
-      process.stderr.write(`${error.message}\n`);
-      return 2;
+      (error.help ? process.stdout : process.stderr).write(`${error.message}\n`);
+      return error.help ? 0 : 2;
     }
     throw error;
   }
   const report = await runBench(options, (line) => {
     if (!options.json) process.stderr.write(`${line}\n`);
   });
-  process.stdout.write(options.json ? `${JSON.stringify(toJson(report))}\n` : `${toTable(report)}\n`);
+  const json = JSON.stringify(toJson(report));
+  if (options.save) await writeFile(options.save, `${json}\n`);
+  process.stdout.write(options.json ? `${json}\n` : `${toTable(report)}\n`);
   return report.failures.length === 0 ? 0 : 1;
 }
 

@@ -43,6 +43,8 @@ export async function runBench(options: BenchOptions, progress: (line: string) =
     failures.push(...result.failures);
   };
   const timed = async <T>(name: string, run: () => Promise<T>): Promise<T> => {
+    // A second of quiet between phases: the previous server's sockets, timers and garbage go first.
+    await new Promise((resolve) => setTimeout(resolve, 1000));
     progress(`bench: ${name}…`);
     const t = performance.now();
     try {
