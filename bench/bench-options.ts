@@ -46,6 +46,7 @@ export const USAGE = `npm run bench [-- options]
 
   --json                       print one JSON object (nothing else on stdout)
   --save FILE                  also write that JSON object to FILE
+  --out-dir DIR                where the handler bundles go (default .bench/bundles, git-ignored)
   --quick                      tiny sizes (smoke run; percentiles then come from few samples)
   --only ack,critical,burst,throughput,bundles,cold
   --github-latency-ms N        simulated GitHub answer latency (default 80)

@@ -1,5 +1,8 @@
 import { spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
@@ -42,7 +45,10 @@ const HANDLERS = ['webhook', 'provisioner', 'runner-events', 'reconciler'] as co
 
 describe('npm run bench (smoke, tiny sizes)', () => {
   it('prints one JSON object with every figure as a number and loses or doubles no job', async () => {
-    const { code, stdout, stderr } = await runBench(['--quick', '--json']);
+    const outDir = await mkdtemp(join(tmpdir(), 'jit-runners-bench-smoke-'));
+    const { code, stdout, stderr } = await runBench(['--quick', '--json', '--out-dir', outDir]).finally(() =>
+      rm(outDir, { recursive: true, force: true }),
+    );
     expect(code, stderr.slice(-2000)).toBe(0);
     const lines = stdout.trim().split('\n');
     expect(lines).toHaveLength(1);
