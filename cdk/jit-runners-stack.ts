@@ -192,9 +192,10 @@ export class JitRunnersStack extends Stack {
       invokeProvisioner(fn);
     }
     this.secrets.webhookSecret.grantRead(webhook.role);
-    // The webhook too: a `completed` delivery retires spare runners and replaces robbed jobs at once
-    // (GitHub App calls and launcher stop), see use-cases/handle-job-progress.ts.
-    for (const fn of [webhook, provisioner, runnerEvents, reconciler]) {
+    // Not the webhook: it records and dispatches only. `in_progress`/`completed` side effects (spare and
+    // robbed runners, observed baselines: GitHub App calls and launcher stop) run in the provisioner
+    // function, which the webhook hands them to (handlers/webhook-app.ts).
+    for (const fn of [provisioner, runnerEvents, reconciler]) {
       this.secrets.privateKey.grantRead(fn.role);
       this.launcher.grantLaunch(fn.role);
       this.handOff.grantHandOff(fn.role);

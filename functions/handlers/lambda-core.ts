@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { Logger as PowertoolsLogger } from '@aws-lambda-powertools/logger';
 import { CodeBuildClient } from '@aws-sdk/client-codebuild';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EC2Client } from '@aws-sdk/client-ec2';
@@ -22,6 +21,7 @@ import { EnvName } from '../config/env-names.ts';
 import { ConfigError } from '../domain/errors.ts';
 import type { RunnerLauncher } from '../ports/launcher.ts';
 import { type Logger, systemClock } from '../ports/runtime.ts';
+import { createLambdaLogger, type LambdaRole } from './lambda-logger.ts';
 
 /** Everything a handler needs, built once per cold start. */
 export interface LambdaCore {
@@ -33,23 +33,13 @@ export interface LambdaCore {
 
 export interface LambdaCoreOptions {
   /** Which function this is (log field, metrics). */
-  role: 'webhook' | 'provisioner' | 'runner-events' | 'reconciler';
+  role: LambdaRole;
   /** Whether this function verifies webhooks (only its role may read the webhook secret). */
   readsWebhookSecret: boolean;
   env?: Readonly<Record<string, string | undefined>>;
 }
 
 const METRICS_NAMESPACE_ENV = 'POWERTOOLS_METRICS_NAMESPACE';
-
-function createLogger(role: string, level: Config['logLevel']): Logger {
-  const pt = new PowertoolsLogger({ serviceName: 'jit-runners', logLevel: level, persistentKeys: { function: role } });
-  return {
-    debug: (m, f) => pt.debug(m, { ...f }),
-    info: (m, f) => pt.info(m, { ...f }),
-    warn: (m, f) => pt.warn(m, { ...f }),
-    error: (m, f) => pt.error(m, { ...f }),
-  };
-}
 
 function createLauncher(config: Config, handoff: JitConfigHandoff): RunnerLauncher {
   switch (config.launcher) {
@@ -89,7 +79,7 @@ export async function createLambdaCore(options: LambdaCoreOptions): Promise<Lamb
   const env = options.env ?? process.env;
   const parsed = parseConfig({ env }, 'lambda');
   const registry = new SecretRegistry();
-  const logger = createRedactingLogger(createLogger(options.role, parsed.logLevel), registry);
+  const logger = createRedactingLogger(createLambdaLogger(options.role, parsed.logLevel), registry);
 
   const loadSecrets = createSecretsLoader({
     client: new SecretsManagerClient({}),
@@ -128,17 +118,4 @@ export async function createLambdaCore(options: LambdaCoreOptions): Promise<Lamb
   return { config, core, logger, handoff };
 }
 
-/**
- * Memoises the cold-start work. Why forget a failure: a throttled secret read at cold start must not
- * leave the container failing every invocation until Lambda recycles it.
- */
-export function once<T>(build: () => Promise<T>): () => Promise<T> {
-  let cached: Promise<T> | undefined;
-  return () => {
-    cached ??= build().catch((error: unknown) => {
-      cached = undefined;
-      throw error;
-    });
-    return cached;
-  };
-}
+export { once } from './once.ts';

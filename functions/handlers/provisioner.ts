@@ -1,4 +1,5 @@
-import type { ProvisionEvent } from '../adapters/lambda/lambda-dispatcher.ts';
+import type { ProgressEvent, ProvisionEvent } from '../adapters/lambda/lambda-dispatcher.ts';
+import type { JobProgress } from '../use-cases/accept-webhook.ts';
 import type { ProvisionOutcome } from '../use-cases/provision-job.ts';
 import { createLambdaCore, once } from './lambda-core.ts';
 
@@ -6,17 +7,44 @@ const lambdaCore = once(() => createLambdaCore({ role: 'provisioner', readsWebho
 
 export interface ProvisionResult {
   jobId: number;
-  outcome: ProvisionOutcome | 'invalid-event';
+  outcome: ProvisionOutcome | 'invalid-event' | 'progress-handled';
+}
+
+function isProgress(value: unknown): value is JobProgress {
+  const p = value as Partial<JobProgress> | null;
+  return (
+    typeof p === 'object' &&
+    p !== null &&
+    (p.action === 'in_progress' || p.action === 'completed') &&
+    typeof p.jobId === 'number' &&
+    typeof p.owner === 'string' &&
+    typeof p.repo === 'string' &&
+    typeof p.scopeKey === 'string' &&
+    typeof p.installationId === 'number' &&
+    typeof p.at === 'number'
+  );
 }
 
 /**
- * Async Lambda invoke `{"jobId": n}` → provision-job. An unexpected error is thrown so Lambda retries
- * the event and, after the configured attempts, parks it in the dead-letter queue; the job itself is
- * leased and conditional, so a retry never launches a second runner.
+ * Async Lambda invoke `{"jobId": n}` → provision-job, or `{"progress": {...}}` (an `in_progress`/
+ * `completed` delivery the webhook function recorded) → the progress listeners (stolen and spare
+ * runners, observed baselines), which need GitHub and the launcher the webhook function may not use.
+ * An unexpected error is thrown so Lambda retries the event and, after the configured attempts, parks
+ * it in the dead-letter queue; the job itself is leased and conditional, so a retry never launches a
+ * second runner, and the progress listeners re-read the job before acting.
  */
-export async function handler(event: Partial<ProvisionEvent> | null): Promise<ProvisionResult> {
-  const jobId = event?.jobId;
+export async function handler(event: Partial<ProvisionEvent & ProgressEvent> | null): Promise<ProvisionResult> {
   const app = await lambdaCore();
+  if (event && 'progress' in event) {
+    const progress = event.progress;
+    if (!isProgress(progress)) {
+      app.logger.error('provisioner progress event is malformed', { event: JSON.stringify(event)?.slice(0, 200) });
+      return { jobId: 0, outcome: 'invalid-event' };
+    }
+    for (const listener of app.core.progressListeners) await listener(progress);
+    return { jobId: progress.jobId, outcome: 'progress-handled' };
+  }
+  const jobId = event?.jobId;
   if (typeof jobId !== 'number' || !Number.isSafeInteger(jobId) || jobId <= 0) {
     // Retrying a malformed event cannot help: log it and let it go.
     app.logger.error('provisioner event without a valid jobId', { event: JSON.stringify(event)?.slice(0, 200) });

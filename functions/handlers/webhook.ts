@@ -1,9 +1,10 @@
 import type { LambdaFunctionURLEvent, LambdaFunctionURLResult } from 'aws-lambda';
 import { ConfigError } from '../domain/errors.ts';
 import { MAX_BODY_BYTES } from '../use-cases/accept-webhook.ts';
-import { createLambdaCore, once } from './lambda-core.ts';
+import { once } from './once.ts';
+import { createWebhookApp } from './webhook-app.ts';
 
-const lambdaCore = once(() => createLambdaCore({ role: 'webhook', readsWebhookSecret: true }));
+const webhookApp = once(() => createWebhookApp(process.env));
 
 const json = (statusCode: number, body: Record<string, unknown>): LambdaFunctionURLResult => ({
   statusCode,
@@ -24,9 +25,9 @@ export async function handler(event: LambdaFunctionURLEvent): Promise<LambdaFunc
   const text = event.isBase64Encoded ? Buffer.from(body, 'base64').toString('utf8') : body;
   if (Buffer.byteLength(text) > MAX_BODY_BYTES) return json(413, { message: 'payload too large' });
 
-  let app: Awaited<ReturnType<typeof lambdaCore>>;
+  let app: Awaited<ReturnType<typeof webhookApp>>;
   try {
-    app = await lambdaCore();
+    app = await webhookApp();
   } catch (error) {
     // Cold-start failures (bad configuration, unreadable secret) answer 500 with no detail; the
     // function log carries the variable name (ConfigError messages never contain secret values).
@@ -39,6 +40,6 @@ export async function handler(event: LambdaFunctionURLEvent): Promise<LambdaFunc
     );
     return json(500, { message: 'the provisioner is misconfigured; see the webhook function log' });
   }
-  const response = await app.core.acceptWebhook({ headers: event.headers ?? {}, body: text });
+  const response = await app.acceptWebhook({ headers: event.headers ?? {}, body: text });
   return json(response.status, response.body);
 }

@@ -238,23 +238,25 @@ describe('JitRunnersStack (CodeBuild launcher, defaults)', () => {
       }
     });
 
-    it('lets only the webhook read the webhook secret; every function reads the App key it signs with', () => {
+    it('lets only the webhook read the webhook secret; every other function reads the App key it signs with', () => {
       const reads = (key: 'webhook' | 'provisioner' | 'runnerEvents' | 'reconciler') =>
         statementsOfRole(s.json, roleId(key))
           .filter((st) => actionsOf(st).includes('secretsmanager:GetSecretValue'))
           .map((st) => JSON.stringify(st.Resource))
           .sort();
-      expect(reads('webhook')).toEqual([
-        expect.stringMatching(/AppPrivateKey/),
-        expect.stringMatching(/WebhookSecret/),
-      ]);
+      // The webhook calls no GitHub API (progress side effects run in the provisioner): no App key.
+      expect(reads('webhook')).toEqual([expect.stringMatching(/WebhookSecret/)]);
       for (const key of ['provisioner', 'runnerEvents', 'reconciler'] as const) {
         expect(reads(key)).toEqual([expect.stringMatching(/AppPrivateKey/)]);
       }
     });
 
-    it('lets the functions start/stop/list builds of the runner project only', () => {
-      for (const key of ['webhook', 'provisioner', 'runnerEvents', 'reconciler'] as const) {
+    it('lets the functions start/stop/list builds of the runner project only, and the webhook none', () => {
+      const webhookBuilds = statementsOfRole(s.json, roleId('webhook')).filter((x) =>
+        actionsOf(x).some((a) => a.startsWith('codebuild:') || a.startsWith('ssm:')),
+      );
+      expect(webhookBuilds).toEqual([]);
+      for (const key of ['provisioner', 'runnerEvents', 'reconciler'] as const) {
         const st = statementsOfRole(s.json, roleId(key)).find((x) => actionsOf(x).includes('codebuild:StartBuild'));
         expect(actionsOf(st as Statement).sort()).toEqual(
           [

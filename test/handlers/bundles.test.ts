@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -10,7 +10,7 @@ import { ensureTable } from '../../functions/adapters/dynamodb/ensure-table.ts';
 import { createLocalDynamoClient } from '../../functions/adapters/dynamodb/local-client.ts';
 import { type EmbeddedDynamo, startEmbeddedDynamo } from '../../functions/adapters/local/embedded-dynamodb.ts';
 import { type GitHubSimulator, startGitHubSimulator } from '../../functions/adapters/sandbox/github-simulator.ts';
-import { signedDelivery } from '../support/webhook-fixtures.ts';
+import { signedDelivery, workflowJobPayload } from '../support/webhook-fixtures.ts';
 import { startFakeAws } from './fake-aws.ts';
 
 const HANDLERS = ['webhook', 'provisioner', 'runner-events', 'reconciler'] as const;
@@ -143,6 +143,15 @@ describe('bundled Lambda handlers', () => {
     expect(await handlers.provisioner({ nope: true })).toEqual({ jobId: 0, outcome: 'invalid-event' });
   });
 
+  it('webhook: bundles neither Octokit nor a launcher client (ingress only)', () => {
+    const webhook = readFileSync(join(outdir, 'webhook.mjs'), 'utf8');
+    const provisioner = readFileSync(join(outdir, 'provisioner.mjs'), 'utf8');
+    for (const marker of ['StartBuild', 'RunInstances', 'generate-jitconfig', 'PutParameter']) {
+      expect(provisioner).toContain(marker);
+      expect(webhook).not.toContain(marker);
+    }
+  });
+
   it('runner-events: maps a subscription log batch of a runner build to its runner', async () => {
     const start = aws.calls.find((c) => c.operation === 'CodeBuild_20161006.StartBuild');
     expect(start).toBeDefined();
@@ -178,5 +187,49 @@ describe('bundled Lambda handlers', () => {
     const result = await handlers.reconciler({ 'detail-type': 'Scheduled Event', source: 'aws.events' });
     expect(result).toMatchObject({ ran: true, sweptHandOffs: 0 });
     expect(aws.calls.some((c) => c.operation === 'AmazonSSM.DescribeParameters')).toBe(true);
+  });
+
+  it('webhook: records completed and hands the progress to the provisioner function, calling no GitHub API', async () => {
+    const githubBefore = github.requests.length;
+    const invokesBefore = aws.calls.filter((c) => c.operation === 'Lambda.Invoke').length;
+    const payload = workflowJobPayload({
+      action: 'completed',
+      jobId,
+      owner: 'octo-org',
+      repo: 'octo-repo',
+      installationId: 1,
+      runnerName: 'someone-elses-runner',
+      conclusion: 'success',
+    });
+    const delivery = await signedDelivery(WEBHOOK_SECRET, payload);
+    const res = await handlers.webhook(functionUrlEvent(delivery.headers, delivery.body));
+    expect(res.statusCode).toBe(202);
+    const invokes = aws.calls.filter((c) => c.operation === 'Lambda.Invoke').slice(invokesBefore);
+    expect(invokes.map((c) => JSON.parse(c.body))).toEqual([
+      {
+        progress: expect.objectContaining({
+          action: 'completed',
+          jobId,
+          owner: 'octo-org',
+          repo: 'octo-repo',
+          installationId: 1,
+          runnerName: 'someone-elses-runner',
+        }),
+      },
+    ]);
+    expect(github.requests.length).toBe(githubBefore);
+    progressEvent = JSON.parse(invokes[0]?.body ?? '{}');
+  });
+
+  let progressEvent: unknown;
+  it('provisioner: runs the progress listeners for a handed-over progress event (spare runner retired)', async () => {
+    const stopsBefore = aws.calls.filter((c) => c.operation === 'CodeBuild_20161006.StopBuild').length;
+    expect(await handlers.provisioner(progressEvent)).toEqual({ jobId, outcome: 'progress-handled' });
+    // The job ran on another runner: its own runner is a spare, retired by the provisioner function.
+    expect(aws.calls.filter((c) => c.operation === 'CodeBuild_20161006.StopBuild').length).toBe(stopsBefore + 1);
+    expect(await handlers.provisioner({ progress: { action: 'in_progress' } })).toEqual({
+      jobId: 0,
+      outcome: 'invalid-event',
+    });
   });
 });

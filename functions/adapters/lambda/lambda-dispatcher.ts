@@ -1,9 +1,18 @@
 import { InvokeCommand, type LambdaClient } from '@aws-sdk/client-lambda';
 import type { Dispatcher } from '../../ports/runtime.ts';
+import type { JobProgress } from '../../use-cases/accept-webhook.ts';
 
-/** The provisioner's event: just the job id; everything else is read from the table. */
+/** The provisioner's event for a queued job: just the job id; everything else is read from the table. */
 export interface ProvisionEvent {
   jobId: number;
+}
+
+/**
+ * The provisioner's event for an `in_progress`/`completed` delivery: the progress listeners (stolen and
+ * spare runners, observed baselines) call GitHub and the launcher, which the webhook function may not.
+ */
+export interface ProgressEvent {
+  progress: JobProgress;
 }
 
 /**
@@ -21,7 +30,15 @@ export class LambdaDispatcher implements Dispatcher {
   }
 
   async dispatch(jobId: number): Promise<void> {
-    const event: ProvisionEvent = { jobId };
+    await this.#invoke({ jobId } satisfies ProvisionEvent);
+  }
+
+  /** Hands a job's progress to the provisioner function, where the progress listeners run. */
+  async dispatchProgress(progress: JobProgress): Promise<void> {
+    await this.#invoke({ progress } satisfies ProgressEvent);
+  }
+
+  async #invoke(event: ProvisionEvent | ProgressEvent): Promise<void> {
     const out = await this.#client.send(
       new InvokeCommand({
         FunctionName: this.#functionName,
