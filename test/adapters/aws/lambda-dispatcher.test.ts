@@ -21,6 +21,25 @@ describe('LambdaDispatcher', () => {
     expect(new TextDecoder().decode(inputs[0]?.Payload as Uint8Array)).toBe('{"jobId":4242}');
   });
 
+  it('hands a job progress to the provisioner asynchronously as {"progress":{...}}', async () => {
+    lambda.on(InvokeCommand).resolves({ StatusCode: 202 });
+    const progress = {
+      action: 'completed' as const,
+      jobId: 7,
+      owner: 'o',
+      repo: 'r',
+      scopeKey: 'o/r',
+      installationId: 1,
+      runnerName: 'elsewhere',
+      conclusion: 'success',
+      at: 1000,
+    };
+    await dispatcher().dispatchProgress(progress);
+    const input = lambda.commandCalls(InvokeCommand)[0]?.args[0].input;
+    expect(input?.InvocationType).toBe('Event');
+    expect(JSON.parse(new TextDecoder().decode(input?.Payload as Uint8Array))).toEqual({ progress });
+  });
+
   it('fails when Lambda does not accept the event', async () => {
     lambda.on(InvokeCommand).resolves({ StatusCode: 200 });
     await expect(dispatcher().dispatch(1)).rejects.toThrow(/expected 202/);
