@@ -49,7 +49,7 @@ function byArea(metafile: Metafile): { area: string; bytes: number }[] {
 
 /**
  * Bundles every handler exactly as the CDK stack does (the stack's own esbuild settings: minified ESM for
- * Node 24, AWS SDK included, require banner) into `outDir` and measures the minified `.mjs` (source
+ * Node 24, AWS SDK included unless HANDLER_EXTERNAL_MODULES says otherwise, require banner) into `outDir` and measures the minified `.mjs` (source
  * maps excluded: Lambda never loads them unless told to).
  */
 export async function buildBundles(outDir: string, entries?: readonly string[]): Promise<Bundle[]> {
@@ -65,6 +65,7 @@ export async function buildBundles(outDir: string, entries?: readonly string[]):
     const result = await build({
       ...HANDLER_ESBUILD,
       mainFields: [...HANDLER_ESBUILD.mainFields],
+      external: [...HANDLER_ESBUILD.external],
       entryPoints: [entry],
       outfile: file,
       metafile: true,

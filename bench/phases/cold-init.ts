@@ -66,6 +66,8 @@ export async function runColdInit(
   bundles: readonly Bundle[],
   settings: ColdInitSettings,
 ): Promise<PhaseResult> {
+  // Loaded here, not at the top: aws-cdk-lib is heavy and the other phases do not need it.
+  const { HANDLER_NODE_OPTIONS } = await import('../../cdk/constructs/handler-function.ts');
   const dir = await mkdtemp(join(tmpdir(), 'jit-runners-cold-'));
   const stub = await startAwsStub();
   const gh = services.github.ready;
@@ -107,6 +109,8 @@ export async function runColdInit(
     [EnvName.codebuildProjectName]: 'bench',
     [EnvName.provisionerFunctionName]: 'bench-provisioner',
     [EnvName.logLevel]: 'INFO',
+    // What the stack sets on every function (source-map support costs cold start: measured here too).
+    ...(HANDLER_NODE_OPTIONS ? { NODE_OPTIONS: HANDLER_NODE_OPTIONS } : {}),
   };
 
   const figures: Record<string, number> = {};

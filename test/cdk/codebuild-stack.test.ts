@@ -73,7 +73,8 @@ describe('JitRunnersStack (CodeBuild launcher, defaults)', () => {
         expect(fn.Properties.Architectures).toEqual(['arm64']);
         expect(fn.Properties.LoggingConfig).toMatchObject({ LogFormat: 'JSON', LogGroup: { Ref: expect.any(String) } });
         const env = (fn.Properties.Environment as { Variables: Record<string, unknown> }).Variables;
-        expect(env.NODE_OPTIONS).toBe('--enable-source-maps');
+        // No --enable-source-maps: it costs 20-25 ms of cold start (docs/performance.md).
+        expect(env.NODE_OPTIONS).toBeUndefined();
       }
     });
 
@@ -83,8 +84,8 @@ describe('JitRunnersStack (CodeBuild launcher, defaults)', () => {
       for (const g of groups) expect(g.Properties.RetentionInDays).toBe(30);
     });
 
-    it('get only DESIGN §6 names (plus the metrics namespace and source maps) in their environment', () => {
-      const known = new Set<string>([...Object.values(EnvName), 'POWERTOOLS_METRICS_NAMESPACE', 'NODE_OPTIONS']);
+    it('get only DESIGN §6 names (plus the metrics namespace) in their environment', () => {
+      const known = new Set<string>([...Object.values(EnvName), 'POWERTOOLS_METRICS_NAMESPACE']);
       for (const fn of resourcesOfType(s.json, 'AWS::Lambda::Function')) {
         const env = (fn.Properties.Environment as { Variables: Record<string, unknown> }).Variables;
         for (const name of Object.keys(env)) expect(known, name).toContain(name);

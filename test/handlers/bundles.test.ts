@@ -51,6 +51,7 @@ describe('bundled Lambda handlers', () => {
       ...HANDLER_ESBUILD,
       banner: { ...HANDLER_ESBUILD.banner },
       mainFields: [...HANDLER_ESBUILD.mainFields],
+      external: [...HANDLER_ESBUILD.external],
       entryPoints: Object.fromEntries(HANDLERS.map((h) => [h, resolve(`functions/handlers/${h}.ts`)])),
       outdir,
       outExtension: { '.js': '.mjs' },
