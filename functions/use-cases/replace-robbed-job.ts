@@ -11,6 +11,11 @@ export interface RobbedRunner {
   runnerName: string;
   takenBy?: number | undefined;
   at: number;
+  /**
+   * The reconciler's look after the start timeout (GitHub still shows the job queued and its runner busy).
+   * Only then does a spent attempt budget fail the job; a webhook's first sight of the theft waits for it.
+   */
+  final?: boolean;
 }
 
 export const RobbedOutcome = {
@@ -20,6 +25,8 @@ export const RobbedOutcome = {
   swapWindow: 'swap-window',
   /** Attempt budget spent: the job ended `failed` with the reason. */
   failed: 'failed',
+  /** Attempt budget spent: noted; a spare runner of the scope may still take it before the reconciler decides. */
+  budgetSpent: 'budget-spent',
   /** The job's current runner is not that one, or the job is past `launched`: nothing to do. */
   notRobbed: 'not-robbed',
   /** GitHub shows the job running or done elsewhere (or does not know it): nothing to replace. */
@@ -86,6 +93,24 @@ export function createReplaceRobbedJob(deps: ReplaceRobbedJobDeps) {
     const by = robbed.takenBy === undefined ? 'another job' : `job ${robbed.takenBy}`;
     const expect = { statusIn: [JobStatus.launched], attempt: job.attempt } as const;
     try {
+      if (job.attempt + 1 > config.limits.maxAttemptsPerJob && !robbed.final) {
+        // Why not fail at once: in a burst every theft frees the robber's own runner for another job,
+        // so this one is usually taken by a spare within seconds. The reconciler decides after the
+        // start timeout, from GitHub's view (`final`).
+        await store.jobs.update(
+          job.jobId,
+          expect,
+          {
+            set: { failureClass: FailureClass.stolen },
+            event: {
+              status: JobStatus.launched,
+              note: `stolen: runner ${robbed.runnerName} was taken by ${by}; attempt budget (${config.limits.maxAttemptsPerJob}) spent, no replacement: waiting for a spare runner of the scope`,
+            },
+          },
+          robbed.at,
+        );
+        return RobbedOutcome.budgetSpent;
+      }
       if (job.attempt + 1 > config.limits.maxAttemptsPerJob) {
         const reason = `runner ${robbed.runnerName} was taken by ${by} and the attempt budget (${config.limits.maxAttemptsPerJob}) is spent`;
         await store.jobs.update(

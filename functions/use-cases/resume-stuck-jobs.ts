@@ -110,7 +110,7 @@ export function createResumeStuckJobs(deps: ResumeStuckJobsDeps) {
     try {
       await store.jobs.update(
         job.jobId,
-        { statusIn: [JobStatus.launched, JobStatus.running], attempt: job.attempt },
+        { statusIn: [job.status], attempt: job.attempt },
         {
           set: { status: JobStatus.failed, reason },
           remove: ['leaseOwner', 'leaseExpiresAt', 'notBefore'],
@@ -151,7 +151,7 @@ export function createResumeStuckJobs(deps: ResumeStuckJobsDeps) {
       return written;
     }
     if (state.status === 'in_progress') {
-      if (job.status !== JobStatus.launched) return false;
+      if (job.status === JobStatus.running) return false;
       const written = await record(job, JobStatus.running, state, now);
       if (written) await onProgress(progressOf(job, state, 'in_progress', now));
       return written;
@@ -160,11 +160,24 @@ export function createResumeStuckJobs(deps: ResumeStuckJobsDeps) {
       // Still queued while its runner is busy: the runner took another job and that `in_progress` was missed.
       const registration = await github.getRunner(targetOf(job), job.runnerId);
       if (registration?.busy && job.runnerName !== undefined) {
-        const outcome = await replaceRobbedJob({ jobId: job.jobId, runnerName: job.runnerName, at: now });
+        const outcome = await replaceRobbedJob({ jobId: job.jobId, runnerName: job.runnerName, at: now, final: true });
         return outcome === 'replaced' || outcome === 'swap-window' || outcome === 'failed';
       }
     }
     return false;
+  }
+
+  /** {@link ask}, at most once per period per job and `maxApiChecks` per run. True when the record was corrected. */
+  async function askLimited(job: Job, now: number, report: StuckJobsReport): Promise<boolean> {
+    if (report.checked.length >= maxApiChecks) return false;
+    if (scopeGuard && (await scopeGuard.openUntil(job.scopeKey, now)) !== undefined) return false;
+    const every = job.status === JobStatus.launched ? deadlines.launchedCheckAfterMs : deadlines.runningCheckEveryMs;
+    // Why a mark: `updatedAt` does not move while a job runs, so without it every run would ask again.
+    if (!(await store.locks.mark(`reconcile:ask:${job.jobId}`, now, Math.max(1, every - 1)))) return false;
+    report.checked.push(job.jobId);
+    const corrected = await ask(job, now);
+    if (corrected) report.corrected.push(job.jobId);
+    return corrected;
   }
 
   return async function resumeStuckJobs(open: readonly Job[], now: number): Promise<StuckJobsReport> {
@@ -176,21 +189,15 @@ export function createResumeStuckJobs(deps: ResumeStuckJobsDeps) {
           case 'none':
             break;
           case 'dispatch':
+            // A long wait: GitHub may have cancelled the job (a lost `completed`) or run it elsewhere.
+            if (verdict.ask && (await askLimited(job, now, report))) break;
             await dispatcher.dispatch(job.jobId);
             report.dispatched.push(job.jobId);
             logger.info('reconciler resumed a job', { jobId: job.jobId, status: job.status, reason: verdict.reason });
             break;
-          case 'ask-github': {
-            if (report.checked.length >= maxApiChecks) break;
-            if (scopeGuard && (await scopeGuard.openUntil(job.scopeKey, now)) !== undefined) break;
-            const every =
-              job.status === JobStatus.launched ? deadlines.launchedCheckAfterMs : deadlines.runningCheckEveryMs;
-            // Why a mark: `updatedAt` does not move while a job runs, so without it every run would ask again.
-            if (!(await store.locks.mark(`reconcile:ask:${job.jobId}`, now, Math.max(1, every - 1)))) break;
-            report.checked.push(job.jobId);
-            if (await ask(job, now)) report.corrected.push(job.jobId);
+          case 'ask-github':
+            await askLimited(job, now, report);
             break;
-          }
         }
       } catch (error) {
         // One job's trouble (GitHub down for its scope, a store hiccup) must not stop the others.

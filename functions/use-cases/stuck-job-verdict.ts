@@ -7,14 +7,20 @@ export interface StuckJobDeadlines {
   queuedGraceMs: number;
   /** A `launched` job not seen running by then is looked up in the Actions API. */
   launchedCheckAfterMs: number;
-  /** A `running` job is looked up in the Actions API this often (a missed `completed`). */
+  /**
+   * A `running` job is looked up in the Actions API this often (a missed `completed`); so is a job that
+   * has waited that long before `launched` (GitHub may have cancelled it and the `completed` got lost).
+   */
   runningCheckEveryMs: number;
 }
 
 export type StuckVerdict =
   | { kind: 'none' }
-  /** Hand the job to the provisioner again: it resumes from the last durable step (the lease makes it safe). */
-  | { kind: 'dispatch'; reason: string }
+  /**
+   * Hand the job to the provisioner again: it resumes from the last durable step (the lease makes it safe).
+   * `ask`: it has waited long enough that GitHub is asked first whether it still wants a runner.
+   */
+  | { kind: 'dispatch'; reason: string; ask: boolean }
   /** Webhooks are hints: ask GitHub where the job really is. */
   | { kind: 'ask-github'; reason: string };
 
@@ -39,6 +45,7 @@ export function stuckJobVerdict(job: Job, now: number, deadlines: StuckJobDeadli
       if (now < due) return NONE;
       return {
         kind: 'dispatch',
+        ask: now - job.createdAt >= deadlines.runningCheckEveryMs,
         reason:
           job.notBefore === undefined
             ? `${job.status} for ${Math.round((now - job.updatedAt) / 1000)} s without being taken up`
@@ -47,7 +54,11 @@ export function stuckJobVerdict(job: Job, now: number, deadlines: StuckJobDeadli
     }
     case JobStatus.provisioning:
       if (leaseLive(job, now)) return NONE;
-      return { kind: 'dispatch', reason: 'provisioning lease expired (the provisioner died or lost its answer)' };
+      return {
+        kind: 'dispatch',
+        reason: 'provisioning lease expired (the provisioner died or lost its answer)',
+        ask: now - job.createdAt >= deadlines.runningCheckEveryMs,
+      };
     case JobStatus.launched: {
       const since = job.launchedAt ?? job.updatedAt;
       if (now - since < deadlines.launchedCheckAfterMs) return NONE;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { JobStatus } from '../../functions/domain/job-status.ts';
-import { createWorld, SWAP_GRACE_MS, T0 } from './reconcile-fixtures.ts';
+import { createWorld, SETTINGS, SWAP_GRACE_MS, T0 } from './reconcile-fixtures.ts';
 
 const REGISTRATION_DELETED =
   '2026-11-23 05:40:01Z: Failed to create a session. The runner registration has been deleted from the server, please re-configure.';
@@ -57,16 +57,39 @@ describe('stolen and spare runners (progress listener)', () => {
       expect(world.dispatcher.calls).toEqual([]);
     });
 
-    it('fails the robbed job with the reason when its attempt budget is spent', async () => {
+    it('waits for a spare when the attempt budget is spent, and fails the job only if GitHub still shows it queued after the start timeout', async () => {
       const world = createWorld({ env: { MAX_ATTEMPTS_PER_JOB: '1' } });
-      await world.launch(1);
+      const launched = await world.launch(1);
 
       await world.webhook('in_progress', 9, { runnerName: 'jr-1-1' });
+      const waiting = await world.job(1);
+      expect(waiting.status).toBe(JobStatus.launched);
+      expect(waiting.history.at(-1)?.note).toMatch(/attempt budget \(1\) spent, no replacement: waiting for a spare/);
+      expect(world.launcher.launches).toHaveLength(1);
+
+      // Still queued on GitHub after the start timeout, its runner busy with job 9.
+      const registration = world.github.runners.get(launched.runnerId as number);
+      if (registration) Object.assign(registration, { status: 'online', busy: true });
+      world.now = T0 + SETTINGS.launchedCheckAfterMs;
+      await world.reconcile();
 
       const job = await world.job(1);
       expect(job.status).toBe(JobStatus.failed);
       expect(job.failureClass).toBe('stolen');
-      expect(job.reason).toMatch(/taken by job 9 and the attempt budget \(1\) is spent/);
+      expect(job.reason).toMatch(/taken by another job and the attempt budget \(1\) is spent/);
+    });
+
+    it('does not fail a robbed job with a spent budget that a spare runner took meanwhile', async () => {
+      const world = createWorld({ env: { MAX_ATTEMPTS_PER_JOB: '1' } });
+      await world.launch(1);
+      await world.webhook('in_progress', 9, { runnerName: 'jr-1-1' });
+
+      world.githubJob(1, 'in_progress', 'jr-7-1');
+      await world.webhook('in_progress', 1, { runnerName: 'jr-7-1' });
+      world.now = T0 + SETTINGS.launchedCheckAfterMs;
+      await world.reconcile();
+
+      expect((await world.job(1)).status).toBe(JobStatus.running);
     });
 
     it('makes no GitHub call when a job runs on its own runner', async () => {

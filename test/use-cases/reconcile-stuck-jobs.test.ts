@@ -64,6 +64,27 @@ describe('reconcile: stuck jobs', () => {
     });
   });
 
+  it('asks GitHub about a job waiting longer than the check period and records a missed cancellation', async () => {
+    const world = createWorld();
+    await world.queue(1);
+    // Waiting for the breaker for a long time; meanwhile the run was cancelled and that webhook lost.
+    await world.store.jobs.update(1, {}, { set: { status: JobStatus.waitingBreaker, notBefore: T0 } }, T0);
+    world.githubJob(1, 'completed', null, 'cancelled');
+
+    world.now = T0 + SETTINGS.runningCheckEveryMs - 1;
+    await world.reconcile();
+    expect(world.github.count('getWorkflowJob')).toBe(0);
+    expect(world.dispatcher.jobs()).toEqual([1]);
+    world.dispatcher.clear();
+
+    world.now = T0 + SETTINGS.runningCheckEveryMs;
+    await world.reconcile();
+    const job = await world.job(1);
+    expect(job.status).toBe(JobStatus.completed);
+    expect(job.conclusion).toBe('cancelled');
+    expect(world.dispatcher.jobs()).toEqual([]);
+  });
+
   describe('provisioning', () => {
     it('re-dispatches a job whose provisioner died, only after its lease expired', async () => {
       const world = createWorld();

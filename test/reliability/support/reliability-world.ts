@@ -52,6 +52,8 @@ export class FlakyLauncher implements RunnerLauncher {
   readonly kind: string;
   failRate = 0;
   failures = 0;
+  /** Runner names of the launches that succeeded, in order. */
+  readonly launched: string[] = [];
   constructor(
     private readonly inner: RunnerLauncher,
     private readonly random: () => number,
@@ -66,7 +68,9 @@ export class FlakyLauncher implements RunnerLauncher {
       this.failures += 1;
       throw new LaunchTransientError(`injected launch failure for ${request.runnerName}`);
     }
-    return this.inner.launch(request);
+    const launch = await this.inner.launch(request);
+    this.launched.push(request.runnerName);
+    return launch;
   }
   launchRegular: RunnerLauncher['launchRegular'] = (request) => this.inner.launchRegular(request);
   stop: RunnerLauncher['stop'] = (launchId) => this.inner.stop(launchId);
@@ -94,7 +98,16 @@ export async function startFaultyDynamo(dir: string, random: () => number): Prom
     async restart(downMs = 300) {
       await embedded.close();
       await new Promise((resolve) => setTimeout(resolve, downMs));
-      embedded = await startEmbeddedDynamo({ dir, port });
+      // dynalite releases the LevelDB lock a little after its server closed: try again for a while.
+      for (let tries = 0; ; tries++) {
+        try {
+          embedded = await startEmbeddedDynamo({ dir, port });
+          return;
+        } catch (error) {
+          if (tries >= 50) throw error;
+          await new Promise((resolve) => setTimeout(resolve, 100));
+        }
+      }
     },
     async close() {
       client.destroy();
@@ -341,6 +354,21 @@ export async function startWorld(options: WorldOptions = {}): Promise<World> {
       await rm(stateDir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * Jobs launched twice: a runner name launched more than once, or more launches than attempts (each
+ * attempt has its own name, so one launch per attempt is the most a job may get).
+ */
+export function doubledLaunches(launched: readonly string[], jobs: readonly Job[]): number[] {
+  const perName = new Map<string, number>();
+  for (const name of launched) perName.set(name, (perName.get(name) ?? 0) + 1);
+  return jobs
+    .filter((job) => {
+      const names = [...perName.entries()].filter(([name]) => name.startsWith(`jr-${job.jobId}-`));
+      return names.some(([, n]) => n > 1) || names.length > job.attempt;
+    })
+    .map((job) => job.jobId);
 }
 
 /** Mints per job name, from the simulator's request log. */
