@@ -15,7 +15,7 @@ import { createHandleRunnerSignal } from '../use-cases/handle-runner-signal.ts';
 import { createProvisionJob } from '../use-cases/provision-job.ts';
 import { createReconcile, type ReconcileSettings } from '../use-cases/reconcile.ts';
 import { createRecordObservedBaseline } from '../use-cases/record-observed-baseline.ts';
-import { createReplaceRobbedJob } from '../use-cases/replace-robbed-job.ts';
+import { createReplaceRobbedJob, swapGraceMs } from '../use-cases/replace-robbed-job.ts';
 import { createRetireRunner } from '../use-cases/retire-runner.ts';
 import { createRunWorkaround } from '../use-cases/run-workaround.ts';
 import { createRunnerFailureActions } from '../use-cases/runner-failure-actions.ts';
@@ -37,7 +37,7 @@ export interface CoreDeps {
   leaseMs?: number;
   /** Reconciler timings (default: derived from the configuration, see `reconcileSettings`). */
   reconcileSettings?: Partial<ReconcileSettings>;
-  /** How long a robbed job waits for the robber's own runner before a replacement (default 15 s). */
+  /** How long a robbed job waits for the robber's own runner before a replacement (default `swapGraceMs`). */
   swapGraceMs?: number;
   /** Per-installation token bucket in front of GitHub (default `DEFAULT_TOKEN_BUCKET`); false: none. */
   githubRateLimit?: Partial<TokenBucketOptions> | false;
@@ -155,7 +155,7 @@ export function buildCore(deps: CoreDeps) {
     dispatcher,
     logger,
     metrics,
-    ...(deps.swapGraceMs !== undefined ? { swapGraceMs: deps.swapGraceMs } : {}),
+    swapGraceMs: deps.swapGraceMs ?? swapGraceMs(config),
   });
   const handleJobProgress = createHandleJobProgress({
     config,

@@ -37,9 +37,13 @@ interface ScopeRef {
   installationId: number;
   owner: string;
   repo: string;
+  /** Sweeps since the scope's last job ended (absent while it has open jobs). */
+  idleSweeps?: number;
 }
 
 export const SWEPT_SCOPES = 'reconcile:scopes';
+/** An idle scope whose runners of ours do not all go offline is given up after this many sweeps. */
+const MAX_IDLE_SWEEPS = 10;
 
 function readScopes(text: string | undefined): ScopeRef[] {
   if (!text) return [];
@@ -63,9 +67,11 @@ function readScopes(text: string | undefined): ScopeRef[] {
  * provisioned right now), or when an open job runs on it (a stolen runner). Names of other fleets and
  * the workaround's baseline runners never parse as ours and are never touched.
  *
- * Quiet when idle (decision): registrations are listed only for scopes that have open jobs, plus one
- * last sweep of a scope on the first run after its last job ended (kept in `reconcile:scopes`). With no
- * job work there is no runner API call at all; listing launches is the launcher's own platform API.
+ * Quiet when idle (decision): registrations are listed only for scopes that have open jobs, plus a last
+ * sweep of a scope on the first run after its last job ended, repeated while runners of ours are still
+ * online there or the listing failed (at most 10 times; kept in `reconcile:scopes`). With no job work
+ * and nothing of ours left there is no runner API call at all; listing launches is the launcher's own
+ * platform API.
  */
 export function createCleanupOrphans(deps: CleanupOrphansDeps) {
   const { config, store, github, launcher, retireRunner, scopeGuard, graceMs, logger, metrics } = deps;
@@ -186,8 +192,19 @@ export function createCleanupOrphans(deps: CleanupOrphansDeps) {
     const previous = readScopes(await store.locks.getValue(SWEPT_SCOPES));
     const sweep = new Map(current);
     for (const ref of previous) if (!sweep.has(ref.scopeKey)) sweep.set(ref.scopeKey, ref);
+    /** Idle scopes still holding registrations of ours (or not listed): swept again next run. */
+    const unfinished: ScopeRef[] = [];
     for (const ref of sweep.values()) {
       const runners = await registrations(ref);
+      const ours = (runners ?? []).filter((r) => parseRunnerName(prefix, r.name) !== undefined);
+      if (!current.has(ref.scopeKey)) {
+        const idleSweeps = (ref.idleSweeps ?? 0) + 1;
+        const deletable = ours.filter((r) => r.status === 'offline' && !r.busy);
+        // Runners still online (a spare being stopped, a job we do not track) go offline later: look again.
+        if ((runners === undefined || ours.length > deletable.length) && idleSweeps < MAX_IDLE_SWEEPS) {
+          unfinished.push({ ...ref, idleSweeps });
+        }
+      }
       for (const runner of runners ?? []) {
         if (runner.status !== 'offline' || runner.busy || isLive(runner.name) || youngLaunches.has(runner.name))
           continue;
@@ -202,10 +219,11 @@ export function createCleanupOrphans(deps: CleanupOrphansDeps) {
         }
       }
     }
-    const before = JSON.stringify(previous.map((r) => r.scopeKey).sort());
-    const after = JSON.stringify([...current.keys()].sort());
+    const next = [...current.values(), ...unfinished].sort((a, b) => (a.scopeKey < b.scopeKey ? -1 : 1));
+    const before = JSON.stringify(previous);
+    const after = JSON.stringify(next);
     // Written only when it changes: an idle reconciler makes no store write for it either.
-    if (before !== after) await store.locks.setValue(SWEPT_SCOPES, JSON.stringify([...current.values()]), now);
+    if (before !== after) await store.locks.setValue(SWEPT_SCOPES, after, now);
 
     if (report.launchesStopped.length > 0) metrics.count('OrphanLaunchStopped', report.launchesStopped.length);
     if (report.registrationsDeleted.length > 0) {

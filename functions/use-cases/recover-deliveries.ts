@@ -19,6 +19,8 @@ export interface DeliveriesReport {
   redelivered: number;
   /** Redelivery requests GitHub refused (kept for a bounded retry next run). */
   errors: number;
+  /** Deliveries that failed again after every redelivery their GUID may get. */
+  exhausted: number;
   /** True when the backlog was not read to its end (continues next run). */
   more: boolean;
 }
@@ -35,6 +37,11 @@ interface ScanState {
 
 export const DELIVERY_STATE = 'reconcile:deliveries';
 const MAX_REDELIVERY_TRIES = 3;
+/**
+ * A redelivery is itself a delivery and may fail too (the server is still down, the store throttles):
+ * it is redelivered once as well, up to this many redeliveries per GUID in all.
+ */
+export const MAX_REDELIVERIES_PER_GUID = 3;
 const MARK_TTL_MS = 4 * 24 * 3_600_000;
 const DAY_MS = 24 * 3_600_000;
 /**
@@ -66,10 +73,11 @@ function readState(text: string | undefined): ScanState {
  * reconciler reads the App's delivery log (`GET /app/hook/deliveries`, newest first) down to where the
  * previous run stopped (plus a minute of overlap), and asks for each failed `workflow_job` delivery once more.
  *
- * Exactly once: a delivery is claimed with a store mark on its GUID (redeliveries keep the GUID) before
- * the request, so a second reconciler, a rerun after a crash, or the failed redelivery itself showing up
- * in the log never cause a second request. A GUID that also has a successful delivery is left alone. A
- * redelivery request that fails is tried again on the next runs, at most three times in all.
+ * Exactly once: each failed delivery is claimed with a store mark on its id before the request, so a
+ * second reconciler or a rerun after a crash never causes a second request for it. A redelivery that
+ * fails in turn is a new failed delivery (same GUID, new id) and gets its own single redelivery, up to
+ * {@link MAX_REDELIVERIES_PER_GUID} per GUID; a GUID that has a successful delivery is left alone. A
+ * redelivery *request* GitHub refuses is tried again on the next runs, at most three times in all.
  */
 export function createRecoverDeliveries(deps: RecoverDeliveriesDeps) {
   const { github, locks, logger, metrics } = deps;
@@ -87,9 +95,17 @@ export function createRecoverDeliveries(deps: RecoverDeliveriesDeps) {
     }
   }
 
+  /** One of the GUID's `MAX_REDELIVERIES_PER_GUID` redeliveries; false when all are spent. */
+  async function claimGuidSlot(guid: string, now: number): Promise<boolean> {
+    for (let slot = 1; slot <= MAX_REDELIVERIES_PER_GUID; slot++) {
+      if (await locks.mark(`redelivery:${guid}:${slot}`, now, MARK_TTL_MS)) return true;
+    }
+    return false;
+  }
+
   return async function recoverDeliveries(now: number): Promise<DeliveriesReport> {
     const state = readState(await locks.getValue(DELIVERY_STATE));
-    const report: DeliveriesReport = { scanned: 0, failed: 0, redelivered: 0, errors: 0, more: false };
+    const report: DeliveriesReport = { scanned: 0, failed: 0, redelivered: 0, errors: 0, exhausted: 0, more: false };
 
     let cursor = state.resume?.cursor;
     const stopAt = Math.max(state.resume?.stopAt ?? state.newestAt - OVERLAP_MS, now - maxAgeMs);
@@ -132,7 +148,12 @@ export function createRecoverDeliveries(deps: RecoverDeliveriesDeps) {
     }
     for (const d of failedByGuid.values()) {
       // Claim first: a crash between claim and request loses at most this one redelivery, never doubles it.
-      if (!(await locks.mark(`redelivery:${d.guid}`, now, MARK_TTL_MS))) continue;
+      if (!(await locks.mark(`redelivery:${d.id}`, now, MARK_TTL_MS))) continue;
+      if (!(await claimGuidSlot(d.guid, now))) {
+        report.exhausted += 1;
+        logger.warn('webhook delivery failed again after its redeliveries; giving up', { guid: d.guid });
+        continue;
+      }
       if (await redeliver(d.id, d.guid)) report.redelivered += 1;
       else retry.push({ id: d.id, guid: d.guid, tries: 1 });
     }

@@ -49,6 +49,11 @@ export interface ReplaceRobbedJobDeps {
 
 export const DEFAULT_SWAP_GRACE_MS = 15_000;
 
+/** 15 s with the default one-minute reconcile interval; shorter when the operator reconciles faster (≥ 2 s). */
+export function swapGraceMs(config: Pick<Config, 'timeouts'>): number {
+  return Math.min(DEFAULT_SWAP_GRACE_MS, Math.max(2_000, 5_000 * config.timeouts.reconcileIntervalSeconds));
+}
+
 /**
  * Stolen runners (DESIGN §4 `stolen`): JIT runners take any queued job their labels match, so runner
  * `jr-A-1` may start job B. Job A is then robbed; if GitHub still shows A queued it needs a runner.

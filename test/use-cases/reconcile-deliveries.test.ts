@@ -82,19 +82,28 @@ describe('recoverDeliveries', () => {
     expect(report).toMatchObject({ scanned: 4, failed: 3, redelivered: 3, more: false });
   });
 
-  it('never redelivers the same delivery twice, across runs and after its redelivery fails again', async () => {
+  it('redelivers each failed delivery once across runs, a failed redelivery once more, and a GUID at most 3 times', async () => {
     const github = new DeliveryLog();
     const store = createMemoryStore();
     const original = github.add(500, { guid: 'g-1' });
     const run = recoverer(github, store);
 
     await run(T0 + 1_000);
-    // GitHub logs the redelivery under the same guid; it failed too.
-    github.add(502, { guid: 'g-1', redelivery: true, at: T0 + 2_000 });
+    await run(T0 + 2_000);
+    expect(github.redelivered).toEqual([original.id]);
+
+    // GitHub logs the redelivery under the same guid; it failed too (the server was still down).
+    const again = github.add(502, { guid: 'g-1', redelivery: true, at: T0 + 2_500 });
     await run(T0 + 3_000);
     await run(T0 + 4_000);
+    expect(github.redelivered).toEqual([original.id, again.id]);
 
-    expect(github.redelivered).toEqual([original.id]);
+    const third = github.add(500, { guid: 'g-1', redelivery: true, at: T0 + 4_500 });
+    await run(T0 + 5_000);
+    github.add(500, { guid: 'g-1', redelivery: true, at: T0 + 5_500 });
+    const report = await run(T0 + 6_000);
+    expect(github.redelivered).toEqual([original.id, again.id, third.id]);
+    expect(report.exhausted).toBe(1);
   });
 
   it('lets two reconcilers reading the same log at once redeliver each delivery once in total', async () => {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { JobStatus } from '../../functions/domain/job-status.ts';
 import type { GitHubTarget } from '../../functions/ports/github.ts';
+import { apiError } from '../support/fake-github.ts';
 import { createWorld, OWNER, runnerApiCalls, SETTINGS, T0 } from './reconcile-fixtures.ts';
 
 const target: GitHubTarget = { installationId: 1, scope: { kind: 'repo', owner: OWNER, repo: 'app' } };
@@ -99,6 +100,47 @@ describe('reconcile: orphans', () => {
         await world.reconcile();
       }
       expect(runnerApiCalls(world.github)).toEqual([]);
+    });
+
+    it('keeps sweeping an idle scope while a runner of ours is still online there, then stops', async () => {
+      const world = createWorld();
+      await world.launch(1);
+      world.now = T0 + 1_000;
+      await world.reconcile();
+      // A runner of ours stays online after the last job ended (it is being stopped, say).
+      const stray = await register(world, 'jr-9-1', { online: true });
+      await world.webhook('completed', 1, { runnerName: 'jr-1-1', conclusion: 'success' });
+
+      world.now += 60_000;
+      await world.reconcile();
+      expect(names(world)).toEqual(['jr-9-1']);
+      const registration = world.github.runners.get(stray);
+      if (registration) registration.status = 'offline';
+      world.now += 60_000;
+      await world.reconcile();
+      expect(names(world)).toEqual([]);
+
+      world.github.calls.length = 0;
+      world.now += 60_000;
+      await world.reconcile();
+      expect(runnerApiCalls(world.github)).toEqual([]);
+    });
+
+    it('sweeps an idle scope again when its last listing failed', async () => {
+      const world = createWorld();
+      await world.launch(1);
+      world.now = T0 + 1_000;
+      await world.reconcile();
+      await world.webhook('completed', 1, { runnerName: 'other', conclusion: 'success' });
+      await register(world, 'jr-1-0');
+      world.github.failures.listRunners = [apiError(502, 'bad gateway', 'GET /repos/{owner}/{repo}/actions/runners')];
+
+      world.now += 60_000;
+      await world.reconcile();
+      expect(names(world)).toContain('jr-1-0');
+      world.now += 60_000;
+      await world.reconcile();
+      expect(names(world)).toEqual([]);
     });
 
     it('makes no call for a scope whose breaker is open', async () => {
