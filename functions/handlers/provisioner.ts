@@ -50,7 +50,8 @@ export async function handler(event: Partial<ProvisionEvent & ProgressEvent> | n
     app.logger.error('provisioner event without a valid jobId', { event: JSON.stringify(event)?.slice(0, 200) });
     return { jobId: Number(jobId) || 0, outcome: 'invalid-event' };
   }
-  const outcome = await app.core.provisionJob(jobId);
+  // The hand-off (a job the webhook recorded already leased) is checked by provision-job before use.
+  const outcome = await app.core.provisionJob(jobId, event?.handoff);
   app.logger.info('provisioned', { jobId, outcome });
   return { jobId, outcome };
 }

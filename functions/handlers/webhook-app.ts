@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
@@ -12,6 +13,7 @@ import { EnvName } from '../config/env-names.ts';
 import { ConfigError } from '../domain/errors.ts';
 import { type Logger, systemClock } from '../ports/runtime.ts';
 import { createAcceptWebhook, type WebhookRequest, type WebhookResponse } from '../use-cases/accept-webhook.ts';
+import { DEFAULT_LEASE_MS } from '../use-cases/provision-job.ts';
 import { createLambdaLogger } from './lambda-logger.ts';
 
 const METRICS_NAMESPACE_ENV = 'POWERTOOLS_METRICS_NAMESPACE';
@@ -63,6 +65,8 @@ export async function createWebhookApp(env: Readonly<Record<string, string | und
     clock: systemClock,
     logger,
     metrics: createEmfMetrics({ namespace: env[METRICS_NAMESPACE_ENV] ?? 'JitRunners' }),
+    // Each new job is recorded leased to the provisioner invocation it is dispatched to (see provision-job).
+    handoffLease: { ms: DEFAULT_LEASE_MS, token: () => `handoff-${randomUUID()}` },
     onProgress: async (progress) => {
       try {
         await dispatcher.dispatchProgress(progress);

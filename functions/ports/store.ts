@@ -36,12 +36,24 @@ export interface JobChanges {
   event?: Omit<JobEvent, 'at'>;
 }
 
+/** Record a new job already leased to the provisioning it is dispatched to (status `provisioning`). */
+export interface CreateLease {
+  owner: string;
+  expiresAt: number;
+}
+
+export interface CreateResult {
+  created: boolean;
+  /** Set when the job was created with the requested lease (adapters may ignore the lease). */
+  leased?: Job;
+}
+
 export interface JobRepository {
   /**
    * Records a queued job once. Why conditional: GitHub may deliver the same event several times and
    * under several delivery ids; only the first creates the job, later ones only add their delivery id.
    */
-  create(job: NewJob, deliveryId: string, now: number): Promise<{ created: boolean }>;
+  create(job: NewJob, deliveryId: string, now: number, lease?: CreateLease): Promise<CreateResult>;
   get(jobId: number): Promise<Job | undefined>;
   /** Conditional update; throws {@link ConditionFailedError} when `expect` does not hold, returns the new item. */
   update(jobId: number, expect: JobExpectation, changes: JobChanges, now: number): Promise<Job>;

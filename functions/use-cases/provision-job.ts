@@ -6,7 +6,7 @@ import { runnerName } from '../domain/runner-name.ts';
 import { type Scope, scopeForRepository } from '../domain/scope.ts';
 import { type GitHubPort, GitHubRequestError, type GitHubTarget, RunnerNameTakenError } from '../ports/github.ts';
 import { LaunchCapacityError, LaunchConfigError, LauncherError, type RunnerLauncher } from '../ports/launcher.ts';
-import type { Clock, Dispatcher, Logger, Metrics } from '../ports/runtime.ts';
+import type { Clock, Dispatcher, JobHandoff, Logger, Metrics } from '../ports/runtime.ts';
 import { ConditionFailedError, type JobRepository } from '../ports/store.ts';
 import type { BaselineGate } from './baseline-gate.ts';
 import { retryDelayMs } from './retry-delay.ts';
@@ -47,7 +47,12 @@ export function createProvisionJob(deps: ProvisionDeps) {
   const { config, jobs, github, launcher, dispatcher, scopeGuard, baselineGate, clock, logger, metrics, owner } = deps;
   const leaseMs = deps.leaseMs ?? DEFAULT_LEASE_MS;
   const random = deps.random ?? Math.random;
-  const lease = { leaseHolder: owner };
+  /**
+   * The lease a job is held under: this process's, or the token of a hand-off from the webhook. Kept
+   * beside the job object, not read from its `leaseOwner`: the gates may change that field meanwhile.
+   */
+  const handedLeases = new WeakMap<Job, string>();
+  const leaseOf = (job: Job) => ({ leaseHolder: handedLeases.get(job) ?? owner });
 
   async function release(
     job: Job,
@@ -58,7 +63,7 @@ export function createProvisionJob(deps: ProvisionDeps) {
   ): Promise<void> {
     await jobs.update(
       job.jobId,
-      { ...lease, statusIn: [JobStatus.provisioning] },
+      { ...leaseOf(job), statusIn: [JobStatus.provisioning] },
       { set: { status, notBefore, ...extra }, remove: ['leaseOwner', 'leaseExpiresAt'], event: { status, note } },
       clock.now(),
     );
@@ -68,7 +73,7 @@ export function createProvisionJob(deps: ProvisionDeps) {
   async function fail(job: Job, failureClass: FailureClass, reason: string): Promise<ProvisionOutcome> {
     await jobs.update(
       job.jobId,
-      { ...lease, statusIn: [JobStatus.provisioning] },
+      { ...leaseOf(job), statusIn: [JobStatus.provisioning] },
       {
         set: { status: JobStatus.failed, failureClass, reason },
         remove: ['leaseOwner', 'leaseExpiresAt', 'notBefore'],
@@ -144,7 +149,7 @@ export function createProvisionJob(deps: ProvisionDeps) {
     if (existing && (existing.status === 'online' || existing.busy || booting)) {
       await jobs.update(
         job.jobId,
-        { ...lease, statusIn: [JobStatus.provisioning] },
+        { ...leaseOf(job), statusIn: [JobStatus.provisioning] },
         {
           set: {
             status: JobStatus.launched,
@@ -217,22 +222,21 @@ export function createProvisionJob(deps: ProvisionDeps) {
       });
   }
 
-  return async function provisionJob(jobId: number): Promise<ProvisionOutcome> {
-    const now = clock.now();
-    let job: Job;
-    try {
-      job = await jobs.update(
-        jobId,
-        { statusIn: LEASABLE, leaseFreeAt: now, leaseHolder: owner },
-        { set: { status: JobStatus.provisioning, leaseOwner: owner, leaseExpiresAt: now + leaseMs } },
-        now,
-      );
-    } catch (error) {
-      // Another process holds it, or it is launched/running/terminal already: nothing to do.
-      if (error instanceof ConditionFailedError) return 'skipped';
-      throw error;
-    }
+  /**
+   * A hand-off is trusted only while at least half its lease is left: a late or repeated event (Lambda
+   * retries, at-least-once delivery) then takes the ordinary path, whose conditional lease write
+   * decides. Within that window only holders of the hand-off's token write the job.
+   */
+  function usableHandoff(jobId: number, handoff: JobHandoff | undefined, now: number): Job | undefined {
+    const job = handoff?.job;
+    if (!job || job.jobId !== jobId || job.status !== JobStatus.provisioning || !job.leaseOwner) return undefined;
+    if (job.leaseExpiresAt === undefined || job.leaseExpiresAt - now < leaseMs / 2) return undefined;
+    handedLeases.set(job, job.leaseOwner);
+    return job;
+  }
 
+  async function provision(job: Job, now: number, handed: boolean): Promise<ProvisionOutcome> {
+    const jobId = job.jobId;
     if (job.notBefore !== undefined && job.notBefore > now) {
       const status = job.failureClass === FailureClass.breakerOpen ? JobStatus.waitingBreaker : JobStatus.queued;
       await release(job, status, job.notBefore, 'not due yet');
@@ -275,7 +279,16 @@ export function createProvisionJob(deps: ProvisionDeps) {
         workFolder: WORK_FOLDER,
       });
     } catch (error) {
-      if (error instanceof RunnerNameTakenError) return onNameTaken(job, target, name);
+      if (error instanceof RunnerNameTakenError) {
+        // Under a hand-off the name may be taken by another holder of the same token minting right now
+        // (a repeated event): deleting that registration could strand its launch. Leave the job to its
+        // lease: once it expires, an ordinary lease write decides and onNameTaken adopts or replaces.
+        if (handed) {
+          logger.info('runner name taken under a hand-off; leaving the job to its lease', { jobId, runnerName: name });
+          return 'skipped';
+        }
+        return onNameTaken(job, target, name);
+      }
       if (error instanceof GitHubRequestError) return onGitHubError(job, scope, error);
       throw error;
     }
@@ -309,7 +322,7 @@ export function createProvisionJob(deps: ProvisionDeps) {
     try {
       await jobs.update(
         job.jobId,
-        { ...lease, statusIn: [JobStatus.provisioning] },
+        { ...leaseOf(job), statusIn: [JobStatus.provisioning] },
         {
           set: {
             status: JobStatus.launched,
@@ -336,5 +349,34 @@ export function createProvisionJob(deps: ProvisionDeps) {
     metrics.count('RunnerLaunched');
     logger.info('runner launched', { jobId, runnerName: name, launchId, runnerVersion: version });
     return 'launched';
+  }
+
+  return async function provisionJob(jobId: number, handoff?: JobHandoff): Promise<ProvisionOutcome> {
+    const now = clock.now();
+    const handed = usableHandoff(jobId, handoff, now);
+    if (handed) {
+      try {
+        return await provision(handed, now, true);
+      } catch (error) {
+        // A write under the hand-off's lease failed its condition: another holder of the same token (a
+        // repeated event) or a progress delivery moved the job on. Nothing is left to do here.
+        if (error instanceof ConditionFailedError) return 'skipped';
+        throw error;
+      }
+    }
+    let job: Job;
+    try {
+      job = await jobs.update(
+        jobId,
+        { statusIn: LEASABLE, leaseFreeAt: now, leaseHolder: owner },
+        { set: { status: JobStatus.provisioning, leaseOwner: owner, leaseExpiresAt: now + leaseMs } },
+        now,
+      );
+    } catch (error) {
+      // Another process holds it, or it is launched/running/terminal already: nothing to do.
+      if (error instanceof ConditionFailedError) return 'skipped';
+      throw error;
+    }
+    return provision(job, now, false);
   };
 }

@@ -121,11 +121,26 @@ describe('bundled Lambda handlers', () => {
     const res = await handlers.webhook(functionUrlEvent(delivery.headers, delivery.body));
     expect(res.statusCode).toBe(202);
     const invokes = aws.calls.filter((c) => c.operation === 'Lambda.Invoke');
-    expect(invokes.map((c) => JSON.parse(c.body))).toEqual([{ jobId }]);
+    // The job is recorded already leased to this dispatch: the provisioner needs no lease write.
+    expect(invokes.map((c) => JSON.parse(c.body))).toEqual([
+      {
+        jobId,
+        handoff: {
+          job: expect.objectContaining({ jobId, status: 'provisioning', leaseOwner: expect.any(String), attempt: 1 }),
+        },
+      },
+    ]);
+    provisionEvent = JSON.parse(invokes[0]?.body ?? '{}');
+  });
+
+  let provisionEvent: unknown;
+  it('provisioner: leaves a job leased to a hand-off alone when the event does not carry it', async () => {
+    expect(await handlers.provisioner({ jobId })).toEqual({ jobId, outcome: 'skipped' });
+    expect(aws.calls.some((c) => c.operation === 'CodeBuild_20161006.StartBuild')).toBe(false);
   });
 
   it('provisioner: mints a JIT config, hands it over in SSM and starts one CodeBuild build', async () => {
-    const result = await handlers.provisioner({ jobId });
+    const result = await handlers.provisioner(provisionEvent);
     expect(result).toEqual({ jobId, outcome: 'launched' });
     const put = aws.calls.find((c) => c.operation === 'AmazonSSM.PutParameter');
     const putBody = JSON.parse(put?.body ?? '{}') as { Name: string; Type: string; Value: string };

@@ -1,7 +1,13 @@
 import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { Job, NewJob } from '../../domain/job.ts';
 import { isTerminal, JobStatus } from '../../domain/job-status.ts';
-import { ConditionFailedError, type JobChanges, type JobExpectation, type JobRepository } from '../../ports/store.ts';
+import {
+  ConditionFailedError,
+  type CreateLease,
+  type JobChanges,
+  type JobExpectation,
+  type JobRepository,
+} from '../../ports/store.ts';
 import { type DynamoContext, storeCall } from './dynamo-context.ts';
 import { ExpressionBuilder } from './expression-builder.ts';
 import { fromItem } from './item-codec.ts';
@@ -25,8 +31,18 @@ const jobKey = (jobId: number) => itemKey(Entity.job, jobId);
 export function createDynamoJobs(ctx: DynamoContext): JobRepository {
   const { doc, tableName } = ctx;
 
-  /** One PutItem that only succeeds when the job is new. */
-  async function putNew(job: NewJob, deliveryId: string, now: number): Promise<boolean> {
+  /**
+   * One PutItem that only succeeds when the job is new; returns the item written, undefined for a
+   * duplicate. With a lease the job is recorded already `provisioning` under that lease, so the
+   * provisioner it is handed to needs no lease write of its own (one request less per job).
+   */
+  async function putNew(
+    job: NewJob,
+    deliveryId: string,
+    now: number,
+    lease?: CreateLease,
+  ): Promise<Record<string, unknown> | undefined> {
+    const status = lease ? JobStatus.provisioning : JobStatus.queued;
     const item = {
       ...jobKey(job.jobId),
       [ENTITY_ATTRIBUTE]: Entity.job,
@@ -39,14 +55,21 @@ export function createDynamoJobs(ctx: DynamoContext): JobRepository {
       scopeKey: job.scopeKey,
       installationId: job.installationId,
       labels: [...job.labels],
-      status: JobStatus.queued,
+      status,
+      ...(lease ? { leaseOwner: lease.owner, leaseExpiresAt: lease.expiresAt } : {}),
       attempt: 1,
       heals: 0,
       deliveryIds: new Set([deliveryId]),
       createdAt: now,
       updatedAt: now,
       version: 1,
-      history: [{ at: now, status: JobStatus.queued, note: 'recorded from webhook' }],
+      history: [
+        {
+          at: now,
+          status,
+          note: lease ? 'recorded from webhook, leased to its dispatched provisioning' : 'recorded from webhook',
+        },
+      ],
     };
     try {
       await storeCall(`job ${job.jobId} create`, () =>
@@ -59,9 +82,9 @@ export function createDynamoJobs(ctx: DynamoContext): JobRepository {
           }),
         ),
       );
-      return true;
+      return item;
     } catch (error) {
-      if (error instanceof ConditionFailedError) return false;
+      if (error instanceof ConditionFailedError) return undefined;
       throw error;
     }
   }
@@ -85,11 +108,15 @@ export function createDynamoJobs(ctx: DynamoContext): JobRepository {
   }
 
   return {
-    async create(job, deliveryId, now) {
-      if (await putNew(job, deliveryId, now)) return { created: true };
+    async create(job, deliveryId, now, lease) {
+      const created = (item: Record<string, unknown>) =>
+        lease ? { created: true, leased: fromItem<Job>(item) } : { created: true };
+      const item = await putNew(job, deliveryId, now, lease);
+      if (item) return created(item);
       if (await addDelivery(job.jobId, deliveryId)) return { created: false };
       // The job vanished between the two requests (TTL deleted a finished job): record it afresh, once.
-      return { created: await putNew(job, deliveryId, now) };
+      const again = await putNew(job, deliveryId, now, lease);
+      return again ? created(again) : { created: false };
     },
 
     async get(jobId) {

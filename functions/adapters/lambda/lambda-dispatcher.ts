@@ -1,10 +1,14 @@
 import { InvokeCommand, type LambdaClient } from '@aws-sdk/client-lambda';
-import type { Dispatcher } from '../../ports/runtime.ts';
+import type { Dispatcher, JobHandoff } from '../../ports/runtime.ts';
 import type { JobProgress } from '../../use-cases/accept-webhook.ts';
 
-/** The provisioner's event for a queued job: just the job id; everything else is read from the table. */
+/**
+ * The provisioner's event for a queued job: the job id, and when the webhook recorded the job already
+ * leased, the job itself (the provisioner then needs no lease write and no read).
+ */
 export interface ProvisionEvent {
   jobId: number;
+  handoff?: JobHandoff;
 }
 
 /**
@@ -29,8 +33,9 @@ export class LambdaDispatcher implements Dispatcher {
     this.#functionName = options.functionName;
   }
 
-  async dispatch(jobId: number): Promise<void> {
-    await this.#invoke({ jobId } satisfies ProvisionEvent);
+  async dispatch(jobId: number, options?: { delayMs?: number; handoff?: JobHandoff }): Promise<void> {
+    const event: ProvisionEvent = options?.handoff ? { jobId, handoff: options.handoff } : { jobId };
+    await this.#invoke(event);
   }
 
   /** Hands a job's progress to the provisioner function, where the progress listeners run. */

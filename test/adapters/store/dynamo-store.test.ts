@@ -72,6 +72,32 @@ describe('DynamoStore request budget', () => {
     }
   });
 
+  it('records a new job already leased with one request and returns it as stored; a duplicate gets no lease', async () => {
+    const tableName = await freshTable();
+    const counted = createLocalDynamoClient(server.endpoint);
+    const counter = countStoreRequests(counted);
+    try {
+      const store = createDynamoStore({ client: counted, tableName });
+      const lease = { owner: 'handoff-1', expiresAt: 21_000 };
+      const result = await store.jobs.create(newJob(), 'd1', 1_000, lease);
+      expect(counter.byCommand()).toEqual({ PutItemCommand: 1 });
+      expect(result.created).toBe(true);
+      const stored = await store.jobs.get(101);
+      expect(stored).toMatchObject({ status: 'provisioning', leaseOwner: 'handoff-1', leaseExpiresAt: 21_000 });
+      expect(result.leased).toEqual(stored);
+      // The lease holds: an ordinary lease write by another owner fails until it expires.
+      await expect(
+        store.jobs.update(101, { statusIn: ['provisioning'], leaseFreeAt: 2_000, leaseHolder: 'p2' }, {}, 2_000),
+      ).rejects.toThrow();
+      await store.jobs.update(101, { statusIn: ['provisioning'], leaseFreeAt: 21_001, leaseHolder: 'p2' }, {}, 21_001);
+      expect(await store.jobs.create(newJob(), 'd2', 3_000, { owner: 'handoff-2', expiresAt: 23_000 })).toEqual({
+        created: false,
+      });
+    } finally {
+      counted.destroy();
+    }
+  });
+
   it('counts each failed conditional update as one request', async () => {
     const tableName = await freshTable();
     const counted = createLocalDynamoClient(server.endpoint);
