@@ -17,7 +17,7 @@ export interface DeliveriesReport {
   scanned: number;
   failed: number;
   redelivered: number;
-  /** Redelivery requests GitHub refused (kept for a bounded retry next run). */
+  /** Redelivery requests GitHub refused this run (kept for the next run, within the GUID's budget). */
   errors: number;
   /** Deliveries that failed again after every redelivery their GUID may get. */
   exhausted: number;
@@ -31,17 +31,18 @@ interface ScanState {
   newestAt: number;
   /** A scan that ran out of pages: where it goes on, where it stops, and the head it started from. */
   resume?: { cursor: string; stopAt: number; headAt: number };
-  /** Redeliveries whose request failed: tried again, at most `MAX_REDELIVERY_TRIES` times in all. */
+  /** Claimed redeliveries not sent yet (the request or the store failed): tried again next run. */
   retry?: { id: number; guid: string; tries: number }[];
 }
 
 export const DELIVERY_STATE = 'reconcile:deliveries';
-const MAX_REDELIVERY_TRIES = 3;
 /**
  * A redelivery is itself a delivery and may fail too (the server is still down, the store throttles):
- * it is redelivered once as well, up to this many redeliveries per GUID in all.
+ * it is redelivered once as well. At most this many redelivery requests per GUID in all, refused ones
+ * included: nothing retries forever.
  */
 export const MAX_REDELIVERIES_PER_GUID = 3;
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 const MARK_TTL_MS = 4 * 24 * 3_600_000;
 const DAY_MS = 24 * 3_600_000;
 /**
@@ -76,8 +77,9 @@ function readState(text: string | undefined): ScanState {
  * Exactly once: each failed delivery is claimed with a store mark on its id before the request, so a
  * second reconciler or a rerun after a crash never causes a second request for it. A redelivery that
  * fails in turn is a new failed delivery (same GUID, new id) and gets its own single redelivery, up to
- * {@link MAX_REDELIVERIES_PER_GUID} per GUID; a GUID that has a successful delivery is left alone. A
- * redelivery *request* GitHub refuses is tried again on the next runs, at most three times in all.
+ * {@link MAX_REDELIVERIES_PER_GUID} requests per GUID; a GUID that has a successful delivery is left
+ * alone. A claimed delivery whose request GitHub refuses, or whose claim hit a store failure, is kept in
+ * the stored state and tried again next run (within the same per-GUID budget).
  */
 export function createRecoverDeliveries(deps: RecoverDeliveriesDeps) {
   const { github, locks, logger, metrics } = deps;
@@ -140,22 +142,45 @@ export function createRecoverDeliveries(deps: RecoverDeliveriesDeps) {
     report.failed = failedByGuid.size;
 
     const retry: NonNullable<ScanState['retry']> = [];
-    for (const item of state.retry ?? []) {
-      if (succeeded.has(item.guid)) continue;
-      if (await redeliver(item.id, item.guid)) report.redelivered += 1;
-      else if (item.tries + 1 < MAX_REDELIVERY_TRIES) retry.push({ ...item, tries: item.tries + 1 });
-      else report.errors += 1;
-    }
-    for (const d of failedByGuid.values()) {
-      // Claim first: a crash between claim and request loses at most this one redelivery, never doubles it.
-      if (!(await locks.mark(`redelivery:${d.id}`, now, MARK_TTL_MS))) continue;
-      if (!(await claimGuidSlot(d.guid, now))) {
+    /** One redelivery request for a delivery this run holds the claim of; what fails stays in `retry`. */
+    const attempt = async (item: { id: number; guid: string; tries: number }) => {
+      let slot: boolean;
+      try {
+        slot = await claimGuidSlot(item.guid, now);
+      } catch (error) {
+        // Claimed but not sent: it must not be dropped (a rerun would find its claim taken).
+        retry.push(item);
+        logger.warn('cannot claim a redelivery; kept for the next run', { guid: item.guid, error: String(error) });
+        return;
+      }
+      if (!slot) {
         report.exhausted += 1;
-        logger.warn('webhook delivery failed again after its redeliveries; giving up', { guid: d.guid });
+        logger.warn('webhook delivery failed again after its redeliveries; giving up', { guid: item.guid });
+        return;
+      }
+      if (await redeliver(item.id, item.guid)) report.redelivered += 1;
+      else {
+        report.errors += 1;
+        retry.push({ ...item, tries: item.tries + 1 });
+      }
+    };
+    for (const item of state.retry ?? []) {
+      if (!succeeded.has(item.guid)) await attempt(item);
+    }
+    const held = new Set((state.retry ?? []).map((item) => item.id));
+    for (const d of failedByGuid.values()) {
+      if (held.has(d.id)) continue; // already ours, handled above
+      let claimed: boolean;
+      try {
+        // Claim first: a crash between claim and request loses at most this one redelivery, never doubles it.
+        claimed = await locks.mark(`redelivery:${d.id}`, now, MARK_TTL_MS);
+      } catch (error) {
+        // The claim may or may not have been written: keep the delivery (a duplicate is harmless, a loss is not).
+        retry.push({ id: d.id, guid: d.guid, tries: 0 });
+        logger.warn('cannot claim a redelivery; kept for the next run', { guid: d.guid, error: String(error) });
         continue;
       }
-      if (await redeliver(d.id, d.guid)) report.redelivered += 1;
-      else retry.push({ id: d.id, guid: d.guid, tries: 1 });
+      if (claimed) await attempt({ id: d.id, guid: d.guid, tries: 0 });
     }
 
     const nextState: ScanState = finished
@@ -163,7 +188,16 @@ export function createRecoverDeliveries(deps: RecoverDeliveriesDeps) {
       : { newestAt: state.newestAt, resume: { cursor: cursor as string, stopAt, headAt } };
     if (retry.length > 0) nextState.retry = retry;
     report.more = !finished;
-    await locks.setValue(DELIVERY_STATE, JSON.stringify(nextState), now);
+    // The state carries claimed-but-unsent deliveries: worth a few tries against a throttled store.
+    for (let tries = 1; ; tries++) {
+      try {
+        await locks.setValue(DELIVERY_STATE, JSON.stringify(nextState), now);
+        break;
+      } catch (error) {
+        if (tries >= 3) throw error;
+        await sleep(100 * tries);
+      }
+    }
 
     if (report.redelivered > 0) {
       metrics.count('WebhookRedelivered', report.redelivered);

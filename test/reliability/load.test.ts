@@ -19,6 +19,9 @@ describe('load: distinct jobs plus duplicate deliveries through the local server
     expect(result.mints).toBe(LOAD_FAST.jobs);
     expect(result.launches).toBe(LOAD_FAST.jobs);
     expect(result.duplicateAnswers).toEqual({ 202: LOAD_FAST.duplicates });
+    // No delivery was answered 5xx. (Answers slower than GitHub's 10 s, possible when this one process
+    // hosts the simulator, the server and the store on a busy machine, are counted in `timeouts` and
+    // are harmless: the job is recorded and a redelivery is a duplicate.)
     expect(result.serverErrors).toBe(0);
   }, 120_000);
 });

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createMemoryStore, type MemoryStore } from '../../functions/adapters/memory/memory-store.ts';
 import type { GitHubPort, HookDelivery } from '../../functions/ports/github.ts';
+import { StoreUnavailableError } from '../../functions/ports/store.ts';
 import {
   createRecoverDeliveries,
   DELIVERY_STATE,
@@ -104,6 +105,41 @@ describe('recoverDeliveries', () => {
     const report = await run(T0 + 6_000);
     expect(github.redelivered).toEqual([original.id, again.id, third.id]);
     expect(report.exhausted).toBe(1);
+  });
+
+  it('keeps a claimed delivery whose next store write failed, and redelivers it on the next run (a throttled store loses nothing)', async () => {
+    const github = new DeliveryLog();
+    const store = createMemoryStore();
+    const d = github.add(500);
+    const mark = store.locks.mark.bind(store.locks);
+    let calls = 0;
+    store.locks.mark = async (name, now, ttl) => {
+      calls += 1;
+      // The delivery's own claim succeeds, then the store throttles.
+      if (calls === 2) throw new StoreUnavailableError('throttled (injected)');
+      return mark(name, now, ttl);
+    };
+    const run = recoverer(github, store);
+
+    await run(T0 + 1_000);
+    expect(github.redelivered).toEqual([]);
+    await run(T0 + 2_000);
+    await run(T0 + 3_000);
+
+    expect(github.redelivered).toEqual([d.id]);
+  });
+
+  it('keeps a delivery whose claim itself failed (it may not have been written)', async () => {
+    const github = new DeliveryLog();
+    const store = createMemoryStore();
+    const d = github.add(500);
+    store.failNext('locks.mark');
+    const run = recoverer(github, store);
+
+    await run(T0 + 1_000);
+    await run(T0 + 2_000);
+
+    expect(github.redelivered).toEqual([d.id]);
   });
 
   it('lets two reconcilers reading the same log at once redeliver each delivery once in total', async () => {

@@ -26,8 +26,10 @@ export interface LoadResult {
   doubled: number[];
   /** Answers to the duplicate posts, by status. */
   duplicateAnswers: Record<number, number>;
-  /** Deliveries (the simulator's own and duplicates) answered 5xx or not at all. */
+  /** Deliveries (the simulator's own and duplicates) answered 5xx. */
   serverErrors: number;
+  /** The simulator's deliveries not answered within GitHub's 10 s (status 0), e.g. on an overloaded machine. */
+  timeouts: number;
   elapsedMs: number;
 }
 
@@ -64,9 +66,10 @@ export async function runLoad(size: LoadSize, onWorld: (world: World) => void = 
   const doubled = ids.filter((id) => (mints.get(id)?.length ?? 0) > 1 || (launches.get(id) ?? 0) > 1);
   const duplicateAnswers: Record<number, number> = {};
   for (const status of answers) duplicateAnswers[status] = (duplicateAnswers[status] ?? 0) + 1;
+  const deliveries = world.sim.deliveries();
   const serverErrors =
-    world.sim.deliveries().filter((d) => d.statusCode === 0 || d.statusCode >= 500).length +
-    answers.filter((s) => s >= 500).length;
+    deliveries.filter((d) => d.statusCode >= 500).length + answers.filter((s) => s >= 500).length;
+  const timeouts = deliveries.filter((d) => d.statusCode === 0).length;
 
   return {
     jobs: size.jobs,
@@ -78,6 +81,7 @@ export async function runLoad(size: LoadSize, onWorld: (world: World) => void = 
     doubled,
     duplicateAnswers,
     serverErrors,
+    timeouts,
     elapsedMs: Date.now() - started,
   };
 }

@@ -1,0 +1,172 @@
+/**
+ * `npm run soak`: the reliability runs of issue 6 at full size, printing the counts. The same scenarios
+ * run at small sizes in `npm test` (test/reliability). Exit code 1 when any run loses, doubles or leaves
+ * something behind. `npm run soak -- load kills` runs only the named parts.
+ */
+import { FAULTS_FULL, type FaultsResult, runFaults } from '../reliability/scenarios/faults-scenario.ts';
+import { FUZZ_FULL, type FuzzResult, runFuzz } from '../reliability/scenarios/fuzz-scenario.ts';
+import { KILL_FULL, type KillResult, runKills } from '../reliability/scenarios/kill-scenario.ts';
+import { LOAD_FULL, type LoadResult, runLoad } from '../reliability/scenarios/load-scenario.ts';
+import { MISSED_FULL, type MissedResult, runMissedWebhooks } from '../reliability/scenarios/missed-webhook-scenario.ts';
+import { runStolen, type StolenResult } from '../reliability/scenarios/stolen-scenario.ts';
+import type { World } from '../reliability/support/reliability-world.ts';
+
+// The AWS SDK prints a Node 22 notice on every client; the CLI hides it the same way.
+const emitWarning = process.emitWarning.bind(process);
+process.emitWarning = ((warning: string | Error, ...rest: unknown[]) => {
+  const text = typeof warning === 'string' ? warning : `${warning.name} ${warning.message}`;
+  if (text.includes('NodeVersionSupportWarning') || String(rest[0]).includes('NodeVersionSupportWarning')) return;
+  (emitWarning as (...args: unknown[]) => void)(warning, ...rest);
+}) as typeof process.emitWarning;
+
+const PARTS = ['load', 'faults', 'kills', 'missed', 'stolen', 'fuzz'] as const;
+type Part = (typeof PARTS)[number];
+
+const failures: string[] = [];
+const check = (ok: boolean, what: string) => {
+  if (!ok) failures.push(what);
+  return ok ? 'ok' : 'FAILED';
+};
+const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+const print = (line = '') => process.stdout.write(`${line}\n`);
+
+async function withWorld<T>(run: (keep: (w: World) => void) => Promise<T>): Promise<T> {
+  let world: World | undefined;
+  try {
+    return await run((w) => {
+      world = w;
+    });
+  } finally {
+    await world?.close().catch(() => undefined);
+  }
+}
+
+function printLoad(r: LoadResult) {
+  print(
+    `load: ${r.jobs} jobs across ${r.repos} repositories + ${r.duplicates} duplicate deliveries (${seconds(r.elapsedMs)})`,
+  );
+  print(`  mints ${r.mints}, launches ${r.launches}, lost ${r.lost.length}, doubled ${r.doubled.length}`);
+  print(`  duplicate answers ${JSON.stringify(r.duplicateAnswers)}, server errors ${r.serverErrors}`);
+  print(
+    `  ${check(r.lost.length === 0 && r.doubled.length === 0 && r.mints === r.jobs && r.launches === r.jobs, 'load')}`,
+  );
+}
+
+function printFaults(r: FaultsResult) {
+  print('faults (each alone, then mixed):');
+  for (const run of r.runs) {
+    const ok = run.lost.length === 0 && run.doubled.length === 0 && run.failed.every((f) => f.reason !== '');
+    print(
+      `  ${run.fault.padEnd(62)} jobs ${String(run.jobs).padStart(4)}  completed ${String(run.completed).padStart(4)}  failed ${String(run.failed.length).padStart(3)}  lost ${run.lost.length}  doubled ${run.doubled.length}  extra mints ${run.extraMints}  ${seconds(run.elapsedMs)}  ${check(ok, `faults: ${run.fault}`)}`,
+    );
+    for (const f of run.failed.slice(0, 3)) print(`      failed ${f.jobId}: ${f.reason}`);
+  }
+  print(`  injected: ${JSON.stringify(r.injected)}`);
+  print(
+    `  left behind: ${r.lingering.registrations.length} registrations, ${r.lingering.processes.length} processes  ${check(r.lingering.registrations.length + r.lingering.processes.length === 0, 'faults: lingering')}`,
+  );
+}
+
+function printKills(r: KillResult) {
+  const completed = r.jobs.filter((j) => j.status === 'completed').length;
+  const failed = r.jobs.filter((j) => j.status === 'failed');
+  print(
+    `kills: ${r.kills} SIGKILLs of the npm-start server at ${JSON.stringify(r.killedAfterMs)} ms (${seconds(r.elapsedMs)})`,
+  );
+  print(
+    `  jobs ${r.jobs.length + r.lost.length}, completed ${completed}, failed ${failed.length}, lost ${r.lost.length}, doubled ${r.doubled.length}, minted twice ${r.mintedTwice.length}, launches ${r.launches}`,
+  );
+  print(`  left behind: ${r.lingering.registrations.length} registrations, ${r.lingering.processes.length} processes`);
+  print(
+    `  ${check(r.lost.length === 0 && r.doubled.length === 0 && r.mintedTwice.length === 0 && failed.every((j) => j.reason) && r.lingering.registrations.length + r.lingering.processes.length === 0, 'kills')}`,
+  );
+}
+
+function printMissed(r: MissedResult) {
+  const completed = r.jobs.filter((j) => j.status === 'completed').length;
+  print(
+    `missed webhooks: ${r.jobs.length} jobs, ${r.failedDeliveries} queued deliveries answered 500 (${seconds(r.elapsedMs)})`,
+  );
+  print(
+    `  redeliveries per failed delivery ${JSON.stringify([...new Set(r.redeliveriesPerGuid)])}, completed ${completed}, left behind ${r.lingering.registrations.length + r.lingering.processes.length}`,
+  );
+  print(
+    `  ${check(completed === r.jobs.length && r.redeliveriesPerGuid.every((n) => n === 1) && r.lingering.registrations.length + r.lingering.processes.length === 0, 'missed webhooks')}`,
+  );
+}
+
+function printStolen(r: StolenResult) {
+  print(
+    `stolen runner: first ${r.first.status}, second ${r.second.status} (ran on ${r.ranOn.second}), mints ${r.mints.length}, left behind ${r.lingering.registrations.length + r.lingering.processes.length}`,
+  );
+  print(
+    `  ${check(r.first.status === 'completed' && r.second.status === 'completed' && r.lingering.registrations.length + r.lingering.processes.length === 0, 'stolen runner')}`,
+  );
+}
+
+function printFuzz(r: FuzzResult) {
+  print(`fuzz: ${r.deliveries} hostile deliveries over HTTP (${seconds(r.elapsedMs)})`);
+  print(`  answers ${JSON.stringify(r.statuses)}, outside 4xx ${r.unexpected}, stray jobs ${r.strayJobs}`);
+  print(
+    `  valid deliveries: ${r.validAccepted} accepted; latency alone p50 ${r.latency.alone.p50} ms / p95 ${r.latency.alone.p95} ms, under fuzz p50 ${r.latency.underFuzz.p50} ms / p95 ${r.latency.underFuzz.p95} ms`,
+  );
+  print(`  ${check(r.unexpected === 0 && r.strayJobs === 0, 'fuzz')}`);
+}
+
+async function main(): Promise<number> {
+  const asked = process.argv.slice(2).filter((a) => (PARTS as readonly string[]).includes(a)) as Part[];
+  const parts = asked.length > 0 ? asked : [...PARTS];
+  const started = Date.now();
+  print(`jit-runners soak: ${parts.join(', ')}`);
+  for (const part of parts) {
+    print();
+    try {
+      switch (part) {
+        case 'load':
+          printLoad(await withWorld((keep) => runLoad(LOAD_FULL, keep)));
+          break;
+        case 'faults':
+          printFaults(await withWorld((keep) => runFaults(FAULTS_FULL, keep)));
+          break;
+        case 'kills': {
+          let cleanup: (() => Promise<void>) | undefined;
+          try {
+            printKills(
+              await runKills(KILL_FULL, (c) => {
+                cleanup = c;
+              }),
+            );
+          } finally {
+            await cleanup?.();
+          }
+          break;
+        }
+        case 'missed':
+          printMissed(await withWorld((keep) => runMissedWebhooks(MISSED_FULL, keep)));
+          break;
+        case 'stolen':
+          printStolen(await withWorld((keep) => runStolen(keep)));
+          break;
+        case 'fuzz':
+          printFuzz(await withWorld((keep) => runFuzz(FUZZ_FULL, keep)));
+          break;
+      }
+    } catch (error) {
+      failures.push(part);
+      print(`${part}: FAILED: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
+  print();
+  print(
+    `soak finished in ${seconds(Date.now() - started)}: ${failures.length === 0 ? 'all ok' : `FAILED: ${failures.join('; ')}`}`,
+  );
+  return failures.length === 0 ? 0 : 1;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    process.stderr.write(`soak crashed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.exit(1);
+  },
+);
