@@ -67,8 +67,7 @@ export async function runLoad(size: LoadSize, onWorld: (world: World) => void = 
   const duplicateAnswers: Record<number, number> = {};
   for (const status of answers) duplicateAnswers[status] = (duplicateAnswers[status] ?? 0) + 1;
   const deliveries = world.sim.deliveries();
-  const serverErrors =
-    deliveries.filter((d) => d.statusCode >= 500).length + answers.filter((s) => s >= 500).length;
+  const serverErrors = deliveries.filter((d) => d.statusCode >= 500).length + answers.filter((s) => s >= 500).length;
   const timeouts = deliveries.filter((d) => d.statusCode === 0).length;
 
   return {
