@@ -70,18 +70,24 @@ describe('healing the missing runner metadata through the local server (sandbox,
     const queued = await Promise.all(Array.from({ length: 20 }, () => h.queue({ repo: 'burst' })));
     const jobs: Job[] = await Promise.all(queued.map(({ jobId }) => h.waitForStatus(jobId, 'completed', 150_000)));
 
-    expect(jobs.map((j) => j.conclusion)).toEqual(jobs.map(() => 'success'));
+    const story = (j: Job) => `${j.jobId} ${j.status}/${j.conclusion}: ${j.history.map((e) => e.note).join(' | ')}`;
+    expect(jobs.filter((j) => j.conclusion !== 'success').map(story)).toEqual([]);
     expect(sim.requests.filter((r) => r.endpoint === REGISTRATION_TOKEN)).toHaveLength(1);
-    // Every name was minted once, and no job got more runners than its stuck one and its replacement.
     const minted = sim.requests.filter((r) => r.endpoint === MINT).map((r) => (r.body as { name: string }).name);
+    // Every name was minted once.
     expect(new Set(minted).size).toBe(minted.length);
+    // About one stuck runner and one replacement per job. JIT runners take any job their labels match, so
+    // a replacement may serve another job, and a robbed job's replacement usually stands in for a robber
+    // that never needed its own. When two thefts race, a replacement can turn out spare: DESIGN §6 lets it
+    // exist and requires it stopped and deregistered (checked below), so allow a small slack here.
+    expect(minted.length).toBeLessThanOrEqual(2 * jobs.length + 2);
     for (const job of jobs) {
-      expect(minted.filter((n) => n.startsWith(`jr-${job.jobId}-`)).length).toBeLessThanOrEqual(2);
-      // JIT runners match jobs by labels, so a job may run on another job's replacement; always one of ours.
-      expect(job.ranOn).toMatch(/^jr-\d+-2$/);
+      // Always one of ours, never a stuck first-attempt runner.
+      expect(job.ranOn).toMatch(/^jr-\d+-([2-9]|\d{2,})$/);
     }
-    // Ephemeral runners: 20 jobs ran on 20 different runners.
+    // Ephemeral runners: 20 jobs ran on 20 different runners, and no registration is left behind.
     expect(new Set(jobs.map((j) => j.ranOn)).size).toBe(20);
+    await waitUntil('every spare runner to be retired', () => sim.runners('octo-org/burst').length === 0, 30_000);
   }, 180_000);
 
   it('resumes the workaround from the store after the local server restarts in the middle of it', async () => {
