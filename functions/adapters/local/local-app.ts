@@ -124,6 +124,21 @@ export async function startLocalApp(options: LocalAppOptions): Promise<LocalApp>
     // ── Launcher, dispatcher, core ──
     const dispatcher = new InProcessDispatcher({ logger });
     closers.push(async () => dispatcher.stop());
+    // Work started by runner signals and the reconciler timer, awaited on close (see `drain`).
+    const inFlight = new Set<Promise<unknown>>();
+    const track = (work: Promise<unknown> | undefined) => {
+      if (!work) return;
+      inFlight.add(work);
+      void work.finally(() => inFlight.delete(work));
+    };
+    // Why: closing the store under work still in flight (a provisioning, a runner-exit signal sent while
+    // the launcher stops its runners, a reconcile run) makes the embedded store throw from its own code.
+    // Runs after the server and the launcher closed, before the dispatcher stops and the store closes;
+    // bounded, so a hung call cannot hold the shutdown.
+    closers.push(async () => {
+      const drain = Promise.all([dispatcher.idle(), ...inFlight]).catch(() => undefined);
+      await Promise.race([drain, new Promise((resolve) => setTimeout(resolve, 5_000).unref())]);
+    });
     let core: Core | undefined;
     let launcher: RunnerLauncher;
     if (options.overrides?.launcher) {
@@ -135,18 +150,22 @@ export async function startLocalApp(options: LocalAppOptions): Promise<LocalApp>
         env: { RUNNER_VERSION: config.runner.version },
         logger,
         onLine: (event) => {
-          void core
-            ?.handleRunnerSignal({ kind: 'log', ...event })
-            .catch((error: unknown) =>
-              logger.error('runner signal failed', { runnerName: event.runnerName, error: String(error) }),
-            );
+          track(
+            core
+              ?.handleRunnerSignal({ kind: 'log', ...event })
+              .catch((error: unknown) =>
+                logger.error('runner signal failed', { runnerName: event.runnerName, error: String(error) }),
+              ),
+          );
         },
         onExit: (event) => {
-          void core
-            ?.handleRunnerSignal({ kind: 'exit', ...event })
-            .catch((error: unknown) =>
-              logger.error('runner exit handling failed', { runnerName: event.runnerName, error: String(error) }),
-            );
+          track(
+            core
+              ?.handleRunnerSignal({ kind: 'exit', ...event })
+              .catch((error: unknown) =>
+                logger.error('runner exit handling failed', { runnerName: event.runnerName, error: String(error) }),
+              ),
+          );
         },
       });
       // Runners are detached process groups: a server shutdown must stop them itself.
@@ -211,7 +230,9 @@ export async function startLocalApp(options: LocalAppOptions): Promise<LocalApp>
 
     if (options.reconcile !== false) {
       const interval = setInterval(() => {
-        void theCore.reconcile().catch((error: unknown) => logger.error('reconcile failed', { error: String(error) }));
+        track(
+          theCore.reconcile().catch((error: unknown) => logger.error('reconcile failed', { error: String(error) })),
+        );
       }, config.timeouts.reconcileIntervalSeconds * 1000);
       interval.unref();
       closers.push(async () => clearInterval(interval));
