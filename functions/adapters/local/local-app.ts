@@ -116,7 +116,26 @@ export async function startLocalApp(options: LocalAppOptions): Promise<LocalApp>
         endpoint = embedded.endpoint;
       }
       const client = createLocalDynamoClient(endpoint);
-      closers.push(async () => client.destroy());
+      // Why wait: destroying the client aborts requests still on the wire, and dynalite then closes its
+      // database under an operation it is still running, which it reports by throwing from its own code.
+      // Fire-and-forget writes (breaker successes, a workaround's last steps) may still be in flight.
+      let storeRequests = 0;
+      client.middlewareStack.add(
+        (next) => async (args) => {
+          storeRequests++;
+          try {
+            return await next(args);
+          } finally {
+            storeRequests--;
+          }
+        },
+        { step: 'initialize', name: 'jitRunnersInFlight' },
+      );
+      closers.push(async () => {
+        const deadline = Date.now() + 5_000;
+        while (storeRequests > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+        client.destroy();
+      });
       await ensureTable(client, config.store.tableName);
       store = createDynamoStore({ client, tableName: config.store.tableName });
     }
