@@ -15,7 +15,7 @@ import { createHandleRunnerSignal } from '../use-cases/handle-runner-signal.ts';
 import { createProvisionJob } from '../use-cases/provision-job.ts';
 import { createReconcile, type ReconcileSettings } from '../use-cases/reconcile.ts';
 import { createRecordObservedBaseline } from '../use-cases/record-observed-baseline.ts';
-import { createReplaceRobbedJob, swapGraceMs } from '../use-cases/replace-robbed-job.ts';
+import { createReplaceRobbedJob } from '../use-cases/replace-robbed-job.ts';
 import { createRetireRunner } from '../use-cases/retire-runner.ts';
 import { createRunWorkaround } from '../use-cases/run-workaround.ts';
 import { createRunnerFailureActions } from '../use-cases/runner-failure-actions.ts';
@@ -155,7 +155,6 @@ export function buildCore(deps: CoreDeps) {
     dispatcher,
     logger,
     metrics,
-    swapGraceMs: deps.swapGraceMs ?? swapGraceMs(config),
   });
   const handleJobProgress = createHandleJobProgress({
     config,
@@ -185,7 +184,10 @@ export function buildCore(deps: CoreDeps) {
     owner,
     logger,
     metrics,
-    ...(deps.reconcileSettings ? { settings: deps.reconcileSettings } : {}),
+    settings: {
+      ...deps.reconcileSettings,
+      ...(deps.swapGraceMs !== undefined ? { swapGraceMs: deps.swapGraceMs } : {}),
+    },
   });
   /** One reconcile run at `now` (default: the clock); see use-cases/reconcile.ts. */
   const reconcile = (now: number = clock.now()) => reconcileRun(now);

@@ -6,7 +6,7 @@ import type { Store } from '../ports/store.ts';
 import type { JobProgress } from './accept-webhook.ts';
 import { type CleanupOrphans, createCleanupOrphans, type OrphansReport } from './cleanup-orphans.ts';
 import { createRecoverDeliveries, type DeliveriesReport, type RecoverDeliveries } from './recover-deliveries.ts';
-import type { ReplaceRobbedJob } from './replace-robbed-job.ts';
+import { type ReplaceRobbedJob, swapGraceMs } from './replace-robbed-job.ts';
 import { createResumeStuckJobs, type ResumeStuckJobs, type StuckJobsReport } from './resume-stuck-jobs.ts';
 import type { RetireRunner } from './retire-runner.ts';
 import type { ScopeGuard } from './scope-guard.ts';
@@ -35,6 +35,7 @@ export function reconcileSettings(config: Pick<Config, 'timeouts'>): ReconcileSe
     launchedCheckAfterMs: config.timeouts.runnerStartSeconds * 1000, // 120 s
     runningCheckEveryMs: clamp(10 * interval, 5_000, 600_000), // 10 min
     orphanGraceMs: clamp(5 * interval, 5_000, 120_000), // 2 min
+    swapGraceMs: swapGraceMs(config), // 15 s
   };
 }
 

@@ -5,23 +5,31 @@ import type { GitHubPort } from '../ports/github.ts';
 import type { Dispatcher, Logger, Metrics } from '../ports/runtime.ts';
 import { ConditionFailedError, type Store } from '../ports/store.ts';
 
+/** When a theft is looked at (see {@link createReplaceRobbedJob}). */
+export const RobbedPhase = {
+  /** First sight (the robber's `in_progress`, or the Actions API showing the runner busy). */
+  seen: 'seen',
+  /** The reconciler, after the swap window: GitHub still shows the job queued. */
+  windowOver: 'window-over',
+  /** The reconciler, after the start timeout: GitHub still shows it queued and its runner busy elsewhere. */
+  final: 'final',
+} as const;
+export type RobbedPhase = (typeof RobbedPhase)[keyof typeof RobbedPhase];
+
 /** A runner minted for `jobId` was seen running another job (`takenBy`, when known). */
 export interface RobbedRunner {
   jobId: number;
   runnerName: string;
   takenBy?: number | undefined;
   at: number;
-  /**
-   * The reconciler's look after the start timeout (GitHub still shows the job queued and its runner busy).
-   * Only then does a spent attempt budget fail the job; a webhook's first sight of the theft waits for it.
-   */
-  final?: boolean;
+  /** Default `seen`. */
+  phase?: RobbedPhase;
 }
 
 export const RobbedOutcome = {
-  /** Re-queued under the next attempt and dispatched at once. */
+  /** Re-queued under the next attempt and dispatched. */
   replaced: 'replaced',
-  /** Re-queued under the next attempt, dispatched after the swap grace (see below). */
+  /** Marked stolen and left `launched`: the robber's own free runner gets the swap window to take it. */
   swapWindow: 'swap-window',
   /** Attempt budget spent: the job ended `failed` with the reason. */
   failed: 'failed',
@@ -43,8 +51,6 @@ export interface ReplaceRobbedJobDeps {
   dispatcher: Dispatcher;
   logger: Logger;
   metrics: Metrics;
-  /** How long a robbed job waits for the runner of the job that robbed it. Default 15 s. */
-  swapGraceMs?: number;
 }
 
 export const DEFAULT_SWAP_GRACE_MS = 15_000;
@@ -58,18 +64,21 @@ export function swapGraceMs(config: Pick<Config, 'timeouts'>): number {
  * Stolen runners (DESIGN §4 `stolen`): JIT runners take any queued job their labels match, so runner
  * `jr-A-1` may start job B. Job A is then robbed; if GitHub still shows A queued it needs a runner.
  *
- * Why a swap window: when B had its own runner `jr-B-1` that has taken nothing yet, that runner is now
- * free and will usually take A within seconds (both were minted with every served label). Minting a
- * replacement at once would leave a spare behind for every swap in a burst. So A goes back to `queued`
- * under the next attempt with `notBefore` a few seconds away: if A starts on `jr-B-1` meanwhile, its
- * `in_progress` moves it to `running` and the provisioner skips it; if not, the replacement is minted.
- * Without a free partner the replacement is dispatched at once. The next attempt (a new runner name)
- * is what keeps a replacement from adopting the busy `jr-A-1` through the 409 path; it is bounded by
- * `MAX_ATTEMPTS_PER_JOB` like every other attempt.
+ * A replacement takes the next attempt (a new runner name: the same name would answer 409 and the
+ * provisioner would adopt the busy `jr-A-1`), and attempts are bounded by `MAX_ATTEMPTS_PER_JOB`. So an
+ * attempt is spent only when a replacement is really needed:
+ *
+ * - Swap window: when B had its own runner `jr-B-1` that has taken nothing yet, that runner is now free
+ *   and will usually take A within seconds (both were minted with every served label). A is only marked
+ *   `stolen` and stays `launched`; if A starts meanwhile its `in_progress` settles it, and after the
+ *   window (`windowOver`, the reconciler) a replacement is minted if GitHub still shows A queued.
+ * - No free partner: the replacement is minted at once.
+ * - Budget spent: noted, and decided only at the start timeout (`final`): in a burst every theft frees
+ *   the robber's own runner for another job, so a spare usually takes A first.
  */
 export function createReplaceRobbedJob(deps: ReplaceRobbedJobDeps) {
   const { config, store, github, dispatcher, logger, metrics } = deps;
-  const swapGraceMs = deps.swapGraceMs ?? DEFAULT_SWAP_GRACE_MS;
+  const max = config.limits.maxAttemptsPerJob;
 
   /** Whether the robber's own runner exists and has taken no job yet (so it can take the robbed one). */
   async function freePartner(takenBy: number | undefined, runnerName: string): Promise<string | undefined> {
@@ -85,6 +94,7 @@ export function createReplaceRobbedJob(deps: ReplaceRobbedJobDeps) {
   }
 
   return async function replaceRobbedJob(robbed: RobbedRunner): Promise<RobbedOutcome> {
+    const phase = robbed.phase ?? RobbedPhase.seen;
     const job = await store.jobs.get(robbed.jobId);
     if (!job || isTerminal(job.status)) return RobbedOutcome.notRobbed;
     // Only the job's current runner matters: an older attempt's runner taking a job robs nobody.
@@ -97,27 +107,36 @@ export function createReplaceRobbedJob(deps: ReplaceRobbedJobDeps) {
 
     const by = robbed.takenBy === undefined ? 'another job' : `job ${robbed.takenBy}`;
     const expect = { statusIn: [JobStatus.launched], attempt: job.attempt } as const;
+    /** Marks the job stolen without spending an attempt (its runner fields stay: that runner is busy elsewhere). */
+    const mark = async (note: string) => {
+      await store.jobs.update(
+        job.jobId,
+        expect,
+        { set: { failureClass: FailureClass.stolen }, event: { status: JobStatus.launched, note } },
+        robbed.at,
+      );
+    };
     try {
-      if (job.attempt + 1 > config.limits.maxAttemptsPerJob && !robbed.final) {
-        // Why not fail at once: in a burst every theft frees the robber's own runner for another job,
-        // so this one is usually taken by a spare within seconds. The reconciler decides after the
-        // start timeout, from GitHub's view (`final`).
-        await store.jobs.update(
-          job.jobId,
-          expect,
-          {
-            set: { failureClass: FailureClass.stolen },
-            event: {
-              status: JobStatus.launched,
-              note: `stolen: runner ${robbed.runnerName} was taken by ${by}; attempt budget (${config.limits.maxAttemptsPerJob}) spent, no replacement: waiting for a spare runner of the scope`,
-            },
-          },
-          robbed.at,
-        );
-        return RobbedOutcome.budgetSpent;
+      if (phase === RobbedPhase.seen) {
+        const partner = await freePartner(robbed.takenBy, robbed.runnerName);
+        if (partner !== undefined) {
+          await mark(
+            `stolen: runner ${robbed.runnerName} was taken by ${by}; its runner ${partner} is free: a replacement only if the job has not started when the swap window ends`,
+          );
+          metrics.count('RunnerStolen', 1, { swap: 'yes' });
+          return RobbedOutcome.swapWindow;
+        }
       }
-      if (job.attempt + 1 > config.limits.maxAttemptsPerJob) {
-        const reason = `runner ${robbed.runnerName} was taken by ${by} and the attempt budget (${config.limits.maxAttemptsPerJob}) is spent`;
+      if (job.attempt + 1 > max) {
+        if (phase !== RobbedPhase.final) {
+          if (job.failureClass !== FailureClass.stolen || phase === RobbedPhase.seen) {
+            await mark(
+              `stolen: runner ${robbed.runnerName} was taken by ${by}; attempt budget (${max}) spent, no replacement: waiting for a spare runner of the scope`,
+            );
+          }
+          return RobbedOutcome.budgetSpent;
+        }
+        const reason = `runner ${robbed.runnerName} was taken by ${by} and the attempt budget (${max}) is spent`;
         await store.jobs.update(
           job.jobId,
           expect,
@@ -133,39 +152,34 @@ export function createReplaceRobbedJob(deps: ReplaceRobbedJobDeps) {
         return RobbedOutcome.failed;
       }
 
-      const partner = await freePartner(robbed.takenBy, robbed.runnerName);
-      const delayMs = partner === undefined ? 0 : swapGraceMs;
       const next = job.attempt + 1;
-      const note =
-        partner === undefined
-          ? `stolen: runner ${robbed.runnerName} was taken by ${by}; replacement under attempt ${next}`
-          : `stolen: runner ${robbed.runnerName} was taken by ${by}; its runner ${partner} is free, replacement under attempt ${next} in ${Math.round(delayMs / 1000)} s unless the job starts`;
       await store.jobs.update(
         job.jobId,
         expect,
         {
-          set: {
-            status: JobStatus.queued,
-            attempt: next,
-            failureClass: FailureClass.stolen,
-            notBefore: robbed.at + delayMs,
-          },
+          set: { status: JobStatus.queued, attempt: next, failureClass: FailureClass.stolen },
           // The robbed runner belongs to the other job now: nothing of it stays on this one.
-          remove: ['runnerName', 'runnerId', 'launchId', 'launchedAt', 'leaseOwner', 'leaseExpiresAt'],
-          event: { status: JobStatus.queued, note },
+          remove: ['runnerName', 'runnerId', 'launchId', 'launchedAt', 'leaseOwner', 'leaseExpiresAt', 'notBefore'],
+          event: {
+            status: JobStatus.queued,
+            note:
+              phase === RobbedPhase.seen
+                ? `stolen: runner ${robbed.runnerName} was taken by ${by}; replacement under attempt ${next}`
+                : `stolen: runner ${robbed.runnerName} was taken by ${by} and GitHub still shows the job queued; replacement under attempt ${next}`,
+          },
         },
         robbed.at,
       );
-      metrics.count('RunnerStolen', 1, { swap: partner === undefined ? 'no' : 'yes' });
+      if (phase === RobbedPhase.seen) metrics.count('RunnerStolen', 1, { swap: 'no' });
       logger.info('robbed job re-queued', {
         jobId: job.jobId,
         runnerName: robbed.runnerName,
         takenBy: robbed.takenBy,
         nextAttempt: next,
-        delayMs,
+        phase,
       });
-      await dispatcher.dispatch(job.jobId, delayMs > 0 ? { delayMs } : undefined);
-      return partner === undefined ? RobbedOutcome.replaced : RobbedOutcome.swapWindow;
+      await dispatcher.dispatch(job.jobId);
+      return RobbedOutcome.replaced;
     } catch (error) {
       if (error instanceof ConditionFailedError) return RobbedOutcome.raced;
       throw error;

@@ -1,4 +1,5 @@
 import type { Config } from '../config/config.ts';
+import { FailureClass } from '../domain/failure-class.ts';
 import type { Job } from '../domain/job.ts';
 import { JobStatus, statusesAllowing } from '../domain/job-status.ts';
 import { scopeForRepository } from '../domain/scope.ts';
@@ -6,7 +7,7 @@ import { type GitHubPort, GitHubRequestError, type GitHubTarget, type WorkflowJo
 import type { Dispatcher, Logger, Metrics } from '../ports/runtime.ts';
 import { ConditionFailedError, type Store } from '../ports/store.ts';
 import type { JobProgress } from './accept-webhook.ts';
-import type { ReplaceRobbedJob } from './replace-robbed-job.ts';
+import { type ReplaceRobbedJob, RobbedOutcome, RobbedPhase } from './replace-robbed-job.ts';
 import type { RetireRunner } from './retire-runner.ts';
 import type { ScopeGuard } from './scope-guard.ts';
 import { type StuckJobDeadlines, stuckJobVerdict } from './stuck-job-verdict.ts';
@@ -156,13 +157,20 @@ export function createResumeStuckJobs(deps: ResumeStuckJobsDeps) {
       if (written) await onProgress(progressOf(job, state, 'in_progress', now));
       return written;
     }
-    if (QUEUED_ON_GITHUB.has(state.status) && job.status === JobStatus.launched && job.runnerId !== undefined) {
-      // Still queued while its runner is busy: the runner took another job and that `in_progress` was missed.
-      const registration = await github.getRunner(targetOf(job), job.runnerId);
-      if (registration?.busy && job.runnerName !== undefined) {
-        const outcome = await replaceRobbedJob({ jobId: job.jobId, runnerName: job.runnerName, at: now, final: true });
-        return outcome === 'replaced' || outcome === 'swap-window' || outcome === 'failed';
+    if (QUEUED_ON_GITHUB.has(state.status) && job.status === JobStatus.launched && job.runnerName !== undefined) {
+      const overdue = now - (job.launchedAt ?? job.updatedAt) >= deadlines.launchedCheckAfterMs;
+      let phase: RobbedPhase | undefined;
+      if (job.failureClass === FailureClass.stolen) {
+        // A known theft whose swap window is over (or, past the start timeout, the final word).
+        phase = overdue ? RobbedPhase.final : RobbedPhase.windowOver;
+      } else if (job.runnerId !== undefined) {
+        // Still queued while its runner is busy: the runner took another job and that `in_progress` was missed.
+        const registration = await github.getRunner(targetOf(job), job.runnerId);
+        if (registration?.busy) phase = overdue ? RobbedPhase.final : RobbedPhase.seen;
       }
+      if (phase === undefined) return false;
+      const outcome = await replaceRobbedJob({ jobId: job.jobId, runnerName: job.runnerName, at: now, phase });
+      return outcome === RobbedOutcome.replaced || outcome === RobbedOutcome.failed;
     }
     return false;
   }
@@ -171,7 +179,12 @@ export function createResumeStuckJobs(deps: ResumeStuckJobsDeps) {
   async function askLimited(job: Job, now: number, report: StuckJobsReport): Promise<boolean> {
     if (report.checked.length >= maxApiChecks) return false;
     if (scopeGuard && (await scopeGuard.openUntil(job.scopeKey, now)) !== undefined) return false;
-    const every = job.status === JobStatus.launched ? deadlines.launchedCheckAfterMs : deadlines.runningCheckEveryMs;
+    const every =
+      job.status !== JobStatus.launched
+        ? deadlines.runningCheckEveryMs
+        : job.failureClass === FailureClass.stolen
+          ? deadlines.swapGraceMs
+          : deadlines.launchedCheckAfterMs;
     // Why a mark: `updatedAt` does not move while a job runs, so without it every run would ask again.
     if (!(await store.locks.mark(`reconcile:ask:${job.jobId}`, now, Math.max(1, every - 1)))) return false;
     report.checked.push(job.jobId);

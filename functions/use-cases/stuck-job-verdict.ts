@@ -1,3 +1,4 @@
+import { FailureClass } from '../domain/failure-class.ts';
 import type { Job } from '../domain/job.ts';
 import { JobStatus } from '../domain/job-status.ts';
 
@@ -7,6 +8,8 @@ export interface StuckJobDeadlines {
   queuedGraceMs: number;
   /** A `launched` job not seen running by then is looked up in the Actions API. */
   launchedCheckAfterMs: number;
+  /** A `launched` job marked stolen is looked up this long after the theft (see replace-robbed-job.ts). */
+  swapGraceMs: number;
   /**
    * A `running` job is looked up in the Actions API this often (a missed `completed`); so is a job that
    * has waited that long before `launched` (GitHub may have cancelled it and the `completed` got lost).
@@ -60,6 +63,9 @@ export function stuckJobVerdict(job: Job, now: number, deadlines: StuckJobDeadli
         ask: now - job.createdAt >= deadlines.runningCheckEveryMs,
       };
     case JobStatus.launched: {
+      if (job.failureClass === FailureClass.stolen && now - job.updatedAt >= deadlines.swapGraceMs) {
+        return { kind: 'ask-github', reason: 'its runner was taken by another job: is it still queued?' };
+      }
       const since = job.launchedAt ?? job.updatedAt;
       if (now - since < deadlines.launchedCheckAfterMs) return NONE;
       return { kind: 'ask-github', reason: `launched ${Math.round((now - since) / 1000)} s ago, not seen running` };

@@ -46,7 +46,9 @@ function printLoad(r: LoadResult) {
     `load: ${r.jobs} jobs across ${r.repos} repositories + ${r.duplicates} duplicate deliveries (${seconds(r.elapsedMs)})`,
   );
   print(`  mints ${r.mints}, launches ${r.launches}, lost ${r.lost.length}, doubled ${r.doubled.length}`);
-  print(`  duplicate answers ${JSON.stringify(r.duplicateAnswers)}, server errors ${r.serverErrors}`);
+  print(
+    `  duplicate answers ${JSON.stringify(r.duplicateAnswers)}, server errors ${r.serverErrors}, deliveries slower than 10 s ${r.timeouts}`,
+  );
   print(
     `  ${check(r.lost.length === 0 && r.doubled.length === 0 && r.mints === r.jobs && r.launches === r.jobs, 'load')}`,
   );

@@ -33,6 +33,7 @@ export class RecordingDispatcher implements Dispatcher {
   }
 }
 
+export const SWAP_GRACE_MS = 15_000;
 /** Settings with round numbers, so each test can step over a deadline exactly. */
 export const SETTINGS: ReconcileSettings = {
   leaseMs: 30_000,
@@ -40,8 +41,8 @@ export const SETTINGS: ReconcileSettings = {
   launchedCheckAfterMs: 120_000,
   runningCheckEveryMs: 60_000,
   orphanGraceMs: 5_000,
+  swapGraceMs: SWAP_GRACE_MS,
 };
-export const SWAP_GRACE_MS = 15_000;
 
 export interface World {
   config: Config;
@@ -150,7 +151,6 @@ export function createWorld(
     webhookSecrets: () => [SECRET],
     random: () => 0.5,
     reconcileSettings: SETTINGS,
-    swapGraceMs: SWAP_GRACE_MS,
   });
   return world;
 }

@@ -7,7 +7,7 @@ const REGISTRATION_DELETED =
 
 describe('stolen and spare runners (progress listener)', () => {
   describe('in_progress on a runner minted for another job', () => {
-    it('re-queues the robbed job under the next attempt after a swap window when the robber has a free runner', async () => {
+    it('spends no attempt while the robber has a free runner of its own (swap window), only marks the job stolen', async () => {
       const world = createWorld();
       await world.launch(1);
       await world.launch(2);
@@ -18,15 +18,51 @@ describe('stolen and spare runners (progress listener)', () => {
       await world.webhook('in_progress', 2, { runnerName: 'jr-1-1' });
 
       const robbed = await world.job(1);
-      expect(robbed.status).toBe(JobStatus.queued);
-      expect(robbed.attempt).toBe(2);
+      expect(robbed.status).toBe(JobStatus.launched);
+      expect(robbed.attempt).toBe(1);
       expect(robbed.failureClass).toBe('stolen');
-      expect(robbed.notBefore).toBe(T0 + SWAP_GRACE_MS);
-      expect(robbed.runnerName).toBeUndefined();
       expect(robbed.history.at(-1)?.note).toMatch(/taken by job 2; its runner jr-2-1 is free/);
-      expect(world.dispatcher.calls).toEqual([{ jobId: 1, delayMs: SWAP_GRACE_MS }]);
+      expect(world.dispatcher.calls).toEqual([]);
       expect((await world.store.runners.get('jr-1-1'))?.tookJobId).toBe(2);
       expect((await world.job(2)).status).toBe(JobStatus.running);
+    });
+
+    it('settles the swap when the free runner takes the robbed job: no attempt spent, no third runner', async () => {
+      const world = createWorld();
+      await world.launch(1);
+      await world.launch(2);
+      await world.webhook('in_progress', 2, { runnerName: 'jr-1-1' });
+      world.githubJob(1, 'in_progress', 'jr-2-1');
+      await world.webhook('in_progress', 1, { runnerName: 'jr-2-1' });
+
+      world.now = T0 + SWAP_GRACE_MS;
+      await world.reconcile();
+
+      const job = await world.job(1);
+      expect(job.status).toBe(JobStatus.running);
+      expect(job.attempt).toBe(1);
+      expect(world.launcher.launches).toHaveLength(2);
+    });
+
+    it('mints a replacement under the next attempt once the swap window is over and GitHub still shows the job queued', async () => {
+      const world = createWorld();
+      await world.launch(1);
+      await world.launch(2);
+      await world.webhook('in_progress', 2, { runnerName: 'jr-1-1' });
+      world.dispatcher.clear();
+
+      world.now = T0 + SWAP_GRACE_MS - 1;
+      await world.reconcile();
+      expect((await world.job(1)).attempt).toBe(1);
+
+      world.now = T0 + SWAP_GRACE_MS;
+      await world.reconcile();
+      const job = await world.job(1);
+      expect(job.status).toBe(JobStatus.queued);
+      expect(job.attempt).toBe(2);
+      expect(job.runnerName).toBeUndefined();
+      expect(job.history.at(-1)?.note).toMatch(/GitHub still shows the job queued; replacement under attempt 2/);
+      expect(world.dispatcher.jobs()).toContain(1);
     });
 
     it('gives the robbed job a replacement at once when the robber has no runner of its own', async () => {

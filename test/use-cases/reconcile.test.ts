@@ -98,6 +98,7 @@ describe('reconcileSettings', () => {
       launchedCheckAfterMs: 120_000,
       runningCheckEveryMs: 600_000,
       orphanGraceMs: 120_000,
+      swapGraceMs: 15_000,
     });
   });
 
@@ -108,5 +109,6 @@ describe('reconcileSettings', () => {
     expect(s.orphanGraceMs).toBe(5_000);
     expect(s.launchedCheckAfterMs).toBe(5_000);
     expect(s.leaseMs).toBe(30_000);
+    expect(s.swapGraceMs).toBe(5_000);
   });
 });
