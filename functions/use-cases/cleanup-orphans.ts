@@ -42,8 +42,8 @@ interface ScopeRef {
 }
 
 export const SWEPT_SCOPES = 'reconcile:scopes';
-/** An idle scope whose runners of ours do not all go offline is given up after this many sweeps. */
-const MAX_IDLE_SWEEPS = 10;
+/** An idle scope whose runners of ours are not all gone is given up after this many sweeps. */
+const MAX_IDLE_SWEEPS = 30;
 
 function readScopes(text: string | undefined): ScopeRef[] {
   if (!text) return [];
@@ -69,7 +69,7 @@ function readScopes(text: string | undefined): ScopeRef[] {
  *
  * Quiet when idle (decision): registrations are listed only for scopes that have open jobs, plus a last
  * sweep of a scope on the first run after its last job ended, repeated while runners of ours are still
- * online there or the listing failed (at most 10 times; kept in `reconcile:scopes`). With no job work
+ * there (online, just launched, a failed delete or listing; at most 30 times; kept in `reconcile:scopes`). With no job work
  * and nothing of ours left there is no runner API call at all; listing launches is the launcher's own
  * platform API.
  */
@@ -196,27 +196,28 @@ export function createCleanupOrphans(deps: CleanupOrphansDeps) {
     const unfinished: ScopeRef[] = [];
     for (const ref of sweep.values()) {
       const runners = await registrations(ref);
-      const ours = (runners ?? []).filter((r) => parseRunnerName(prefix, r.name) !== undefined);
-      if (!current.has(ref.scopeKey)) {
-        const idleSweeps = (ref.idleSweeps ?? 0) + 1;
-        const deletable = ours.filter((r) => r.status === 'offline' && !r.busy);
-        // Runners still online (a spare being stopped, a job we do not track) go offline later: look again.
-        if ((runners === undefined || ours.length > deletable.length) && idleSweeps < MAX_IDLE_SWEEPS) {
-          unfinished.push({ ...ref, idleSweeps });
-        }
-      }
+      let left = 0;
       for (const runner of runners ?? []) {
+        const minted = parseRunnerName(prefix, runner.name);
+        if (!minted) continue;
+        left += 1;
         if (runner.status !== 'offline' || runner.busy || isLive(runner.name) || youngLaunches.has(runner.name))
           continue;
         try {
-          const minted = parseRunnerName(prefix, runner.name);
-          if (!minted || (await stillLive(runner.name, minted.jobId)).live) continue;
+          if ((await stillLive(runner.name, minted.jobId)).live) continue;
           await github.deleteRunner(targetOf(ref), runner.id);
           report.registrationsDeleted.push(runner.name);
+          left -= 1;
         } catch (error) {
           report.errors += 1;
           logger.warn('cannot delete an orphan registration', { runnerName: runner.name, error: String(error) });
         }
+      }
+      if (!current.has(ref.scopeKey)) {
+        // Anything of ours still there (online, young, a failed delete or listing) is looked at again.
+        const idleSweeps = (ref.idleSweeps ?? 0) + 1;
+        if ((runners === undefined || left > 0) && idleSweeps < MAX_IDLE_SWEEPS)
+          unfinished.push({ ...ref, idleSweeps });
       }
     }
     const next = [...current.values(), ...unfinished].sort((a, b) => (a.scopeKey < b.scopeKey ? -1 : 1));

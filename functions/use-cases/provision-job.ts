@@ -7,7 +7,7 @@ import { type Scope, scopeForRepository } from '../domain/scope.ts';
 import { type GitHubPort, GitHubRequestError, type GitHubTarget, RunnerNameTakenError } from '../ports/github.ts';
 import { LaunchCapacityError, LaunchConfigError, LauncherError, type RunnerLauncher } from '../ports/launcher.ts';
 import type { Clock, Dispatcher, JobHandoff, Logger, Metrics } from '../ports/runtime.ts';
-import { ConditionFailedError, type JobRepository } from '../ports/store.ts';
+import { ConditionFailedError, type JobRepository, StoreUnavailableError } from '../ports/store.ts';
 import type { BaselineGate } from './baseline-gate.ts';
 import { retryDelayMs } from './retry-delay.ts';
 import { runnerVersionFor } from './runner-version-for.ts';
@@ -319,32 +319,42 @@ export function createProvisionJob(deps: ProvisionDeps) {
       return retry(job, FailureClass.transient, `launch failed (${cls}): ${error.message}`, false);
     }
 
-    try {
-      await jobs.update(
-        job.jobId,
-        { ...leaseOf(job), statusIn: [JobStatus.provisioning] },
-        {
-          set: {
-            status: JobStatus.launched,
-            runnerName: name,
-            runnerId: jit.runnerId,
-            launchId,
-            runnerVersion: version,
-            launchedAt: clock.now(),
+    // The launch's outcome must be written: a lost write makes the next provisioner mint again, and a
+    // fast ephemeral runner may be gone by then (a second launch). A throttled store gets a few short retries.
+    for (let tries = 1; ; tries++) {
+      try {
+        await jobs.update(
+          job.jobId,
+          { ...leaseOf(job), statusIn: [JobStatus.provisioning] },
+          {
+            set: {
+              status: JobStatus.launched,
+              runnerName: name,
+              runnerId: jit.runnerId,
+              launchId,
+              runnerVersion: version,
+              launchedAt: clock.now(),
+            },
+            remove: ['leaseOwner', 'leaseExpiresAt', 'notBefore'],
+            event: {
+              status: JobStatus.launched,
+              note: `runner ${name} (id ${jit.runnerId}, v${version}) launch ${launchId}`,
+            },
           },
-          remove: ['leaseOwner', 'leaseExpiresAt', 'notBefore'],
-          event: {
-            status: JobStatus.launched,
-            note: `runner ${name} (id ${jit.runnerId}, v${version}) launch ${launchId}`,
-          },
-        },
-        clock.now(),
-      );
-    } catch (error) {
-      // The job moved on while we launched (e.g. `in_progress`/`completed` arrived first). Anything else propagates.
-      if (!(error instanceof ConditionFailedError)) throw error;
-      logger.info('job moved on during launch', { jobId });
-      await settleMovedOn(job, target, name, jit.runnerId, launchId, version);
+          clock.now(),
+        );
+        break;
+      } catch (error) {
+        if (error instanceof StoreUnavailableError && tries < 3) {
+          await new Promise((resolve) => setTimeout(resolve, 100 * tries));
+          continue;
+        }
+        // The job moved on while we launched (e.g. `in_progress`/`completed` arrived first). Anything else propagates.
+        if (!(error instanceof ConditionFailedError)) throw error;
+        logger.info('job moved on during launch', { jobId });
+        await settleMovedOn(job, target, name, jit.runnerId, launchId, version);
+        break;
+      }
     }
     metrics.count('RunnerLaunched');
     logger.info('runner launched', { jobId, runnerName: name, launchId, runnerVersion: version });

@@ -57,10 +57,13 @@ export function stuckJobVerdict(job: Job, now: number, deadlines: StuckJobDeadli
     }
     case JobStatus.provisioning:
       if (leaseLive(job, now)) return NONE;
+      // Why ask first: the provisioner died or lost a write, possibly after its runner was launched; if
+      // that runner already ran the job (ephemeral, its registration gone), minting again would launch a
+      // second runner for a job GitHub has finished.
       return {
         kind: 'dispatch',
         reason: 'provisioning lease expired (the provisioner died or lost its answer)',
-        ask: now - job.createdAt >= deadlines.runningCheckEveryMs,
+        ask: true,
       };
     case JobStatus.launched: {
       if (job.failureClass === FailureClass.stolen && now - job.updatedAt >= deadlines.swapGraceMs) {

@@ -78,6 +78,7 @@ function printKills(r: KillResult) {
   print(
     `  jobs ${r.jobs.length + r.lost.length}, completed ${completed}, failed ${failed.length}, lost ${r.lost.length}, doubled ${r.doubled.length}, minted twice ${r.mintedTwice.length}, launches ${r.launches}`,
   );
+  for (const j of failed.slice(0, 5)) print(`      failed ${j.jobId}: ${j.reason}`);
   print(`  left behind: ${r.lingering.registrations.length} registrations, ${r.lingering.processes.length} processes`);
   print(
     `  ${check(r.lost.length === 0 && r.doubled.length === 0 && r.mintedTwice.length === 0 && failed.every((j) => j.reason) && r.lingering.registrations.length + r.lingering.processes.length === 0, 'kills')}`,

@@ -79,6 +79,24 @@ describe('provisioner crash safety (reviewed for issue 6)', () => {
     expect(world.launcher.stopped).toEqual(['rec-jr-1-1']);
   });
 
+  it('writes the launch even when the store throttles that write (a lost record would mean a second launch)', async () => {
+    const world = createWorld();
+    await world.queue(1);
+    const launch = world.launcher.launch.bind(world.launcher);
+    world.launcher.launch = async (request) => {
+      const answer = await launch(request);
+      world.store.failNext('jobs.update', new StoreUnavailableError('throttled (injected)'), 2);
+      return answer;
+    };
+
+    expect(await world.core.provisionJob(1)).toBe('launched');
+
+    const job = await world.job(1);
+    expect(job.status).toBe(JobStatus.launched);
+    expect(job.launchId).toBe('rec-jr-1-1');
+    expect(world.launcher.launches).toHaveLength(1);
+  });
+
   it('survives a store failure while closing a breaker after a successful mint (no unhandled rejection)', async () => {
     const world = createWorld();
     await world.store.breakers.put({ scopeKey: `${OWNER}/app`, consecutiveFailures: 1, opens: 0, openUntil: 0 }, 0, T0);

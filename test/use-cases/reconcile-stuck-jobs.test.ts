@@ -105,6 +105,24 @@ describe('reconcile: stuck jobs', () => {
       expect(world.dispatcher.jobs()).toEqual([1]);
     });
 
+    it('asks GitHub before resuming an expired provisioning: a job its runner already ran is recorded, not minted again', async () => {
+      const world = createWorld();
+      await world.queue(1);
+      await world.store.jobs.update(
+        1,
+        {},
+        { set: { status: JobStatus.provisioning, leaseOwner: 'dead', leaseExpiresAt: T0 + 20_000 } },
+        T0,
+      );
+      world.githubJob(1, 'completed', 'jr-1-1', 'success');
+
+      world.now = T0 + 20_001;
+      await world.reconcile();
+
+      expect((await world.job(1)).status).toBe(JobStatus.completed);
+      expect(world.dispatcher.jobs()).toEqual([]);
+    });
+
     it('launches exactly one runner when the provisioner died after minting (the 409 path)', async () => {
       const world = createWorld();
       await world.queue(1);

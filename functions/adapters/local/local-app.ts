@@ -4,7 +4,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildCore, type Core } from '../../composition/build-core.ts';
 import type { Config } from '../../config/config.ts';
-import { isTerminal } from '../../domain/job-status.ts';
+import { isTerminal, JobStatus } from '../../domain/job-status.ts';
 import type { GitHubPort } from '../../ports/github.ts';
 import type { RunnerLauncher } from '../../ports/launcher.ts';
 import { type Clock, type Logger, type Metrics, noopMetrics, systemClock } from '../../ports/runtime.ts';
@@ -239,11 +239,29 @@ export async function startLocalApp(options: LocalAppOptions): Promise<LocalApp>
     // Jobs left open by a previous process (crash, restart) are dispatched again; their old leases
     // expire within the lease time, so the provisioner takes them over within 60 s of restart.
     const open = await store.jobs.listOpen();
+    let takeoverAt = 0;
     for (const job of open) {
       if (isTerminal(job.status)) continue;
+      if (job.status === JobStatus.provisioning) {
+        // Why not dispatch: the provisioner died mid-way, maybe after launching a runner whose record it
+        // lost, and a short job may already have run on it. The reconciler asks GitHub before resuming.
+        takeoverAt = Math.max(takeoverAt, (job.leaseExpiresAt ?? 0) + 50);
+        continue;
+      }
       // A lease is free only strictly after its expiry: dispatch a little later than that.
       const delayMs = Math.max(0, (job.leaseExpiresAt ?? 0) + 50 - clock.now(), (job.notBefore ?? 0) - clock.now());
       await dispatcher.dispatch(job.jobId, { delayMs });
+    }
+    if (takeoverAt > 0) {
+      const timer = setTimeout(
+        () =>
+          track(
+            theCore.reconcile().catch((error: unknown) => logger.error('reconcile failed', { error: String(error) })),
+          ),
+        Math.max(0, takeoverAt - clock.now()),
+      );
+      timer.unref();
+      closers.push(async () => clearTimeout(timer));
     }
     if (open.length > 0) logger.info('resuming open jobs from the store', { count: open.length });
 

@@ -21,7 +21,7 @@ export interface KillSize {
   timeoutMs: number;
 }
 
-export const KILL_FAST: KillSize = { kills: 3, jobsPerWave: 4, repos: 2, timeoutMs: 90_000 };
+export const KILL_FAST: KillSize = { kills: 3, jobsPerWave: 4, repos: 2, timeoutMs: 120_000 };
 export const KILL_FULL: KillSize = { kills: 10, jobsPerWave: 10, repos: 4, timeoutMs: 300_000 };
 
 export interface KillResult {
@@ -188,6 +188,12 @@ export async function runKills(
     if (terminal.size < ids.length) await new Promise((r) => setTimeout(r, 300));
   }
   const lost = ids.filter((id) => !terminal.has(id));
+  if (process.env.KILL_DEBUG) {
+    for (const id of lost) {
+      const job = await server.job(id);
+      process.stdout.write(`LOST ${id} sim=${JSON.stringify(sim.job(id))}\n store=${JSON.stringify(job)}\n`);
+    }
+  }
   // Every launch leaves its directory (pruned to runner.log) under the work root, whichever server made it.
   const launchedNames = (await readdir(join(stateDir, 'runners')).catch(() => [] as string[])).filter((n) =>
     /^jr-\d+-\d+$/.test(n),
