@@ -30,7 +30,7 @@ const clamp = (value: number, low: number, high: number) => Math.min(high, Math.
 export function reconcileSettings(config: Pick<Config, 'timeouts'>): ReconcileSettings {
   const interval = config.timeouts.reconcileIntervalSeconds * 1000;
   return {
-    leaseMs: clamp(2 * interval, 30_000, 600_000),
+    leaseMs: clamp(2 * interval, 10_000, 600_000), // 2 min
     queuedGraceMs: clamp(2 * interval, 2_000, 30_000), // 30 s
     launchedCheckAfterMs: config.timeouts.runnerStartSeconds * 1000, // 120 s
     runningCheckEveryMs: clamp(10 * interval, 5_000, 600_000), // 10 min

@@ -108,7 +108,7 @@ describe('reconcileSettings', () => {
     expect(s.runningCheckEveryMs).toBe(10_000);
     expect(s.orphanGraceMs).toBe(5_000);
     expect(s.launchedCheckAfterMs).toBe(5_000);
-    expect(s.leaseMs).toBe(30_000);
+    expect(s.leaseMs).toBe(10_000);
     expect(s.swapGraceMs).toBe(5_000);
   });
 });
