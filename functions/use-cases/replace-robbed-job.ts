@@ -1,9 +1,7 @@
 import type { Config } from '../config/config.ts';
 import { FailureClass } from '../domain/failure-class.ts';
-import type { Job } from '../domain/job.ts';
 import { isTerminal, JobStatus } from '../domain/job-status.ts';
-import { scopeForRepository } from '../domain/scope.ts';
-import type { GitHubPort, GitHubTarget } from '../ports/github.ts';
+import type { GitHubPort } from '../ports/github.ts';
 import type { Dispatcher, Logger, Metrics } from '../ports/runtime.ts';
 import { ConditionFailedError, type Store } from '../ports/store.ts';
 
@@ -47,7 +45,7 @@ export const RobbedOutcome = {
 export type RobbedOutcome = (typeof RobbedOutcome)[keyof typeof RobbedOutcome];
 
 export interface ReplaceRobbedJobDeps {
-  config: Pick<Config, 'limits' | 'runner'>;
+  config: Pick<Config, 'limits'>;
   store: Pick<Store, 'jobs' | 'runners'>;
   github: GitHubPort;
   dispatcher: Dispatcher;
@@ -56,9 +54,6 @@ export interface ReplaceRobbedJobDeps {
 }
 
 export const DEFAULT_SWAP_GRACE_MS = 15_000;
-/** How often a robbed job whose attempt budget is spent may reuse its runner's name (see `reuseName`). */
-export const MAX_NAME_REUSES = 5;
-const REUSE_NOTE = 'stolen: reusing runner name';
 
 /** 15 s with the default one-minute reconcile interval; shorter when the operator reconciles faster (≥ 2 s). */
 export function swapGraceMs(config: Pick<Config, 'timeouts'>): number {
@@ -78,9 +73,8 @@ export function swapGraceMs(config: Pick<Config, 'timeouts'>): number {
  *   `stolen` and stays `launched`; if A starts meanwhile its `in_progress` settles it, and after the
  *   window (`windowOver`, the reconciler) a replacement is minted if GitHub still shows A queued.
  * - No free partner: the replacement is minted at once.
- * - Budget spent: a theft is not a failure (the runner served another job of ours), so no attempt is
- *   needed: A waits for a spare, and once its runner is gone the same name is minted again
- *   (`reuseName`, bounded).
+ * - Budget spent: noted, and decided only at the start timeout (`final`): in a burst every theft frees
+ *   the robber's own runner for another job, so a spare usually takes A first.
  */
 export function createReplaceRobbedJob(deps: ReplaceRobbedJobDeps) {
   const { config, store, github, dispatcher, logger, metrics } = deps;
@@ -97,60 +91,6 @@ export function createReplaceRobbedJob(deps: ReplaceRobbedJobDeps) {
       return undefined;
     }
     return own;
-  }
-
-  /**
-   * Attempt budget spent, GitHub still shows the job queued. A theft is not a failure: the runner served
-   * another job of ours. Once that runner is gone (ephemeral: its registration ends with its job), its
-   * name is free and is minted again under the same attempt, so no attempt is spent; while it is busy the
-   * job keeps waiting (a spare may take it). Bounded: after {@link MAX_NAME_REUSES} reuses the job fails.
-   */
-  async function reuseName(job: Job, robbed: RobbedRunner, by: string): Promise<RobbedOutcome> {
-    const target: GitHubTarget = {
-      installationId: job.installationId,
-      scope: scopeForRepository(config.runner.scope, job.owner, job.repo),
-    };
-    const runner =
-      job.runnerId !== undefined
-        ? await github.getRunner(target, job.runnerId)
-        : await github.findRunnerByName(target, robbed.runnerName);
-    if (runner && (runner.busy || runner.status === 'online')) return RobbedOutcome.budgetSpent;
-    const expect = { statusIn: [JobStatus.launched], attempt: job.attempt } as const;
-    const reuses = job.history.filter((h) => h.note.startsWith(REUSE_NOTE)).length;
-    if (reuses >= MAX_NAME_REUSES) {
-      const reason = `runner ${robbed.runnerName} was taken by ${by}; the attempt budget (${max}) is spent and its name was reused ${reuses} times`;
-      await store.jobs.update(
-        job.jobId,
-        expect,
-        {
-          set: { status: JobStatus.failed, failureClass: FailureClass.stolen, reason },
-          remove: ['leaseOwner', 'leaseExpiresAt', 'notBefore'],
-          event: { status: JobStatus.failed, note: `stolen: ${reason}` },
-        },
-        robbed.at,
-      );
-      metrics.count('JobFailed', 1, { failureClass: FailureClass.stolen });
-      logger.warn('robbed job failed: attempt budget spent', { jobId: job.jobId, runnerName: robbed.runnerName });
-      return RobbedOutcome.failed;
-    }
-    // An offline leftover would answer the mint with 409: free the name first.
-    if (runner) await github.deleteRunner(target, runner.id);
-    await store.jobs.update(
-      job.jobId,
-      expect,
-      {
-        set: { status: JobStatus.queued, failureClass: FailureClass.stolen },
-        remove: ['runnerName', 'runnerId', 'launchId', 'launchedAt', 'leaseOwner', 'leaseExpiresAt', 'notBefore'],
-        event: {
-          status: JobStatus.queued,
-          note: `${REUSE_NOTE} ${robbed.runnerName} (it ran ${by} and is gone; attempt budget ${max} spent): minted again under attempt ${job.attempt}`,
-        },
-      },
-      robbed.at,
-    );
-    logger.info('robbed job re-queued under the same attempt', { jobId: job.jobId, runnerName: robbed.runnerName });
-    await dispatcher.dispatch(job.jobId);
-    return RobbedOutcome.replaced;
   }
 
   return async function replaceRobbedJob(robbed: RobbedRunner): Promise<RobbedOutcome> {
@@ -188,15 +128,28 @@ export function createReplaceRobbedJob(deps: ReplaceRobbedJobDeps) {
         }
       }
       if (job.attempt + 1 > max) {
-        if (phase === RobbedPhase.seen) {
-          if (job.failureClass !== FailureClass.stolen) {
+        if (phase !== RobbedPhase.final) {
+          if (job.failureClass !== FailureClass.stolen || phase === RobbedPhase.seen) {
             await mark(
-              `stolen: runner ${robbed.runnerName} was taken by ${by}; attempt budget (${max}) spent, no new attempt: waiting for a spare runner of the scope, or for this runner's name once it is free`,
+              `stolen: runner ${robbed.runnerName} was taken by ${by}; attempt budget (${max}) spent, no replacement: waiting for a spare runner of the scope`,
             );
           }
           return RobbedOutcome.budgetSpent;
         }
-        return reuseName(job, robbed, by);
+        const reason = `runner ${robbed.runnerName} was taken by ${by} and the attempt budget (${max}) is spent`;
+        await store.jobs.update(
+          job.jobId,
+          expect,
+          {
+            set: { status: JobStatus.failed, failureClass: FailureClass.stolen, reason },
+            remove: ['leaseOwner', 'leaseExpiresAt', 'notBefore'],
+            event: { status: JobStatus.failed, note: `stolen: ${reason}` },
+          },
+          robbed.at,
+        );
+        metrics.count('JobFailed', 1, { failureClass: FailureClass.stolen });
+        logger.warn('robbed job failed: attempt budget spent', { jobId: job.jobId, runnerName: robbed.runnerName });
+        return RobbedOutcome.failed;
       }
 
       const next = job.attempt + 1;

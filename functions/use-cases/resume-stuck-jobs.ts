@@ -186,15 +186,7 @@ export function createResumeStuckJobs(deps: ResumeStuckJobsDeps) {
           ? deadlines.swapGraceMs
           : deadlines.launchedCheckAfterMs;
     // Why a mark: `updatedAt` does not move while a job runs, so without it every run would ask again.
-    // Not for a robbed job past the start timeout: the start-timeout check would otherwise take its gone
-    // runner for a failure before this pass sees the theft.
-    const robbedOverdue =
-      job.status === JobStatus.launched &&
-      job.failureClass === FailureClass.stolen &&
-      now - (job.launchedAt ?? job.updatedAt) >= deadlines.launchedCheckAfterMs;
-    if (!robbedOverdue && !(await store.locks.mark(`reconcile:ask:${job.jobId}`, now, Math.max(1, every - 1)))) {
-      return false;
-    }
+    if (!(await store.locks.mark(`reconcile:ask:${job.jobId}`, now, Math.max(1, every - 1)))) return false;
     report.checked.push(job.jobId);
     const corrected = await ask(job, now);
     if (corrected) report.corrected.push(job.jobId);

@@ -219,36 +219,6 @@ export async function runKills(
     if (lingering.registrations.length + lingering.processes.length === 0) break;
     await new Promise((r) => setTimeout(r, 500));
   } while (Date.now() < lingerDeadline);
-  if (process.env.KILL_DEBUG) {
-    for (const name of lingering.registrations) {
-      const job = await server.job(Number(name.split('-')[1]));
-      const view = sim.runners().find((r) => r.name === name);
-      process.stdout.write(
-        `LINGER ${name} ${JSON.stringify(view)}\n job=${JSON.stringify(job && { status: job.status, attempt: job.attempt, runnerName: job.runnerName, ranOn: job.ranOn, history: job.history.slice(-5) })}\n`,
-      );
-    }
-    for (const id of mintedTwice.slice(0, 3)) {
-      const job = terminal.get(id);
-      const mints = sim.requests
-        .filter(
-          (r) =>
-            r.endpoint.endsWith('generate-jitconfig') && (r.body as { name?: string }).name?.startsWith(`jr-${id}-`),
-        )
-        .map((r) => `${r.at % 100000} ${r.status} ${(r.body as { name: string }).name}`);
-      const ranBy = sim.jobs
-        .filter((j) => j.runnerName?.startsWith(`jr-${id}-`))
-        .map((j) => `${j.id} on ${j.runnerName}`);
-      process.stdout.write(
-        `TWICE ${id} mints=${JSON.stringify(mints)} ranBy=${JSON.stringify(ranBy)} simJob=${JSON.stringify(sim.job(id)?.runnerName)}\n history=${JSON.stringify(job?.history.map((h) => `${h.at % 100000} ${h.status} ${h.note.slice(0, 120)}`))}\n`,
-      );
-    }
-    for (const job of [...terminal.values()].filter((j) => j.status === 'failed').slice(0, 2)) {
-      process.stdout.write(
-        `FAILED ${job.jobId} ${job.reason}\n${job.history.map((h) => `   ${h.at % 100000} ${h.status} ${h.note.slice(0, 150)}`).join('\n')}\n`,
-      );
-    }
-    process.stdout.write(`SERVER OUTPUT TAIL\n${server.output.slice(-4000)}\n`);
-  }
 
   return {
     kills: size.kills,
