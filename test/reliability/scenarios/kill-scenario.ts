@@ -9,7 +9,7 @@ import { SAMPLE_RUNNER_DIR } from '../../../functions/adapters/local/local-app.t
 import { createLocalLauncher } from '../../../functions/adapters/local/local-launcher.ts';
 import { type GitHubSimulator, startGitHubSimulator } from '../../../functions/adapters/sandbox/github-simulator.ts';
 import type { Job } from '../../../functions/domain/job.ts';
-import { doubledLaunches, LABELS, mintsByJob, OWNER, seeded } from '../support/reliability-world.ts';
+import { allowedLaunches, doubledLaunches, LABELS, mintsByJob, OWNER, seeded } from '../support/reliability-world.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 
@@ -32,7 +32,7 @@ export interface KillResult {
   lost: number[];
   /** Jobs launched twice: a name launched twice, or more launches than attempts. */
   doubled: number[];
-  /** Jobs with a runner name minted twice (no launch failures are injected here, so none is expected). */
+  /** Jobs with a runner name minted twice (a name reused after its runner ended; counted in `doubled` unless the job's history explains it). */
   mintedTwice: number[];
   /** Runner launches in all (one directory per launch under the work root). */
   launches: number;
@@ -198,7 +198,25 @@ export async function runKills(
   const launchedNames = (await readdir(join(stateDir, 'runners')).catch(() => [] as string[])).filter((n) =>
     /^jr-\d+-\d+$/.test(n),
   );
-  const doubled = doubledLaunches(launchedNames, [...terminal.values()]);
+  // A name launched again reuses its directory, so the mints (every registration GitHub made) count too.
+  const minted = [...mintsByJob(sim).values()].flat();
+  // Beyond what the history explains, each of the job's runners that ran another job (a theft the crash
+  // kept from being recorded) justifies one more.
+  const stolenFrom = (jobId: number) =>
+    sim.jobs.filter((j) => j.id !== jobId && j.runnerName?.startsWith(`jr-${jobId}-`)).length;
+  const jobs = [...terminal.values()];
+  const doubled = [
+    ...new Set([
+      ...doubledLaunches(launchedNames, jobs),
+      ...jobs
+        .filter(
+          (job) =>
+            minted.filter((n) => n.startsWith(`jr-${job.jobId}-`)).length >
+            allowedLaunches(job) + stolenFrom(job.jobId),
+        )
+        .map((job) => job.jobId),
+    ]),
+  ];
   const mintedTwice = [...mintsByJob(sim).entries()]
     .filter(([, names]) => new Set(names).size !== names.length)
     .map(([id]) => id);

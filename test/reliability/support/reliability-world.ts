@@ -357,18 +357,23 @@ export async function startWorld(options: WorldOptions = {}): Promise<World> {
 }
 
 /**
- * Jobs launched twice: a runner name launched more than once, or more launches than attempts (each
- * attempt has its own name, so one launch per attempt is the most a job may get).
+ * Jobs launched twice. Each attempt has its own runner name and gets one runner; the only times a name
+ * is launched again are recorded on the job: a re-mint after a failed launch ("launch failed") and a
+ * robbed job reusing its runner's name once that runner is gone ("reusing runner name"). A job whose
+ * launches (or mints) exceed its attempts plus those recorded repeats was launched twice.
  */
 export function doubledLaunches(launched: readonly string[], jobs: readonly Job[]): number[] {
-  const perName = new Map<string, number>();
-  for (const name of launched) perName.set(name, (perName.get(name) ?? 0) + 1);
-  return jobs
-    .filter((job) => {
-      const names = [...perName.entries()].filter(([name]) => name.startsWith(`jr-${job.jobId}-`));
-      return names.some(([, n]) => n > 1) || names.length > job.attempt;
-    })
-    .map((job) => job.jobId);
+  return jobs.filter((job) => countFor(launched, job.jobId) > allowedLaunches(job)).map((job) => job.jobId);
+}
+
+/** Attempts plus the repeats of a name the job's history explains. */
+export function allowedLaunches(job: Job): number {
+  const repeats = job.history.filter((h) => /reusing runner name|launch failed/.test(h.note)).length;
+  return job.attempt + repeats;
+}
+
+function countFor(names: readonly string[], jobId: number): number {
+  return names.filter((name) => name.startsWith(`jr-${jobId}-`)).length;
 }
 
 /** Mints per job name, from the simulator's request log. */
