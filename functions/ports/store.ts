@@ -59,6 +59,11 @@ export interface JobRepository {
   update(jobId: number, expect: JobExpectation, changes: JobChanges, now: number): Promise<Job>;
   /** Non-terminal jobs (reconciler and crash recovery), oldest update first. */
   listOpen(limit?: number): Promise<Job[]>;
+  /**
+   * Completed and failed jobs whose last write was at or after `since` (epoch ms), oldest first: the
+   * reconciler's orphan sweep learns from them which scopes had jobs it never saw open.
+   */
+  listEndedSince(since: number, limit?: number): Promise<Job[]>;
 }
 
 // ───────────── baselines ─────────────

@@ -12,7 +12,7 @@ import type { ScopeGuard } from './scope-guard.ts';
 
 export interface CleanupOrphansDeps {
   config: Pick<Config, 'runner'>;
-  store: Pick<Store, 'jobs' | 'locks'>;
+  store: { jobs: Pick<Store['jobs'], 'get' | 'listEndedSince'>; locks: Store['locks'] };
   github: GitHubPort;
   launcher: RunnerLauncher;
   retireRunner: RetireRunner;
@@ -44,14 +44,37 @@ interface ScopeRef {
 export const SWEPT_SCOPES = 'reconcile:scopes';
 /** An idle scope whose runners of ours are not all gone is given up after this many sweeps. */
 const MAX_IDLE_SWEEPS = 30;
+/**
+ * Jobs that ended this long before the last sweep are read again. Why: a job's final write carries the
+ * writer's clock, taken before the write lands; a sweep in between must not skip it for good.
+ */
+export const ENDED_JOBS_MARGIN_MS = 10_000;
+/** With no sweep on record, jobs that ended this long ago are looked at (first run, or an old record). */
+export const ENDED_JOBS_FIRST_LOOK_BACK_MS = 60 * 60 * 1000;
+/** At most this many ended jobs are read per run (their scopes, deduplicated, are what counts). */
+const ENDED_JOBS_LIMIT = 1_000;
 
-function readScopes(text: string | undefined): ScopeRef[] {
-  if (!text) return [];
+/** The `reconcile:scopes` value: idle scopes still to sweep, and when ended jobs were last read. */
+interface SweepState {
+  scopes: ScopeRef[];
+  endedSince?: number;
+}
+
+function readSweepState(text: string | undefined): SweepState {
+  if (!text) return { scopes: [] };
+  const scopesOf = (value: unknown) =>
+    Array.isArray(value) ? (value as ScopeRef[]).filter((s) => typeof s?.scopeKey === 'string') : [];
   try {
     const parsed = JSON.parse(text) as unknown;
-    return Array.isArray(parsed) ? (parsed as ScopeRef[]).filter((s) => typeof s?.scopeKey === 'string') : [];
+    // Older records were the bare list of scopes.
+    if (Array.isArray(parsed)) return { scopes: scopesOf(parsed) };
+    const state = parsed as { scopes?: unknown; endedSince?: unknown };
+    return {
+      scopes: scopesOf(state.scopes),
+      ...(typeof state.endedSince === 'number' ? { endedSince: state.endedSince } : {}),
+    };
   } catch {
-    return [];
+    return { scopes: [] };
   }
 }
 
@@ -72,6 +95,11 @@ function readScopes(text: string | undefined): ScopeRef[] {
  * there (online, just launched, a failed delete or listing; at most 30 times; kept in `reconcile:scopes`). With no job work
  * and nothing of ours left there is no runner API call at all; listing launches is the launcher's own
  * platform API.
+ *
+ * Scopes the reconciler never saw open: a job can be queued, minted and finished between two runs (a
+ * short job, or a crash that kept its mint unrecorded while another runner took the job). The jobs that
+ * ended since the last run (one Query of the ended list, no extra write on the job path) add their scopes
+ * to the last sweep, so a registration minted for such a job is still found.
  */
 export function createCleanupOrphans(deps: CleanupOrphansDeps) {
   const { config, store, github, launcher, retireRunner, scopeGuard, graceMs, logger, metrics } = deps;
@@ -189,9 +217,13 @@ export function createCleanupOrphans(deps: CleanupOrphansDeps) {
     // ── registrations ──
     const current = new Map<string, ScopeRef>();
     for (const job of openById.values()) if (!current.has(job.scopeKey)) current.set(job.scopeKey, refOf(job));
-    const previous = readScopes(await store.locks.getValue(SWEPT_SCOPES));
+    const stored = readSweepState(await store.locks.getValue(SWEPT_SCOPES));
+    const previous = stored.scopes;
     const sweep = new Map(current);
     for (const ref of previous) if (!sweep.has(ref.scopeKey)) sweep.set(ref.scopeKey, ref);
+    const endedSince = (stored.endedSince ?? now - ENDED_JOBS_FIRST_LOOK_BACK_MS) - ENDED_JOBS_MARGIN_MS;
+    const ended = await store.jobs.listEndedSince(endedSince, ENDED_JOBS_LIMIT);
+    for (const job of ended) if (!sweep.has(job.scopeKey)) sweep.set(job.scopeKey, refOf(job));
     /** Idle scopes still holding registrations of ours (or not listed): swept again next run. */
     const unfinished: ScopeRef[] = [];
     for (const ref of sweep.values()) {
@@ -201,10 +233,25 @@ export function createCleanupOrphans(deps: CleanupOrphansDeps) {
         const minted = parseRunnerName(prefix, runner.name);
         if (!minted) continue;
         left += 1;
-        if (runner.status !== 'offline' || runner.busy || isLive(runner.name) || youngLaunches.has(runner.name))
+        const keptFor =
+          runner.status !== 'offline'
+            ? runner.status
+            : runner.busy
+              ? 'busy'
+              : isLive(runner.name)
+                ? 'live'
+                : youngLaunches.has(runner.name)
+                  ? 'young'
+                  : undefined;
+        if (keptFor !== undefined) {
+          logger.debug('registration kept', { runnerName: runner.name, keptFor });
           continue;
+        }
         try {
-          if ((await stillLive(runner.name, minted.jobId)).live) continue;
+          if ((await stillLive(runner.name, minted.jobId)).live) {
+            logger.debug('registration kept', { runnerName: runner.name, keptFor: 'live on re-read' });
+            continue;
+          }
           await github.deleteRunner(targetOf(ref), runner.id);
           report.registrationsDeleted.push(runner.name);
           left -= 1;
@@ -221,10 +268,12 @@ export function createCleanupOrphans(deps: CleanupOrphansDeps) {
       }
     }
     const next = [...current.values(), ...unfinished].sort((a, b) => (a.scopeKey < b.scopeKey ? -1 : 1));
-    const before = JSON.stringify(previous);
-    const after = JSON.stringify(next);
-    // Written only when it changes: an idle reconciler makes no store write for it either.
-    if (before !== after) await store.locks.setValue(SWEPT_SCOPES, after, now);
+    // Written only when something happened (scopes changed, or jobs ended since the last read): an idle
+    // reconciler makes no store write for it. Without a write the next run reads the same window again.
+    if (JSON.stringify(previous) !== JSON.stringify(next) || ended.length > 0 || stored.endedSince === undefined) {
+      const state: SweepState = { scopes: next, endedSince: now };
+      await store.locks.setValue(SWEPT_SCOPES, JSON.stringify(state), now);
+    }
 
     if (report.launchesStopped.length > 0) metrics.count('OrphanLaunchStopped', report.launchesStopped.length);
     if (report.registrationsDeleted.length > 0) {

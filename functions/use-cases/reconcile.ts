@@ -163,6 +163,12 @@ export function createReconcile(deps: ReconcileDeps) {
       await store.locks.release(RECONCILE_LOCK, owner).catch(() => undefined);
     }
     metrics.count('ReconcileRun');
+    logger.debug('reconcile run', {
+      openJobs: report.openJobs,
+      failedSteps: report.failedSteps,
+      scopesSwept: report.orphans?.scopesSwept ?? [],
+      orphansDeleted: report.orphans?.registrationsDeleted ?? [],
+    });
     return report;
   };
 }

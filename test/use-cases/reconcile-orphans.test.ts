@@ -102,6 +102,30 @@ describe('reconcile: orphans', () => {
       expect(runnerApiCalls(world.github)).toEqual([]);
     });
 
+    it('finds a registration minted for a job that started and ended between two runs', async () => {
+      const world = createWorld();
+      world.now = T0 + 1_000;
+      await world.reconcile(); // idle: nothing open, no scope known
+      // Between two runs a job is queued and minted, its mint goes unrecorded (a crash), and another
+      // runner of ours takes and finishes it: the reconciler never sees it open.
+      await world.queue(5, 'other');
+      await world.github.generateJitConfig(
+        { installationId: 1, scope: { kind: 'repo', owner: OWNER, repo: 'other' } },
+        { name: 'jr-5-1', labels: [], runnerGroupId: 1, workFolder: '_work' },
+      );
+      await world.webhook('completed', 5, { runnerName: 'jr-6-1', conclusion: 'success' });
+
+      world.now += 60_000;
+      const report = await world.reconcile();
+      expect(report.orphans?.registrationsDeleted).toEqual(['jr-5-1']);
+      expect(names(world)).toEqual([]);
+
+      world.github.calls.length = 0;
+      world.now += 60_000;
+      await world.reconcile();
+      expect(runnerApiCalls(world.github)).toEqual([]);
+    });
+
     it('keeps sweeping an idle scope while a runner of ours is still online there, then stops', async () => {
       const world = createWorld();
       await world.launch(1);

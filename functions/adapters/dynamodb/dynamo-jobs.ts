@@ -139,12 +139,13 @@ export function createDynamoJobs(ctx: DynamoContext): JobRepository {
         const event = { at: now, status: changes.event.status, note: changes.event.note };
         b.setExpression('history', `list_append(if_not_exists(${history}, ${b.value([])}), ${b.value([event])})`);
       }
-      // The listing index follows the status without reading the item first: a terminal status leaves the
-      // index and gets a TTL; a non-terminal one (re)enters it. Without a status change only the sort key
-      // moves (oldest update first), which is harmless on a finished job since it has no `gsi1pk`.
+      // The listing index follows the status without reading the item first: a terminal status moves the
+      // job to the ended list and gets a TTL; a non-terminal one (re)enters the open list. Without a status
+      // change only the sort key moves (oldest update first); on a finished job that makes it "ended since"
+      // again, which costs the reconciler one more look at its scope, nothing else.
       const status = changes.set?.status;
       if (status !== undefined && isTerminal(status)) {
-        b.remove(LIST_INDEX.partitionKey);
+        b.set(LIST_INDEX.partitionKey, ListName.endedJobs);
         b.set(TTL_ATTRIBUTE, ttlSeconds(now, TERMINAL_JOB_RETENTION_MS));
       } else if (status !== undefined) {
         b.set(LIST_INDEX.partitionKey, ListName.openJobs);
@@ -163,6 +164,10 @@ export function createDynamoJobs(ctx: DynamoContext): JobRepository {
 
     async listOpen(limit) {
       return queryList<Job>(ctx, ListName.openJobs, limit);
+    },
+
+    async listEndedSince(since, limit) {
+      return queryList<Job>(ctx, ListName.endedJobs, limit, since);
     },
   };
 }

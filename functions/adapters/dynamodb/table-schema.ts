@@ -6,7 +6,7 @@
  *
  * | pk                 | entity   | gsi1pk (listing index)          | gsi1sk      | expiresAt (TTL, seconds)         |
  * |--------------------|----------|---------------------------------|-------------|----------------------------------|
- * | `JOB#<jobId>`      | job      | `JOB_OPEN` while non-terminal   | updatedAt   | completed/failed + 30 days       |
+ * | `JOB#<jobId>`      | job      | `JOB_OPEN` / `JOB_ENDED`        | updatedAt   | completed/failed + 30 days       |
  * | `BASELINE#<scope>` | baseline | `BASELINE`                      | updatedAt   | —                                |
  * | `BREAKER#<scope>`  | breaker  | —                               | —           | —                                |
  * | `RUNNER#<name>`    | runner   | `RUNNER_ACTIVE` until stopped   | createdAt   | stopped + 30 days                |
@@ -15,7 +15,9 @@
  * | `MARK#<name>`      | mark     | —                               | —           | mark end + 1 day                 |
  *
  * The listing index is sparse: an item is in it only while it has `gsi1pk`, so "open jobs" and "active
- * runners" are Queries that never touch finished items. Why one shared index instead of one per list:
+ * runners" are Queries that never touch finished items. A finished job moves to `JOB_ENDED` in the same
+ * write that finishes it (no extra request): the reconciler reads "ended since its last run" as a range
+ * of that partition's sort key, and TTL removes the items after 30 days. Why one shared index instead of one per list:
  * every GSI multiplies write cost; the three lists never collide because their `gsi1pk` values differ.
  * Each list is one index partition, which is fine at the scale of one fleet (hundreds of open jobs, not millions).
  *
@@ -41,6 +43,7 @@ export const LIST_INDEX = {
 /** The values of `gsi1pk`, one per list. */
 export const ListName = {
   openJobs: 'JOB_OPEN',
+  endedJobs: 'JOB_ENDED',
   baselines: 'BASELINE',
   activeRunners: 'RUNNER_ACTIVE',
 } as const;

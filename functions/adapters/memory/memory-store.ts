@@ -164,6 +164,21 @@ export function createMemoryStore(): MemoryStore {
           );
         return (limit === undefined ? open : open.slice(0, Math.max(0, limit))).map(copy);
       },
+
+      async listEndedSince(since, limit) {
+        await enter('jobs.listEndedSince');
+        const ended = [...jobs.values()]
+          .filter(
+            (job) => (job.status === JobStatus.completed || job.status === JobStatus.failed) && job.updatedAt >= since,
+          )
+          .sort(
+            byThenKey(
+              (job) => job.updatedAt,
+              (job) => job.jobId,
+            ),
+          );
+        return (limit === undefined ? ended : ended.slice(0, Math.max(0, limit))).map(copy);
+      },
     },
 
     baselines: {

@@ -7,6 +7,7 @@ import { ensureTable } from '../../../functions/adapters/dynamodb/ensure-table.t
 import { createLocalDynamoClient } from '../../../functions/adapters/dynamodb/local-client.ts';
 import {
   LIST_INDEX,
+  ListName,
   TERMINAL_JOB_RETENTION_MS,
   TTL_ATTRIBUTE,
 } from '../../../functions/adapters/dynamodb/table-schema.ts';
@@ -119,18 +120,19 @@ describe('DynamoStore item layout', () => {
     return result.Item ?? {};
   }
 
-  it('keeps open jobs in the listing index without TTL, and gives terminal jobs a 30-day TTL in seconds', async () => {
+  it('keeps open jobs in the open list without TTL, and moves terminal jobs to the ended list with a 30-day TTL in seconds', async () => {
     const tableName = await freshTable();
     const store = createDynamoStore({ client, tableName });
     await store.jobs.create(newJob(), 'd', 1_000_000);
     const open = await rawJob(tableName, 101);
-    expect(open[LIST_INDEX.partitionKey]).toBeDefined();
+    expect(open[LIST_INDEX.partitionKey]).toBe(ListName.openJobs);
     expect(open[TTL_ATTRIBUTE]).toBeUndefined();
     expect(open.deliveryIds).toBeInstanceOf(Set);
     const now = 1_700_000_000_000;
     await store.jobs.update(101, {}, { set: { status: 'completed' } }, now);
     const done = await rawJob(tableName, 101);
-    expect(done[LIST_INDEX.partitionKey]).toBeUndefined();
+    expect(done[LIST_INDEX.partitionKey]).toBe(ListName.endedJobs);
+    expect(done[LIST_INDEX.sortKey]).toBe(now);
     expect(done[TTL_ATTRIBUTE]).toBe(Math.ceil((now + TERMINAL_JOB_RETENTION_MS) / 1000));
   });
 

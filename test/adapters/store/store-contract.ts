@@ -118,6 +118,16 @@ export function describeStoreContract(implementation: string, makeStore: StoreFa
       expect(again.version).toBe(3);
     });
 
+    it('records no theft count on a new job and round-trips one set together with the attempt', async () => {
+      const store = await makeStore();
+      await store.jobs.create(newJob(), 'd', T0);
+      expect('thefts' in ((await store.jobs.get(101)) ?? {})).toBe(false);
+      await store.jobs.update(101, { attempt: 1 }, { set: { attempt: 2, thefts: 1 } }, T0 + 1);
+      const updated = await store.jobs.update(101, { attempt: 2 }, { set: { attempt: 3, thefts: 2 } }, T0 + 2);
+      expect(updated).toMatchObject({ attempt: 3, thefts: 2 });
+      expect(await store.jobs.get(101)).toMatchObject({ attempt: 3, thefts: 2 });
+    });
+
     it('leaves a field alone when set to undefined and deletes the fields listed in remove', async () => {
       const store = await makeStore();
       await store.jobs.create(newJob(), 'd', T0);
@@ -314,6 +324,35 @@ export function describeStoreContract(implementation: string, makeStore: StoreFa
       expect((await store.jobs.listOpen(3)).map((j) => j.jobId)).toEqual([306, 305, 304]);
       expect(await store.jobs.listOpen(0)).toEqual([]);
       expect(await store.jobs.listOpen()).toHaveLength(7);
+    });
+  });
+
+  describe(`${implementation}: jobs.listEndedSince`, () => {
+    it('lists jobs that ended at or after the given time, oldest first, and no open job', async () => {
+      const store = await makeStore();
+      for (const id of [401, 402, 403, 404]) await store.jobs.create(newJob(id), `d${id}`, T0);
+      await store.jobs.update(401, {}, { set: { status: 'completed', conclusion: 'success' } }, T0 + 10);
+      await store.jobs.update(402, {}, { set: { status: 'failed', reason: 'config' } }, T0 + 30);
+      await store.jobs.update(403, {}, { set: { status: 'completed', conclusion: 'failure' } }, T0 + 20);
+      await store.jobs.update(404, {}, { set: { status: 'provisioning' } }, T0 + 40);
+
+      expect((await store.jobs.listEndedSince(T0)).map((j) => j.jobId)).toEqual([401, 403, 402]);
+      expect((await store.jobs.listEndedSince(T0 + 20)).map((j) => j.jobId)).toEqual([403, 402]);
+      expect(await store.jobs.listEndedSince(T0 + 31)).toEqual([]);
+      expect((await store.jobs.listEndedSince(T0, 1)).map((j) => j.jobId)).toEqual([401]);
+      expect((await store.jobs.listEndedSince(T0))[0]).toEqual(await store.jobs.get(401));
+    });
+
+    it('drops a job that is opened again, and lists a finished job again after a later write', async () => {
+      const store = await makeStore();
+      for (const id of [501, 502]) await store.jobs.create(newJob(id), `d${id}`, T0);
+      await store.jobs.update(501, {}, { set: { status: 'failed', reason: 'x' } }, T0 + 1);
+      await store.jobs.update(502, {}, { set: { status: 'completed', conclusion: 'success' } }, T0 + 1);
+      await store.jobs.update(501, {}, { set: { status: 'queued' } }, T0 + 2);
+      await store.jobs.update(502, {}, { set: { reason: 'late note' } }, T0 + 5);
+
+      expect((await store.jobs.listEndedSince(T0 + 3)).map((j) => j.jobId)).toEqual([502]);
+      expect((await store.jobs.listOpen()).map((j) => j.jobId)).toEqual([501]);
     });
   });
 

@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { appendFileSync } from 'node:fs';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -69,6 +70,7 @@ class Server {
     });
     const keep = (chunk: Buffer) => {
       this.output = `${this.output}${chunk.toString('utf8')}`.slice(-20_000);
+      if (process.env.KILL_LOG) appendFileSync(process.env.KILL_LOG, chunk);
     };
     this.child.stdout?.on('data', keep);
     this.child.stderr?.on('data', keep);
@@ -135,7 +137,7 @@ export async function runKills(
     STATE_DIR: stateDir,
     RECONCILE_INTERVAL_SECONDS: '1',
     RUNNER_START_TIMEOUT_SECONDS: '15',
-    LOG_LEVEL: 'WARN',
+    LOG_LEVEL: process.env.KILL_LOG ? 'DEBUG' : 'WARN',
   };
   const server = new Server(env, `http://127.0.0.1:${port}`);
   const cleanup = async () => {
@@ -237,6 +239,16 @@ export async function runKills(
     if (lingering.registrations.length + lingering.processes.length === 0) break;
     await new Promise((r) => setTimeout(r, 500));
   } while (Date.now() < lingerDeadline);
+  if (process.env.KILL_DEBUG) {
+    for (const name of lingering.registrations) {
+      const view = sim.runners().find((r) => r.name === name);
+      const jobId = Number(name.split('-')[1]);
+      process.stdout.write(
+        `LINGER ${name} sim=${JSON.stringify(view)}\n store=${JSON.stringify(await server.job(jobId))}\n simjob=${JSON.stringify(sim.job(jobId))}\n`,
+      );
+    }
+    process.stdout.write(`SERVER OUTPUT TAIL\n${server.output.slice(-8000)}\n`);
+  }
 
   return {
     kills: size.kills,
