@@ -48,7 +48,10 @@ export interface Config {
   store: { endpoint: string | undefined; tableName: string };
   timeouts: { runnerStartSeconds: number; baselineOnlineSeconds: number; reconcileIntervalSeconds: number };
   limits: {
+    /** Runners minted for a job because of a failure (the first counts); thefts are not failures. */
     maxAttemptsPerJob: number;
+    /** Replacements of stolen runners per job (runners that ran another job of ours). */
+    maxTheftsPerJob: number;
     maxWorkaroundsPerScope: number;
     breakerFailureThreshold: number;
     breakerMaxBackoffSeconds: number;
@@ -144,6 +147,7 @@ const schema = {
   [EnvName.baselineOnlineTimeoutSeconds]: orDefault(int(1, 3_600), 60),
   [EnvName.reconcileIntervalSeconds]: orDefault(int(1, 86_400), 60),
   [EnvName.maxAttemptsPerJob]: orDefault(int(1, 20), 3),
+  [EnvName.maxTheftsPerJob]: orDefault(int(0, 100), 10),
   [EnvName.maxWorkaroundsPerScope]: orDefault(int(0, 20), 3),
   [EnvName.breakerFailureThreshold]: orDefault(int(1, 100), 3),
   [EnvName.breakerMaxBackoffSeconds]: orDefault(int(1, 3_600), 30),
@@ -283,6 +287,7 @@ export function parseConfig(sources: ConfigSources, context: ConfigContext = 'lo
     },
     limits: {
       maxAttemptsPerJob: p.MAX_ATTEMPTS_PER_JOB,
+      maxTheftsPerJob: p.MAX_THEFTS_PER_JOB,
       maxWorkaroundsPerScope: p.MAX_WORKAROUNDS_PER_SCOPE,
       breakerFailureThreshold: p.BREAKER_FAILURE_THRESHOLD,
       breakerMaxBackoffSeconds: p.BREAKER_MAX_BACKOFF_SECONDS,

@@ -28,6 +28,7 @@ export const EnvName = {
   reconcileIntervalSeconds: 'RECONCILE_INTERVAL_SECONDS',
   // Extensions beyond DESIGN §6 (documented in docs/configuration.md).
   maxAttemptsPerJob: 'MAX_ATTEMPTS_PER_JOB',
+  maxTheftsPerJob: 'MAX_THEFTS_PER_JOB',
   maxWorkaroundsPerScope: 'MAX_WORKAROUNDS_PER_SCOPE',
   breakerFailureThreshold: 'BREAKER_FAILURE_THRESHOLD',
   breakerMaxBackoffSeconds: 'BREAKER_MAX_BACKOFF_SECONDS',

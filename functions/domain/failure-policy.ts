@@ -1,4 +1,5 @@
 import type { Baseline } from '../ports/store.ts';
+import { failureAttempts } from './attempt-budget.ts';
 import { backoff } from './backoff.ts';
 import type { Classification } from './classify-failure.ts';
 import { FailureClass } from './failure-class.ts';
@@ -53,7 +54,7 @@ export const ACTION_FOR_CLASS: Readonly<Record<FailureClass, ActionKind>> = {
 };
 
 export interface FailureLimits {
-  /** Runners (mints) per job, counting the first. */
+  /** Runners (mints) per job because of failures, counting the first; thefts are not counted (see `failureAttempts`). */
   maxAttemptsPerJob: number;
   /** Regular-runner workarounds per scope. */
   maxWorkaroundsPerScope: number;
@@ -79,6 +80,8 @@ export interface DecideInput {
   job: {
     /** Current attempt (1-based): the number of runners minted so far. */
     attempt: number;
+    /** How many of those replaced a stolen runner (absent = 0): not failures, so not in the attempt budget. */
+    thefts?: number | undefined;
     /** Failure-handling steps already spent (see {@link spendsHeal}). */
     heals: number;
     status?: JobStatus | undefined;
@@ -167,9 +170,10 @@ export function decide(input: DecideInput): FailureAction {
     return { kind: 'ignore', reason: 'the job is already being healed' };
   }
 
-  const attemptsLeft = job.attempt < limits.maxAttemptsPerJob;
+  const spent = failureAttempts(job);
+  const attemptsLeft = spent < limits.maxAttemptsPerJob;
   const healsLeft = job.heals < limits.maxHealsPerJob;
-  const outOfAttempts = `gave up after ${plural(job.attempt, 'attempt')} (limit ${limits.maxAttemptsPerJob} per job)`;
+  const outOfAttempts = `gave up after ${plural(spent, 'attempt')} (limit ${limits.maxAttemptsPerJob} per job)`;
   const outOfHeals = `gave up after ${plural(job.heals, 'failure-handling step')} (limit ${limits.maxHealsPerJob} per job)`;
   /** Guards every action that mints a new runner. */
   const newRunner = (action: FailureAction, why = ''): FailureAction => {

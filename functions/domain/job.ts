@@ -19,8 +19,13 @@ export interface Job {
   installationId: number;
   labels: string[];
   status: JobStatus;
-  /** 1-based; the runner name is derived from (job id, attempt). */
+  /** 1-based; the runner name is derived from (job id, attempt). Counts failures and thefts alike. */
   attempt: number;
+  /**
+   * How many of those attempts replaced a stolen runner (absent = 0). They do not count toward
+   * `MAX_ATTEMPTS_PER_JOB` (see `failureAttempts`) but toward `MAX_THEFTS_PER_JOB`.
+   */
+  thefts?: number;
   /** Healing attempts (workaround/relaunch after a failure class) spent on this job. */
   heals: number;
   deliveryIds: string[];

@@ -1,4 +1,5 @@
 import type { Config } from '../config/config.ts';
+import { failureAttempts } from '../domain/attempt-budget.ts';
 import { FailureClass } from '../domain/failure-class.ts';
 import type { Job } from '../domain/job.ts';
 import { isTerminal, JobStatus } from '../domain/job-status.ts';
@@ -95,8 +96,9 @@ export function createProvisionJob(deps: ProvisionDeps) {
     options: { immediate?: boolean } = {},
   ) {
     const nextAttempt = bumpAttempt ? job.attempt + 1 : job.attempt;
-    if (nextAttempt > config.limits.maxAttemptsPerJob) {
-      return fail(job, failureClass, `${reason}; gave up after ${job.attempt} attempts`);
+    const spent = failureAttempts(job);
+    if ((bumpAttempt ? spent + 1 : spent) > config.limits.maxAttemptsPerJob) {
+      return fail(job, failureClass, `${reason}; gave up after ${spent} attempts`);
     }
     const notBefore = clock.now() + (options.immediate ? 0 : retryDelayMs(job.attempt, random));
     await release(job, JobStatus.queued, notBefore, `retry (${failureClass}): ${reason}`, {
@@ -242,7 +244,7 @@ export function createProvisionJob(deps: ProvisionDeps) {
       await release(job, status, job.notBefore, 'not due yet');
       return 'waiting';
     }
-    if (job.attempt > config.limits.maxAttemptsPerJob) {
+    if (failureAttempts(job) > config.limits.maxAttemptsPerJob) {
       return fail(
         job,
         job.failureClass ?? FailureClass.transient,

@@ -1,4 +1,5 @@
 import type { Config } from '../config/config.ts';
+import { theftsOf } from '../domain/attempt-budget.ts';
 import { FailureClass } from '../domain/failure-class.ts';
 import { isTerminal, JobStatus } from '../domain/job-status.ts';
 import type { GitHubPort } from '../ports/github.ts';
@@ -31,9 +32,9 @@ export const RobbedOutcome = {
   replaced: 'replaced',
   /** Marked stolen and left `launched`: the robber's own free runner gets the swap window to take it. */
   swapWindow: 'swap-window',
-  /** Attempt budget spent: the job ended `failed` with the reason. */
+  /** Theft budget spent: the job ended `failed` with the reason. */
   failed: 'failed',
-  /** Attempt budget spent: noted; a spare runner of the scope may still take it before the reconciler decides. */
+  /** Theft budget spent: noted; a spare runner of the scope may still take it before the reconciler decides. */
   budgetSpent: 'budget-spent',
   /** The job's current runner is not that one, or the job is past `launched`: nothing to do. */
   notRobbed: 'not-robbed',
@@ -65,20 +66,22 @@ export function swapGraceMs(config: Pick<Config, 'timeouts'>): number {
  * `jr-A-1` may start job B. Job A is then robbed; if GitHub still shows A queued it needs a runner.
  *
  * A replacement takes the next attempt (a new runner name: the same name would answer 409 and the
- * provisioner would adopt the busy `jr-A-1`), and attempts are bounded by `MAX_ATTEMPTS_PER_JOB`. So an
- * attempt is spent only when a replacement is really needed:
+ * provisioner would adopt the busy `jr-A-1`) and counts one theft (`Job.thefts`, in the same conditional
+ * write). A theft is not a failure — the robbed runner ran one of our jobs — so it does not spend the
+ * failure budget (`MAX_ATTEMPTS_PER_JOB` bounds `failureAttempts`); thefts have their own bound,
+ * `MAX_THEFTS_PER_JOB`, so minting can never run away. A replacement is minted only when really needed:
  *
  * - Swap window: when B had its own runner `jr-B-1` that has taken nothing yet, that runner is now free
  *   and will usually take A within seconds (both were minted with every served label). A is only marked
  *   `stolen` and stays `launched`; if A starts meanwhile its `in_progress` settles it, and after the
  *   window (`windowOver`, the reconciler) a replacement is minted if GitHub still shows A queued.
  * - No free partner: the replacement is minted at once.
- * - Budget spent: noted, and decided only at the start timeout (`final`): in a burst every theft frees
- *   the robber's own runner for another job, so a spare usually takes A first.
+ * - Theft budget spent: noted, and decided only at the start timeout (`final`): in a burst every theft
+ *   frees the robber's own runner for another job, so a spare usually takes A first.
  */
 export function createReplaceRobbedJob(deps: ReplaceRobbedJobDeps) {
   const { config, store, github, dispatcher, logger, metrics } = deps;
-  const max = config.limits.maxAttemptsPerJob;
+  const maxThefts = config.limits.maxTheftsPerJob;
 
   /** Whether the robber's own runner exists and has taken no job yet (so it can take the robbed one). */
   async function freePartner(takenBy: number | undefined, runnerName: string): Promise<string | undefined> {
@@ -127,16 +130,17 @@ export function createReplaceRobbedJob(deps: ReplaceRobbedJobDeps) {
           return RobbedOutcome.swapWindow;
         }
       }
-      if (job.attempt + 1 > max) {
+      const thefts = theftsOf(job);
+      if (thefts + 1 > maxThefts) {
         if (phase !== RobbedPhase.final) {
           if (job.failureClass !== FailureClass.stolen || phase === RobbedPhase.seen) {
             await mark(
-              `stolen: runner ${robbed.runnerName} was taken by ${by}; attempt budget (${max}) spent, no replacement: waiting for a spare runner of the scope`,
+              `stolen: runner ${robbed.runnerName} was taken by ${by}; theft budget (${maxThefts}) spent, no replacement: waiting for a spare runner of the scope`,
             );
           }
           return RobbedOutcome.budgetSpent;
         }
-        const reason = `runner ${robbed.runnerName} was taken by ${by} and the attempt budget (${max}) is spent`;
+        const reason = `runner ${robbed.runnerName} was taken by ${by} and the theft budget (${maxThefts} replacements of stolen runners) is spent`;
         await store.jobs.update(
           job.jobId,
           expect,
@@ -148,7 +152,7 @@ export function createReplaceRobbedJob(deps: ReplaceRobbedJobDeps) {
           robbed.at,
         );
         metrics.count('JobFailed', 1, { failureClass: FailureClass.stolen });
-        logger.warn('robbed job failed: attempt budget spent', { jobId: job.jobId, runnerName: robbed.runnerName });
+        logger.warn('robbed job failed: theft budget spent', { jobId: job.jobId, runnerName: robbed.runnerName });
         return RobbedOutcome.failed;
       }
 
@@ -157,15 +161,16 @@ export function createReplaceRobbedJob(deps: ReplaceRobbedJobDeps) {
         job.jobId,
         expect,
         {
-          set: { status: JobStatus.queued, attempt: next, failureClass: FailureClass.stolen },
+          // One write: the theft is counted with the attempt it spends, so the failure budget is untouched.
+          set: { status: JobStatus.queued, attempt: next, thefts: thefts + 1, failureClass: FailureClass.stolen },
           // The robbed runner belongs to the other job now: nothing of it stays on this one.
           remove: ['runnerName', 'runnerId', 'launchId', 'launchedAt', 'leaseOwner', 'leaseExpiresAt', 'notBefore'],
           event: {
             status: JobStatus.queued,
             note:
               phase === RobbedPhase.seen
-                ? `stolen: runner ${robbed.runnerName} was taken by ${by}; replacement under attempt ${next}`
-                : `stolen: runner ${robbed.runnerName} was taken by ${by} and GitHub still shows the job queued; replacement under attempt ${next}`,
+                ? `stolen: runner ${robbed.runnerName} was taken by ${by}; replacement under attempt ${next} (theft ${thefts + 1} of ${maxThefts})`
+                : `stolen: runner ${robbed.runnerName} was taken by ${by} and GitHub still shows the job queued; replacement under attempt ${next} (theft ${thefts + 1} of ${maxThefts})`,
           },
         },
         robbed.at,
@@ -176,6 +181,7 @@ export function createReplaceRobbedJob(deps: ReplaceRobbedJobDeps) {
         runnerName: robbed.runnerName,
         takenBy: robbed.takenBy,
         nextAttempt: next,
+        thefts: thefts + 1,
         phase,
       });
       await dispatcher.dispatch(job.jobId);

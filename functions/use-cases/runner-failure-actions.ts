@@ -1,4 +1,5 @@
 import type { Config } from '../config/config.ts';
+import { failureAttempts } from '../domain/attempt-budget.ts';
 import type { Classification } from '../domain/classify-failure.ts';
 import { FailureClass } from '../domain/failure-class.ts';
 import {
@@ -128,7 +129,7 @@ export function createRunnerFailureActions(deps: RunnerFailureDeps) {
       classification.class === FailureClass.registrationGone ? await stoppedByUs(job, failure.runnerName) : false;
     return decide({
       classification,
-      job: { attempt: job.attempt, heals: job.heals, status: job.status },
+      job: { attempt: job.attempt, thefts: job.thefts, heals: job.heals, status: job.status },
       signalAttempt: job.attempt,
       runnerStoppedByUs: byUs,
       runnerMintedAt: job.launchedAt,
@@ -374,10 +375,11 @@ export function createRunnerFailureActions(deps: RunnerFailureDeps) {
    */
   function decideEnded(failure: RunnerFailure): FailureAction {
     const { job, classification: c } = failure;
-    if (job.attempt >= limits.maxAttemptsPerJob) {
+    const spent = failureAttempts(job);
+    if (spent >= limits.maxAttemptsPerJob) {
       return {
         kind: 'fail',
-        reason: `${c.class}: ${c.detail}; gave up after ${job.attempt} attempts (limit ${limits.maxAttemptsPerJob} per job)`,
+        reason: `${c.class}: ${c.detail}; gave up after ${spent} attempts (limit ${limits.maxAttemptsPerJob} per job)`,
       };
     }
     if (job.heals >= limits.maxHealsPerJob) {

@@ -17,6 +17,7 @@ const target: GitHubTarget = { installationId: 1, scope };
 const job = { jobId: 1, scopeKey: KEY } as Job;
 const limits: Config['limits'] = {
   maxAttemptsPerJob: 3,
+  maxTheftsPerJob: 10,
   maxWorkaroundsPerScope: 3,
   breakerFailureThreshold: 3,
   breakerMaxBackoffSeconds: 30,

@@ -60,6 +60,11 @@ describe('parseConfig', () => {
     expect(config.github.privateKey).toBe(PKCS8);
   });
 
+  it('bounds failures and thefts of one job separately: 3 attempts and 10 stolen-runner replacements by default', () => {
+    expect(parseConfig({ env: {} }).limits).toMatchObject({ maxAttemptsPerJob: 3, maxTheftsPerJob: 10 });
+    expect(parseConfig({ env: { MAX_THEFTS_PER_JOB: '0' } }).limits.maxTheftsPerJob).toBe(0);
+  });
+
   it('strips trailing slashes from GHES URLs', () => {
     const config = parseConfig({ env: { GITHUB_API_URL: 'https://ghes.example.com/api/v3/' } });
     expect(config.github.apiUrl).toBe('https://ghes.example.com/api/v3');
@@ -78,6 +83,8 @@ describe('parseConfig', () => {
     [{ RUNNER_LABELS: ' , ' }, EnvName.runnerLabels, 'at least one label'],
     [{ GITHUB_API_URL: 'not a url' }, EnvName.githubApiUrl, ''],
     [{ RUNNER_START_TIMEOUT_SECONDS: '0' }, EnvName.runnerStartTimeoutSeconds, ''],
+    [{ MAX_THEFTS_PER_JOB: '-1' }, EnvName.maxTheftsPerJob, ''],
+    [{ MAX_THEFTS_PER_JOB: 'many' }, EnvName.maxTheftsPerJob, ''],
     [{ GITHUB_APP_ID: '12' }, EnvName.githubAppPrivateKey, 'is required'],
     [{ GITHUB_APP_ID: '12', GITHUB_APP_PRIVATE_KEY: PKCS1 }, EnvName.githubWebhookSecret, 'is required'],
     [{ ...app, GITHUB_APP_PRIVATE_KEY: 'not a key' }, EnvName.githubAppPrivateKey, 'PEM'],

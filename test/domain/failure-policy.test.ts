@@ -227,6 +227,17 @@ describe('decide: budgets', () => {
     });
   });
 
+  it('does not count attempts that replaced stolen runners: attempt 5 after 3 thefts still has one left', () => {
+    const job = { attempt: 5, thefts: 3, heals: 1, status: 'launched' } as const;
+    expect(decide(input({ classification: gone, job, signalAttempt: 5 }))).toEqual({ kind: 'remint' });
+  });
+
+  it('counts only failure attempts in the give-up reason once the budget is spent after thefts', () => {
+    const job = { attempt: 5, thefts: 2, heals: 2, status: 'launched' } as const;
+    const reason = reasonOf(decide(input({ classification: gone, job, signalAttempt: 5 })));
+    expect(reason).toContain('gave up after 3 attempts (limit 3 per job)');
+  });
+
   it('fails once the job has used all its failure-handling steps, even with attempts left', () => {
     const reason = reasonOf(
       decide(input({ classification: gone, job: { attempt: 1, heals: 10, status: 'launched' } })),

@@ -28,7 +28,13 @@ const config = {
     versionFloor: '2.329.0',
     namePrefix: 'jr',
   },
-  limits: { maxAttemptsPerJob: 3, maxWorkaroundsPerScope: 3, breakerFailureThreshold: 3, breakerMaxBackoffSeconds: 30 },
+  limits: {
+    maxAttemptsPerJob: 3,
+    maxTheftsPerJob: 10,
+    maxWorkaroundsPerScope: 3,
+    breakerFailureThreshold: 3,
+    breakerMaxBackoffSeconds: 30,
+  },
   baselinePolicy: 'on-error' as const,
 } satisfies Pick<Config, 'runner' | 'limits' | 'baselinePolicy'>;
 

@@ -1,9 +1,18 @@
 import { describe, expect, it } from 'vitest';
 import { JobStatus } from '../../functions/domain/job-status.ts';
-import { createWorld, SETTINGS, SWAP_GRACE_MS, T0 } from './reconcile-fixtures.ts';
+import { createWorld, SETTINGS, SWAP_GRACE_MS, T0, type World } from './reconcile-fixtures.ts';
 
 const REGISTRATION_DELETED =
   '2026-11-23 05:40:01Z: Failed to create a session. The runner registration has been deleted from the server, please re-configure.';
+
+/** Each robber (a job we never tracked) runs the job's current runner; the replacement is provisioned at once. */
+async function robAndReplace(world: World, jobId: number, robbers: readonly number[]): Promise<void> {
+  for (const robber of robbers) {
+    const { runnerName } = await world.job(jobId);
+    await world.webhook('in_progress', robber, { runnerName: runnerName ?? null });
+    expect(await world.core.provisionJob(jobId)).toBe('launched');
+  }
+}
 
 describe('stolen and spare runners (progress listener)', () => {
   describe('in_progress on a runner minted for another job', () => {
@@ -93,17 +102,20 @@ describe('stolen and spare runners (progress listener)', () => {
       expect(world.dispatcher.calls).toEqual([]);
     });
 
-    it('waits for a spare when the attempt budget is spent, and fails the job only if GitHub still shows it queued after the start timeout', async () => {
-      const world = createWorld({ env: { MAX_ATTEMPTS_PER_JOB: '1' } });
-      const launched = await world.launch(1);
+    it('waits for a spare when the theft budget is spent, and fails the job only if GitHub still shows it queued after the start timeout', async () => {
+      const world = createWorld({ env: { MAX_THEFTS_PER_JOB: '2' } });
+      await world.launch(1);
+      await robAndReplace(world, 1, [91, 92]);
+      const launched = await world.job(1);
+      expect(launched).toMatchObject({ status: JobStatus.launched, attempt: 3, thefts: 2, runnerName: 'jr-1-3' });
 
-      await world.webhook('in_progress', 9, { runnerName: 'jr-1-1' });
+      await world.webhook('in_progress', 93, { runnerName: 'jr-1-3' });
       const waiting = await world.job(1);
       expect(waiting.status).toBe(JobStatus.launched);
-      expect(waiting.history.at(-1)?.note).toMatch(/attempt budget \(1\) spent, no replacement: waiting for a spare/);
-      expect(world.launcher.launches).toHaveLength(1);
+      expect(waiting.history.at(-1)?.note).toMatch(/theft budget \(2\) spent, no replacement: waiting for a spare/);
+      expect(world.launcher.launches).toHaveLength(3);
 
-      // Still queued on GitHub after the start timeout, its runner busy with job 9.
+      // Still queued on GitHub after the start timeout, its runner busy with job 93.
       const registration = world.github.runners.get(launched.runnerId as number);
       if (registration) Object.assign(registration, { status: 'online', busy: true });
       world.now = T0 + SETTINGS.launchedCheckAfterMs;
@@ -112,11 +124,14 @@ describe('stolen and spare runners (progress listener)', () => {
       const job = await world.job(1);
       expect(job.status).toBe(JobStatus.failed);
       expect(job.failureClass).toBe('stolen');
-      expect(job.reason).toMatch(/taken by another job and the attempt budget \(1\) is spent/);
+      expect(job.reason).toMatch(
+        /jr-1-3 was taken by another job and the theft budget \(2 replacements of stolen runners\) is spent/,
+      );
+      expect(world.launcher.launches).toHaveLength(3);
     });
 
-    it('does not fail a robbed job with a spent budget that a spare runner took meanwhile', async () => {
-      const world = createWorld({ env: { MAX_ATTEMPTS_PER_JOB: '1' } });
+    it('does not fail a robbed job with a spent theft budget that a spare runner took meanwhile', async () => {
+      const world = createWorld({ env: { MAX_THEFTS_PER_JOB: '0' } });
       await world.launch(1);
       await world.webhook('in_progress', 9, { runnerName: 'jr-1-1' });
 
@@ -151,6 +166,63 @@ describe('stolen and spare runners (progress listener)', () => {
       const job = await world.job(1);
       expect(job.attempt).toBe(2);
       expect(job.history.filter((h) => /stolen/.test(h.note))).toHaveLength(1);
+    });
+  });
+
+  describe('theft and failure budgets', () => {
+    it('re-queues a job robbed three times under the default budgets instead of failing it', async () => {
+      const world = createWorld();
+      await world.launch(1);
+
+      await robAndReplace(world, 1, [91, 92, 93]);
+
+      const job = await world.job(1);
+      expect(job).toMatchObject({ status: JobStatus.launched, attempt: 4, thefts: 3, runnerName: 'jr-1-4' });
+      expect(job.history.some((h) => h.status === JobStatus.failed)).toBe(false);
+      expect(world.launcher.launches.map((l) => l.runnerName)).toEqual(['jr-1-1', 'jr-1-2', 'jr-1-3', 'jr-1-4']);
+    });
+
+    it('counts the theft and its attempt in one write: a second copy of the same theft changes nothing', async () => {
+      const world = createWorld();
+      await world.launch(1);
+      await world.webhook('in_progress', 91, { runnerName: 'jr-1-1' });
+      const once = await world.job(1);
+
+      await world.webhook('in_progress', 91, { runnerName: 'jr-1-1' });
+
+      expect(once).toMatchObject({ status: JobStatus.queued, attempt: 2, thefts: 1 });
+      expect(await world.job(1)).toEqual(once);
+    });
+
+    it('gives a job robbed twice its full failure budget: two more runners after failures, then fails saying 3 attempts', async () => {
+      const world = createWorld();
+      await world.launch(1);
+      await robAndReplace(world, 1, [91, 92]);
+      expect(await world.job(1)).toMatchObject({ attempt: 3, thefts: 2, status: JobStatus.launched });
+
+      const registrationGone = (runnerName: string) =>
+        world.core.handleRunnerSignal({
+          kind: 'log',
+          runnerName,
+          line: REGISTRATION_DELETED,
+          source: 'stderr',
+          at: world.now,
+        });
+
+      expect((await registrationGone('jr-1-3')).acted).toBe(true);
+      expect(await world.core.provisionJob(1)).toBe('launched');
+      expect((await registrationGone('jr-1-4')).acted).toBe(true);
+      expect(await world.core.provisionJob(1)).toBe('launched');
+      expect((await world.job(1)).runnerName).toBe('jr-1-5');
+
+      await registrationGone('jr-1-5');
+
+      const job = await world.job(1);
+      expect(job.status).toBe(JobStatus.failed);
+      expect(job.failureClass).toBe('registration-gone');
+      expect(job.reason).toMatch(/gave up after 3 attempts \(limit 3 per job\)/);
+      expect(job.thefts).toBe(2);
+      expect(world.launcher.launches).toHaveLength(5);
     });
   });
 
