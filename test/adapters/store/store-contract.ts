@@ -128,16 +128,6 @@ export function describeStoreContract(implementation: string, makeStore: StoreFa
       expect(await store.jobs.get(101)).toMatchObject({ attempt: 3, thefts: 2 });
     });
 
-    it('records no theft count on a new job and round-trips one set together with the attempt', async () => {
-      const store = await makeStore();
-      await store.jobs.create(newJob(), 'd', T0);
-      expect('thefts' in ((await store.jobs.get(101)) ?? {})).toBe(false);
-      await store.jobs.update(101, { attempt: 1 }, { set: { attempt: 2, thefts: 1 } }, T0 + 1);
-      const updated = await store.jobs.update(101, { attempt: 2 }, { set: { attempt: 3, thefts: 2 } }, T0 + 2);
-      expect(updated).toMatchObject({ attempt: 3, thefts: 2 });
-      expect(await store.jobs.get(101)).toMatchObject({ attempt: 3, thefts: 2 });
-    });
-
     it('leaves a field alone when set to undefined and deletes the fields listed in remove', async () => {
       const store = await makeStore();
       await store.jobs.create(newJob(), 'd', T0);
