@@ -109,6 +109,7 @@ export class JitRunnersStack extends Stack {
 
     const webhook = new HandlerFunction(this, 'Webhook', {
       entry: 'webhook.ts',
+      launcher: config.launcher,
       functionName: `${name}-webhook`,
       description: 'GitHub workflow_job webhook: verify, record, dispatch, answer fast',
       environment,
@@ -122,6 +123,7 @@ export class JitRunnersStack extends Stack {
     });
     const provisioner = new HandlerFunction(this, 'Provisioner', {
       entry: 'provisioner.ts',
+      launcher: config.launcher,
       functionName: provisionerName,
       description: 'Provisions one job: baseline, JIT config, launch',
       environment,
@@ -130,6 +132,7 @@ export class JitRunnersStack extends Stack {
     });
     const runnerEvents = new HandlerFunction(this, 'RunnerEvents', {
       entry: 'runner-events.ts',
+      launcher: config.launcher,
       functionName: `${name}-runner-events`,
       description: 'Classifies runner log signatures and platform state changes; heals',
       environment,
@@ -138,6 +141,7 @@ export class JitRunnersStack extends Stack {
     });
     const reconciler = new HandlerFunction(this, 'Reconciler', {
       entry: 'reconciler.ts',
+      launcher: config.launcher,
       functionName: `${name}-reconciler`,
       description: 'Stuck jobs, orphans, missed deliveries, stale hand-offs',
       environment,

@@ -1,4 +1,5 @@
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { readdir, readFile, rm, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Metafile } from 'esbuild';
@@ -7,8 +8,28 @@ import { round } from '../stats.ts';
 
 export const HANDLERS_DIR = fileURLToPath(new URL('../../functions/handlers/', import.meta.url));
 
+/**
+ * The launchers a deployment can have, each bundle built once per launcher as the stack builds it for that
+ * deployment (`launcherDefine`). The first is the stack's default: its bundles keep the plain function name.
+ */
+export const BUNDLE_LAUNCHERS = ['codebuild', 'ec2'] as const;
+export type BundleLauncher = (typeof BUNDLE_LAUNCHERS)[number];
+
+/**
+ * The figure name of a function's bundle for one launcher: `provisioner` for the default launcher
+ * (CodeBuild), `provisioner_ec2` for EC2.
+ */
+export function bundleName(fn: string, launcher: BundleLauncher): string {
+  return launcher === BUNDLE_LAUNCHERS[0] ? fn : `${fn}_${launcher}`;
+}
+
 export interface Bundle {
+  /** Figure name (`bundleName`). */
   name: string;
+  /** The handler file's name, e.g. `provisioner`. */
+  fn: string;
+  /** The launcher the bundle was built for (what `LAUNCHER` must say where it runs). */
+  launcher: BundleLauncher;
   file: string;
   bytes: number;
   /** Output bytes per package or first-party area, largest first. */
@@ -49,29 +70,45 @@ function byArea(metafile: Metafile): { area: string; bytes: number }[] {
 
 /**
  * Bundles every handler exactly as the CDK stack does (the stack's own esbuild settings: minified ESM for
- * Node 24, AWS SDK included unless HANDLER_EXTERNAL_MODULES says otherwise, require banner) into `outDir` and measures the minified `.mjs` (source
- * maps excluded: Lambda never loads them unless told to).
+ * Node 24, AWS SDK included unless HANDLER_EXTERNAL_MODULES says otherwise, require banner, and the
+ * deployment's launcher as `launcherDefine`) into `outDir`, once per launcher, and measures the minified
+ * `.mjs` (source maps excluded: Lambda never loads them unless told to). A function whose bundle is the
+ * same for every launcher (the webhook) is reported once, under its plain name.
  */
 export async function buildBundles(outDir: string, entries?: readonly string[]): Promise<Bundle[]> {
-  const [{ build }, { HANDLER_ESBUILD }] = await Promise.all([
+  const [{ build }, { HANDLER_ESBUILD, launcherDefine }] = await Promise.all([
     import('esbuild'),
     import('../../cdk/constructs/handler-function.ts'),
   ]);
   const list = entries ?? (await handlerEntries());
   const bundles: Bundle[] = [];
   for (const entry of list) {
-    const name = basename(entry, '.ts');
-    const file = join(outDir, `${name}.mjs`);
-    const result = await build({
-      ...HANDLER_ESBUILD,
-      mainFields: [...HANDLER_ESBUILD.mainFields],
-      external: [...HANDLER_ESBUILD.external],
-      entryPoints: [entry],
-      outfile: file,
-      metafile: true,
-      logLevel: 'silent',
-    });
-    bundles.push({ name, file, bytes: (await stat(file)).size, inputs: byArea(result.metafile) });
+    const fn = basename(entry, '.ts');
+    const digests = new Set<string>();
+    for (const launcher of BUNDLE_LAUNCHERS) {
+      const name = bundleName(fn, launcher);
+      const file = join(outDir, `${name}.mjs`);
+      const result = await build({
+        ...HANDLER_ESBUILD,
+        mainFields: [...HANDLER_ESBUILD.mainFields],
+        external: [...HANDLER_ESBUILD.external],
+        define: launcherDefine(launcher),
+        entryPoints: [entry],
+        outfile: file,
+        metafile: true,
+        logLevel: 'silent',
+      });
+      // The code without its source-map comment, which names the file.
+      const code = (await readFile(file, 'utf8')).replace(/\n\/\/# sourceMappingURL=\S+\s*$/, '');
+      const digest = createHash('sha256').update(code).digest('hex');
+      if (digests.has(digest)) {
+        await rm(file, { force: true });
+        await rm(`${file}.map`, { force: true });
+        continue;
+      }
+      digests.add(digest);
+      bundles.push({ name, fn, launcher, file, bytes: (await stat(file)).size, inputs: byArea(result.metafile) });
+    }
   }
   return bundles;
 }

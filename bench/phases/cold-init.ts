@@ -46,17 +46,18 @@ function runOnce(bundle: string, eventFile: string, resultFile: string, env: Nod
 }
 
 /** Did the handler answer the event the way a working deployment would? */
-function answered(name: string, run: RunResult): string | undefined {
+function answered(fn: string, run: RunResult): string | undefined {
   if (run.error) return run.error;
   const r = run.result as Record<string, unknown> | undefined;
-  if (name === 'webhook' && r?.statusCode !== 202) return `answered ${String(r?.statusCode)}: ${String(r?.body)}`;
-  if (name === 'provisioner' && r?.outcome !== 'launched') return `outcome ${String(r?.outcome)}`;
+  if (fn === 'webhook' && r?.statusCode !== 202) return `answered ${String(r?.statusCode)}: ${String(r?.body)}`;
+  if (fn === 'provisioner' && r?.outcome !== 'launched') return `outcome ${String(r?.outcome)}`;
   return undefined;
 }
 
 /**
- * `cold_init_ms.<function>`: a fresh `node` process imports the bundle and answers one sample event
- * (import + first invocation, what Lambda reports as Init Duration plus the first Duration). The store is
+ * `cold_init_ms.<bundle>`: a fresh `node` process imports the bundle and answers one sample event
+ * (import + first invocation, what Lambda reports as Init Duration plus the first Duration). Each bundle
+ * runs with the `LAUNCHER` it was built for (`provisioner` CodeBuild, `provisioner_ec2` EC2). The store is
  * the embedded dynalite, GitHub the simulator (no added latency here), and the other AWS APIs a local
  * stub; the handlers reach them through their ordinary configuration (`DYNAMODB_ENDPOINT`,
  * `GITHUB_API_URL`, `AWS_ENDPOINT_URL_<SERVICE>`).
@@ -95,6 +96,7 @@ export async function runColdInit(
     AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '512',
     AWS_ENDPOINT_URL_LAMBDA: stub.url,
     AWS_ENDPOINT_URL_CODEBUILD: stub.url,
+    AWS_ENDPOINT_URL_EC2: stub.url,
     AWS_ENDPOINT_URL_SSM: stub.url,
     AWS_ENDPOINT_URL_SECRETS_MANAGER: stub.url,
     [EnvName.tableName]: tableName,
@@ -105,8 +107,9 @@ export async function runColdInit(
     [EnvName.githubApiUrl]: gh.apiUrl,
     [EnvName.githubServerUrl]: gh.apiUrl,
     [EnvName.runnerLabels]: SERVED_LABELS.join(','),
-    [EnvName.launcher]: 'codebuild',
     [EnvName.codebuildProjectName]: 'bench',
+    [EnvName.ec2LaunchTemplateId]: 'lt-0bench0000000000',
+    [EnvName.ec2SubnetIds]: 'subnet-0bench000000000',
     [EnvName.provisionerFunctionName]: 'bench-provisioner',
     [EnvName.logLevel]: 'INFO',
     // What the stack sets on every function (source-map support costs cold start: measured here too).
@@ -118,9 +121,9 @@ export async function runColdInit(
   const bootMs: Record<string, number> = {};
   const failures: string[] = [];
   let nextJobId = settings.firstJobId;
-  const eventFor = async (name: string): Promise<unknown> => {
+  const eventFor = async (bundle: Bundle): Promise<unknown> => {
     const jobId = nextJobId++;
-    switch (name) {
+    switch (bundle.fn) {
       case 'webhook': {
         const d = factory.delivery(DeliveryKind.served, jobId);
         return {
@@ -154,6 +157,14 @@ export async function runColdInit(
         );
         return { jobId };
       case 'runner-events':
+        if (bundle.launcher === 'ec2') {
+          return {
+            source: 'aws.ec2',
+            'detail-type': 'EC2 Instance State-change Notification',
+            time: new Date().toISOString(),
+            detail: { 'instance-id': `i-0bench${jobId.toString(16).padStart(12, '0')}`, state: 'running' },
+          };
+        }
         return {
           source: 'aws.codebuild',
           'detail-type': 'CodeBuild Build State Change',
@@ -183,9 +194,9 @@ export async function runColdInit(
       for (let i = 0; i < settings.runs; i++) {
         const eventFile = join(dir, `${bundle.name}-${i}.event.json`);
         const resultFile = join(dir, `${bundle.name}-${i}.result.json`);
-        await writeFile(eventFile, JSON.stringify(await eventFor(bundle.name)));
-        const run = await runOnce(bundle.file, eventFile, resultFile, env);
-        const problem = answered(bundle.name, run);
+        await writeFile(eventFile, JSON.stringify(await eventFor(bundle)));
+        const run = await runOnce(bundle.file, eventFile, resultFile, { ...env, [EnvName.launcher]: bundle.launcher });
+        const problem = answered(bundle.fn, run);
         if (problem) failures.push(`cold init ${bundle.name}: ${problem.slice(0, 300)}`);
         totals.push(run.totalMs);
         imports.push(run.importMs);

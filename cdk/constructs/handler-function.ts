@@ -5,6 +5,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import type { BundledLauncher } from '../../functions/handlers/lambda-launcher.ts';
 
 /** The repository root (functions/, package-lock.json). */
 export const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -36,6 +37,18 @@ export const HANDLER_EXTERNAL_MODULES: readonly string[] = [];
  */
 export const HANDLER_NODE_OPTIONS = '';
 
+/**
+ * Packages replaced in the bundles (esbuild `alias`). `@aws-sdk/credential-provider-node`, the SDK's
+ * default credential chain, becomes functions/handlers/lambda-credentials.ts: the environment
+ * variables only, which is where Lambda puts the role's credentials (reasons and figures there and in
+ * docs/performance.md).
+ */
+export const HANDLER_ALIASES: Readonly<Record<string, string>> = {
+  '@aws-sdk/credential-provider-node': fileURLToPath(
+    new URL('../../functions/handlers/lambda-credentials.ts', import.meta.url),
+  ),
+};
+
 /** esbuild settings of every handler, in esbuild's own terms (the tests bundle with these). */
 export const HANDLER_ESBUILD = {
   bundle: true,
@@ -47,11 +60,24 @@ export const HANDLER_ESBUILD = {
   mainFields: ['module', 'main'],
   banner: { js: ESM_REQUIRE_BANNER },
   external: HANDLER_EXTERNAL_MODULES,
+  alias: HANDLER_ALIASES,
 } as const;
+
+/**
+ * The esbuild `define` that builds a bundle for one launcher: `globalThis.JR_BUNDLED_LAUNCHER` becomes
+ * a constant, so functions/handlers/lambda-launcher.ts keeps only that launcher's `import()` and a
+ * CodeBuild deployment ships no EC2 client code (and the reverse). The stack, the bench and the bundle
+ * tests all build with it.
+ */
+export function launcherDefine(launcher: BundledLauncher): Record<string, string> {
+  return { 'globalThis.JR_BUNDLED_LAUNCHER': JSON.stringify(launcher) };
+}
 
 export interface HandlerFunctionProps {
   /** File under functions/handlers/, e.g. `webhook.ts`. */
   entry: string;
+  /** The deployment's launcher: the only one the bundle carries (`launcherDefine`). */
+  launcher: BundledLauncher;
   /** Physical function name (the stack prefixes its own name). */
   functionName: string;
   description: string;
@@ -122,10 +148,12 @@ export class HandlerFunction extends Construct {
         sourceMap: HANDLER_ESBUILD.sourcemap,
         mainFields: [...HANDLER_ESBUILD.mainFields],
         banner: ESM_REQUIRE_BANNER,
+        define: launcherDefine(props.launcher),
         // Bundle the SDK too: the versions tested here are the versions that run, and the cold start
         // is shorter (see HANDLER_EXTERNAL_MODULES).
         bundleAwsSDK: HANDLER_EXTERNAL_MODULES.length === 0,
         externalModules: [...HANDLER_EXTERNAL_MODULES],
+        esbuildArgs: { '--alias': Object.entries(HANDLER_ALIASES).map(([from, to]) => `${from}=${to}`) },
       },
     });
   }

@@ -1,16 +1,12 @@
 import { randomBytes } from 'node:crypto';
-import { CodeBuildClient } from '@aws-sdk/client-codebuild';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { EC2Client } from '@aws-sdk/client-ec2';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { createEmfMetrics } from '../adapters/aws/emf-metrics.ts';
 import { createSecretsLoader, withSecrets } from '../adapters/aws/secrets-loader.ts';
-import { CodeBuildLauncher } from '../adapters/codebuild/codebuild-launcher.ts';
 import { createDynamoStore } from '../adapters/dynamodb/dynamo-store.ts';
 import { createLocalDynamoClient } from '../adapters/dynamodb/local-client.ts';
-import { Ec2Launcher } from '../adapters/ec2/ec2-launcher.ts';
 import { createGitHubClient } from '../adapters/github/github-client.ts';
 import { LambdaDispatcher } from '../adapters/lambda/lambda-dispatcher.ts';
 import { createRedactingLogger, SecretRegistry } from '../adapters/logging/redacting-logger.ts';
@@ -19,8 +15,8 @@ import { buildCore, type Core } from '../composition/build-core.ts';
 import { type Config, parseConfig } from '../config/config.ts';
 import { EnvName } from '../config/env-names.ts';
 import { ConfigError } from '../domain/errors.ts';
-import type { RunnerLauncher } from '../ports/launcher.ts';
 import { type Logger, systemClock } from '../ports/runtime.ts';
+import { createLambdaLauncher } from './lambda-launcher.ts';
 import { createLambdaLogger, type LambdaRole } from './lambda-logger.ts';
 
 /** Everything a handler needs, built once per cold start. */
@@ -41,38 +37,11 @@ export interface LambdaCoreOptions {
 
 const METRICS_NAMESPACE_ENV = 'POWERTOOLS_METRICS_NAMESPACE';
 
-function createLauncher(config: Config, handoff: JitConfigHandoff): RunnerLauncher {
-  switch (config.launcher) {
-    case 'codebuild':
-      return new CodeBuildLauncher({
-        client: new CodeBuildClient({}),
-        handoff,
-        projectName: config.aws.codebuildProjectName ?? '',
-      });
-    case 'ec2': {
-      const launchTemplateId = config.aws.ec2LaunchTemplateId ?? '';
-      return new Ec2Launcher({
-        client: new EC2Client({}),
-        handoff,
-        launchTemplateId,
-        subnetIds: config.aws.ec2SubnetIds,
-        ...(config.aws.ec2InstanceType ? { instanceType: config.aws.ec2InstanceType } : {}),
-        useSpot: config.aws.ec2UseSpot,
-        // The fleet tag's value is the launch template id: unique per stack and known to the IAM condition.
-        fleet: launchTemplateId,
-      });
-    }
-    case 'local':
-      throw new ConfigError(
-        EnvName.launcher,
-        'must be codebuild or ec2 in AWS (the local launcher runs processes on this machine)',
-      );
-  }
-}
-
 /**
- * The Lambda composition root shared by the four handlers: configuration parsed once
- * (`parseConfig(env, 'lambda')`), secrets read once from Secrets Manager, AWS clients and `buildCore`.
+ * The Lambda composition root shared by the provisioner, runner-events and reconciler handlers:
+ * configuration parsed once (`parseConfig(env, 'lambda')`), secrets read once from Secrets Manager, AWS
+ * clients, the configured launcher (only the one the bundle was built for: lambda-launcher.ts) and
+ * `buildCore`.
  * Secrets are registered with the redacting logger before anything can log.
  */
 export async function createLambdaCore(options: LambdaCoreOptions): Promise<LambdaCore> {
@@ -107,7 +76,7 @@ export async function createLambdaCore(options: LambdaCoreOptions): Promise<Lamb
     config,
     store,
     github,
-    launcher: createLauncher(config, handoff),
+    launcher: await createLambdaLauncher(config, handoff),
     dispatcher: new LambdaDispatcher({ client: new LambdaClient({}), functionName: provisioner }),
     clock: systemClock,
     logger,

@@ -59,4 +59,22 @@ describe('npx cdk synth', () => {
     }
     console.info(`synthesized bundle sizes (bytes): ${JSON.stringify(sizes)}`);
   });
+
+  it('ships the default (CodeBuild) deployment without EC2 client code and without the default credential chain', () => {
+    const template = JSON.parse(readFileSync(join(out, 'JitRunners.template.json'), 'utf8')) as {
+      Resources: Record<string, { Type: string; Properties: { FunctionName?: string; Code?: { S3Key?: unknown } } }>;
+    };
+    const code = Object.values(template.Resources)
+      .filter((r) => r.Type === 'AWS::Lambda::Function')
+      .map((fn) => {
+        const dir = join(out, `asset.${String(fn.Properties.Code?.S3Key ?? '').replace(/\.zip$/, '')}`);
+        return [String(fn.Properties.FunctionName), readFileSync(join(dir, 'index.mjs'), 'utf8')] as const;
+      });
+    expect(code.filter(([, c]) => c.includes('StartBuild')).map(([name]) => name)).toHaveLength(3);
+    for (const [name, c] of code) {
+      expect(c, name).not.toContain('RunInstances');
+      // A log line of @aws-sdk/credential-provider-node's chain (the esbuild alias replaces it).
+      expect(c, name).not.toContain('defaultProvider::fromSSO');
+    }
+  });
 });

@@ -5,7 +5,7 @@ import { pathToFileURL } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { HANDLER_ESBUILD } from '../../cdk/constructs/handler-function.ts';
+import { HANDLER_ESBUILD, launcherDefine } from '../../cdk/constructs/handler-function.ts';
 import { ensureTable } from '../../functions/adapters/dynamodb/ensure-table.ts';
 import { createLocalDynamoClient } from '../../functions/adapters/dynamodb/local-client.ts';
 import { type EmbeddedDynamo, startEmbeddedDynamo } from '../../functions/adapters/local/embedded-dynamodb.ts';
@@ -46,12 +46,15 @@ function functionUrlEvent(headers: Record<string, string>, body: string) {
 describe('bundled Lambda handlers', () => {
   beforeAll(async () => {
     outdir = mkdtempSync(join(tmpdir(), 'jr-bundles-'));
-    // Exactly the esbuild settings the CDK NodejsFunction uses (ESM, minified, source maps, SDK bundled).
+    // Exactly the esbuild settings the CDK NodejsFunction uses (ESM, minified, source maps, SDK bundled,
+    // the credential alias) for a CodeBuild deployment.
     await build({
       ...HANDLER_ESBUILD,
       banner: { ...HANDLER_ESBUILD.banner },
       mainFields: [...HANDLER_ESBUILD.mainFields],
       external: [...HANDLER_ESBUILD.external],
+      alias: { ...HANDLER_ESBUILD.alias },
+      define: launcherDefine('codebuild'),
       entryPoints: Object.fromEntries(HANDLERS.map((h) => [h, resolve(`functions/handlers/${h}.ts`)])),
       outdir,
       outExtension: { '.js': '.mjs' },
@@ -162,10 +165,21 @@ describe('bundled Lambda handlers', () => {
   it('webhook: bundles neither Octokit nor a launcher client (ingress only)', () => {
     const webhook = readFileSync(join(outdir, 'webhook.mjs'), 'utf8');
     const provisioner = readFileSync(join(outdir, 'provisioner.mjs'), 'utf8');
-    for (const marker of ['StartBuild', 'RunInstances', 'generate-jitconfig', 'PutParameter']) {
+    for (const marker of ['StartBuild', 'generate-jitconfig', 'PutParameter']) {
       expect(provisioner).toContain(marker);
       expect(webhook).not.toContain(marker);
     }
+  });
+
+  it('provisioner: a CodeBuild deployment carries no EC2 client code', () => {
+    for (const h of ['provisioner', 'runner-events', 'reconciler'] as const) {
+      expect(readFileSync(join(outdir, `${h}.mjs`), 'utf8')).not.toContain('RunInstances');
+    }
+  });
+
+  it('signs every AWS request with the credentials Lambda puts in the environment', () => {
+    expect(aws.calls.length).toBeGreaterThan(0);
+    expect(new Set(aws.calls.map((c) => c.accessKeyId))).toEqual(new Set(['AKIATESTTESTTEST']));
   });
 
   it('runner-events: maps a subscription log batch of a runner build to its runner', async () => {
