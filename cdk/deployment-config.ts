@@ -60,6 +60,10 @@ export interface DeploymentConfigInput {
   runnerStartTimeoutSeconds?: number;
   baselineOnlineTimeoutSeconds?: number;
   maxAttemptsPerJob?: number;
+  /** Replacements of stolen runners per job before it fails (MAX_THEFTS_PER_JOB). Default 10. */
+  maxTheftsPerJob?: number;
+  /** Regular-runner workarounds per scope before its jobs fail (MAX_WORKAROUNDS_PER_SCOPE). Default 3. */
+  maxWorkaroundsPerScope?: number;
   /** Days to keep function and runner logs. Default 30. */
   logRetentionDays?: number;
   /** Alarm when at least this many jobs fail within 15 minutes. Default 1. */
@@ -284,6 +288,8 @@ export function resolveDeploymentConfig(
       3_600,
     ),
     maxAttemptsPerJob: intIn('maxAttemptsPerJob', input.maxAttemptsPerJob, 3, 1, 20),
+    maxTheftsPerJob: intIn('maxTheftsPerJob', input.maxTheftsPerJob, 10, 0, 100),
+    maxWorkaroundsPerScope: intIn('maxWorkaroundsPerScope', input.maxWorkaroundsPerScope, 3, 0, 20),
     logRetentionDays: intIn('logRetentionDays', input.logRetentionDays, 30, 1, 3_653),
     jobsFailedAlarmThreshold: intIn('jobsFailedAlarmThreshold', input.jobsFailedAlarmThreshold, 1, 1, 10_000),
     metadataMissingAlarmThreshold: intIn(
@@ -355,6 +361,8 @@ export function configFromContext(get: (key: string) => unknown): DeploymentConf
     runnerStartTimeoutSeconds: num('runnerStartTimeoutSeconds'),
     baselineOnlineTimeoutSeconds: num('baselineOnlineTimeoutSeconds'),
     maxAttemptsPerJob: num('maxAttemptsPerJob'),
+    maxTheftsPerJob: num('maxTheftsPerJob'),
+    maxWorkaroundsPerScope: num('maxWorkaroundsPerScope'),
     logRetentionDays: num('logRetentionDays'),
     jobsFailedAlarmThreshold: num('jobsFailedAlarmThreshold'),
     metadataMissingAlarmThreshold: num('metadataMissingAlarmThreshold'),

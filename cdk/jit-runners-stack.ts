@@ -293,6 +293,8 @@ export class JitRunnersStack extends Stack {
       [EnvName.baselineOnlineTimeoutSeconds]: String(config.baselineOnlineTimeoutSeconds),
       [EnvName.reconcileIntervalSeconds]: String(config.reconcileIntervalSeconds),
       [EnvName.maxAttemptsPerJob]: String(config.maxAttemptsPerJob),
+      [EnvName.maxTheftsPerJob]: String(config.maxTheftsPerJob),
+      [EnvName.maxWorkaroundsPerScope]: String(config.maxWorkaroundsPerScope),
       [EnvName.logLevel]: 'INFO',
       [EnvName.provisionerFunctionName]: provisionerName,
       [EnvName.jitConfigParameterPrefix]: this.handOff.prefix,

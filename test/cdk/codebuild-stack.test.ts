@@ -97,6 +97,9 @@ describe('JitRunnersStack (CodeBuild launcher, defaults)', () => {
           [EnvName.reconcileIntervalSeconds]: '60',
           [EnvName.jitConfigParameterPrefix]: '/JitRunners/jit-config',
           [EnvName.provisionerFunctionName]: 'JitRunners-provisioner',
+          [EnvName.maxAttemptsPerJob]: '3',
+          [EnvName.maxTheftsPerJob]: '10',
+          [EnvName.maxWorkaroundsPerScope]: '3',
         });
       }
     });

@@ -40,6 +40,18 @@ describe('resolveDeploymentConfig', () => {
     });
   });
 
+  it('passes the job and scope limits through, within the ranges the functions accept', () => {
+    expect(resolveDeploymentConfig({ maxTheftsPerJob: 0, maxWorkaroundsPerScope: 5 })).toMatchObject({
+      maxAttemptsPerJob: 3,
+      maxTheftsPerJob: 0,
+      maxWorkaroundsPerScope: 5,
+    });
+    expect(error(() => resolveDeploymentConfig({ maxTheftsPerJob: 101 })).message).toMatch(/maxTheftsPerJob/);
+    expect(error(() => resolveDeploymentConfig({ maxWorkaroundsPerScope: -1 })).message).toMatch(
+      /maxWorkaroundsPerScope/,
+    );
+  });
+
   it('derives arm64 labels, instance type and compute type from the architecture', () => {
     const c = resolveDeploymentConfig({ architecture: 'arm64' });
     expect(c.labels).toEqual(['self-hosted', 'linux', 'arm64']);
