@@ -28,7 +28,7 @@ export async function runJob(config: Config, args: string[]): Promise<number> {
 export function formatJob(job: Job): string {
   const lines = [
     `job ${job.jobId}  ${job.owner}/${job.repo}  status ${job.status}`,
-    `  labels: ${job.labels.join(', ')}   attempt: ${job.attempt}   heals: ${job.heals}`,
+    `  labels: ${job.labels.join(', ')}   attempt: ${job.attempt}   heals: ${job.heals}${job.thefts ? `   stolen runners replaced: ${job.thefts}` : ''}`,
   ];
   if (job.runnerName)
     lines.push(`  runner: ${job.runnerName} (id ${job.runnerId ?? '?'}, v${job.runnerVersion ?? '?'})`);

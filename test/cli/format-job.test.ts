@@ -1,0 +1,43 @@
+import { describe, expect, it } from 'vitest';
+import { formatJob } from '../../functions/cli/job.ts';
+import type { Job } from '../../functions/domain/job.ts';
+
+const T0 = Date.UTC(2026, 10, 23, 9, 0, 0);
+const job: Job = {
+  jobId: 42,
+  runId: 7,
+  owner: 'octo-org',
+  repo: 'app',
+  scopeKey: 'octo-org/app',
+  installationId: 1,
+  labels: ['self-hosted', 'linux'],
+  status: 'completed',
+  attempt: 3,
+  heals: 1,
+  deliveryIds: ['d1'],
+  runnerName: 'jr-42-3',
+  runnerId: 99,
+  runnerVersion: '2.330.0',
+  createdAt: T0,
+  updatedAt: T0 + 5_000,
+  version: 6,
+  history: [
+    { at: T0, status: 'queued', note: 'recorded from webhook' },
+    { at: T0 + 5_000, status: 'completed', note: 'completed on jr-42-3 (success)' },
+  ],
+};
+
+describe('formatJob (jit-runners job show)', () => {
+  it('prints the job, its runner and its history with ISO times', () => {
+    const text = formatJob(job);
+    expect(text).toContain('job 42  octo-org/app  status completed');
+    expect(text).toContain('attempt: 3   heals: 1');
+    expect(text).toContain('runner: jr-42-3 (id 99, v2.330.0)');
+    expect(text).toContain('2026-11-23T09:00:05.000Z  completed       completed on jr-42-3 (success)');
+    expect(text).not.toContain('stolen runners replaced');
+  });
+
+  it('shows how many stolen runners were replaced when the job was robbed', () => {
+    expect(formatJob({ ...job, thefts: 2 })).toContain('attempt: 3   heals: 1   stolen runners replaced: 2');
+  });
+});
