@@ -19,10 +19,12 @@ declare global {
 }
 
 /**
- * The configured launcher (`LAUNCHER`) of a Lambda function, loaded with `import()` so that only its
- * client is evaluated. Why each test starts with `globalThis.JR_BUNDLED_LAUNCHER`: in a bundle it is a
- * constant, esbuild folds the test to `false` for the other launcher and drops that branch with its
- * `import()`, so a CodeBuild deployment ships no EC2 client (550 KB) and an EC2 one no CodeBuild client.
+ * The configured launcher (`LAUNCHER`) of a Lambda function. Why each test starts with
+ * `globalThis.JR_BUNDLED_LAUNCHER`: in a bundle it is a constant, esbuild folds the test to `false` for
+ * the other launcher, drops that branch, and tree-shakes the launcher module it called together with its
+ * client, so a CodeBuild deployment ships no EC2 client (550 KB) and an EC2 one no CodeBuild client.
+ * (Static imports on purpose: with `import()` esbuild kept more of the EC2 client, measured 1,592 KB
+ * against 1,293.)
  * A bundle whose launcher is not the configured one fails its cold start with a ConfigError.
  */
 export async function createLambdaLauncher(config: Config, handoff: JitConfigHandoff): Promise<RunnerLauncher> {
