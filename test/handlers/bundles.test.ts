@@ -3,14 +3,13 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { gzipSync } from 'node:zlib';
-import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { HANDLER_ESBUILD, launcherDefine } from '../../cdk/constructs/handler-function.ts';
 import { ensureTable } from '../../functions/adapters/dynamodb/ensure-table.ts';
 import { createLocalDynamoClient } from '../../functions/adapters/dynamodb/local-client.ts';
 import { type EmbeddedDynamo, startEmbeddedDynamo } from '../../functions/adapters/local/embedded-dynamodb.ts';
 import { type GitHubSimulator, startGitHubSimulator } from '../../functions/adapters/sandbox/github-simulator.ts';
 import { signedDelivery, workflowJobPayload } from '../support/webhook-fixtures.ts';
+import { buildHandlers } from './build-handlers.ts';
 import { startFakeAws } from './fake-aws.ts';
 
 const HANDLERS = ['webhook', 'provisioner', 'runner-events', 'reconciler'] as const;
@@ -48,18 +47,7 @@ describe('bundled Lambda handlers', () => {
     outdir = mkdtempSync(join(tmpdir(), 'jr-bundles-'));
     // Exactly the esbuild settings the CDK NodejsFunction uses (ESM, minified, source maps, SDK bundled,
     // the credential alias) for a CodeBuild deployment.
-    await build({
-      ...HANDLER_ESBUILD,
-      banner: { ...HANDLER_ESBUILD.banner },
-      mainFields: [...HANDLER_ESBUILD.mainFields],
-      external: [...HANDLER_ESBUILD.external],
-      alias: { ...HANDLER_ESBUILD.alias },
-      define: launcherDefine('codebuild'),
-      entryPoints: Object.fromEntries(HANDLERS.map((h) => [h, resolve(`functions/handlers/${h}.ts`)])),
-      outdir,
-      outExtension: { '.js': '.mjs' },
-      logLevel: 'error',
-    });
+    await buildHandlers(HANDLERS, outdir, 'codebuild');
     for (const h of HANDLERS) bundleSizes[h] = statSync(join(outdir, `${h}.mjs`)).size;
 
     dynamo = await startEmbeddedDynamo();

@@ -4,13 +4,13 @@ import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { build, type Metafile } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { HANDLER_ESBUILD, launcherDefine } from '../../cdk/constructs/handler-function.ts';
 import { createDynamoStore } from '../../functions/adapters/dynamodb/dynamo-store.ts';
 import { ensureTable } from '../../functions/adapters/dynamodb/ensure-table.ts';
 import { createLocalDynamoClient } from '../../functions/adapters/dynamodb/local-client.ts';
 import { type EmbeddedDynamo, startEmbeddedDynamo } from '../../functions/adapters/local/embedded-dynamodb.ts';
 import { type GitHubSimulator, startGitHubSimulator } from '../../functions/adapters/sandbox/github-simulator.ts';
 import type { BundledLauncher } from '../../functions/handlers/lambda-launcher.ts';
+import { buildHandlers, stackBuildOptions } from './build-handlers.ts';
 import { startFakeAws } from './fake-aws.ts';
 
 const LAUNCHER_FUNCTIONS = ['provisioner', 'runner-events', 'reconciler'] as const;
@@ -32,17 +32,11 @@ const CREDENTIAL_CHAIN = [
 /** Bytes of the bundle that come from each input file (an input tree-shaken away counts 0). */
 async function bundleInputs(fn: string, launcher: BundledLauncher): Promise<Record<string, number>> {
   const result = await build({
-    ...HANDLER_ESBUILD,
-    banner: { ...HANDLER_ESBUILD.banner },
-    mainFields: [...HANDLER_ESBUILD.mainFields],
-    external: [...HANDLER_ESBUILD.external],
-    alias: { ...HANDLER_ESBUILD.alias },
-    define: launcherDefine(launcher),
+    ...stackBuildOptions(launcher),
     entryPoints: [resolve(`functions/handlers/${fn}.ts`)],
     outfile: `${fn}.mjs`,
     write: false,
     metafile: true,
-    logLevel: 'error',
   });
   const output = Object.values((result.metafile as Metafile).outputs).find((o) => o.entryPoint);
   return Object.fromEntries(Object.entries(output?.inputs ?? {}).map(([path, input]) => [path, input.bytesInOutput]));
@@ -100,20 +94,7 @@ describe('provisioner bundled for EC2', () => {
 
   beforeAll(async () => {
     outdir = mkdtempSync(join(tmpdir(), 'jr-ec2-bundles-'));
-    await build({
-      ...HANDLER_ESBUILD,
-      banner: { ...HANDLER_ESBUILD.banner },
-      mainFields: [...HANDLER_ESBUILD.mainFields],
-      external: [...HANDLER_ESBUILD.external],
-      alias: { ...HANDLER_ESBUILD.alias },
-      define: launcherDefine('ec2'),
-      entryPoints: Object.fromEntries(
-        ['provisioner', 'reconciler'].map((h) => [h, resolve(`functions/handlers/${h}.ts`)]),
-      ),
-      outdir,
-      outExtension: { '.js': '.mjs' },
-      logLevel: 'error',
-    });
+    await buildHandlers(['provisioner', 'reconciler'], outdir, 'ec2');
     dynamo = await startEmbeddedDynamo();
     const client = createLocalDynamoClient(dynamo.endpoint);
     await ensureTable(client, TABLE);
