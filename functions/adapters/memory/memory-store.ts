@@ -95,16 +95,18 @@ export function createMemoryStore(): MemoryStore {
     },
 
     jobs: {
-      async create(job, deliveryId, now) {
+      async create(job, deliveryId, now, lease) {
         await enter('jobs.create');
         const existing = jobs.get(job.jobId);
         if (existing) {
-          // Like DynamoDB's string-set ADD: no version bump (a redelivery is not a state change).
+          // Like the DynamoStore's one UpdateItem: a duplicate only adds its delivery id to the set (no
+          // version bump, a redelivery is not a state change); every other field stays as stored.
           if (!existing.deliveryIds.includes(deliveryId))
             existing.deliveryIds = [...existing.deliveryIds, deliveryId].sort();
           return { created: false };
         }
-        jobs.set(job.jobId, {
+        const status = lease ? JobStatus.provisioning : JobStatus.queued;
+        const stored: Job = {
           jobId: job.jobId,
           runId: job.runId,
           owner: job.owner,
@@ -112,16 +114,24 @@ export function createMemoryStore(): MemoryStore {
           scopeKey: job.scopeKey,
           installationId: job.installationId,
           labels: [...job.labels],
-          status: JobStatus.queued,
+          status,
+          ...(lease ? { leaseOwner: lease.owner, leaseExpiresAt: lease.expiresAt } : {}),
           attempt: 1,
           heals: 0,
           deliveryIds: [deliveryId],
           createdAt: now,
           updatedAt: now,
           version: 1,
-          history: [{ at: now, status: JobStatus.queued, note: 'recorded from webhook' }],
-        });
-        return { created: true };
+          history: [
+            {
+              at: now,
+              status,
+              note: lease ? 'recorded from webhook, leased to its dispatched provisioning' : 'recorded from webhook',
+            },
+          ],
+        };
+        jobs.set(job.jobId, stored);
+        return lease ? { created: true, leased: copy(stored) } : { created: true };
       },
 
       async get(jobId) {

@@ -1,5 +1,5 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { countStoreRequests } from '../../../functions/adapters/dynamodb/count-store-requests.ts';
 import { createDynamoStore } from '../../../functions/adapters/dynamodb/dynamo-store.ts';
@@ -40,14 +40,14 @@ describeStoreContract('DynamoStore on dynalite', async () =>
 );
 
 describe('DynamoStore request budget', () => {
-  it('records a new job with one request and updates it with one request each', async () => {
+  it('records a new job with one request, updates it with one request each, and takes a duplicate in one request', async () => {
     const tableName = await freshTable();
     const counted = createLocalDynamoClient(server.endpoint);
     const counter = countStoreRequests(counted);
     try {
       const store = createDynamoStore({ client: counted, tableName });
       await store.jobs.create(newJob(), 'd1', 1_000);
-      expect(counter.byCommand()).toEqual({ PutItemCommand: 1 });
+      expect(counter.byCommand()).toEqual({ UpdateItemCommand: 1 });
       counter.reset();
       await store.jobs.update(
         101,
@@ -63,11 +63,12 @@ describe('DynamoStore request budget', () => {
       );
       expect(counter.byCommand()).toEqual({ UpdateItemCommand: 2 });
       counter.reset();
-      await store.jobs.create(newJob(), 'd2', 1_003);
-      expect(counter.total()).toBe(2); // failed PutItem + UpdateItem ADD of the delivery id
+      expect(await store.jobs.create(newJob(), 'd2', 1_003)).toEqual({ created: false });
+      expect(counter.byCommand()).toEqual({ UpdateItemCommand: 1 }); // was a failed PutItem + an UpdateItem
       counter.detach();
       await store.jobs.get(101);
-      expect(counter.total()).toBe(2);
+      expect(counter.total()).toBe(1);
+      expect((await store.jobs.get(101))?.deliveryIds).toEqual(['d1', 'd2']);
     } finally {
       counted.destroy();
     }
@@ -81,7 +82,7 @@ describe('DynamoStore request budget', () => {
       const store = createDynamoStore({ client: counted, tableName });
       const lease = { owner: 'handoff-1', expiresAt: 21_000 };
       const result = await store.jobs.create(newJob(), 'd1', 1_000, lease);
-      expect(counter.byCommand()).toEqual({ PutItemCommand: 1 });
+      expect(counter.byCommand()).toEqual({ UpdateItemCommand: 1 });
       expect(result.created).toBe(true);
       const stored = await store.jobs.get(101);
       expect(stored).toMatchObject({ status: 'provisioning', leaseOwner: 'handoff-1', leaseExpiresAt: 21_000 });
@@ -91,9 +92,12 @@ describe('DynamoStore request budget', () => {
         store.jobs.update(101, { statusIn: ['provisioning'], leaseFreeAt: 2_000, leaseHolder: 'p2' }, {}, 2_000),
       ).rejects.toThrow();
       await store.jobs.update(101, { statusIn: ['provisioning'], leaseFreeAt: 21_001, leaseHolder: 'p2' }, {}, 21_001);
+      counter.reset();
       expect(await store.jobs.create(newJob(), 'd2', 3_000, { owner: 'handoff-2', expiresAt: 23_000 })).toEqual({
         created: false,
       });
+      expect(counter.byCommand()).toEqual({ UpdateItemCommand: 1 });
+      expect(await store.jobs.get(101)).toMatchObject({ leaseOwner: 'handoff-1', leaseExpiresAt: 21_000, version: 2 });
     } finally {
       counted.destroy();
     }
@@ -134,6 +138,102 @@ describe('DynamoStore item layout', () => {
     expect(done[LIST_INDEX.partitionKey]).toBe(ListName.endedJobs);
     expect(done[LIST_INDEX.sortKey]).toBe(now);
     expect(done[TTL_ATTRIBUTE]).toBe(Math.ceil((now + TERMINAL_JOB_RETENTION_MS) / 1000));
+  });
+
+  it('leaves every attribute of a stored job, index keys and TTL included, as it was on a duplicate', async () => {
+    const tableName = await freshTable();
+    const store = createDynamoStore({ client, tableName });
+    await store.jobs.create(newJob(), 'd1', 1_000);
+    await store.jobs.update(101, {}, { set: { status: 'failed', reason: 'config' } }, 2_000);
+    const before = await rawJob(tableName, 101);
+    expect(before[LIST_INDEX.partitionKey]).toBe(ListName.endedJobs);
+
+    await store.jobs.create(newJob(), 'd2', 3_000);
+    await store.jobs.create(newJob(), 'd3', 3_001, { owner: 'handoff-late', expiresAt: 60_000 });
+
+    expect(await rawJob(tableName, 101)).toEqual({ ...before, deliveryIds: new Set(['d1', 'd2', 'd3']) });
+  });
+
+  it('records a job with exactly these attributes', async () => {
+    // A new attribute here is filled into every older job by that job's next duplicate delivery (the
+    // record is SET if_not_exists per field). Keep it only if a new job's value means on an old job what
+    // the attribute's absence meant; otherwise add it to MAY_BE_ABSENT in dynamo-jobs.ts.
+    const tableName = await freshTable();
+    const store = createDynamoStore({ client, tableName });
+    await store.jobs.create(newJob(), 'd', 1_000);
+    await store.jobs.create(newJob(102), 'd', 1_000, { owner: 'handoff-1', expiresAt: 60_000 });
+    const common = [
+      'attempt',
+      'createdAt',
+      'deliveryIds',
+      'entity',
+      LIST_INDEX.partitionKey,
+      LIST_INDEX.sortKey,
+      'heals',
+      'history',
+      'installationId',
+      'jobId',
+      'labels',
+      'owner',
+      'pk',
+      'repo',
+      'runId',
+      'scopeKey',
+      'sk',
+      'status',
+      'updatedAt',
+      'version',
+    ];
+    expect(Object.keys(await rawJob(tableName, 101)).sort()).toEqual(common.sort());
+    expect(Object.keys(await rawJob(tableName, 102)).sort()).toEqual(
+      [...common, 'leaseOwner', 'leaseExpiresAt'].sort(),
+    );
+  });
+
+  it('fills in no attribute a stored job may lack (a removed lease, no list on an older finished job): only the delivery id is added, in a second request', async () => {
+    const tableName = await freshTable();
+    const store = createDynamoStore({ client, tableName });
+    const doc = DynamoDBDocumentClient.from(client);
+    const lease = { owner: 'handoff-1', expiresAt: 60_000 };
+    const counted = createLocalDynamoClient(server.endpoint);
+    const counter = countStoreRequests(counted);
+    try {
+      const countedStore = createDynamoStore({ client: counted, tableName });
+      const absent = [['leaseOwner', 'leaseExpiresAt'], [LIST_INDEX.partitionKey], ['leaseOwner']];
+      for (const [i, attributes] of absent.entries()) {
+        const jobId = 1_000 + i;
+        await store.jobs.create(newJob(jobId), 'first', 1_000, lease);
+        await store.jobs.update(jobId, {}, { set: { status: 'completed' } }, 2_000);
+        const names = Object.fromEntries(attributes.map((a, n) => [`#a${n}`, a]));
+        await doc.send(
+          new UpdateCommand({
+            TableName: tableName,
+            Key: { pk: `JOB#${jobId}`, sk: 'META' },
+            UpdateExpression: `REMOVE ${Object.keys(names).join(', ')}`,
+            ExpressionAttributeNames: names,
+          }),
+        );
+        const before = await rawJob(tableName, jobId);
+        const what = attributes.join(', ');
+        for (const [n, withLease] of [undefined, lease].entries()) {
+          counter.reset();
+          expect(await countedStore.jobs.create(newJob(jobId), `dup-${n}`, 3_000, withLease), what).toEqual({
+            created: false,
+          });
+          // The record is refused when the job lacks an attribute this delivery would fill in (a lease:
+          // hand-off deliveries only; the list key: any); then the delivery id alone takes a second request.
+          const expected = attributes.every((a) => a.startsWith('lease')) && !withLease ? 1 : 2;
+          expect(counter.byCommand(), what).toEqual({ UpdateItemCommand: expected });
+        }
+        expect(await rawJob(tableName, jobId), what).toEqual({
+          ...before,
+          deliveryIds: new Set(['dup-0', 'dup-1', 'first']),
+        });
+      }
+      expect(await store.jobs.listOpen()).toEqual([]);
+    } finally {
+      counted.destroy();
+    }
   });
 
   it('never returns the table attributes to the domain', async () => {

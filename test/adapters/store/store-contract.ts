@@ -98,6 +98,109 @@ export function describeStoreContract(implementation: string, makeStore: StoreFa
       const store = await makeStore();
       expect(await store.jobs.get(999)).toBeUndefined();
     });
+
+    it('keeps a delivery id that arrives twice once', async () => {
+      const store = await makeStore();
+      await store.jobs.create(newJob(), 'delivery-a', T0);
+      expect(await store.jobs.create(newJob(), 'delivery-a', T0 + 1)).toEqual({ created: false });
+      expect(await store.jobs.create(newJob(), 'delivery-a', T0 + 2)).toEqual({ created: false });
+      const job = await store.jobs.get(101);
+      expect(job?.deliveryIds).toEqual(['delivery-a']);
+      expect(job?.version).toBe(1);
+    });
+
+    it('changes nothing but the delivery ids of a job the provisioner has moved on, with or without a lease', async () => {
+      const store = await makeStore();
+      await store.jobs.create(newJob(), 'delivery-a', T0);
+      await store.jobs.update(
+        101,
+        { statusIn: ['queued'], leaseFreeAt: T0 + 1 },
+        { set: { status: 'provisioning', leaseOwner: 'p1', leaseExpiresAt: T0 + 60_000 } },
+        T0 + 1,
+      );
+      await store.jobs.update(
+        101,
+        { leaseHolder: 'p1' },
+        {
+          set: { status: 'launched', runnerName: 'jr-101-1', runnerId: 9, launchId: 'b-1', launchedAt: T0 + 2 },
+          remove: ['leaseOwner', 'leaseExpiresAt'],
+          event: { status: 'launched', note: 'build b-1' },
+        },
+        T0 + 2,
+      );
+      const before = await store.jobs.get(101);
+
+      expect(await store.jobs.create(newJob(101, { runId: 1 }), 'delivery-b', T0 + 3)).toEqual({ created: false });
+      const lease = { owner: 'handoff-late', expiresAt: T0 + 90_000 };
+      expect(await store.jobs.create(newJob(), 'delivery-c', T0 + 4, lease)).toEqual({ created: false });
+
+      const after = await store.jobs.get(101);
+      expect(after).toEqual({ ...before, deliveryIds: ['delivery-a', 'delivery-b', 'delivery-c'] });
+      expect(after && 'leaseOwner' in after).toBe(false);
+      // The job's first lease taker still gets its version-conditional write through.
+      expect((await store.jobs.update(101, { version: 3 }, { set: { heals: 1 } }, T0 + 5)).version).toBe(4);
+    });
+
+    it('keeps a finished job in the ended list, at the time it ended, on a duplicate', async () => {
+      const store = await makeStore();
+      await store.jobs.create(newJob(), 'delivery-a', T0);
+      await store.jobs.update(101, {}, { set: { status: 'completed', conclusion: 'success' } }, T0 + 10);
+      const before = await store.jobs.get(101);
+
+      expect(await store.jobs.create(newJob(), 'delivery-b', T0 + 20)).toEqual({ created: false });
+      expect(await store.jobs.create(newJob(), 'delivery-c', T0 + 21, { owner: 'h', expiresAt: T0 + 60_000 })).toEqual({
+        created: false,
+      });
+
+      expect(await store.jobs.get(101)).toEqual({ ...before, deliveryIds: ['delivery-a', 'delivery-b', 'delivery-c'] });
+      expect(await store.jobs.listOpen()).toEqual([]);
+      expect((await store.jobs.listEndedSince(T0 + 10)).map((j) => j.jobId)).toEqual([101]);
+      expect(await store.jobs.listEndedSince(T0 + 11)).toEqual([]);
+    });
+
+    it('records a new job leased when asked, returns it as stored, and leases a duplicate to nobody', async () => {
+      const store = await makeStore();
+      const result = await store.jobs.create(newJob(), 'delivery-a', T0, {
+        owner: 'handoff-1',
+        expiresAt: T0 + 20_000,
+      });
+      const stored = await store.jobs.get(101);
+      expect(stored).toMatchObject({
+        status: JobStatus.provisioning,
+        leaseOwner: 'handoff-1',
+        leaseExpiresAt: T0 + 20_000,
+        attempt: 1,
+        version: 1,
+        deliveryIds: ['delivery-a'],
+      });
+      expect(result).toEqual({ created: true, leased: stored });
+
+      const again = await store.jobs.create(newJob(), 'delivery-b', T0 + 1, {
+        owner: 'handoff-2',
+        expiresAt: T0 + 30_000,
+      });
+      expect(again).toEqual({ created: false });
+      expect(await store.jobs.get(101)).toEqual({ ...stored, deliveryIds: ['delivery-a', 'delivery-b'] });
+      await expect(
+        store.jobs.update(101, { leaseFreeAt: T0 + 2, leaseHolder: 'handoff-2' }, { set: { heals: 1 } }, T0 + 2),
+      ).rejects.toBeInstanceOf(ConditionFailedError);
+    });
+
+    it('gives the lease to exactly one of five concurrent leased deliveries of a new job: the creator', async () => {
+      const store = await makeStore();
+      const results = await Promise.all(
+        Array.from({ length: 5 }, (_, i) =>
+          store.jobs.create(newJob(), `delivery-${i}`, T0, { owner: `handoff-${i}`, expiresAt: T0 + 20_000 }),
+        ),
+      );
+      const created = results.filter((r) => r.created);
+      expect(created).toHaveLength(1);
+      expect(results.filter((r) => r.leased !== undefined)).toHaveLength(1);
+      const job = await store.jobs.get(101);
+      expect(job?.leaseOwner).toBe(created[0]?.leased?.leaseOwner);
+      expect(job?.deliveryIds).toHaveLength(5);
+      expect(job?.version).toBe(1);
+    });
   });
 
   describe(`${implementation}: jobs.update`, () => {
