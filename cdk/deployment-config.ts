@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { isValidAllowlistEntry } from '../functions/domain/allowlist.ts';
+import { isAllowed, isRepositoryEntry, isValidAllowlistEntry } from '../functions/domain/allowlist.ts';
 import { parseLabelList } from '../functions/domain/labels.ts';
 import {
   compareVersions,
@@ -37,6 +37,12 @@ export interface DeploymentConfigInput {
   baselinePolicy?: 'on-error' | 'proactive' | 'off';
   /** `owner/repo` or `owner/*` entries served; empty (default) serves every repository the App is installed on. */
   allowlist?: readonly string[];
+  /**
+   * `owner/repo` entries whose queued jobs the reconciler also looks up in the Actions API
+   * (DISCOVER_QUEUED_JOBS): jobs whose `queued` webhook never arrived still run. Each costs a few API calls
+   * per reconcile run. Default empty (off).
+   */
+  discoverQueuedJobs?: readonly string[];
   /** `codebuild` (default) or `ec2`. */
   launcher?: 'codebuild' | 'ec2';
   /** CodeBuild compute type. Default `BUILD_GENERAL1_MEDIUM` (x64) / `BUILD_GENERAL1_LARGE` (arm64). */
@@ -85,6 +91,7 @@ export type DeploymentConfig = Required<
     | 'webhookReservedConcurrency'
     | 'labels'
     | 'allowlist'
+    | 'discoverQueuedJobs'
     | 'subnetIds'
     | 'alarmTopicArn'
   >
@@ -96,6 +103,7 @@ export type DeploymentConfig = Required<
   webhookReservedConcurrency: number | undefined;
   labels: string[];
   allowlist: string[];
+  discoverQueuedJobs: string[];
   subnetIds: string[];
 };
 
@@ -190,6 +198,22 @@ export function resolveDeploymentConfig(
       throw new DeploymentConfigError('allowlist', `entry "${entry}" must be owner/repo or owner/*`);
     }
   }
+  const discoverQueuedJobs = [...(input.discoverQueuedJobs ?? [])].map((e) => e.trim()).filter(Boolean);
+  for (const entry of discoverQueuedJobs) {
+    if (!isRepositoryEntry(entry)) {
+      throw new DeploymentConfigError(
+        'discoverQueuedJobs',
+        `entry "${entry}" must be owner/repo (no owner/*: each repository costs API calls on every reconcile run)`,
+      );
+    }
+    const [owner = '', repo = ''] = entry.split('/');
+    if (!isAllowed(allowlist, owner, repo)) {
+      throw new DeploymentConfigError(
+        'discoverQueuedJobs',
+        `entry "${entry}" is not served by the allowlist; add it to allowlist or drop it here`,
+      );
+    }
+  }
   if (input.appId !== undefined && (!Number.isInteger(input.appId) || input.appId < 1)) {
     throw new DeploymentConfigError(
       'appId',
@@ -269,6 +293,7 @@ export function resolveDeploymentConfig(
       'off',
     ] as const),
     allowlist,
+    discoverQueuedJobs,
     launcher,
     codebuildComputeType,
     runnerTimeoutMinutes: intIn('runnerTimeoutMinutes', input.runnerTimeoutMinutes, 360, 5, 2160),
@@ -348,6 +373,7 @@ export function configFromContext(get: (key: string) => unknown): DeploymentConf
     architecture: str('architecture'),
     baselinePolicy: str('baselinePolicy'),
     allowlist: list('allowlist'),
+    discoverQueuedJobs: list('discoverQueuedJobs'),
     launcher: str('launcher'),
     codebuildComputeType: str('codebuildComputeType'),
     runnerTimeoutMinutes: num('runnerTimeoutMinutes'),

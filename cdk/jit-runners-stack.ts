@@ -287,6 +287,7 @@ export class JitRunnersStack extends Stack {
       [EnvName.runnerVersion]: config.runnerVersion,
       [EnvName.baselinePolicy]: config.baselinePolicy,
       [EnvName.repoAllowlist]: config.allowlist.join(','),
+      [EnvName.discoverQueuedJobs]: config.discoverQueuedJobs.join(','),
       [EnvName.launcher]: config.launcher,
       [EnvName.tableName]: this.table.table.tableName,
       [EnvName.runnerStartTimeoutSeconds]: String(config.runnerStartTimeoutSeconds),

@@ -5,11 +5,12 @@ import type { GitHubPort, GitHubTarget } from '../ports/github.ts';
 import type { RunnerLauncher } from '../ports/launcher.ts';
 import type { Clock, Dispatcher, Logger, Metrics } from '../ports/runtime.ts';
 import type { Store } from '../ports/store.ts';
-import { createAcceptWebhook, type JobProgress } from '../use-cases/accept-webhook.ts';
+import { createAcceptWebhook, createRecordQueuedJob, type JobProgress } from '../use-cases/accept-webhook.ts';
 import { createBaselineAdmin } from '../use-cases/baseline-admin.ts';
 import { createCheckStartTimeouts } from '../use-cases/check-start-timeouts.ts';
 import { createBaselineGate } from '../use-cases/create-baseline-gate.ts';
 import { createScopeGuard } from '../use-cases/create-scope-guard.ts';
+import { createDiscoverQueuedJobs, discoveryGraceMs } from '../use-cases/discover-queued-jobs.ts';
 import { createHandleJobProgress } from '../use-cases/handle-job-progress.ts';
 import { createHandleRunnerSignal } from '../use-cases/handle-runner-signal.ts';
 import { createProvisionJob } from '../use-cases/provision-job.ts';
@@ -39,6 +40,8 @@ export interface CoreDeps {
   reconcileSettings?: Partial<ReconcileSettings>;
   /** How long a robbed job waits for the robber's own runner before a replacement (default `swapGraceMs`). */
   swapGraceMs?: number;
+  /** Grace before a queued job is discovered instead of delivered (default `discoveryGraceMs`). */
+  discoveryGraceMs?: number;
   /** Per-installation token bucket in front of GitHub (default `DEFAULT_TOKEN_BUCKET`); false: none. */
   githubRateLimit?: Partial<TokenBucketOptions> | false;
 }
@@ -168,6 +171,21 @@ export function buildCore(deps: CoreDeps) {
   progressListeners.push(async (progress) => {
     await handleJobProgress(progress);
   });
+  // Opt-in only: without DISCOVER_QUEUED_JOBS the reconciler has no such step and makes no such call.
+  const discoverQueuedJobs =
+    config.discoverQueuedJobs.length === 0
+      ? undefined
+      : createDiscoverQueuedJobs({
+          config,
+          github,
+          jobs: store.jobs,
+          // The webhook's recording path (no hand-off lease: the provisioner takes the lease itself).
+          recordQueuedJob: createRecordQueuedJob({ jobs: store.jobs, dispatcher, clock, logger, metrics }),
+          scopeGuard,
+          graceMs: deps.discoveryGraceMs ?? discoveryGraceMs(config),
+          logger,
+          metrics,
+        });
   const reconcileRun = createReconcile({
     config,
     store,
@@ -181,6 +199,7 @@ export function buildCore(deps: CoreDeps) {
       for (const listener of progressListeners) await listener(progress);
     },
     checkStartTimeouts,
+    ...(discoverQueuedJobs ? { discoverQueuedJobs } : {}),
     owner,
     logger,
     metrics,

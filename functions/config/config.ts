@@ -1,6 +1,6 @@
 import * as z from 'zod/mini';
 import en from 'zod/v4/locales/en.js';
-import { isValidAllowlistEntry } from '../domain/allowlist.ts';
+import { isRepositoryEntry, isValidAllowlistEntry } from '../domain/allowlist.ts';
 import { ConfigError } from '../domain/errors.ts';
 import { parseLabelList } from '../domain/labels.ts';
 import { DEFAULT_RUNNER_NAME_PREFIX } from '../domain/runner-name.ts';
@@ -43,6 +43,11 @@ export interface Config {
   };
   baselinePolicy: BaselinePolicy;
   allowlist: string[];
+  /**
+   * Repositories (`owner/repo`) whose queued jobs the reconciler also looks up in the Actions API, for
+   * the jobs whose `queued` webhook never arrived. Empty (the default): off, no such call at all.
+   */
+  discoverQueuedJobs: string[];
   launcher: LauncherKind;
   local: { runnerDir: string | undefined; port: number; stateDir: string };
   store: { endpoint: string | undefined; tableName: string };
@@ -133,6 +138,19 @@ const schema = {
   [EnvName.repoAllowlist]: z.pipe(
     commaList,
     z.array(z.string().check(z.refine(isValidAllowlistEntry, 'entries must be owner/repo or owner/*'))),
+  ),
+  [EnvName.discoverQueuedJobs]: z.pipe(
+    commaList,
+    z.array(
+      z
+        .string()
+        .check(
+          z.refine(
+            isRepositoryEntry,
+            'entries must be owner/repo (no owner/*: each repository costs API calls on every reconcile run)',
+          ),
+        ),
+    ),
   ),
   [EnvName.launcher]: opt(z.enum(['local', 'codebuild', 'ec2'])),
   [EnvName.runnerDir]: opt(z.string()),
@@ -277,6 +295,7 @@ export function parseConfig(sources: ConfigSources, context: ConfigContext = 'lo
     },
     baselinePolicy: p.BASELINE_POLICY,
     allowlist: p.REPO_ALLOWLIST,
+    discoverQueuedJobs: p.DISCOVER_QUEUED_JOBS,
     launcher,
     local: { runnerDir: p.RUNNER_DIR, port: p.PORT, stateDir: p.STATE_DIR },
     store: { endpoint: p.DYNAMODB_ENDPOINT, tableName: p.TABLE_NAME },

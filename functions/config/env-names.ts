@@ -33,6 +33,7 @@ export const EnvName = {
   breakerFailureThreshold: 'BREAKER_FAILURE_THRESHOLD',
   breakerMaxBackoffSeconds: 'BREAKER_MAX_BACKOFF_SECONDS',
   runnerNamePrefix: 'RUNNER_NAME_PREFIX',
+  discoverQueuedJobs: 'DISCOVER_QUEUED_JOBS',
   logLevel: 'LOG_LEVEL',
   // AWS wiring, set by the CDK stack only.
   provisionerFunctionName: 'PROVISIONER_FUNCTION_NAME',

@@ -7,6 +7,13 @@ export function isValidAllowlistEntry(entry: string): boolean {
   return ENTRY.test(entry);
 }
 
+const REPOSITORY = /^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/;
+
+/** One named repository, `owner/repo` (no wildcard), e.g. an entry of `DISCOVER_QUEUED_JOBS`. */
+export function isRepositoryEntry(entry: string): boolean {
+  return REPOSITORY.test(entry);
+}
+
 export function isAllowed(allowlist: Allowlist, owner: string, repo: string): boolean {
   if (allowlist.length === 0) return true;
   const o = owner.toLowerCase();

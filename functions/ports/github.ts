@@ -35,6 +35,32 @@ export interface WorkflowJobState {
   runnerName: string | null;
 }
 
+/** One workflow run as the discovery of queued jobs needs it (`GET /repos/{owner}/{repo}/actions/runs`). */
+export interface WorkflowRunSummary {
+  id: number;
+  /** `queued`, `in_progress`, `completed`, … (null on old runs). */
+  status: string | null;
+}
+
+/** Status filters of `GET /repos/{owner}/{repo}/actions/runs` that can hold a queued job. */
+export type OpenRunStatus = 'queued' | 'in_progress';
+
+/** One job of a run (`GET /repos/{owner}/{repo}/actions/runs/{run_id}/jobs`). */
+export interface WorkflowRunJob {
+  id: number;
+  runId: number;
+  status: WorkflowJobState['status'];
+  labels: string[];
+  /** ISO time the job was created (queued). */
+  createdAt: string;
+}
+
+/** One page of a list; `more` says whether another page exists. */
+export interface Page<T> {
+  items: T[];
+  more: boolean;
+}
+
 export interface HookDelivery {
   id: number;
   guid: string;
@@ -99,6 +125,23 @@ export interface GitHubPort {
     repo: string,
     jobId: number,
   ): Promise<WorkflowJobState | undefined>;
+  /**
+   * `GET /repos/{owner}/{repo}/actions/runs?status=…` (installation token), one page of up to 100 runs,
+   * newest first. Used only by the opt-in discovery of queued jobs.
+   */
+  listWorkflowRuns(
+    installationId: number,
+    owner: string,
+    repo: string,
+    request: { status: OpenRunStatus; page: number },
+  ): Promise<Page<WorkflowRunSummary>>;
+  /** `GET /repos/{owner}/{repo}/actions/runs/{run_id}/jobs` (latest attempt), one page of up to 100 jobs. */
+  listWorkflowRunJobs(
+    installationId: number,
+    owner: string,
+    repo: string,
+    request: { runId: number; page: number },
+  ): Promise<Page<WorkflowRunJob>>;
   /** `GET /app/hook/deliveries` (App JWT), newest first, one page from `cursor`. */
   listHookDeliveries(cursor: string | undefined): Promise<{ deliveries: HookDelivery[]; next: string | undefined }>;
   /** `POST /app/hook/deliveries/{id}/attempts` (App JWT). */

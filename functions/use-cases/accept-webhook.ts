@@ -1,7 +1,7 @@
 import { verifyWithFallback } from '@octokit/webhooks-methods';
 import type { Config } from '../config/config.ts';
 import { isAllowed } from '../domain/allowlist.ts';
-import type { NewJob } from '../domain/job.ts';
+import type { Job, NewJob } from '../domain/job.ts';
 import { JobStatus, statusesAllowing } from '../domain/job-status.ts';
 import { isServed } from '../domain/labels.ts';
 import { scopeForRepository, scopeKey } from '../domain/scope.ts';
@@ -77,12 +77,90 @@ async function verifySignature(secrets: readonly string[], body: string, signatu
   }
 }
 
+export interface RecordQueuedJobDeps {
+  jobs: JobRepository;
+  dispatcher: Dispatcher;
+  clock: Clock;
+  logger: Logger;
+  metrics: Metrics;
+  /** See {@link AcceptWebhookDeps.handoffLease}. */
+  handoffLease?: { ms: number; token: () => string };
+}
+
+/** Where a queued job came from: a webhook delivery, or the reconciler's look-up in the Actions API. */
+export interface QueuedJobSource {
+  /** Added to the job's delivery ids (a webhook's `X-GitHub-Delivery`, or a `discovered:…` id). */
+  deliveryId: string;
+  /** Appended to the history of a job this call created (e.g. "discovered …, not delivered"). */
+  note?: string;
+}
+
+/**
+ * Records a queued job once and hands a new one to the provisioner: the one path every `queued` job
+ * takes, whether a webhook delivered it or the reconciler discovered it (`discover-queued-jobs.ts`).
+ * Why one path: the conditional create is what makes a webhook arriving after a discovery (or a second
+ * discovery) a duplicate that adds its delivery id and dispatches nothing.
+ */
+export function createRecordQueuedJob(deps: RecordQueuedJobDeps) {
+  const { jobs, dispatcher, clock, logger, metrics } = deps;
+
+  /** Appends the source's note to a job just created; the updated job when it was leased (for its hand-off). */
+  async function annotate(job: NewJob, note: string, leased: Job | undefined, now: number): Promise<Job | undefined> {
+    try {
+      // Only this call knows the job yet (a later delivery is a duplicate and dispatches nothing), so
+      // the write cannot race a provisioner; the condition only guards against a surprise.
+      const updated = await jobs.update(
+        job.jobId,
+        leased
+          ? { statusIn: [JobStatus.provisioning], leaseHolder: leased.leaseOwner ?? '' }
+          : { statusIn: [JobStatus.queued] },
+        { event: { status: leased ? JobStatus.provisioning : JobStatus.queued, note } },
+        now,
+      );
+      return leased ? updated : undefined;
+    } catch (error) {
+      // The note is information only: the job is recorded, so it is dispatched all the same.
+      logger.warn('cannot add the note to a recorded job', {
+        jobId: job.jobId,
+        error: error instanceof Error ? error.message : String(error),
+      });
+      return leased;
+    }
+  }
+
+  return async function recordQueuedJob(job: NewJob, source: QueuedJobSource): Promise<{ created: boolean }> {
+    const now = clock.now();
+    const lease = deps.handoffLease
+      ? { owner: deps.handoffLease.token(), expiresAt: now + deps.handoffLease.ms }
+      : undefined;
+    const { created, leased: recorded } = await jobs.create(job, source.deliveryId, now, lease);
+    if (!created) return { created: false };
+    const leased = source.note === undefined ? recorded : await annotate(job, source.note, recorded, now);
+    metrics.count('JobQueued');
+    logger.info('job queued', { jobId: job.jobId, repo: `${job.owner}/${job.repo}`, deliveryId: source.deliveryId });
+    try {
+      await (leased ? dispatcher.dispatch(job.jobId, { handoff: { job: leased } }) : dispatcher.dispatch(job.jobId));
+    } catch (error) {
+      // The job is durable: the reconciler resumes open jobs (a leased one once its lease expired), so a
+      // failed hand-off loses nothing.
+      logger.warn('dispatch failed; the reconciler will pick the job up', {
+        jobId: job.jobId,
+        error: error instanceof Error ? error.message : String(error),
+      });
+    }
+    return { created: true };
+  };
+}
+
+export type RecordQueuedJob = ReturnType<typeof createRecordQueuedJob>;
+
 /**
  * Webhook ingress: verify, parse, filter, record, dispatch. Answers fast because GitHub gives a
  * delivery 10 s and never retries a failed one; the job is durable before we answer 202.
  */
 export function createAcceptWebhook(deps: AcceptWebhookDeps) {
-  const { config, jobs, dispatcher, clock, logger, metrics } = deps;
+  const { config, jobs, clock, logger, metrics } = deps;
+  const recordQueuedJob = createRecordQueuedJob(deps);
 
   async function onQueued(event: WorkflowJobEvent, deliveryId: string): Promise<WebhookResponse> {
     const owner = event.repository.owner.login;
@@ -96,27 +174,11 @@ export function createAcceptWebhook(deps: AcceptWebhookDeps) {
       installationId: event.installation.id,
       labels: event.workflow_job.labels,
     };
-    const now = clock.now();
-    const lease = deps.handoffLease
-      ? { owner: deps.handoffLease.token(), expiresAt: now + deps.handoffLease.ms }
-      : undefined;
-    const { created, leased } = await jobs.create(job, deliveryId, now, lease);
+    const { created } = await recordQueuedJob(job, { deliveryId });
     if (!created) {
       metrics.count('WebhookDuplicate');
       logger.info('duplicate delivery for a recorded job', { jobId: job.jobId, deliveryId });
       return reply(202, 'duplicate delivery: job already recorded', { jobId: job.jobId });
-    }
-    metrics.count('JobQueued');
-    logger.info('job queued', { jobId: job.jobId, repo: `${owner}/${repo}`, deliveryId });
-    try {
-      await (leased ? dispatcher.dispatch(job.jobId, { handoff: { job: leased } }) : dispatcher.dispatch(job.jobId));
-    } catch (error) {
-      // The job is durable: the reconciler resumes open jobs (a leased one once its lease expired), so a
-      // failed hand-off loses nothing.
-      logger.warn('dispatch failed; the reconciler will pick the job up', {
-        jobId: job.jobId,
-        error: error instanceof Error ? error.message : String(error),
-      });
     }
     return reply(202, 'job queued', { jobId: job.jobId });
   }

@@ -5,6 +5,7 @@ import type { Dispatcher, Logger, Metrics } from '../ports/runtime.ts';
 import type { Store } from '../ports/store.ts';
 import type { JobProgress } from './accept-webhook.ts';
 import { type CleanupOrphans, createCleanupOrphans, type OrphansReport } from './cleanup-orphans.ts';
+import type { DiscoverQueuedJobs, DiscoveryReport } from './discover-queued-jobs.ts';
 import { createRecoverDeliveries, type DeliveriesReport, type RecoverDeliveries } from './recover-deliveries.ts';
 import { type ReplaceRobbedJob, swapGraceMs } from './replace-robbed-job.ts';
 import { createResumeStuckJobs, type ResumeStuckJobs, type StuckJobsReport } from './resume-stuck-jobs.ts';
@@ -50,6 +51,11 @@ export interface ReconcileDeps {
   retireRunner: RetireRunner;
   /** The progress listeners (stolen/spare handling), fed with what the Actions API showed. */
   onProgress: (progress: JobProgress) => Promise<void>;
+  /**
+   * Discovery of queued jobs in the Actions API (`DISCOVER_QUEUED_JOBS`), when opted in: runs right after
+   * the redelivery of failed deliveries, before the open jobs are listed (so a job it records is seen).
+   */
+  discoverQueuedJobs?: DiscoverQueuedJobs;
   /** Issue 3's start-timeout check, when wired: runs after the stuck-job pass. */
   checkStartTimeouts?: (now: number) => Promise<unknown>;
   /** Lease owner id of this process. */
@@ -64,6 +70,7 @@ export interface ReconcileReport {
   ran: boolean;
   openJobs: number;
   deliveries?: DeliveriesReport;
+  discovery?: DiscoveryReport;
   stuck?: StuckJobsReport;
   startTimeouts?: unknown;
   orphans?: OrphansReport;
@@ -78,8 +85,9 @@ export const RECONCILE_LOCK = 'reconciler';
  * idempotent on its own (conditional job writes, exactly-once marks, a lease-guarded provisioner), and
  * the run is guarded by a lease in the store so two schedulers firing at once do not both act.
  *
- * Order: missed webhooks first (a redelivered `queued` records a job the later steps then see), then
- * stuck jobs, start timeouts, and orphans last (so a runner just made an orphan by this run is seen).
+ * Order: missed webhooks first (a redelivered `queued` records a job the later steps then see; then, when
+ * opted in, queued jobs no delivery ever announced), then stuck jobs, start timeouts, and orphans last
+ * (so a runner just made an orphan by this run is seen).
  */
 export function createReconcile(deps: ReconcileDeps) {
   const { config, store, owner, logger, metrics } = deps;
@@ -140,6 +148,11 @@ export function createReconcile(deps: ReconcileDeps) {
     try {
       const deliveries = await step('deliveries', () => recoverDeliveries(now));
       if (deliveries) report.deliveries = deliveries;
+      const discover = deps.discoverQueuedJobs;
+      if (discover) {
+        const discovery = await step('discover-queued', () => discover(now));
+        if (discovery) report.discovery = discovery;
+      }
       const open = await step('list-open', () => store.jobs.listOpen());
       // Without the open jobs every runner would look like an orphan: skip the job steps entirely.
       if (open === undefined) return report;

@@ -100,6 +100,8 @@ describe('JitRunnersStack (CodeBuild launcher, defaults)', () => {
           [EnvName.maxAttemptsPerJob]: '3',
           [EnvName.maxTheftsPerJob]: '10',
           [EnvName.maxWorkaroundsPerScope]: '3',
+          // Discovery of queued jobs is off unless repositories are named.
+          [EnvName.discoverQueuedJobs]: '',
         });
       }
     });

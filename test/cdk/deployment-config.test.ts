@@ -30,6 +30,7 @@ describe('resolveDeploymentConfig', () => {
       runnerVersion: DEFAULT_RUNNER_VERSION,
       baselinePolicy: 'on-error',
       allowlist: [],
+      discoverQueuedJobs: [],
       reconcileIntervalSeconds: 60,
       logRetentionDays: 30,
       provisionerRetryAttempts: 2,
@@ -38,6 +39,19 @@ describe('resolveDeploymentConfig', () => {
       githubApiUrl: 'https://api.github.com',
       githubServerUrl: 'https://github.com',
     });
+  });
+
+  it('takes the repositories whose queued jobs are discovered, each named and served by the allowlist', () => {
+    expect(
+      resolveDeploymentConfig({ allowlist: ['octo/*'], discoverQueuedJobs: [' octo/app ', 'octo/api'] })
+        .discoverQueuedJobs,
+    ).toEqual(['octo/app', 'octo/api']);
+    expect(error(() => resolveDeploymentConfig({ discoverQueuedJobs: ['octo/*'] })).message).toMatch(
+      /discoverQueuedJobs.*owner\/repo/,
+    );
+    expect(
+      error(() => resolveDeploymentConfig({ allowlist: ['octo/app'], discoverQueuedJobs: ['other/app'] })).property,
+    ).toBe('discoverQueuedJobs');
   });
 
   it('passes the job and scope limits through, within the ranges the functions accept', () => {
@@ -131,6 +145,7 @@ describe('configFromContext', () => {
       subnetIds: 'subnet-0a, subnet-0b',
       labels: 'self-hosted,linux,x64,gpu',
       reconcileIntervalSeconds: '120',
+      discoverQueuedJobs: 'octo/app,octo/api',
     };
     expect(configFromContext((k) => context[k])).toEqual({
       appId: 123,
@@ -139,6 +154,7 @@ describe('configFromContext', () => {
       subnetIds: ['subnet-0a', 'subnet-0b'],
       labels: ['self-hosted', 'linux', 'x64', 'gpu'],
       reconcileIntervalSeconds: 120,
+      discoverQueuedJobs: ['octo/app', 'octo/api'],
     });
   });
 

@@ -65,6 +65,15 @@ describe('parseConfig', () => {
     expect(parseConfig({ env: { MAX_THEFTS_PER_JOB: '0' } }).limits.maxTheftsPerJob).toBe(0);
   });
 
+  it('discovers queued jobs only for the repositories DISCOVER_QUEUED_JOBS names: none by default', () => {
+    expect(parseConfig({ env: {} }).discoverQueuedJobs).toEqual([]);
+    expect(parseConfig({ env: { DISCOVER_QUEUED_JOBS: ' ' } }).discoverQueuedJobs).toEqual([]);
+    expect(parseConfig({ env: { DISCOVER_QUEUED_JOBS: 'octo/app, octo/api' } }).discoverQueuedJobs).toEqual([
+      'octo/app',
+      'octo/api',
+    ]);
+  });
+
   it('strips trailing slashes from GHES URLs', () => {
     const config = parseConfig({ env: { GITHUB_API_URL: 'https://ghes.example.com/api/v3/' } });
     expect(config.github.apiUrl).toBe('https://ghes.example.com/api/v3');
@@ -81,6 +90,8 @@ describe('parseConfig', () => {
     [{ RUNNER_FALLBACK_VERSION: '2.1.0' }, EnvName.runnerFallbackVersion, 'below the minimum'],
     [{ REPO_ALLOWLIST: 'octo' }, EnvName.repoAllowlist, 'owner/repo'],
     [{ RUNNER_LABELS: ' , ' }, EnvName.runnerLabels, 'at least one label'],
+    [{ DISCOVER_QUEUED_JOBS: 'octo/*' }, EnvName.discoverQueuedJobs, 'owner/repo (no owner/*'],
+    [{ DISCOVER_QUEUED_JOBS: 'octo' }, EnvName.discoverQueuedJobs, 'owner/repo'],
     [{ GITHUB_API_URL: 'not a url' }, EnvName.githubApiUrl, ''],
     [{ RUNNER_START_TIMEOUT_SECONDS: '0' }, EnvName.runnerStartTimeoutSeconds, ''],
     [{ MAX_THEFTS_PER_JOB: '-1' }, EnvName.maxTheftsPerJob, ''],

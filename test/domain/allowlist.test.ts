@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isAllowed, isValidAllowlistEntry } from '../../functions/domain/allowlist.ts';
+import { isAllowed, isRepositoryEntry, isValidAllowlistEntry } from '../../functions/domain/allowlist.ts';
 
 describe('isAllowed', () => {
   it.each([
@@ -35,5 +35,17 @@ describe('isValidAllowlistEntry', () => {
     ['octo/app/extra', false],
   ])('%s is valid: %s', (entry, valid) => {
     expect(isValidAllowlistEntry(entry)).toBe(valid);
+  });
+});
+
+describe('isRepositoryEntry', () => {
+  it.each([
+    ['octo/app', true],
+    ['Octo-Org/app.js', true],
+    ['octo/*', false],
+    ['octo', false],
+    ['octo/app/extra', false],
+  ])('%s names one repository: %s', (entry, valid) => {
+    expect(isRepositoryEntry(entry)).toBe(valid);
   });
 });

@@ -58,6 +58,26 @@ describe('rateLimitedGitHub (per-installation token bucket)', () => {
     expect(time.clock.slept).toEqual([]);
   });
 
+  it("charges the discovery's Actions list calls to their installation's bucket", async () => {
+    const time = fakeTime();
+    const inner = new FakeGitHub();
+    const github = rateLimitedGitHub(inner, {
+      bucket: { capacity: 1, refillPerSecond: 1, maxWaitMs: 60_000 },
+      now: time.now,
+      sleep: time.sleep,
+    });
+    inner.runJobs.push({ owner: 'o', repo: 'r', runId: 5, id: 50, status: 'queued', labels: [], createdAt: '' });
+
+    await github.listWorkflowRuns(1, 'o', 'r', { status: 'queued', page: 1 });
+    await github.listWorkflowRunJobs(1, 'o', 'r', { runId: 5, page: 1 });
+    await github.listWorkflowRuns(2, 'o', 'r', { status: 'queued', page: 1 });
+
+    expect(inner.count('listWorkflowRuns')).toBe(2);
+    expect(inner.count('listWorkflowRunJobs')).toBe(1);
+    // Installation 1's second call waited for a token; installation 2 had its own.
+    expect(time.clock.slept).toEqual([1_000]);
+  });
+
   it('gives the App-JWT calls their own bucket', async () => {
     const time = fakeTime();
     const github = rateLimitedGitHub(new FakeGitHub(), {

@@ -228,6 +228,89 @@ describe('startGitHubSimulator', () => {
       expect((await call(sim, 'GET', `/repos/octo/theirs/actions/jobs/${id}`, { auth: auth() })).status).toBe(404);
     });
 
+    it('lists workflow runs by status and the jobs of a run, OpenAPI-valid, as a run moves through its states', async () => {
+      const runs = '/repos/{owner}/{repo}/actions/runs';
+      const runJobs = '/repos/{owner}/{repo}/actions/runs/{run_id}/jobs';
+      const first = sim.queueJob({ owner: 'octo', repo: 'runs', labels: ['self-hosted'], name: 'build' });
+      const runId = (first.workflow_job as { run_id: number }).run_id;
+      const second = sim.queueJob({ owner: 'octo', repo: 'runs', labels: ['self-hosted'], name: 'test', runId });
+      const ids = [first, second].map((p) => (p.workflow_job as { id: number }).id);
+      const list = async (status: string) => {
+        const answer = await call(sim, 'GET', `/repos/octo/runs/actions/runs?status=${status}`, { auth: auth() });
+        expect(answer.status).toBe(200);
+        expectValid(validateResponse('GET', runs, 200, answer.body));
+        return (answer.body as { workflow_runs: { id: number; status: string }[] }).workflow_runs.map((r) => r.id);
+      };
+
+      expect(await list('queued')).toEqual([runId]);
+      expect(await list('in_progress')).toEqual([]);
+      const jobs = await call(sim, 'GET', `/repos/octo/runs/actions/runs/${runId}/jobs?filter=latest`, {
+        auth: auth(),
+      });
+      expectValid(validateResponse('GET', runJobs, 200, jobs.body));
+      expect(jobs.body).toMatchObject({
+        total_count: 2,
+        jobs: [
+          { id: ids[0], run_id: runId, status: 'queued', labels: ['self-hosted'] },
+          { id: ids[1], run_id: runId, status: 'queued' },
+        ],
+      });
+
+      // The first job starts: the run is in progress while its second job still waits.
+      const created = await call(sim, 'POST', '/repos/octo/runs/actions/runners/generate-jitconfig', {
+        auth: auth(),
+        body: jitBody('jr-runs-1'),
+      });
+      const runner = BrokerRunner.fromJitConfig(
+        sim,
+        (created.body as { encoded_jit_config: string }).encoded_jit_config,
+      );
+      await runner.openSession();
+      await runner.poll();
+      expect(await list('queued')).toEqual([]);
+      expect(await list('in_progress')).toEqual([runId]);
+      const during = await call(sim, 'GET', `/repos/octo/runs/actions/runs/${runId}/jobs`, { auth: auth() });
+      expectValid(validateResponse('GET', runJobs, 200, during.body));
+      expect((during.body as { jobs: { status: string }[] }).jobs.map((j) => j.status)).toEqual([
+        'in_progress',
+        'queued',
+      ]);
+      await runner.complete(ids[0] as number);
+      sim.cancelJob(ids[1] as number);
+      expect(await list('completed')).toEqual([runId]);
+      expect(await list('cancelled')).toEqual([runId]);
+      expect(await list('in_progress')).toEqual([]);
+    });
+
+    it('pages workflow runs and run jobs with per_page, page and a Link header', async () => {
+      const runIds: number[] = [];
+      for (let i = 0; i < 3; i++) {
+        const payload = sim.queueJob({ owner: 'octo', repo: 'many-runs', labels: ['self-hosted'] });
+        runIds.push((payload.workflow_job as { run_id: number }).run_id);
+      }
+      const page1 = await call(sim, 'GET', '/repos/octo/many-runs/actions/runs?status=queued&per_page=2', {
+        auth: auth(),
+      });
+      expectValid(validateResponse('GET', '/repos/{owner}/{repo}/actions/runs', 200, page1.body));
+      expect(page1.body).toMatchObject({ total_count: 3 });
+      expect(page1.headers.get('link')).toMatch(/page=2[^>]*>; rel="next"/);
+      const page2 = await call(sim, 'GET', '/repos/octo/many-runs/actions/runs?status=queued&per_page=2&page=2', {
+        auth: auth(),
+      });
+      expect(page2.headers.get('link')).toBeNull();
+      const listed = [page1, page2].flatMap((p) => (p.body as { workflow_runs: { id: number }[] }).workflow_runs);
+      // Newest first, each run once across the pages.
+      expect(listed.map((r) => r.id)).toEqual([...runIds].reverse());
+    });
+
+    it('answers 404 for the jobs of a run of another repository', async () => {
+      const payload = sim.queueJob({ owner: 'octo', repo: 'run-mine', labels: ['x'] });
+      const runId = (payload.workflow_job as { run_id: number }).run_id;
+      const answer = await call(sim, 'GET', `/repos/octo/run-theirs/actions/runs/${runId}/jobs`, { auth: auth() });
+      expect(answer.status).toBe(404);
+      expectValid(validateSchema('basic-error', answer.body));
+    });
+
     it('records each REST call with its endpoint template, scope, status and body', async () => {
       sim.resetRequests();
       await call(sim, 'POST', '/repos/Octo/Logged/actions/runners/generate-jitconfig', {

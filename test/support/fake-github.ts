@@ -6,13 +6,23 @@ import {
   type GitHubTarget,
   type HookDelivery,
   type JitConfig,
+  type OpenRunStatus,
+  type Page,
   RunnerNameTakenError,
   type RunnerToken,
   type WorkflowJobState,
+  type WorkflowRunJob,
+  type WorkflowRunSummary,
 } from '../../functions/ports/github.ts';
 
 interface FakeRunner extends GitHubRunner {
   scopeKey: string;
+}
+
+/** A job of a workflow run on "GitHub", for the Actions list endpoints (discovery of queued jobs). */
+export interface FakeRunJob extends WorkflowRunJob {
+  owner: string;
+  repo: string;
 }
 
 /** In-memory GitHub for use-case tests: runner registrations per scope, injectable errors, call log. */
@@ -96,6 +106,66 @@ export class FakeGitHub implements GitHubPort {
     this.take('listHookDeliveries');
     return { deliveries: [...this.deliveries], next: undefined };
   }
+  /** Jobs of workflow runs, listed by `listWorkflowRuns` / `listWorkflowRunJobs`. */
+  readonly runJobs: FakeRunJob[] = [];
+  /** Items per page of those two lists (GitHub: 100). */
+  actionsPageSize = 100;
+
+  private page<T>(all: readonly T[], page: number): Page<T> {
+    const size = this.actionsPageSize;
+    return { items: all.slice((page - 1) * size, page * size), more: page * size < all.length };
+  }
+
+  /** Runs derived from `runJobs`, newest (highest id) first, with GitHub's run status. */
+  private runs(owner: string, repo: string): (WorkflowRunSummary & { jobs: FakeRunJob[] })[] {
+    const key = `${owner}/${repo}`.toLowerCase();
+    const byRun = new Map<number, FakeRunJob[]>();
+    for (const job of this.runJobs) {
+      if (`${job.owner}/${job.repo}`.toLowerCase() !== key) continue;
+      byRun.set(job.runId, [...(byRun.get(job.runId) ?? []), job]);
+    }
+    return [...byRun.entries()]
+      .map(([id, jobs]) => ({
+        id,
+        status: jobs.every((j) => j.status === 'queued')
+          ? 'queued'
+          : jobs.every((j) => j.status === 'completed')
+            ? 'completed'
+            : 'in_progress',
+        jobs,
+      }))
+      .sort((a, b) => b.id - a.id);
+  }
+
+  async listWorkflowRuns(
+    installationId: number,
+    owner: string,
+    repo: string,
+    request: { status: OpenRunStatus; page: number },
+  ): Promise<Page<WorkflowRunSummary>> {
+    this.take('listWorkflowRuns', { installationId, scope: { kind: 'repo', owner, repo } });
+    const runs = this.runs(owner, repo).filter((r) => r.status === request.status);
+    return this.page(
+      runs.map(({ id, status }) => ({ id, status })),
+      request.page,
+    );
+  }
+
+  async listWorkflowRunJobs(
+    installationId: number,
+    owner: string,
+    repo: string,
+    request: { runId: number; page: number },
+  ): Promise<Page<WorkflowRunJob>> {
+    this.take('listWorkflowRunJobs', { installationId, scope: { kind: 'repo', owner, repo } });
+    const run = this.runs(owner, repo).find((r) => r.id === request.runId);
+    if (!run) throw apiError(404, '{"message":"Not Found"}', 'GET /repos/{owner}/{repo}/actions/runs/{run_id}/jobs');
+    return this.page(
+      run.jobs.map(({ owner: _o, repo: _r, ...job }) => job),
+      request.page,
+    );
+  }
+
   /** Scope keys where the App is installed, with their installation ids (empty = installed everywhere as 1). */
   readonly installations = new Map<string, number>();
   async findInstallation(scope: Scope): Promise<number | undefined> {

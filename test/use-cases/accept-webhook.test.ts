@@ -1,8 +1,14 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { createMemoryStore } from '../../functions/adapters/memory/memory-store.ts';
 import type { Config } from '../../functions/config/config.ts';
-import type { Store } from '../../functions/ports/store.ts';
-import { createAcceptWebhook, type JobProgress } from '../../functions/use-cases/accept-webhook.ts';
+import { JobStatus } from '../../functions/domain/job-status.ts';
+import type { JobHandoff } from '../../functions/ports/runtime.ts';
+import type { JobRepository, Store } from '../../functions/ports/store.ts';
+import {
+  createAcceptWebhook,
+  createRecordQueuedJob,
+  type JobProgress,
+} from '../../functions/use-cases/accept-webhook.ts';
 import { silentLogger } from '../support/capture-logger.ts';
 import { signedDelivery, workflowJobPayload } from '../support/webhook-fixtures.ts';
 
@@ -202,5 +208,52 @@ describe('acceptWebhook', () => {
       const answer = await accept(await signedDelivery(SECRET, workflowJobPayload({ action: 'completed', jobId: 22 })));
       expect(answer).toMatchObject({ status: 202, body: { message: 'job not tracked' } });
     });
+  });
+});
+
+describe('recordQueuedJob (the one path of every queued job: webhook or discovery)', () => {
+  const newJob = {
+    jobId: 41,
+    runId: 410,
+    owner: 'octo-org',
+    repo: 'app',
+    scopeKey: 'octo-org/app',
+    installationId: 1,
+    labels: ['self-hosted'],
+  };
+
+  it('appends the source note to a job it created, and hands off the annotated job when leased', async () => {
+    const store = createMemoryStore();
+    // A store that records new jobs leased (like the DynamoStore's create with a lease).
+    const jobs: JobRepository = {
+      ...store.jobs,
+      async create(job, deliveryId, now, lease) {
+        const result = await store.jobs.create(job, deliveryId, now);
+        if (!result.created || !lease) return result;
+        const set = { status: JobStatus.provisioning, leaseOwner: lease.owner, leaseExpiresAt: lease.expiresAt };
+        return { created: true, leased: await store.jobs.update(job.jobId, {}, { set }, now) };
+      },
+    };
+    const handoffs: (JobHandoff | undefined)[] = [];
+    const record = createRecordQueuedJob({
+      jobs,
+      dispatcher: { dispatch: async (_id, options) => void handoffs.push(options?.handoff) },
+      clock: { now: () => 5_000 },
+      logger: silentLogger,
+      metrics: { count() {} },
+      handoffLease: { ms: 60_000, token: () => 'handoff-1' },
+    });
+
+    const first = await record(newJob, { deliveryId: 'discovered:run-410', note: 'discovered, not delivered' });
+    const second = await record(newJob, { deliveryId: 'late-webhook', note: 'discovered, not delivered' });
+
+    expect([first, second]).toEqual([{ created: true }, { created: false }]);
+    const stored = await store.jobs.get(41);
+    expect(stored?.history.map((h) => h.note).filter((n) => n === 'discovered, not delivered')).toHaveLength(1);
+    expect(stored?.deliveryIds.sort()).toEqual(['discovered:run-410', 'late-webhook']);
+    // One dispatch, carrying the job as it is stored now (the provisioner's conditional writes use its version).
+    expect(handoffs).toHaveLength(1);
+    expect(handoffs[0]?.job.version).toBe(stored?.version);
+    expect(handoffs[0]?.job.leaseOwner).toBe('handoff-1');
   });
 });

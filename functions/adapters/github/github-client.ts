@@ -47,6 +47,9 @@ export interface GitHubClientOptions {
   fetch?: typeof fetch;
 }
 
+/** Largest page the Actions list endpoints serve. */
+const PAGE_SIZE = 100;
+
 const noopLogger: Logger = { debug() {}, info() {}, warn() {}, error() {} };
 
 const ClientOctokit = Octokit.plugin(transientRetry, retry, throttling);
@@ -327,6 +330,48 @@ export function createGitHubClient(options: GitHubClientOptions): GitHubPort {
         if (isStatus(error, 404)) return undefined;
         throw error;
       }
+    },
+
+    async listWorkflowRuns(installationId, owner, repo, request) {
+      const { data } = await send<{ total_count: number; workflow_runs: { id: number; status: string | null }[] }>(
+        forInstallation(installationId),
+        'GET /repos/{owner}/{repo}/actions/runs',
+        // Why exclude_pull_requests: the pull request lists are the heavy part of a run and unused here.
+        { owner, repo, status: request.status, per_page: PAGE_SIZE, page: request.page, exclude_pull_requests: true },
+        `${owner}/${repo}`.toLowerCase(),
+      );
+      return {
+        items: data.workflow_runs.map((run) => ({ id: run.id, status: run.status })),
+        more: data.workflow_runs.length > 0 && request.page * PAGE_SIZE < data.total_count,
+      };
+    },
+
+    async listWorkflowRunJobs(installationId, owner, repo, request) {
+      const { data } = await send<{
+        total_count: number;
+        jobs: {
+          id: number;
+          run_id: number;
+          status: WorkflowJobState['status'];
+          labels: string[];
+          created_at: string;
+        }[];
+      }>(
+        forInstallation(installationId),
+        'GET /repos/{owner}/{repo}/actions/runs/{run_id}/jobs',
+        { owner, repo, run_id: request.runId, filter: 'latest', per_page: PAGE_SIZE, page: request.page },
+        `${owner}/${repo}`.toLowerCase(),
+      );
+      return {
+        items: data.jobs.map((job) => ({
+          id: job.id,
+          runId: job.run_id,
+          status: job.status,
+          labels: job.labels,
+          createdAt: job.created_at,
+        })),
+        more: data.jobs.length > 0 && request.page * PAGE_SIZE < data.total_count,
+      };
     },
 
     async listHookDeliveries(cursor) {

@@ -135,6 +135,14 @@ export function rateLimitedGitHub(inner: GitHubPort, options: RateLimitedGitHubO
       await take(installation(installationId), 'GET /repos/{owner}/{repo}/actions/jobs/{job_id}');
       return inner.getWorkflowJob(installationId, owner, repo, jobId);
     },
+    async listWorkflowRuns(installationId, owner, repo, request) {
+      await take(installation(installationId), 'GET /repos/{owner}/{repo}/actions/runs');
+      return inner.listWorkflowRuns(installationId, owner, repo, request);
+    },
+    async listWorkflowRunJobs(installationId, owner, repo, request) {
+      await take(installation(installationId), 'GET /repos/{owner}/{repo}/actions/runs/{run_id}/jobs');
+      return inner.listWorkflowRunJobs(installationId, owner, repo, request);
+    },
     async findInstallation(scope) {
       await take(
         APP_BUCKET,

@@ -1,4 +1,4 @@
-import type { SimDelivery, SimJob, SimRunner } from './sim-types.ts';
+import type { SimDelivery, SimJob, SimRun, SimRunner } from './sim-types.ts';
 import type { SimWorld } from './sim-world.ts';
 
 /**
@@ -112,6 +112,123 @@ export function steps(job: SimJob) {
       completed_at: done,
     },
   ];
+}
+
+/** Stable per-workflow number (one workflow, `CI`, per repository in the simulator). */
+function workflowId(owner: string, repo: string): number {
+  return repositoryId(owner, repo) + 7;
+}
+
+/** URL fields of `#/components/schemas/minimal-repository`, as api.github.com spells them. */
+const REPO_URL_TEMPLATES: Record<string, string> = {
+  archive_url: '/{archive_format}{/ref}',
+  assignees_url: '/assignees{/user}',
+  blobs_url: '/git/blobs{/sha}',
+  branches_url: '/branches{/branch}',
+  collaborators_url: '/collaborators{/collaborator}',
+  comments_url: '/comments{/number}',
+  commits_url: '/commits{/sha}',
+  compare_url: '/compare/{base}...{head}',
+  contents_url: '/contents/{+path}',
+  contributors_url: '/contributors',
+  deployments_url: '/deployments',
+  downloads_url: '/downloads',
+  events_url: '/events',
+  forks_url: '/forks',
+  git_commits_url: '/git/commits{/sha}',
+  git_refs_url: '/git/refs{/sha}',
+  git_tags_url: '/git/tags{/sha}',
+  hooks_url: '/hooks',
+  issue_comment_url: '/issues/comments{/number}',
+  issue_events_url: '/issues/events{/number}',
+  issues_url: '/issues{/number}',
+  keys_url: '/keys{/key_id}',
+  labels_url: '/labels{/name}',
+  languages_url: '/languages',
+  merges_url: '/merges',
+  milestones_url: '/milestones{/number}',
+  notifications_url: '/notifications{?since,all,participating}',
+  pulls_url: '/pulls{/number}',
+  releases_url: '/releases{/id}',
+  stargazers_url: '/stargazers',
+  statuses_url: '/statuses/{sha}',
+  subscribers_url: '/subscribers',
+  subscription_url: '/subscription',
+  tags_url: '/tags',
+  teams_url: '/teams',
+  trees_url: '/git/trees{/sha}',
+};
+
+/** `#/components/schemas/minimal-repository`. */
+export function minimalRepositoryJson(owner: string, repo: string, apiUrl: string, serverUrl: string) {
+  const api = `${apiUrl}/repos/${owner}/${repo}`;
+  const id = repositoryId(owner, repo);
+  return {
+    id,
+    node_id: Buffer.from(`010:Repository${id}`).toString('base64'),
+    name: repo,
+    full_name: `${owner}/${repo}`,
+    owner: simpleUser(owner, repositoryId(owner, ''), 'Organization', apiUrl, serverUrl),
+    private: true,
+    html_url: `${serverUrl}/${owner}/${repo}`,
+    description: null,
+    fork: false,
+    url: api,
+    ...Object.fromEntries(Object.entries(REPO_URL_TEMPLATES).map(([field, suffix]) => [field, `${api}${suffix}`])),
+  };
+}
+
+/** `#/components/schemas/workflow-run`: a run of the repository's one workflow, pushed to its branch. */
+export function workflowRunJson(run: SimRun, apiUrl: string, serverUrl: string) {
+  const runApi = `${apiUrl}/repos/${run.owner}/${run.repo}/actions/runs/${run.id}`;
+  const repository = minimalRepositoryJson(run.owner, run.repo, apiUrl, serverUrl);
+  const actor = simpleUser(run.owner, repositoryId(run.owner, ''), 'Organization', apiUrl, serverUrl);
+  const workflow = workflowId(run.owner, run.repo);
+  return {
+    id: run.id,
+    name: run.workflowName,
+    node_id: Buffer.from(`011:WorkflowRun${run.id}`).toString('base64'),
+    check_suite_id: run.id + 1,
+    check_suite_node_id: Buffer.from(`014:CheckSuite${run.id + 1}`).toString('base64'),
+    head_branch: run.headBranch,
+    head_sha: run.headSha,
+    path: '.github/workflows/ci.yml',
+    display_title: run.workflowName,
+    run_number: run.id % 100_000,
+    run_attempt: 1,
+    referenced_workflows: [],
+    event: 'push',
+    status: run.status,
+    conclusion: run.conclusion,
+    workflow_id: workflow,
+    url: runApi,
+    html_url: `${serverUrl}/${run.owner}/${run.repo}/actions/runs/${run.id}`,
+    pull_requests: [],
+    created_at: iso(run.createdAt),
+    updated_at: iso(run.updatedAt),
+    actor,
+    triggering_actor: actor,
+    run_started_at: iso(run.startedAt),
+    jobs_url: `${runApi}/jobs`,
+    logs_url: `${runApi}/logs`,
+    check_suite_url: `${apiUrl}/repos/${run.owner}/${run.repo}/check-suites/${run.id + 1}`,
+    artifacts_url: `${runApi}/artifacts`,
+    cancel_url: `${runApi}/cancel`,
+    rerun_url: `${runApi}/rerun`,
+    previous_attempt_url: null,
+    workflow_url: `${apiUrl}/repos/${run.owner}/${run.repo}/actions/workflows/${workflow}`,
+    head_commit: {
+      id: run.headSha,
+      tree_id: run.headSha.split('').reverse().join(''),
+      message: 'Simulated commit',
+      timestamp: iso(run.createdAt),
+      author: { name: 'Sandbox', email: 'sandbox@example.com' },
+      committer: { name: 'GitHub', email: 'noreply@github.com' },
+    },
+    repository,
+    head_repository: repository,
+    head_repository_id: repository.id,
+  };
 }
 
 /** `#/components/schemas/hook-delivery-item`. */

@@ -2,7 +2,15 @@ import type { IncomingMessage } from 'node:http';
 import { type Scope, scopeKey as toScopeKey } from '../../domain/scope.ts';
 import { appJwtProblem } from './app-jwt.ts';
 import { credentialsFile, encodeJitConfig, rsaParamsFile } from './jit-config.ts';
-import { deliveryJson, errorBody, installationJson, iso, jobJson, runnerJson } from './openapi-shapes.ts';
+import {
+  deliveryJson,
+  errorBody,
+  installationJson,
+  iso,
+  jobJson,
+  runnerJson,
+  workflowRunJson,
+} from './openapi-shapes.ts';
 import type { SimContext } from './sim-context.ts';
 import {
   BadJsonError,
@@ -119,13 +127,10 @@ function runnerToken(kind: 'registration' | 'remove') {
   };
 }
 
-function listRunners(rc: RouteContext): Reply {
-  const { key } = requireScope(rc);
-  const name = rc.query.get('name');
+/** `per_page` (1-100, default 30) and `page` paging with GitHub's `Link` header (`next`, `last`). */
+function paged<T>(rc: RouteContext, path: string, all: readonly T[]): { slice: T[]; headers: Record<string, string> } {
   const perPage = Math.min(100, Math.max(1, Number(rc.query.get('per_page') ?? 30) || 30));
   const page = Math.max(1, Number(rc.query.get('page') ?? 1) || 1);
-  const all = rc.ctx.world.listRunners(key).filter((r) => name === null || r.name === name);
-  const slice = all.slice((page - 1) * perPage, page * perPage);
   const headers: Record<string, string> = {};
   const last = Math.max(1, Math.ceil(all.length / perPage));
   if (page < last) {
@@ -133,10 +138,18 @@ function listRunners(rc: RouteContext): Reply {
       const q = new URLSearchParams(rc.query);
       q.set('per_page', String(perPage));
       q.set('page', String(p));
-      return `<${rc.ctx.url()}${pathOfRunners(rc.scope)}?${q}>`;
+      return `<${rc.ctx.url()}${path}?${q}>`;
     };
     headers.link = `${link(page + 1)}; rel="next", ${link(last)}; rel="last"`;
   }
+  return { slice: all.slice((page - 1) * perPage, page * perPage), headers };
+}
+
+function listRunners(rc: RouteContext): Reply {
+  const { key } = requireScope(rc);
+  const name = rc.query.get('name');
+  const all = rc.ctx.world.listRunners(key).filter((r) => name === null || r.name === name);
+  const { slice, headers } = paged(rc, pathOfRunners(rc.scope), all);
   return {
     status: 200,
     headers,
@@ -181,6 +194,43 @@ function getJob(rc: RouteContext): Reply {
     return notFound();
   }
   return { status: 200, body: jobJson(job, rc.ctx.url(), rc.ctx.url()) };
+}
+
+const RUN_STATUSES = new Set(['queued', 'in_progress', 'completed']);
+
+/**
+ * `GET /repos/{owner}/{repo}/actions/runs`: the repository's runs, newest first. `status` filters on a
+ * run status (`queued`, `in_progress`, `completed`) or a conclusion (`success`, `failure`, …), like GitHub;
+ * statuses the simulator never shows (`waiting`, `requested`, …) match nothing.
+ */
+function listRuns(rc: RouteContext): Reply {
+  const { owner, repo } = rc.params as { owner: string; repo: string };
+  const status = rc.query.get('status');
+  const runs = rc.ctx.world
+    .listRuns(owner, repo)
+    .filter((run) => status === null || (RUN_STATUSES.has(status) ? run.status === status : run.conclusion === status));
+  const { slice, headers } = paged(rc, `/repos/${owner}/${repo}/actions/runs`, runs);
+  return {
+    status: 200,
+    headers,
+    body: {
+      total_count: runs.length,
+      workflow_runs: slice.map((run) => workflowRunJson(run, rc.ctx.url(), rc.ctx.url())),
+    },
+  };
+}
+
+/** `GET /repos/{owner}/{repo}/actions/runs/{run_id}/jobs`: one attempt per run, so `filter` changes nothing. */
+function listRunJobs(rc: RouteContext): Reply {
+  const { owner, repo, run_id: runId } = rc.params as { owner: string; repo: string; run_id: string };
+  const run = rc.ctx.world.listRuns(owner, repo).find((r) => r.id === Number(runId));
+  if (!run) return notFound();
+  const { slice, headers } = paged(rc, `/repos/${owner}/${repo}/actions/runs/${runId}/jobs`, run.jobs);
+  return {
+    status: 200,
+    headers,
+    body: { total_count: run.jobs.length, jobs: slice.map((job) => jobJson(job, rc.ctx.url(), rc.ctx.url())) },
+  };
 }
 
 function accessToken(rc: RouteContext): Reply {
@@ -258,6 +308,8 @@ const ROUTES: RestRoute[] = [
   route('GET', '/app/hook/deliveries', 'jwt', listDeliveries),
   route('POST', '/app/hook/deliveries/{delivery_id}/attempts', 'jwt', redeliver),
   route('GET', '/repos/{owner}/{repo}/actions/jobs/{job_id}', 'installation', getJob),
+  route('GET', '/repos/{owner}/{repo}/actions/runs', 'installation', listRuns),
+  route('GET', '/repos/{owner}/{repo}/actions/runs/{run_id}/jobs', 'installation', listRunJobs),
   ...RUNNER_BASES.flatMap((base) => [
     route('POST', `${base}/generate-jitconfig`, 'installation', generateJitConfig, true),
     route('POST', `${base}/registration-token`, 'installation', runnerToken('registration'), true),

@@ -91,6 +91,23 @@ export interface SimJob {
   completedAt: number | null;
 }
 
+/** A workflow run: the jobs queued with one `runId` (see `SimWorld.listRuns`). */
+export interface SimRun {
+  id: number;
+  owner: string;
+  repo: string;
+  workflowName: string;
+  headBranch: string;
+  headSha: string;
+  status: SimJobStatus;
+  conclusion: string | null;
+  createdAt: number;
+  updatedAt: number;
+  startedAt: number;
+  /** By job id. */
+  jobs: SimJob[];
+}
+
 export interface QueueJobRequest {
   owner: string;
   repo: string;

@@ -3,7 +3,15 @@ import { EventEmitter } from 'node:events';
 import { normaliseLabels } from '../../domain/labels.ts';
 import { compareVersions, isExactVersion } from '../../domain/runner-version.ts';
 import { type Scope, scopeKey as toScopeKey } from '../../domain/scope.ts';
-import type { QueueJobRequest, SimFault, SimJob, SimRunner, SimRunnerStatus, SimRunnerView } from './sim-types.ts';
+import type {
+  QueueJobRequest,
+  SimFault,
+  SimJob,
+  SimRun,
+  SimRunner,
+  SimRunnerStatus,
+  SimRunnerView,
+} from './sim-types.ts';
 
 export type RunnerTokenKind = 'registration' | 'remove';
 
@@ -346,6 +354,45 @@ export class SimWorld extends EventEmitter<WorldEvents> {
 
   listJobs(): SimJob[] {
     return [...this.jobsById.values()];
+  }
+
+  /**
+   * The workflow runs of a repository, newest first: the jobs queued with one `runId` form one run. Its
+   * status follows GitHub's: `queued` until a job starts, `completed` once every job is, `in_progress`
+   * in between (so a run whose first job finished still has queued jobs).
+   */
+  listRuns(owner: string, repo: string): SimRun[] {
+    const runs = new Map<number, SimJob[]>();
+    for (const job of this.jobsById.values()) {
+      if (job.owner.toLowerCase() !== owner.toLowerCase() || job.repo.toLowerCase() !== repo.toLowerCase()) continue;
+      runs.set(job.runId, [...(runs.get(job.runId) ?? []), job]);
+    }
+    return [...runs.entries()]
+      .map(([id, jobs]): SimRun => {
+        const status = jobs.every((j) => j.status === 'queued')
+          ? 'queued'
+          : jobs.every((j) => j.status === 'completed')
+            ? 'completed'
+            : 'in_progress';
+        const failed = jobs.find((j) => j.conclusion !== null && j.conclusion !== 'success');
+        const times = jobs.flatMap((j) => [j.createdAt, j.startedAt ?? 0, j.completedAt ?? 0]);
+        const first = jobs[0] as SimJob;
+        return {
+          id,
+          owner: first.owner,
+          repo: first.repo,
+          workflowName: first.workflowName,
+          headBranch: first.headBranch,
+          headSha: first.headSha,
+          status,
+          conclusion: status === 'completed' ? (failed?.conclusion ?? 'success') : null,
+          createdAt: Math.min(...jobs.map((j) => j.createdAt)),
+          updatedAt: Math.max(...times),
+          startedAt: Math.min(...jobs.map((j) => j.startedAt ?? j.createdAt)),
+          jobs: jobs.sort((a, b) => a.id - b.id),
+        };
+      })
+      .sort((a, b) => b.createdAt - a.createdAt || b.id - a.id);
   }
 
   /**

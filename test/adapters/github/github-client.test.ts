@@ -6,7 +6,7 @@ import { decodeJitConfig } from '../../../functions/adapters/sandbox/jit-config.
 import type { Scope } from '../../../functions/domain/scope.ts';
 import { GitHubRequestError, type GitHubTarget, RunnerNameTakenError } from '../../../functions/ports/github.ts';
 import type { LogFields, Logger } from '../../../functions/ports/runtime.ts';
-import { requestBodyProperties, validateRequestBody } from '../../sandbox/helpers/openapi.ts';
+import { requestBodyProperties, validateQuery, validateRequestBody } from '../../sandbox/helpers/openapi.ts';
 
 interface LogLine {
   level: string;
@@ -54,6 +54,10 @@ const jitRequest = (name: string) => ({
   runnerGroupId: 1,
   workFolder: '_work',
 });
+function expectValidQuery(result: { valid: boolean; errors: string }) {
+  expect(result.errors).toBe('');
+  expect(result.valid).toBe(true);
+}
 const calls = (endpoint: string) => sim.requests.filter((r) => r.endpoint === endpoint);
 const uniqueName = (() => {
   let n = 0;
@@ -282,6 +286,80 @@ describe('createGitHubClient', () => {
       const gh = client();
       await expect(gh.getWorkflowJob(sim.installationId, 'octo-org', 'hello-world', 1)).resolves.toBeUndefined();
       await expect(gh.getWorkflowJob(sim.installationId, 'octo-org', 'other', id)).resolves.toBeUndefined();
+    });
+  });
+
+  describe('listWorkflowRuns and listWorkflowRunJobs (discovery of queued jobs)', () => {
+    const RUNS = 'GET /repos/{owner}/{repo}/actions/runs';
+    const RUN_JOBS = 'GET /repos/{owner}/{repo}/actions/runs/{run_id}/jobs';
+    const queryOf = (endpoint: string) => {
+      const [request] = calls(endpoint);
+      return new URL(request?.path ?? '/', 'http://x').searchParams;
+    };
+
+    it('lists one page of runs in a status with documented query parameters, and says when more exist', async () => {
+      const repo = `runs-${uniqueName('r')}`;
+      const runIds = Array.from(
+        { length: 101 },
+        () =>
+          (sim.queueJob({ owner: 'octo-org', repo, labels: ['self-hosted'] }).workflow_job as { run_id: number })
+            .run_id,
+      );
+      const gh = client();
+
+      const first = await gh.listWorkflowRuns(sim.installationId, 'octo-org', repo, { status: 'queued', page: 1 });
+      const query = queryOf(RUNS);
+      const second = await gh.listWorkflowRuns(sim.installationId, 'octo-org', repo, { status: 'queued', page: 2 });
+      const none = await gh.listWorkflowRuns(sim.installationId, 'octo-org', repo, { status: 'in_progress', page: 1 });
+
+      expect(first.items).toHaveLength(100);
+      expect(first.more).toBe(true);
+      expect(second).toEqual({ items: [{ id: runIds[0], status: 'queued' }], more: false });
+      expect(none).toEqual({ items: [], more: false });
+      expect(Object.fromEntries(query)).toEqual({
+        status: 'queued',
+        per_page: '100',
+        page: '1',
+        exclude_pull_requests: 'true',
+      });
+      expectValidQuery(validateQuery('GET', '/repos/{owner}/{repo}/actions/runs', query));
+    });
+
+    it('lists the jobs of a run with their status, labels and queue time', async () => {
+      const repo = `run-jobs-${uniqueName('r')}`;
+      const payload = sim.queueJob({ owner: 'octo-org', repo, labels: ['self-hosted', 'linux'] });
+      const { id, run_id: runId } = payload.workflow_job as { id: number; run_id: number };
+      const gh = client();
+
+      const page = await gh.listWorkflowRunJobs(sim.installationId, 'octo-org', repo, { runId, page: 1 });
+
+      expect(page).toEqual({
+        items: [
+          {
+            id,
+            runId,
+            status: 'queued',
+            labels: ['self-hosted', 'linux'],
+            createdAt: (payload.workflow_job as { created_at: string }).created_at,
+          },
+        ],
+        more: false,
+      });
+      const query = queryOf(RUN_JOBS);
+      expect(Object.fromEntries(query)).toEqual({ filter: 'latest', per_page: '100', page: '1' });
+      expectValidQuery(validateQuery('GET', '/repos/{owner}/{repo}/actions/runs/{run_id}/jobs', query));
+    });
+
+    it('reports a run of another repository as a 404 GitHubRequestError with its endpoint', async () => {
+      const payload = sim.queueJob({ owner: 'octo-org', repo: 'hello-world', labels: ['self-hosted'] });
+      const runId = (payload.workflow_job as { run_id: number }).run_id;
+
+      const error = await client()
+        .listWorkflowRunJobs(sim.installationId, 'octo-org', 'elsewhere', { runId, page: 1 })
+        .catch((e: unknown) => e);
+
+      expect(error).toBeInstanceOf(GitHubRequestError);
+      expect(error).toMatchObject({ status: 404, endpoint: RUN_JOBS, scopeKey: 'octo-org/elsewhere' });
     });
   });
 

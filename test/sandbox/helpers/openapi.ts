@@ -121,3 +121,59 @@ export function validateWebhook(action: 'queued' | 'in_progress' | 'completed', 
   const name = `webhook-workflow-job-${action.replace('_', '-')}`;
   return validateSchema(name, value);
 }
+
+interface Parameter {
+  name: string;
+  in: string;
+  required?: boolean;
+  schema?: { type?: string };
+}
+
+/** The operation's parameters with `#/components/parameters/…` refs resolved. */
+function parameters(method: string, path: string): Parameter[] {
+  const { spec } = load();
+  const op = spec.paths[path]?.[method.toLowerCase()] as (Operation & { parameters?: unknown[] }) | undefined;
+  if (!op) throw new Error(`no operation ${method} ${path} in the OpenAPI description`);
+  const components = spec.components as unknown as { parameters: Record<string, Parameter> };
+  return (op.parameters ?? []).map((p) => {
+    const ref = (p as { $ref?: string }).$ref;
+    if (!ref) return p as Parameter;
+    const resolved = components.parameters[ref.replace('#/components/parameters/', '')];
+    if (!resolved) throw new Error(`unresolved ${ref}`);
+    return resolved;
+  });
+}
+
+/**
+ * Checks a request's query string against `METHOD path`: every name is a documented query parameter and
+ * every value (a string on the wire, coerced for integer/boolean schemas) validates against its schema.
+ */
+export function validateQuery(method: string, path: string, query: URLSearchParams): Validation {
+  const declared = new Map(
+    parameters(method, path)
+      .filter((p) => p.in === 'query')
+      .map((p) => [p.name, p]),
+  );
+  const problems: string[] = [];
+  for (const [name, text] of query) {
+    const parameter = declared.get(name);
+    if (!parameter) {
+      problems.push(`${name} is not a query parameter of ${method} ${path}`);
+      continue;
+    }
+    const type = parameter.schema?.type;
+    const value: unknown =
+      type === 'integer' || type === 'number'
+        ? Number(text)
+        : type === 'boolean'
+          ? text === 'true'
+            ? true
+            : text === 'false'
+              ? false
+              : text
+          : text;
+    const result = run(compile(`query:${method} ${path} ${name}`, parameter.schema ?? {}), value);
+    if (!result.valid) problems.push(`${name}=${text}: ${result.errors}`);
+  }
+  return { valid: problems.length === 0, errors: problems.join('; ') };
+}
