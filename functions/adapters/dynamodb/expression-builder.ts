@@ -70,9 +70,10 @@ export class ExpressionBuilder {
       // Brackets only where precedence needs them (an OR inside an AND). Why not always: a DynamoDB-compatible
       // server's parser may pay per bracket level (dynalite's PEG parser: ~4x per level, measured 0.14 → 0.71 ms
       // for `a OR b` → `(a OR b)`), and the embedded store parses every conditional write of local mode.
+      const [only] = this.conditions;
       params.ConditionExpression =
-        this.conditions.length === 1
-          ? this.conditions[0]
+        this.conditions.length === 1 && only !== undefined
+          ? only
           : this.conditions.map((c) => (/\bOR\b/.test(c) ? `(${c})` : c)).join(' AND ');
     }
     const clauses: string[] = [];
