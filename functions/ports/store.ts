@@ -52,8 +52,9 @@ export interface JobRepository {
   /**
    * Records a queued job once. Why conditional: GitHub may deliver the same event several times and
    * under several delivery ids; only the first creates the job, later ones only add their delivery id.
+   * `note` is the first history line of a job this call creates (default: "recorded from webhook").
    */
-  create(job: NewJob, deliveryId: string, now: number, lease?: CreateLease): Promise<CreateResult>;
+  create(job: NewJob, deliveryId: string, now: number, lease?: CreateLease, note?: string): Promise<CreateResult>;
   get(jobId: number): Promise<Job | undefined>;
   /** Conditional update; throws {@link ConditionFailedError} when `expect` does not hold, returns the new item. */
   update(jobId: number, expect: JobExpectation, changes: JobChanges, now: number): Promise<Job>;

@@ -91,7 +91,7 @@ export interface RecordQueuedJobDeps {
 export interface QueuedJobSource {
   /** Added to the job's delivery ids (a webhook's `X-GitHub-Delivery`, or a `discovered:…` id). */
   deliveryId: string;
-  /** Appended to the history of a job this call created (e.g. "discovered …, not delivered"). */
+  /** First history line of a job this call creates (default "recorded from webhook"; e.g. "discovered …"). */
   note?: string;
 }
 
@@ -104,38 +104,13 @@ export interface QueuedJobSource {
 export function createRecordQueuedJob(deps: RecordQueuedJobDeps) {
   const { jobs, dispatcher, clock, logger, metrics } = deps;
 
-  /** Appends the source's note to a job just created; the updated job when it was leased (for its hand-off). */
-  async function annotate(job: NewJob, note: string, leased: Job | undefined, now: number): Promise<Job | undefined> {
-    try {
-      // Only this call knows the job yet (a later delivery is a duplicate and dispatches nothing), so
-      // the write cannot race a provisioner; the condition only guards against a surprise.
-      const updated = await jobs.update(
-        job.jobId,
-        leased
-          ? { statusIn: [JobStatus.provisioning], leaseHolder: leased.leaseOwner ?? '' }
-          : { statusIn: [JobStatus.queued] },
-        { event: { status: leased ? JobStatus.provisioning : JobStatus.queued, note } },
-        now,
-      );
-      return leased ? updated : undefined;
-    } catch (error) {
-      // The note is information only: the job is recorded, so it is dispatched all the same.
-      logger.warn('cannot add the note to a recorded job', {
-        jobId: job.jobId,
-        error: error instanceof Error ? error.message : String(error),
-      });
-      return leased;
-    }
-  }
-
   return async function recordQueuedJob(job: NewJob, source: QueuedJobSource): Promise<{ created: boolean }> {
     const now = clock.now();
     const lease = deps.handoffLease
       ? { owner: deps.handoffLease.token(), expiresAt: now + deps.handoffLease.ms }
       : undefined;
-    const { created, leased: recorded } = await jobs.create(job, source.deliveryId, now, lease);
+    const { created, leased } = await jobs.create(job, source.deliveryId, now, lease, source.note);
     if (!created) return { created: false };
-    const leased = source.note === undefined ? recorded : await annotate(job, source.note, recorded, now);
     metrics.count('JobQueued');
     logger.info('job queued', { jobId: job.jobId, repo: `${job.owner}/${job.repo}`, deliveryId: source.deliveryId });
     try {

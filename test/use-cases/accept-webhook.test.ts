@@ -222,18 +222,9 @@ describe('recordQueuedJob (the one path of every queued job: webhook or discover
     labels: ['self-hosted'],
   };
 
-  it('appends the source note to a job it created, and hands off the annotated job when leased', async () => {
+  it('records a job with the source note as its first history line, in one write, and hands it off when leased', async () => {
     const store = createMemoryStore();
-    // A store that records new jobs leased (like the DynamoStore's create with a lease).
-    const jobs: JobRepository = {
-      ...store.jobs,
-      async create(job, deliveryId, now, lease) {
-        const result = await store.jobs.create(job, deliveryId, now);
-        if (!result.created || !lease) return result;
-        const set = { status: JobStatus.provisioning, leaseOwner: lease.owner, leaseExpiresAt: lease.expiresAt };
-        return { created: true, leased: await store.jobs.update(job.jobId, {}, { set }, now) };
-      },
-    };
+    const jobs: JobRepository = store.jobs;
     const handoffs: (JobHandoff | undefined)[] = [];
     const record = createRecordQueuedJob({
       jobs,
@@ -249,7 +240,10 @@ describe('recordQueuedJob (the one path of every queued job: webhook or discover
 
     expect([first, second]).toEqual([{ created: true }, { created: false }]);
     const stored = await store.jobs.get(41);
-    expect(stored?.history.map((h) => h.note).filter((n) => n === 'discovered, not delivered')).toHaveLength(1);
+    expect(stored?.history.map((h) => h.note)).toEqual([
+      'discovered, not delivered, leased to its dispatched provisioning',
+    ]);
+    expect(stored?.version).toBe(1);
     expect(stored?.deliveryIds.sort()).toEqual(['discovered:run-410', 'late-webhook']);
     // One dispatch, carrying the job as it is stored now (the provisioner's conditional writes use its version).
     expect(handoffs).toHaveLength(1);

@@ -95,6 +95,7 @@ export function createDynamoJobs(ctx: DynamoContext): JobRepository {
     deliveryId: string,
     now: number,
     lease?: CreateLease,
+    note = 'recorded from webhook',
   ): Promise<Record<string, unknown> | 'duplicate' | 'incomplete'> {
     const status = lease ? JobStatus.provisioning : JobStatus.queued;
     const fields: Record<string, unknown> = {
@@ -119,7 +120,7 @@ export function createDynamoJobs(ctx: DynamoContext): JobRepository {
         {
           at: now,
           status,
-          note: lease ? 'recorded from webhook, leased to its dispatched provisioning' : 'recorded from webhook',
+          note: lease ? `${note}, leased to its dispatched provisioning` : note,
         },
       ],
     };
@@ -164,15 +165,15 @@ export function createDynamoJobs(ctx: DynamoContext): JobRepository {
   }
 
   return {
-    async create(job, deliveryId, now, lease) {
-      const outcome = await record(job, deliveryId, now, lease);
+    async create(job, deliveryId, now, lease, note) {
+      const outcome = await record(job, deliveryId, now, lease, note);
       if (outcome === 'duplicate') return { created: false };
       if (outcome !== 'incomplete')
         return lease ? { created: true, leased: fromItem<Job>(outcome) } : { created: true };
       // A stored job without a lease or a list (see recordJobParts.complete): add only the delivery id.
       if (await addDelivery(job.jobId, deliveryId)) return { created: false };
       // The job vanished between the two requests (TTL deleted a finished job): record it afresh, once.
-      const again = await record(job, deliveryId, now, lease);
+      const again = await record(job, deliveryId, now, lease, note);
       if (typeof again === 'string') return { created: false };
       return lease ? { created: true, leased: fromItem<Job>(again) } : { created: true };
     },

@@ -95,7 +95,7 @@ export function createMemoryStore(): MemoryStore {
     },
 
     jobs: {
-      async create(job, deliveryId, now, lease) {
+      async create(job, deliveryId, now, lease, note = 'recorded from webhook') {
         await enter('jobs.create');
         const existing = jobs.get(job.jobId);
         if (existing) {
@@ -126,7 +126,7 @@ export function createMemoryStore(): MemoryStore {
             {
               at: now,
               status,
-              note: lease ? 'recorded from webhook, leased to its dispatched provisioning' : 'recorded from webhook',
+              note: lease ? `${note}, leased to its dispatched provisioning` : note,
             },
           ],
         };

@@ -52,6 +52,18 @@ const T0 = 1_700_000_000_000;
  */
 export function describeStoreContract(implementation: string, makeStore: StoreFactory): void {
   describe(`${implementation}: jobs.create`, () => {
+    it('starts the history with the given note, or "recorded from webhook" without one', async () => {
+      const store = await makeStore();
+      await store.jobs.create(newJob(101), 'd1', T0);
+      await store.jobs.create(newJob(102), 'discovered:run-1', T0, undefined, 'discovered in the Actions API');
+      expect((await store.jobs.get(101))?.history).toEqual([
+        { at: T0, status: 'queued', note: 'recorded from webhook' },
+      ]);
+      expect((await store.jobs.get(102))?.history).toEqual([
+        { at: T0, status: 'queued', note: 'discovered in the Actions API' },
+      ]);
+    });
+
     it('records a new job as queued, attempt 1, version 1, with its delivery id and one history line', async () => {
       const store = await makeStore();
       expect(await store.jobs.create(newJob(), 'delivery-a', T0)).toEqual({ created: true });
