@@ -92,19 +92,16 @@ describe('provisionJob with a hand-off (job recorded already leased by the webho
       random: () => 0.5,
     });
 
-  /** What the webhook records with a lease (the memory store has no leased create: set it up in two writes). */
+  /** What the webhook records with a lease: the job created `provisioning`, leased to the hand-off token. */
   async function leasedJob(jobId: number): Promise<Job> {
-    await store.jobs.create(
+    const { leased } = await store.jobs.create(
       { jobId, runId: 1, owner: 'octo', repo: 'app', scopeKey: 'octo/app', installationId: 5, labels: ['self-hosted'] },
       `d-${jobId}`,
       now,
+      { owner: TOKEN, expiresAt: now + DEFAULT_LEASE_MS },
     );
-    return store.jobs.update(
-      jobId,
-      {},
-      { set: { status: 'provisioning', leaseOwner: TOKEN, leaseExpiresAt: now + DEFAULT_LEASE_MS } },
-      now,
-    );
+    if (!leased) throw new Error('the memory store records a leased job');
+    return leased;
   }
 
   beforeEach(() => {
