@@ -1,7 +1,7 @@
 import { verifyWithFallback } from '@octokit/webhooks-methods';
 import type { Config } from '../config/config.ts';
 import { isAllowed } from '../domain/allowlist.ts';
-import type { Job, NewJob } from '../domain/job.ts';
+import type { NewJob } from '../domain/job.ts';
 import { JobStatus, statusesAllowing } from '../domain/job-status.ts';
 import { isServed } from '../domain/labels.ts';
 import { scopeForRepository, scopeKey } from '../domain/scope.ts';

@@ -1,7 +1,6 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { createMemoryStore } from '../../functions/adapters/memory/memory-store.ts';
 import type { Config } from '../../functions/config/config.ts';
-import { JobStatus } from '../../functions/domain/job-status.ts';
 import type { JobHandoff } from '../../functions/ports/runtime.ts';
 import type { JobRepository, Store } from '../../functions/ports/store.ts';
 import {

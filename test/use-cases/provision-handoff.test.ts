@@ -216,9 +216,9 @@ describe('the Lambda hot path with hand-offs, on DynamoDB (dynalite)', () => {
       for (const { jobId, handoff } of handoffs) expect(await provision(jobId, handoff)).toBe('launched');
 
       const calls = counter.byCommand();
-      // One UpdateItem records each job (webhook), one records its launch (provisioner); no PutItem.
-      expect(calls.PutItemCommand ?? 0).toBe(0);
-      expect(calls.UpdateItemCommand).toBe(2 * jobIds.length);
+      // One PutItem records each job (webhook), one UpdateItem records its launch (provisioner).
+      expect(calls.PutItemCommand).toBe(jobIds.length);
+      expect(calls.UpdateItemCommand).toBe(jobIds.length);
       // The breaker and baseline reads of the one scope, cached for the later jobs.
       expect(calls.GetItemCommand ?? 0).toBeLessThanOrEqual(2);
       for (const jobId of jobIds) expect((await store.jobs.get(jobId))?.status).toBe('launched');

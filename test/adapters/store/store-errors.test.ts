@@ -75,28 +75,14 @@ describe('DynamoStore error translation', () => {
     await expect(store.jobs.update(1, {}, { set: { heals: 1 } }, 1)).rejects.toBe(validation);
   });
 
-  it('tells a new job from a duplicate by the old attributes the one record request returns', async () => {
-    documentMock
-      .on(UpdateCommand)
-      .resolvesOnce({})
-      .resolves({ Attributes: { pk: 'JOB#101', version: 4 } });
-    expect(await store.jobs.create(newJob(), 'd1', 1)).toEqual({ created: true });
-    expect(await store.jobs.create(newJob(), 'd2', 2)).toEqual({ created: false });
-    expect(documentMock.commandCalls(UpdateCommand)).toHaveLength(2);
-    expect(documentMock.commandCalls(UpdateCommand)[0]?.args[0].input.ReturnValues).toBe('ALL_OLD');
-  });
-
   it('keeps condition failures of create, acquire and mark as answers, not errors', async () => {
-    // create: the one-request record is refused (a stored job lacking a lease or list key), then the
-    // delivery id alone is added.
     documentMock
+      .on(PutCommand)
+      .rejects(new ConditionalCheckFailedException({ message: 'exists', $metadata }))
       .on(UpdateCommand)
-      .rejectsOnce(new ConditionalCheckFailedException({ message: 'incomplete', $metadata }))
       .resolves({});
     expect(await store.jobs.create(newJob(), 'd2', 1)).toEqual({ created: false });
-    expect(documentMock.commandCalls(UpdateCommand)).toHaveLength(2);
-    documentMock.reset();
-    documentMock.on(PutCommand).rejects(new ConditionalCheckFailedException({ message: 'exists', $metadata }));
+    expect(documentMock.commandCalls(UpdateCommand)).toHaveLength(1);
     expect(await store.locks.acquire('l', 'o', 1, 10)).toBe(false);
     expect(await store.locks.mark('m', 1, 10)).toBe(false);
   });
