@@ -142,6 +142,24 @@ export function createProvisionJob(deps: ProvisionDeps) {
    * launch is running (the crash came after the launch, before its record); one that never came up is
    * deleted and the next attempt's name is minted, so two live runners never exist for one job.
    */
+  /** The job's runner is up (launched now, or adopted from an earlier attempt): record it and free the lease. */
+  async function markLaunched(
+    job: Job,
+    runner: Pick<Job, 'runnerName' | 'runnerId' | 'launchId' | 'runnerVersion'>,
+    note: string,
+  ): Promise<void> {
+    await jobs.update(
+      job.jobId,
+      { ...leaseOf(job), statusIn: [JobStatus.provisioning] },
+      {
+        set: { status: JobStatus.launched, ...runner, launchedAt: clock.now() },
+        remove: ['leaseOwner', 'leaseExpiresAt', 'notBefore'],
+        event: { status: JobStatus.launched, note },
+      },
+      clock.now(),
+    );
+  }
+
   async function onNameTaken(job: Job, target: GitHubTarget, name: string): Promise<ProvisionOutcome> {
     const existing = await github.findRunnerByName(target, name);
     const booting =
@@ -149,24 +167,10 @@ export function createProvisionJob(deps: ProvisionDeps) {
         ? (await launcher.listActive().catch(() => [])).find((l) => l.runnerName === name)
         : undefined;
     if (existing && (existing.status === 'online' || existing.busy || booting)) {
-      await jobs.update(
-        job.jobId,
-        { ...leaseOf(job), statusIn: [JobStatus.provisioning] },
-        {
-          set: {
-            status: JobStatus.launched,
-            runnerName: name,
-            runnerId: existing.id,
-            launchedAt: clock.now(),
-            ...(booting ? { launchId: booting.launchId } : {}),
-          },
-          remove: ['leaseOwner', 'leaseExpiresAt', 'notBefore'],
-          event: {
-            status: JobStatus.launched,
-            note: `adopted runner ${name} (id ${existing.id}) from an earlier attempt`,
-          },
-        },
-        clock.now(),
+      await markLaunched(
+        job,
+        { runnerName: name, runnerId: existing.id, ...(booting ? { launchId: booting.launchId } : {}) },
+        `adopted runner ${name} (id ${existing.id}) from an earlier attempt`,
       );
       return 'launched';
     }
@@ -325,25 +329,10 @@ export function createProvisionJob(deps: ProvisionDeps) {
     // fast ephemeral runner may be gone by then (a second launch). A throttled store gets a few short retries.
     for (let tries = 1; ; tries++) {
       try {
-        await jobs.update(
-          job.jobId,
-          { ...leaseOf(job), statusIn: [JobStatus.provisioning] },
-          {
-            set: {
-              status: JobStatus.launched,
-              runnerName: name,
-              runnerId: jit.runnerId,
-              launchId,
-              runnerVersion: version,
-              launchedAt: clock.now(),
-            },
-            remove: ['leaseOwner', 'leaseExpiresAt', 'notBefore'],
-            event: {
-              status: JobStatus.launched,
-              note: `runner ${name} (id ${jit.runnerId}, v${version}) launch ${launchId}`,
-            },
-          },
-          clock.now(),
+        await markLaunched(
+          job,
+          { runnerName: name, runnerId: jit.runnerId, launchId, runnerVersion: version },
+          `runner ${name} (id ${jit.runnerId}, v${version}) launch ${launchId}`,
         );
         break;
       } catch (error) {
