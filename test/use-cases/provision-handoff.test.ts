@@ -5,7 +5,6 @@ import { ensureTable } from '../../functions/adapters/dynamodb/ensure-table.ts';
 import { createLocalDynamoClient } from '../../functions/adapters/dynamodb/local-client.ts';
 import { type EmbeddedDynamo, startEmbeddedDynamo } from '../../functions/adapters/local/embedded-dynamodb.ts';
 import { createMemoryStore } from '../../functions/adapters/memory/memory-store.ts';
-import type { Config } from '../../functions/config/config.ts';
 import type { Job } from '../../functions/domain/job.ts';
 import type { JobHandoff } from '../../functions/ports/runtime.ts';
 import type { JobRepository, Store } from '../../functions/ports/store.ts';
@@ -15,28 +14,11 @@ import { createScopeGuard } from '../../functions/use-cases/create-scope-guard.t
 import { createProvisionJob, DEFAULT_LEASE_MS } from '../../functions/use-cases/provision-job.ts';
 import { silentLogger } from '../support/capture-logger.ts';
 import { FakeGitHub } from '../support/fake-github.ts';
+import { provisionConfig } from '../support/provision-config.ts';
 import { RecordingLauncher } from '../support/recording-launcher.ts';
 import { signedDelivery, workflowJobPayload } from '../support/webhook-fixtures.ts';
 
-const config = {
-  runner: {
-    scope: 'repo' as const,
-    labels: ['self-hosted', 'linux', 'x64'],
-    groupId: 7,
-    version: '2.330.0',
-    fallbackVersion: undefined,
-    versionFloor: '2.329.0',
-    namePrefix: 'jr',
-  },
-  limits: {
-    maxAttemptsPerJob: 3,
-    maxTheftsPerJob: 10,
-    maxWorkaroundsPerScope: 3,
-    breakerFailureThreshold: 3,
-    breakerMaxBackoffSeconds: 30,
-  },
-  baselinePolicy: 'on-error' as const,
-} satisfies Pick<Config, 'runner' | 'limits' | 'baselinePolicy'>;
+const config = provisionConfig(undefined);
 
 const TOKEN = 'handoff-test-token';
 

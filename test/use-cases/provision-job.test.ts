@@ -1,6 +1,5 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { createMemoryStore } from '../../functions/adapters/memory/memory-store.ts';
-import type { Config } from '../../functions/config/config.ts';
 import { LaunchConfigError, LaunchTransientError } from '../../functions/ports/launcher.ts';
 import type { Store } from '../../functions/ports/store.ts';
 import { createBaselineGate } from '../../functions/use-cases/create-baseline-gate.ts';
@@ -8,27 +7,10 @@ import { createScopeGuard } from '../../functions/use-cases/create-scope-guard.t
 import { createProvisionJob } from '../../functions/use-cases/provision-job.ts';
 import { silentLogger } from '../support/capture-logger.ts';
 import { apiError, FakeGitHub } from '../support/fake-github.ts';
+import { provisionConfig } from '../support/provision-config.ts';
 import { RecordingLauncher } from '../support/recording-launcher.ts';
 
-const config = {
-  runner: {
-    scope: 'repo' as const,
-    labels: ['self-hosted', 'linux', 'x64'],
-    groupId: 7,
-    version: '2.330.0',
-    fallbackVersion: '2.331.0',
-    versionFloor: '2.329.0',
-    namePrefix: 'jr',
-  },
-  limits: {
-    maxAttemptsPerJob: 3,
-    maxTheftsPerJob: 10,
-    maxWorkaroundsPerScope: 3,
-    breakerFailureThreshold: 3,
-    breakerMaxBackoffSeconds: 30,
-  },
-  baselinePolicy: 'on-error' as const,
-} satisfies Pick<Config, 'runner' | 'limits' | 'baselinePolicy'>;
+const config = provisionConfig('2.331.0');
 
 const newJob = (jobId: number, repo = 'app') => ({
   jobId,

@@ -1,0 +1,24 @@
+import type { Config } from '../../functions/config/config.ts';
+
+/** The configuration the provisioner specs run with: the defaults of DESIGN §6, one repository scope. */
+export function provisionConfig(fallbackVersion: string | undefined) {
+  return {
+    runner: {
+      scope: 'repo' as const,
+      labels: ['self-hosted', 'linux', 'x64'],
+      groupId: 7,
+      version: '2.330.0',
+      fallbackVersion,
+      versionFloor: '2.329.0',
+      namePrefix: 'jr',
+    },
+    limits: {
+      maxAttemptsPerJob: 3,
+      maxTheftsPerJob: 10,
+      maxWorkaroundsPerScope: 3,
+      breakerFailureThreshold: 3,
+      breakerMaxBackoffSeconds: 30,
+    },
+    baselinePolicy: 'on-error' as const,
+  } satisfies Pick<Config, 'runner' | 'limits' | 'baselinePolicy'>;
+}
