@@ -7,8 +7,8 @@ import { countStoreRequests, type StoreRequestCounter } from '../functions/adapt
 import { createDynamoStore } from '../functions/adapters/dynamodb/dynamo-store.ts';
 import { createLocalDynamoClient, ensureTable } from '../functions/adapters/dynamodb/ensure-table.ts';
 import { createGitHubClient } from '../functions/adapters/github/github-client.ts';
-import { type LocalApp, startLocalApp } from '../functions/adapters/local/local-app.ts';
 import { createConsoleLogger } from '../functions/adapters/logging/console-logger.ts';
+import { type LocalApp, startLocalApp } from '../functions/composition/local-app.ts';
 import { type Config, parseConfig } from '../functions/config/config.ts';
 import { EnvName } from '../functions/config/env-names.ts';
 import { type ChildService, startChild } from './child-service.ts';

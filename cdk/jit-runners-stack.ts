@@ -198,7 +198,7 @@ export class JitRunnersStack extends Stack {
     this.secrets.webhookSecret.grantRead(webhook.role);
     // Not the webhook: it records and dispatches only. `in_progress`/`completed` side effects (spare and
     // robbed runners, observed baselines: GitHub App calls and launcher stop) run in the provisioner
-    // function, which the webhook hands them to (handlers/webhook-app.ts).
+    // function, which the webhook hands them to (composition/webhook-app.ts).
     for (const fn of [provisioner, runnerEvents, reconciler]) {
       this.secrets.privateKey.grantRead(fn.role);
       this.launcher.grantLaunch(fn.role);

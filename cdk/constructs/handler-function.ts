@@ -5,7 +5,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import type { BundledLauncher } from '../../functions/handlers/lambda-launcher.ts';
+import type { BundledLauncher } from '../../functions/composition/lambda-launcher.ts';
 
 /** The repository root (functions/, package-lock.json). */
 export const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -65,7 +65,7 @@ export const HANDLER_ESBUILD = {
 
 /**
  * The esbuild `define` that builds a bundle for one launcher: `globalThis.JR_BUNDLED_LAUNCHER` becomes
- * a constant, so functions/handlers/lambda-launcher.ts keeps only that launcher's `import()` and a
+ * a constant, so functions/composition/lambda-launcher.ts keeps only that launcher's `import()` and a
  * CodeBuild deployment ships no EC2 client code (and the reverse). The stack, the bench and the bundle
  * tests all build with it.
  */

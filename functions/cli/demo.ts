@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { sign } from '@octokit/webhooks-methods';
-import { SANDBOX_FILE, type SandboxInfo } from '../adapters/local/local-app.ts';
+import { SANDBOX_FILE, type SandboxInfo } from '../composition/local-app.ts';
 import type { Config } from '../config/config.ts';
 import { isTerminal, type JobStatus } from '../domain/job-status.ts';
 

@@ -1,5 +1,5 @@
-import { startLocalApp } from '../adapters/local/local-app.ts';
 import { createConsoleLogger } from '../adapters/logging/console-logger.ts';
+import { startLocalApp } from '../composition/local-app.ts';
 import type { Config } from '../config/config.ts';
 
 /** `jit-runners start` / `npm start`: runs until SIGINT/SIGTERM. */

@@ -5,21 +5,21 @@ import type { GitHubPort, GitHubTarget } from '../ports/github.ts';
 import type { RunnerLauncher } from '../ports/launcher.ts';
 import type { Clock, Dispatcher, Logger, Metrics } from '../ports/runtime.ts';
 import type { Store } from '../ports/store.ts';
-import { createAcceptWebhook, createRecordQueuedJob, type JobProgress } from '../use-cases/accept-webhook.ts';
-import { createBaselineAdmin } from '../use-cases/baseline-admin.ts';
-import { createCheckStartTimeouts } from '../use-cases/check-start-timeouts.ts';
-import { createBaselineGate } from '../use-cases/create-baseline-gate.ts';
-import { createScopeGuard } from '../use-cases/create-scope-guard.ts';
-import { createDiscoverQueuedJobs, discoveryGraceMs } from '../use-cases/discover-queued-jobs.ts';
-import { createHandleJobProgress } from '../use-cases/handle-job-progress.ts';
-import { createHandleRunnerSignal } from '../use-cases/handle-runner-signal.ts';
-import { createProvisionJob } from '../use-cases/provision-job.ts';
-import { createReconcile, type ReconcileSettings } from '../use-cases/reconcile.ts';
-import { createRecordObservedBaseline } from '../use-cases/record-observed-baseline.ts';
-import { createReplaceRobbedJob } from '../use-cases/replace-robbed-job.ts';
-import { createRetireRunner } from '../use-cases/retire-runner.ts';
-import { createRunWorkaround } from '../use-cases/run-workaround.ts';
-import { createRunnerFailureActions } from '../use-cases/runner-failure-actions.ts';
+import { createBaselineAdmin } from '../use-cases/admin/baseline-admin.ts';
+import { createCheckStartTimeouts } from '../use-cases/healing/check-start-timeouts.ts';
+import { createHandleRunnerSignal } from '../use-cases/healing/handle-runner-signal.ts';
+import { createRecordObservedBaseline } from '../use-cases/healing/record-observed-baseline.ts';
+import { createRetireRunner } from '../use-cases/healing/retire-runner.ts';
+import { createRunWorkaround } from '../use-cases/healing/run-workaround.ts';
+import { createRunnerFailureActions } from '../use-cases/healing/runner-failure-actions.ts';
+import { createAcceptWebhook, createRecordQueuedJob, type JobProgress } from '../use-cases/ingress/accept-webhook.ts';
+import { createHandleJobProgress } from '../use-cases/ingress/handle-job-progress.ts';
+import { createBaselineGate } from '../use-cases/provisioning/baseline-gate.ts';
+import { createProvisionJob } from '../use-cases/provisioning/provision-job.ts';
+import { createScopeGuard } from '../use-cases/provisioning/scope-guard.ts';
+import { createDiscoverQueuedJobs, discoveryGraceMs } from '../use-cases/reconcile/discover-queued-jobs.ts';
+import { createReconcile, type ReconcileSettings } from '../use-cases/reconcile/reconcile.ts';
+import { createReplaceRobbedJob } from '../use-cases/reconcile/replace-robbed-job.ts';
 
 export interface CoreDeps {
   config: Config;
@@ -208,7 +208,7 @@ export function buildCore(deps: CoreDeps) {
       ...(deps.swapGraceMs !== undefined ? { swapGraceMs: deps.swapGraceMs } : {}),
     },
   });
-  /** One reconcile run at `now` (default: the clock); see use-cases/reconcile.ts. */
+  /** One reconcile run at `now` (default: the clock); see use-cases/reconcile/reconcile.ts. */
   const reconcile = (now: number = clock.now()) => reconcileRun(now);
 
   return {

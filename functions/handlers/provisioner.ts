@@ -1,7 +1,7 @@
 import type { ProgressEvent, ProvisionEvent } from '../adapters/lambda/lambda-dispatcher.ts';
-import type { JobProgress } from '../use-cases/accept-webhook.ts';
-import type { ProvisionOutcome } from '../use-cases/provision-job.ts';
-import { createLambdaCore, once } from './lambda-core.ts';
+import { createLambdaCore, once } from '../composition/lambda-core.ts';
+import type { JobProgress } from '../use-cases/ingress/accept-webhook.ts';
+import type { ProvisionOutcome } from '../use-cases/provisioning/provision-job.ts';
 
 const lambdaCore = once(() => createLambdaCore({ role: 'provisioner', readsWebhookSecret: false }));
 

@@ -1,5 +1,5 @@
-import type { ReconcileReport } from '../use-cases/reconcile.ts';
-import { createLambdaCore, once } from './lambda-core.ts';
+import { createLambdaCore, once } from '../composition/lambda-core.ts';
+import type { ReconcileReport } from '../use-cases/reconcile/reconcile.ts';
 
 const lambdaCore = once(() => createLambdaCore({ role: 'reconciler', readsWebhookSecret: false }));
 

@@ -1,6 +1,6 @@
 import { gunzipSync } from 'node:zlib';
 import { RunnerEnv } from '../adapters/aws/runner-env.ts';
-import type { RunnerSignal } from '../use-cases/handle-runner-signal.ts';
+import type { RunnerSignal } from '../use-cases/healing/handle-runner-signal.ts';
 
 /** The three event shapes the runner-events function receives. */
 export interface CloudWatchLogsInput {

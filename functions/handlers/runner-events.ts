@@ -1,5 +1,5 @@
-import type { SignalOutcome } from '../use-cases/handle-runner-signal.ts';
-import { createLambdaCore, once } from './lambda-core.ts';
+import { createLambdaCore, once } from '../composition/lambda-core.ts';
+import type { SignalOutcome } from '../use-cases/healing/handle-runner-signal.ts';
 import { parseRunnerEvents } from './runner-events-input.ts';
 
 const lambdaCore = once(() => createLambdaCore({ role: 'runner-events', readsWebhookSecret: false }));

@@ -1,8 +1,8 @@
 import type { LambdaFunctionURLEvent, LambdaFunctionURLResult } from 'aws-lambda';
+import { createWebhookApp } from '../composition/webhook-app.ts';
 import { ConfigError } from '../domain/errors.ts';
-import { MAX_BODY_BYTES } from '../use-cases/accept-webhook.ts';
+import { MAX_BODY_BYTES } from '../use-cases/ingress/accept-webhook.ts';
 import { once } from './once.ts';
-import { createWebhookApp } from './webhook-app.ts';
 
 const webhookApp = once(() => createWebhookApp(process.env));
 

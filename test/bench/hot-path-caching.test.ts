@@ -5,8 +5,8 @@ import type { Job } from '../../functions/domain/job.ts';
 import type { Scope } from '../../functions/domain/scope.ts';
 import type { GitHubTarget } from '../../functions/ports/github.ts';
 import type { BaselineRepository, BreakerRepository } from '../../functions/ports/store.ts';
-import { createBaselineGate } from '../../functions/use-cases/create-baseline-gate.ts';
-import { createScopeGuard } from '../../functions/use-cases/create-scope-guard.ts';
+import { createBaselineGate } from '../../functions/use-cases/provisioning/baseline-gate.ts';
+import { createScopeGuard } from '../../functions/use-cases/provisioning/scope-guard.ts';
 import { silentLogger } from '../support/capture-logger.ts';
 
 // The read caches the bench drove into the provisioner's hot path: fewer store requests per job, same answers.

@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import { type BuildOptions, build } from 'esbuild';
 import { HANDLER_ESBUILD, launcherDefine } from '../../cdk/constructs/handler-function.ts';
-import type { BundledLauncher } from '../../functions/handlers/lambda-launcher.ts';
+import type { BundledLauncher } from '../../functions/composition/lambda-launcher.ts';
 
 /** The esbuild options of the stack's NodejsFunction for one launcher (copies: esbuild wants mutable arrays). */
 export function stackBuildOptions(launcher: BundledLauncher): BuildOptions {

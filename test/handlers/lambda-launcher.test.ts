@@ -3,9 +3,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { CodeBuildLauncher } from '../../functions/adapters/codebuild/codebuild-launcher.ts';
 import { Ec2Launcher } from '../../functions/adapters/ec2/ec2-launcher.ts';
 import { JitConfigHandoff } from '../../functions/adapters/ssm/jit-config-handoff.ts';
+import { createLambdaLauncher } from '../../functions/composition/lambda-launcher.ts';
 import { parseConfig } from '../../functions/config/config.ts';
 import { ConfigError } from '../../functions/domain/errors.ts';
-import { createLambdaLauncher } from '../../functions/handlers/lambda-launcher.ts';
 
 const handoff = new JitConfigHandoff({
   client: new SSMClient({ region: 'eu-west-1' }),

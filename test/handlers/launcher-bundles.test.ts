@@ -9,7 +9,7 @@ import { ensureTable } from '../../functions/adapters/dynamodb/ensure-table.ts';
 import { createLocalDynamoClient } from '../../functions/adapters/dynamodb/local-client.ts';
 import { type EmbeddedDynamo, startEmbeddedDynamo } from '../../functions/adapters/local/embedded-dynamodb.ts';
 import { type GitHubSimulator, startGitHubSimulator } from '../../functions/adapters/sandbox/github-simulator.ts';
-import type { BundledLauncher } from '../../functions/handlers/lambda-launcher.ts';
+import type { BundledLauncher } from '../../functions/composition/lambda-launcher.ts';
 import { buildHandlers, stackBuildOptions } from './build-handlers.ts';
 import { startFakeAws } from './fake-aws.ts';
 

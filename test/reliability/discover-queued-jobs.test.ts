@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../functions/config/config.ts';
-import { discoveryGraceMs } from '../../functions/use-cases/discover-queued-jobs.ts';
+import { discoveryGraceMs } from '../../functions/use-cases/reconcile/discover-queued-jobs.ts';
 import { doubledLaunches, LABELS, OWNER, startWorld, type World } from './support/reliability-world.ts';
 
 const REPOS = ['discover-0', 'discover-1'];

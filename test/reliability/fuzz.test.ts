@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createMemoryStore } from '../../functions/adapters/memory/memory-store.ts';
 import type { Store } from '../../functions/ports/store.ts';
 import { signedDelivery, workflowJobPayload } from '../support/webhook-fixtures.ts';
-import { createWorld, SECRET } from '../use-cases/reconcile-fixtures.ts';
+import { createWorld, SECRET } from '../use-cases/reconcile/reconcile-fixtures.ts';
 import { type FuzzDelivery, fuzzDeliveries } from './scenarios/fuzz-deliveries.ts';
 import { startWorld, type World } from './support/reliability-world.ts';
 

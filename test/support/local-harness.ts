@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type LocalApp, type LocalAppOptions, startLocalApp } from '../../functions/adapters/local/local-app.ts';
+import { type LocalApp, type LocalAppOptions, startLocalApp } from '../../functions/composition/local-app.ts';
 import { parseConfig } from '../../functions/config/config.ts';
 import type { Job } from '../../functions/domain/job.ts';
 import type { JobStatus } from '../../functions/domain/job-status.ts';

@@ -8,12 +8,12 @@ import {
   type JobExpectation,
   type JobRepository,
 } from '../../ports/store.ts';
+import { checkJobChanges, definedEntries, expectationParts } from '../../ports/store-rules.ts';
 import { type DynamoContext, storeCall } from './dynamo-context.ts';
 import { ExpressionBuilder } from './expression-builder.ts';
 import { fromItem } from './item-codec.ts';
 import { addJobCondition } from './job-condition.ts';
 import { queryList } from './query-list.ts';
-import { checkJobChanges, definedEntries, expectationParts } from './store-rules.ts';
 import {
   ENTITY_ATTRIBUTE,
   Entity,

@@ -1,10 +1,10 @@
 import { PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { type RunnerRecord, type RunnerRepository, RunnerState } from '../../ports/store.ts';
+import { checkRunnerChanges, definedEntries } from '../../ports/store-rules.ts';
 import { type DynamoContext, storeCall } from './dynamo-context.ts';
 import { ExpressionBuilder } from './expression-builder.ts';
 import { fromItem } from './item-codec.ts';
 import { queryList } from './query-list.ts';
-import { checkRunnerChanges, definedEntries } from './store-rules.ts';
 import {
   ENTITY_ATTRIBUTE,
   Entity,

@@ -1,6 +1,6 @@
 import { InvokeCommand, type LambdaClient } from '@aws-sdk/client-lambda';
 import type { Dispatcher, JobHandoff } from '../../ports/runtime.ts';
-import type { JobProgress } from '../../use-cases/accept-webhook.ts';
+import type { JobProgress } from '../../use-cases/ingress/accept-webhook.ts';
 
 /**
  * The provisioner's event for a queued job: the job id, and when the webhook recorded the job already

@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from '../../ports/runtime.ts';
-import { MAX_BODY_BYTES, type WebhookRequest, type WebhookResponse } from '../../use-cases/accept-webhook.ts';
+import { MAX_BODY_BYTES, type WebhookRequest, type WebhookResponse } from '../../use-cases/ingress/accept-webhook.ts';
 
 export interface LocalRoutes {
   webhook: (request: WebhookRequest) => Promise<WebhookResponse>;

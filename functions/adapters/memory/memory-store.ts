@@ -9,7 +9,7 @@ import {
   type Store,
   StoreUnavailableError,
 } from '../../ports/store.ts';
-import { checkJobChanges, checkRunnerChanges, definedEntries, expectationParts } from '../dynamodb/store-rules.ts';
+import { checkJobChanges, checkRunnerChanges, definedEntries, expectationParts } from '../../ports/store-rules.ts';
 import { jobExpectationHolds } from './job-expectation.ts';
 
 /** Every store operation, as `repository.method`; used to inject failures. */

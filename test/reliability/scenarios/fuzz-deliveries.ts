@@ -1,6 +1,6 @@
 import { createHmac, randomUUID } from 'node:crypto';
 import fc from 'fast-check';
-import { MAX_BODY_BYTES } from '../../../functions/use-cases/accept-webhook.ts';
+import { MAX_BODY_BYTES } from '../../../functions/use-cases/ingress/accept-webhook.ts';
 import { workflowJobPayload } from '../../support/webhook-fixtures.ts';
 
 export interface FuzzDelivery {

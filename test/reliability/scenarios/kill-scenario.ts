@@ -6,9 +6,9 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { SAMPLE_RUNNER_DIR } from '../../../functions/adapters/local/local-app.ts';
 import { createLocalLauncher } from '../../../functions/adapters/local/local-launcher.ts';
 import { type GitHubSimulator, startGitHubSimulator } from '../../../functions/adapters/sandbox/github-simulator.ts';
+import { SAMPLE_RUNNER_DIR } from '../../../functions/composition/local-app.ts';
 import type { Job } from '../../../functions/domain/job.ts';
 import { allowedLaunches, doubledLaunches, LABELS, mintsByJob, OWNER, seeded } from '../support/reliability-world.ts';
 

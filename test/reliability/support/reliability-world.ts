@@ -13,13 +13,13 @@ import { createDynamoStore } from '../../../functions/adapters/dynamodb/dynamo-s
 import { createLocalDynamoClient, ensureTable } from '../../../functions/adapters/dynamodb/ensure-table.ts';
 import { createGitHubClient } from '../../../functions/adapters/github/github-client.ts';
 import { type EmbeddedDynamo, startEmbeddedDynamo } from '../../../functions/adapters/local/embedded-dynamodb.ts';
-import { type LocalApp, SAMPLE_RUNNER_DIR, startLocalApp } from '../../../functions/adapters/local/local-app.ts';
 import { createLocalLauncher, type LocalLauncher } from '../../../functions/adapters/local/local-launcher.ts';
 import {
   type GitHubSimulator,
   type GitHubSimulatorOptions,
   startGitHubSimulator,
 } from '../../../functions/adapters/sandbox/github-simulator.ts';
+import { type LocalApp, SAMPLE_RUNNER_DIR, startLocalApp } from '../../../functions/composition/local-app.ts';
 import { parseConfig } from '../../../functions/config/config.ts';
 import type { Job } from '../../../functions/domain/job.ts';
 import { isTerminal } from '../../../functions/domain/job-status.ts';

@@ -1,0 +1,292 @@
+import { randomBytes } from 'node:crypto';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createDynamoStore } from '../adapters/dynamodb/dynamo-store.ts';
+import { createLocalDynamoClient, ensureTable } from '../adapters/dynamodb/ensure-table.ts';
+import { createGitHubClient } from '../adapters/github/github-client.ts';
+import { startEmbeddedDynamo } from '../adapters/local/embedded-dynamodb.ts';
+import { startLocalHttpServer } from '../adapters/local/http-server.ts';
+import { InProcessDispatcher } from '../adapters/local/in-process-dispatcher.ts';
+import { createLocalLauncher } from '../adapters/local/local-launcher.ts';
+import { createRedactingLogger, SecretRegistry } from '../adapters/logging/redacting-logger.ts';
+import { type GitHubSimulator, startGitHubSimulator } from '../adapters/sandbox/github-simulator.ts';
+import type { Config } from '../config/config.ts';
+import { isTerminal, JobStatus } from '../domain/job-status.ts';
+import type { GitHubPort } from '../ports/github.ts';
+import type { RunnerLauncher } from '../ports/launcher.ts';
+import { type Clock, type Logger, type Metrics, noopMetrics, systemClock } from '../ports/runtime.ts';
+import type { Store } from '../ports/store.ts';
+import { buildCore, type Core } from './build-core.ts';
+
+export const SAMPLE_RUNNER_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../../../runner/sample');
+export const SANDBOX_FILE = 'sandbox.json';
+
+/** What `npm run demo` needs to drive a running sandbox; written to `STATE_DIR/sandbox.json` (mode 0600). */
+export interface SandboxInfo {
+  serverUrl: string;
+  simulatorUrl: string;
+  webhookSecret: string;
+  installationId: number;
+}
+
+export interface LocalAppOptions {
+  config: Config;
+  logger: Logger;
+  host?: string;
+  clock?: Clock;
+  metrics?: Metrics;
+  secrets?: SecretRegistry;
+  /** Replace parts (tests, benchmarks): e.g. a recording launcher or a pre-started simulator. */
+  overrides?: {
+    launcher?: RunnerLauncher;
+    github?: GitHubPort;
+    simulator?: GitHubSimulator;
+    store?: Store;
+  };
+  /** Start the periodic reconciler (default true). */
+  reconcile?: boolean;
+  /** Provisioning lease length; default 20 s. */
+  leaseMs?: number;
+}
+
+export interface LocalApp {
+  url: string;
+  port: number;
+  core: Core;
+  store: Store;
+  dispatcher: InProcessDispatcher;
+  simulator: GitHubSimulator | undefined;
+  sandbox: SandboxInfo | undefined;
+  close(): Promise<void>;
+}
+
+/**
+ * `npm start`: the same use cases as the Lambdas, over an embedded DynamoDB (dynalite), an in-process
+ * dispatcher and the local process launcher; in sandbox mode also the GitHub simulator and sample runner.
+ */
+export async function startLocalApp(options: LocalAppOptions): Promise<LocalApp> {
+  const { config } = options;
+  const clock = options.clock ?? systemClock;
+  const metrics = options.metrics ?? noopMetrics;
+  const secrets = options.secrets ?? new SecretRegistry();
+  const logger = createRedactingLogger(options.logger, secrets);
+  const closers: (() => Promise<void>)[] = [];
+  const close = async () => {
+    for (const c of closers.reverse()) await c().catch(() => undefined);
+  };
+
+  try {
+    const stateDir = resolve(config.local.stateDir);
+    await mkdir(stateDir, { recursive: true });
+
+    // ── GitHub (real, or the sandbox simulator) ──
+    let simulator = options.overrides?.simulator;
+    let webhookSecrets = config.github.webhookSecrets;
+    let appId = config.github.appId;
+    let privateKey = config.github.privateKey;
+    let apiUrl = config.github.apiUrl;
+    let serverUrl = config.github.serverUrl;
+    if (config.mode === 'sandbox') {
+      if (!simulator) {
+        simulator = await startGitHubSimulator({});
+        const sim = simulator;
+        closers.push(() => sim.close());
+      }
+      appId = simulator.appId;
+      privateKey = simulator.privateKey;
+      apiUrl = simulator.apiUrl;
+      serverUrl = simulator.serverUrl;
+      if (webhookSecrets.length === 0) webhookSecrets = [randomBytes(24).toString('hex')];
+    }
+    for (const s of webhookSecrets) secrets.add(s);
+    secrets.add(privateKey);
+
+    const github =
+      options.overrides?.github ??
+      createGitHubClient({ appId: appId as number, privateKey: privateKey as string, apiUrl, logger });
+
+    // ── Store ──
+    let store = options.overrides?.store;
+    if (!store) {
+      let endpoint = config.store.endpoint;
+      if (!endpoint) {
+        const embedded = await startEmbeddedDynamo({ dir: join(stateDir, 'dynamodb') });
+        closers.push(() => embedded.close());
+        endpoint = embedded.endpoint;
+      }
+      const client = createLocalDynamoClient(endpoint);
+      // Why wait: destroying the client aborts requests still on the wire, and dynalite then closes its
+      // database under an operation it is still running, which it reports by throwing from its own code.
+      // Fire-and-forget writes (breaker successes, a workaround's last steps) may still be in flight.
+      let storeRequests = 0;
+      client.middlewareStack.add(
+        (next) => async (args) => {
+          storeRequests++;
+          try {
+            return await next(args);
+          } finally {
+            storeRequests--;
+          }
+        },
+        { step: 'initialize', name: 'jitRunnersInFlight' },
+      );
+      closers.push(async () => {
+        const deadline = Date.now() + 5_000;
+        while (storeRequests > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+        client.destroy();
+      });
+      await ensureTable(client, config.store.tableName);
+      store = createDynamoStore({ client, tableName: config.store.tableName });
+    }
+
+    // ── Launcher, dispatcher, core ──
+    const dispatcher = new InProcessDispatcher({ logger });
+    closers.push(async () => dispatcher.stop());
+    // Work started by runner signals and the reconciler timer, awaited on close (see `drain`).
+    const inFlight = new Set<Promise<unknown>>();
+    const track = (work: Promise<unknown> | undefined) => {
+      if (!work) return;
+      inFlight.add(work);
+      void work.finally(() => inFlight.delete(work));
+    };
+    // Why: closing the store under work still in flight (a provisioning, a runner-exit signal sent while
+    // the launcher stops its runners, a reconcile run) makes the embedded store throw from its own code.
+    // Runs after the server and the launcher closed, before the dispatcher stops and the store closes;
+    // bounded, so a hung call cannot hold the shutdown.
+    closers.push(async () => {
+      const drain = Promise.all([dispatcher.idle(), ...inFlight]).catch(() => undefined);
+      await Promise.race([drain, new Promise((resolve) => setTimeout(resolve, 5_000).unref())]);
+    });
+    let core: Core | undefined;
+    let launcher: RunnerLauncher;
+    if (options.overrides?.launcher) {
+      launcher = options.overrides.launcher;
+    } else {
+      const local = createLocalLauncher({
+        runnerDir: resolve(config.local.runnerDir ?? SAMPLE_RUNNER_DIR),
+        workRoot: join(stateDir, 'runners'),
+        env: { RUNNER_VERSION: config.runner.version },
+        logger,
+        onLine: (event) => {
+          track(
+            core
+              ?.handleRunnerSignal({ kind: 'log', ...event })
+              .catch((error: unknown) =>
+                logger.error('runner signal failed', { runnerName: event.runnerName, error: String(error) }),
+              ),
+          );
+        },
+        onExit: (event) => {
+          track(
+            core
+              ?.handleRunnerSignal({ kind: 'exit', ...event })
+              .catch((error: unknown) =>
+                logger.error('runner exit handling failed', { runnerName: event.runnerName, error: String(error) }),
+              ),
+          );
+        },
+      });
+      // Runners are detached process groups: a server shutdown must stop them itself.
+      closers.push(() => local.close());
+      launcher = local;
+    }
+    core = buildCore({
+      config: { ...config, github: { ...config.github, serverUrl, apiUrl } },
+      store,
+      github,
+      launcher,
+      dispatcher,
+      clock,
+      logger,
+      metrics,
+      owner: `local-${process.pid}-${randomBytes(3).toString('hex')}`,
+      webhookSecrets: () => webhookSecrets,
+      ...(options.leaseMs !== undefined ? { leaseMs: options.leaseMs } : {}),
+    });
+    const theCore = core;
+    dispatcher.setHandler((jobId) => theCore.provisionJob(jobId));
+
+    // ── HTTP ──
+    const host = options.host ?? '127.0.0.1';
+    const server = await startLocalHttpServer(
+      {
+        webhook: theCore.acceptWebhook,
+        health: async () => ({ status: 'ok', mode: config.mode, launcher: launcher.kind }),
+        job: (jobId) => theCore.store.jobs.get(jobId),
+        jobs: () => theCore.store.jobs.listOpen(200),
+        baselines: () => theCore.listBaselines(),
+        ensureBaseline: (scope) => theCore.ensureBaseline(scope),
+      },
+      { port: config.local.port, host, logger },
+    );
+    closers.push(() => server.close());
+
+    let sandbox: SandboxInfo | undefined;
+    if (config.mode === 'sandbox' && simulator) {
+      const secret = webhookSecrets[0] as string;
+      simulator.configureWebhook({ url: `${server.url}/webhook`, secret });
+      sandbox = {
+        serverUrl: server.url,
+        simulatorUrl: simulator.apiUrl,
+        webhookSecret: secret,
+        installationId: simulator.installationId,
+      };
+      await writeFile(join(stateDir, SANDBOX_FILE), JSON.stringify(sandbox, null, 2), { mode: 0o600 });
+    }
+
+    // ── Recovery and the reconciler ──
+    // Jobs left open by a previous process (crash, restart) are dispatched again; their old leases
+    // expire within the lease time, so the provisioner takes them over within 60 s of restart.
+    const open = await store.jobs.listOpen();
+    let takeoverAt = 0;
+    for (const job of open) {
+      if (isTerminal(job.status)) continue;
+      if (job.status === JobStatus.provisioning) {
+        // Why not dispatch: the provisioner died mid-way, maybe after launching a runner whose record it
+        // lost, and a short job may already have run on it. The reconciler asks GitHub before resuming.
+        takeoverAt = Math.max(takeoverAt, (job.leaseExpiresAt ?? 0) + 50);
+        continue;
+      }
+      // A lease is free only strictly after its expiry: dispatch a little later than that.
+      const delayMs = Math.max(0, (job.leaseExpiresAt ?? 0) + 50 - clock.now(), (job.notBefore ?? 0) - clock.now());
+      await dispatcher.dispatch(job.jobId, { delayMs });
+    }
+    if (takeoverAt > 0) {
+      const timer = setTimeout(
+        () =>
+          track(
+            theCore.reconcile().catch((error: unknown) => logger.error('reconcile failed', { error: String(error) })),
+          ),
+        Math.max(0, takeoverAt - clock.now()),
+      );
+      timer.unref();
+      closers.push(async () => clearTimeout(timer));
+    }
+    if (open.length > 0) logger.info('resuming open jobs from the store', { count: open.length });
+
+    if (options.reconcile !== false) {
+      const interval = setInterval(() => {
+        track(
+          theCore.reconcile().catch((error: unknown) => logger.error('reconcile failed', { error: String(error) })),
+        );
+      }, config.timeouts.reconcileIntervalSeconds * 1000);
+      interval.unref();
+      closers.push(async () => clearInterval(interval));
+    }
+
+    return {
+      url: server.url,
+      port: server.port,
+      core: theCore,
+      store,
+      dispatcher,
+      simulator,
+      sandbox,
+      close,
+    };
+  } catch (error) {
+    await close();
+    throw error;
+  }
+}

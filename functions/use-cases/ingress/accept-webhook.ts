@@ -1,0 +1,257 @@
+import { verifyWithFallback } from '@octokit/webhooks-methods';
+import type { Config } from '../../config/config.ts';
+import { isAllowed } from '../../domain/allowlist.ts';
+import type { NewJob } from '../../domain/job.ts';
+import { JobStatus, statusesAllowing } from '../../domain/job-status.ts';
+import { isServed } from '../../domain/labels.ts';
+import { scopeForRepository, scopeKey } from '../../domain/scope.ts';
+import type { Clock, Dispatcher, Logger, Metrics } from '../../ports/runtime.ts';
+import { ConditionFailedError, type JobRepository } from '../../ports/store.ts';
+import { describeSchemaError, type WorkflowJobEvent, WorkflowJobEventSchema } from './workflow-job-event.ts';
+
+export const MAX_BODY_BYTES = 1024 * 1024;
+
+export interface WebhookRequest {
+  headers: Record<string, string | string[] | undefined>;
+  body: string;
+}
+
+export interface WebhookResponse {
+  status: number;
+  body: { message: string; [key: string]: unknown };
+}
+
+/** What a `workflow_job` `in_progress`/`completed` tells about a runner: input of stolen-runner handling. */
+export interface JobProgress {
+  action: 'in_progress' | 'completed';
+  jobId: number;
+  owner: string;
+  repo: string;
+  scopeKey: string;
+  installationId: number;
+  runnerName: string | null;
+  conclusion: string | null;
+  at: number;
+}
+
+export interface AcceptWebhookDeps {
+  config: Pick<Config, 'runner' | 'allowlist'>;
+  /** Current webhook secrets (first = primary); a function so Lambda can load them from Secrets Manager once. */
+  webhookSecrets: () => Promise<readonly string[]> | readonly string[];
+  jobs: JobRepository;
+  dispatcher: Dispatcher;
+  clock: Clock;
+  logger: Logger;
+  metrics: Metrics;
+  /** Called after an `in_progress`/`completed` delivery was recorded (stolen/spare runner handling). */
+  onProgress?: (progress: JobProgress) => Promise<void>;
+  /**
+   * Record a new job already leased (`leaseMs` long, owner `token()`) and hand it to the provisioner
+   * with its dispatch: the provisioner then needs no lease write and no read (one store request less
+   * per job). Without it, jobs are recorded `queued` and the provisioner takes the lease itself.
+   */
+  handoffLease?: { ms: number; token: () => string };
+}
+
+const reply = (status: number, message: string, extra: Record<string, unknown> = {}): WebhookResponse => ({
+  status,
+  body: { message, ...extra },
+});
+
+function header(headers: WebhookRequest['headers'], name: string): string | undefined {
+  // Header names are case-insensitive (HTTP/1.1 and Lambda Function URLs lower-case them, proxies may not).
+  for (const [key, value] of Object.entries(headers)) {
+    if (key.toLowerCase() === name) return Array.isArray(value) ? value[0] : value;
+  }
+  return undefined;
+}
+
+async function verifySignature(secrets: readonly string[], body: string, signature: string): Promise<boolean> {
+  const [primary, ...others] = secrets;
+  if (primary === undefined) return false;
+  try {
+    return await verifyWithFallback(primary, body, signature, others);
+  } catch {
+    // Malformed signature header (wrong length, not hex): a failed verification, not a crash.
+    return false;
+  }
+}
+
+export interface RecordQueuedJobDeps {
+  jobs: JobRepository;
+  dispatcher: Dispatcher;
+  clock: Clock;
+  logger: Logger;
+  metrics: Metrics;
+  /** See {@link AcceptWebhookDeps.handoffLease}. */
+  handoffLease?: { ms: number; token: () => string };
+}
+
+/** Where a queued job came from: a webhook delivery, or the reconciler's look-up in the Actions API. */
+export interface QueuedJobSource {
+  /** Added to the job's delivery ids (a webhook's `X-GitHub-Delivery`, or a `discovered:…` id). */
+  deliveryId: string;
+  /** First history line of a job this call creates (default "recorded from webhook"; e.g. "discovered …"). */
+  note?: string;
+}
+
+/**
+ * Records a queued job once and hands a new one to the provisioner: the one path every `queued` job
+ * takes, whether a webhook delivered it or the reconciler discovered it (`discover-queued-jobs.ts`).
+ * Why one path: the conditional create is what makes a webhook arriving after a discovery (or a second
+ * discovery) a duplicate that adds its delivery id and dispatches nothing.
+ */
+export function createRecordQueuedJob(deps: RecordQueuedJobDeps) {
+  const { jobs, dispatcher, clock, logger, metrics } = deps;
+
+  return async function recordQueuedJob(job: NewJob, source: QueuedJobSource): Promise<{ created: boolean }> {
+    const now = clock.now();
+    const lease = deps.handoffLease
+      ? { owner: deps.handoffLease.token(), expiresAt: now + deps.handoffLease.ms }
+      : undefined;
+    const { created, leased } = await jobs.create(job, source.deliveryId, now, lease, source.note);
+    if (!created) return { created: false };
+    metrics.count('JobQueued');
+    logger.info('job queued', { jobId: job.jobId, repo: `${job.owner}/${job.repo}`, deliveryId: source.deliveryId });
+    try {
+      await (leased ? dispatcher.dispatch(job.jobId, { handoff: { job: leased } }) : dispatcher.dispatch(job.jobId));
+    } catch (error) {
+      // The job is durable: the reconciler resumes open jobs (a leased one once its lease expired), so a
+      // failed hand-off loses nothing.
+      logger.warn('dispatch failed; the reconciler will pick the job up', {
+        jobId: job.jobId,
+        error: error instanceof Error ? error.message : String(error),
+      });
+    }
+    return { created: true };
+  };
+}
+
+export type RecordQueuedJob = ReturnType<typeof createRecordQueuedJob>;
+
+/**
+ * Webhook ingress: verify, parse, filter, record, dispatch. Answers fast because GitHub gives a
+ * delivery 10 s and never retries a failed one; the job is durable before we answer 202.
+ */
+export function createAcceptWebhook(deps: AcceptWebhookDeps) {
+  const { config, jobs, clock, logger, metrics } = deps;
+  const recordQueuedJob = createRecordQueuedJob(deps);
+
+  async function onQueued(event: WorkflowJobEvent, deliveryId: string): Promise<WebhookResponse> {
+    const owner = event.repository.owner.login;
+    const repo = event.repository.name;
+    const job: NewJob = {
+      jobId: event.workflow_job.id,
+      runId: event.workflow_job.run_id,
+      owner,
+      repo,
+      scopeKey: scopeKey(scopeForRepository(config.runner.scope, owner, repo)),
+      installationId: event.installation.id,
+      labels: event.workflow_job.labels,
+    };
+    const { created } = await recordQueuedJob(job, { deliveryId });
+    if (!created) {
+      metrics.count('WebhookDuplicate');
+      logger.info('duplicate delivery for a recorded job', { jobId: job.jobId, deliveryId });
+      return reply(202, 'duplicate delivery: job already recorded', { jobId: job.jobId });
+    }
+    return reply(202, 'job queued', { jobId: job.jobId });
+  }
+
+  async function onProgress(
+    event: WorkflowJobEvent,
+    action: 'in_progress' | 'completed',
+    deliveryId: string,
+  ): Promise<WebhookResponse> {
+    const wj = event.workflow_job;
+    const now = clock.now();
+    const target = action === 'in_progress' ? JobStatus.running : JobStatus.completed;
+    const set =
+      action === 'in_progress'
+        ? { status: target, ...(wj.runner_name ? { ranOn: wj.runner_name } : {}) }
+        : {
+            status: target,
+            conclusion: wj.conclusion ?? 'unknown',
+            ...(wj.runner_name ? { ranOn: wj.runner_name } : {}),
+          };
+    let recorded = true;
+    try {
+      await jobs.update(
+        wj.id,
+        { statusIn: statusesAllowing(target) },
+        {
+          set,
+          remove: action === 'completed' ? ['leaseOwner', 'leaseExpiresAt', 'notBefore'] : [],
+          event: {
+            status: target,
+            note: `${action}${wj.runner_name ? ` on ${wj.runner_name}` : ''}${wj.conclusion ? ` (${wj.conclusion})` : ''} [delivery ${deliveryId}]`,
+          },
+        },
+        now,
+      );
+    } catch (error) {
+      // Unknown job (queued before we ran, or already terminal): nothing to update, still a valid delivery.
+      if (!(error instanceof ConditionFailedError)) throw error;
+      recorded = false;
+    }
+    const owner = event.repository.owner.login;
+    const repo = event.repository.name;
+    await deps.onProgress?.({
+      action,
+      jobId: wj.id,
+      owner,
+      repo,
+      scopeKey: scopeKey(scopeForRepository(config.runner.scope, owner, repo)),
+      installationId: event.installation.id,
+      runnerName: wj.runner_name ?? null,
+      conclusion: wj.conclusion ?? null,
+      at: now,
+    });
+    return reply(202, recorded ? `job ${action.replace('_', ' ')}` : 'job not tracked', { jobId: wj.id });
+  }
+
+  return async function acceptWebhook(request: WebhookRequest): Promise<WebhookResponse> {
+    if (Buffer.byteLength(request.body, 'utf8') > MAX_BODY_BYTES) {
+      return reply(413, `payload larger than ${MAX_BODY_BYTES} bytes`);
+    }
+    const signature = header(request.headers, 'x-hub-signature-256');
+    if (!signature) return reply(401, 'missing X-Hub-Signature-256');
+    if (!(await verifySignature(await deps.webhookSecrets(), request.body, signature))) {
+      metrics.count('WebhookBadSignature');
+      return reply(401, 'signature does not match');
+    }
+
+    const eventName = header(request.headers, 'x-github-event');
+    const deliveryId = header(request.headers, 'x-github-delivery') ?? 'unknown';
+    if (!eventName) return reply(400, 'missing X-GitHub-Event');
+    if (eventName === 'ping') return reply(200, 'pong');
+    if (eventName !== 'workflow_job') return reply(200, `ignored event ${eventName.slice(0, 64)}`);
+
+    let json: unknown;
+    try {
+      json = JSON.parse(request.body);
+    } catch (error) {
+      return reply(400, `malformed JSON: ${error instanceof Error ? error.message : 'parse error'}`);
+    }
+    const parsed = WorkflowJobEventSchema.safeParse(json);
+    if (!parsed.success) return reply(400, `invalid workflow_job payload: ${describeSchemaError(parsed.error)}`);
+    const event = parsed.data;
+
+    if (!isServed(event.workflow_job.labels, config.runner.labels)) {
+      return reply(200, 'ignored: labels not served', { jobId: event.workflow_job.id });
+    }
+    if (!isAllowed(config.allowlist, event.repository.owner.login, event.repository.name)) {
+      return reply(200, 'ignored: repository not in REPO_ALLOWLIST', { jobId: event.workflow_job.id });
+    }
+
+    switch (event.action) {
+      case 'queued':
+        return onQueued(event, deliveryId);
+      case 'in_progress':
+      case 'completed':
+        return onProgress(event, event.action, deliveryId);
+      default:
+        return reply(200, `ignored action ${event.action.slice(0, 64)}`, { jobId: event.workflow_job.id });
+    }
+  };
+}

@@ -1,0 +1,383 @@
+import type { Config } from '../../config/config.ts';
+import { failureAttempts } from '../../domain/attempt-budget.ts';
+import { FailureClass } from '../../domain/failure-class.ts';
+import type { Job } from '../../domain/job.ts';
+import { isTerminal, JobStatus } from '../../domain/job-status.ts';
+import { runnerName } from '../../domain/runner-name.ts';
+import { type Scope, scopeForRepository } from '../../domain/scope.ts';
+import { type GitHubPort, GitHubRequestError, type GitHubTarget, RunnerNameTakenError } from '../../ports/github.ts';
+import { LaunchCapacityError, LaunchConfigError, LauncherError, type RunnerLauncher } from '../../ports/launcher.ts';
+import type { Clock, Dispatcher, JobHandoff, Logger, Metrics } from '../../ports/runtime.ts';
+import { ConditionFailedError, type JobRepository, StoreUnavailableError } from '../../ports/store.ts';
+import type { BaselineGate } from './baseline-gate.ts';
+import { retryDelayMs } from './retry-delay.ts';
+import { runnerVersionFor } from './runner-version-for.ts';
+import type { ScopeGuard } from './scope-guard.ts';
+
+export type ProvisionOutcome = 'launched' | 'skipped' | 'waiting' | 'retry' | 'failed';
+
+export interface ProvisionDeps {
+  config: Pick<Config, 'runner' | 'limits'>;
+  jobs: JobRepository;
+  github: GitHubPort;
+  launcher: RunnerLauncher;
+  dispatcher: Dispatcher;
+  scopeGuard: ScopeGuard;
+  baselineGate: BaselineGate;
+  clock: Clock;
+  logger: Logger;
+  metrics: Metrics;
+  /** Lease owner id of this process (Lambda request id, local process id). */
+  owner: string;
+  /** How long a lease lives; a crashed holder's job is picked up after this. */
+  leaseMs?: number;
+  random?: () => number;
+}
+
+/** Statuses a provisioner may take a job from (with a free lease). */
+const LEASABLE = [JobStatus.queued, JobStatus.provisioning, JobStatus.waitingBreaker, JobStatus.healing] as const;
+export const DEFAULT_LEASE_MS = 20_000;
+const WORK_FOLDER = '_work';
+
+/**
+ * Takes one job from queued to launched: lease → breaker/baseline gates → mint → launch → record.
+ * Every step leaves a durable state the next attempt resumes from; the deterministic runner name
+ * turns a repeated mint into a recognisable 409 instead of a second runner.
+ */
+export function createProvisionJob(deps: ProvisionDeps) {
+  const { config, jobs, github, launcher, dispatcher, scopeGuard, baselineGate, clock, logger, metrics, owner } = deps;
+  const leaseMs = deps.leaseMs ?? DEFAULT_LEASE_MS;
+  const random = deps.random ?? Math.random;
+  /**
+   * The lease a job is held under: this process's, or the token of a hand-off from the webhook. Kept
+   * beside the job object, not read from its `leaseOwner`: the gates may change that field meanwhile.
+   */
+  const handedLeases = new WeakMap<Job, string>();
+  const leaseOf = (job: Job) => ({ leaseHolder: handedLeases.get(job) ?? owner });
+
+  async function release(
+    job: Job,
+    status: typeof JobStatus.queued | typeof JobStatus.waitingBreaker,
+    notBefore: number,
+    note: string,
+    extra: Partial<Job> = {},
+  ): Promise<void> {
+    await jobs.update(
+      job.jobId,
+      { ...leaseOf(job), statusIn: [JobStatus.provisioning] },
+      { set: { status, notBefore, ...extra }, remove: ['leaseOwner', 'leaseExpiresAt'], event: { status, note } },
+      clock.now(),
+    );
+    await dispatcher.dispatch(job.jobId, { delayMs: Math.max(0, notBefore - clock.now()) });
+  }
+
+  async function fail(job: Job, failureClass: FailureClass, reason: string): Promise<ProvisionOutcome> {
+    await jobs.update(
+      job.jobId,
+      { ...leaseOf(job), statusIn: [JobStatus.provisioning] },
+      {
+        set: { status: JobStatus.failed, failureClass, reason },
+        remove: ['leaseOwner', 'leaseExpiresAt', 'notBefore'],
+        event: { status: JobStatus.failed, note: `${failureClass}: ${reason}` },
+      },
+      clock.now(),
+    );
+    metrics.count('JobFailed', 1, { failureClass });
+    logger.warn('job failed', { jobId: job.jobId, failureClass, reason });
+    return 'failed';
+  }
+
+  /** Next attempt, or failure once the budget is spent. */
+  async function retry(
+    job: Job,
+    failureClass: FailureClass,
+    reason: string,
+    bumpAttempt: boolean,
+    options: { immediate?: boolean } = {},
+  ) {
+    const nextAttempt = bumpAttempt ? job.attempt + 1 : job.attempt;
+    const spent = failureAttempts(job);
+    if ((bumpAttempt ? spent + 1 : spent) > config.limits.maxAttemptsPerJob) {
+      return fail(job, failureClass, `${reason}; gave up after ${spent} attempts`);
+    }
+    const notBefore = clock.now() + (options.immediate ? 0 : retryDelayMs(job.attempt, random));
+    await release(job, JobStatus.queued, notBefore, `retry (${failureClass}): ${reason}`, {
+      attempt: nextAttempt,
+      failureClass,
+    });
+    metrics.count('ProvisionRetry', 1, { failureClass });
+    return 'retry' as const;
+  }
+
+  async function onGitHubError(job: Job, scope: Scope, error: GitHubRequestError): Promise<ProvisionOutcome> {
+    const verdict = await scopeGuard.recordFailure(job.scopeKey, error, clock.now());
+    switch (verdict.class) {
+      case FailureClass.breakerOpen:
+        return release(
+          job,
+          JobStatus.waitingBreaker,
+          verdict.openUntil ?? clock.now(),
+          `breaker open for ${job.scopeKey}`,
+        ).then(() => 'waiting' as const);
+      case FailureClass.config:
+        return fail(
+          job,
+          FailureClass.config,
+          `GitHub answered ${error.status} to ${error.endpoint}: ${verdict.detail}`,
+        );
+      case FailureClass.metadataMissing:
+      case FailureClass.versionDeprecated:
+      case FailureClass.registrationGone:
+      case FailureClass.transient:
+      case FailureClass.stolen:
+      case FailureClass.startTimeout:
+        void scope;
+        return retry(job, verdict.class, `GitHub answered ${error.status} to ${error.endpoint}`, false);
+    }
+  }
+
+  /**
+   * 409 for our deterministic name: a previous attempt minted it and lost the answer (crash, timeout).
+   * A runner that is online or busy is adopted (it was launched), and so is one still booting whose
+   * launch is running (the crash came after the launch, before its record); one that never came up is
+   * deleted and the next attempt's name is minted, so two live runners never exist for one job.
+   */
+  /** The job's runner is up (launched now, or adopted from an earlier attempt): record it and free the lease. */
+  async function markLaunched(
+    job: Job,
+    runner: Pick<Job, 'runnerName' | 'runnerId' | 'launchId' | 'runnerVersion'>,
+    note: string,
+  ): Promise<void> {
+    await jobs.update(
+      job.jobId,
+      { ...leaseOf(job), statusIn: [JobStatus.provisioning] },
+      {
+        set: { status: JobStatus.launched, ...runner, launchedAt: clock.now() },
+        remove: ['leaseOwner', 'leaseExpiresAt', 'notBefore'],
+        event: { status: JobStatus.launched, note },
+      },
+      clock.now(),
+    );
+  }
+
+  async function onNameTaken(job: Job, target: GitHubTarget, name: string): Promise<ProvisionOutcome> {
+    const existing = await github.findRunnerByName(target, name);
+    const booting =
+      existing && existing.status !== 'online' && !existing.busy
+        ? (await launcher.listActive().catch(() => [])).find((l) => l.runnerName === name)
+        : undefined;
+    if (existing && (existing.status === 'online' || existing.busy || booting)) {
+      await markLaunched(
+        job,
+        { runnerName: name, runnerId: existing.id, ...(booting ? { launchId: booting.launchId } : {}) },
+        `adopted runner ${name} (id ${existing.id}) from an earlier attempt`,
+      );
+      return 'launched';
+    }
+    if (existing) await github.deleteRunner(target, existing.id);
+    // The leftover was ours and is gone: go again at once rather than after a backoff.
+    return retry(
+      job,
+      FailureClass.registrationGone,
+      `runner name ${name} left over from an interrupted attempt`,
+      true,
+      {
+        immediate: true,
+      },
+    );
+  }
+
+  /**
+   * After a launch whose record lost the race. A job that ended meanwhile (cancelled, or run by another
+   * runner) does not need the runner just launched: stop it now rather than let it idle until the
+   * reconciler's orphan sweep. A job now running elsewhere gets the runner's fields, so the spare check
+   * at its `completed` finds the runner.
+   */
+  async function settleMovedOn(
+    job: Job,
+    target: GitHubTarget,
+    name: string,
+    runnerId: number,
+    launchId: string,
+    version: string,
+  ): Promise<void> {
+    const current = await jobs.get(job.jobId);
+    if (!current || current.attempt !== job.attempt || current.ranOn === name) return;
+    if (isTerminal(current.status)) {
+      await launcher.stop(launchId).catch(() => undefined);
+      await github.deleteRunner(target, runnerId).catch(() => undefined);
+      logger.info('job ended during launch: its runner was stopped', { jobId: job.jobId, runnerName: name });
+      return;
+    }
+    if (current.status !== JobStatus.running || current.runnerName !== undefined) return;
+    await jobs
+      .update(
+        job.jobId,
+        { statusIn: [JobStatus.running], attempt: job.attempt },
+        {
+          set: { runnerName: name, runnerId, launchId, runnerVersion: version, launchedAt: clock.now() },
+          event: {
+            status: JobStatus.running,
+            note: `runner ${name} launched while the job ran on ${current.ranOn ?? 'another runner'}`,
+          },
+        },
+        clock.now(),
+      )
+      .catch((error: unknown) => {
+        if (!(error instanceof ConditionFailedError)) throw error;
+      });
+  }
+
+  /**
+   * A hand-off is trusted only while at least half its lease is left: a late or repeated event (Lambda
+   * retries, at-least-once delivery) then takes the ordinary path, whose conditional lease write
+   * decides. Within that window only holders of the hand-off's token write the job.
+   */
+  function usableHandoff(jobId: number, handoff: JobHandoff | undefined, now: number): Job | undefined {
+    const job = handoff?.job;
+    if (!job || job.jobId !== jobId || job.status !== JobStatus.provisioning || !job.leaseOwner) return undefined;
+    if (job.leaseExpiresAt === undefined || job.leaseExpiresAt - now < leaseMs / 2) return undefined;
+    handedLeases.set(job, job.leaseOwner);
+    return job;
+  }
+
+  async function provision(job: Job, now: number, handed: boolean): Promise<ProvisionOutcome> {
+    const jobId = job.jobId;
+    if (job.notBefore !== undefined && job.notBefore > now) {
+      const status = job.failureClass === FailureClass.breakerOpen ? JobStatus.waitingBreaker : JobStatus.queued;
+      await release(job, status, job.notBefore, 'not due yet');
+      return 'waiting';
+    }
+    if (failureAttempts(job) > config.limits.maxAttemptsPerJob) {
+      return fail(
+        job,
+        job.failureClass ?? FailureClass.transient,
+        `attempt budget of ${config.limits.maxAttemptsPerJob} spent`,
+      );
+    }
+
+    const scope = scopeForRepository(config.runner.scope, job.owner, job.repo);
+    const target: GitHubTarget = { installationId: job.installationId, scope };
+
+    const openUntil = await scopeGuard.openUntil(job.scopeKey, now);
+    if (openUntil !== undefined) {
+      await release(job, JobStatus.waitingBreaker, openUntil, `breaker open for ${job.scopeKey}`, {
+        failureClass: FailureClass.breakerOpen,
+      });
+      return 'waiting';
+    }
+
+    const gate = await baselineGate.beforeMint(job, scope, target, now);
+    if (!gate.proceed) {
+      if (gate.fail) return fail(job, FailureClass.metadataMissing, gate.reason);
+      await release(job, JobStatus.queued, gate.until, gate.reason);
+      return 'waiting';
+    }
+
+    const name = runnerName(config.runner.namePrefix, job.jobId, job.attempt);
+    const version = runnerVersionFor(job, config.runner);
+    let jit: Awaited<ReturnType<GitHubPort['generateJitConfig']>>;
+    try {
+      jit = await github.generateJitConfig(target, {
+        name,
+        labels: config.runner.labels,
+        runnerGroupId: config.runner.groupId,
+        workFolder: WORK_FOLDER,
+      });
+    } catch (error) {
+      if (error instanceof RunnerNameTakenError) {
+        // Under a hand-off the name may be taken by another holder of the same token minting right now
+        // (a repeated event): deleting that registration could strand its launch. Leave the job to its
+        // lease: once it expires, an ordinary lease write decides and onNameTaken adopts or replaces.
+        if (handed) {
+          logger.info('runner name taken under a hand-off; leaving the job to its lease', { jobId, runnerName: name });
+          return 'skipped';
+        }
+        return onNameTaken(job, target, name);
+      }
+      if (error instanceof GitHubRequestError) return onGitHubError(job, scope, error);
+      throw error;
+    }
+    // Not awaited (off the hot path), but never unhandled: a rejected promise would end the process.
+    scopeGuard
+      .recordSuccess(job.scopeKey, clock.now())
+      .catch((error: unknown) =>
+        logger.warn('cannot record the scope success', { scope: job.scopeKey, error: String(error) }),
+      );
+
+    let launchId: string;
+    try {
+      ({ launchId } = await launcher.launch({
+        runnerName: name,
+        jobId: job.jobId,
+        attempt: job.attempt,
+        scopeKey: job.scopeKey,
+        labels: config.runner.labels,
+        runnerVersion: version,
+        encodedJitConfig: jit.encodedJitConfig,
+      }));
+    } catch (error) {
+      if (!(error instanceof LauncherError)) throw error;
+      // The minted registration would never be used: remove it so no offline runner lingers.
+      await github.deleteRunner(target, jit.runnerId).catch(() => undefined);
+      if (error instanceof LaunchConfigError) return fail(job, FailureClass.config, `launcher: ${error.message}`);
+      const cls = error instanceof LaunchCapacityError ? 'capacity' : 'transient';
+      return retry(job, FailureClass.transient, `launch failed (${cls}): ${error.message}`, false);
+    }
+
+    // The launch's outcome must be written: a lost write makes the next provisioner mint again, and a
+    // fast ephemeral runner may be gone by then (a second launch). A throttled store gets a few short retries.
+    for (let tries = 1; ; tries++) {
+      try {
+        await markLaunched(
+          job,
+          { runnerName: name, runnerId: jit.runnerId, launchId, runnerVersion: version },
+          `runner ${name} (id ${jit.runnerId}, v${version}) launch ${launchId}`,
+        );
+        break;
+      } catch (error) {
+        if (error instanceof StoreUnavailableError && tries < 3) {
+          await new Promise((resolve) => setTimeout(resolve, 100 * tries));
+          continue;
+        }
+        // The job moved on while we launched (e.g. `in_progress`/`completed` arrived first). Anything else propagates.
+        if (!(error instanceof ConditionFailedError)) throw error;
+        logger.info('job moved on during launch', { jobId });
+        await settleMovedOn(job, target, name, jit.runnerId, launchId, version);
+        break;
+      }
+    }
+    metrics.count('RunnerLaunched');
+    logger.info('runner launched', { jobId, runnerName: name, launchId, runnerVersion: version });
+    return 'launched';
+  }
+
+  return async function provisionJob(jobId: number, handoff?: JobHandoff): Promise<ProvisionOutcome> {
+    const now = clock.now();
+    const handed = usableHandoff(jobId, handoff, now);
+    if (handed) {
+      try {
+        return await provision(handed, now, true);
+      } catch (error) {
+        // A write under the hand-off's lease failed its condition: another holder of the same token (a
+        // repeated event) or a progress delivery moved the job on. Nothing is left to do here.
+        if (error instanceof ConditionFailedError) return 'skipped';
+        throw error;
+      }
+    }
+    let job: Job;
+    try {
+      job = await jobs.update(
+        jobId,
+        { statusIn: LEASABLE, leaseFreeAt: now, leaseHolder: owner },
+        { set: { status: JobStatus.provisioning, leaseOwner: owner, leaseExpiresAt: now + leaseMs } },
+        now,
+      );
+    } catch (error) {
+      // Another process holds it, or it is launched/running/terminal already: nothing to do.
+      if (error instanceof ConditionFailedError) return 'skipped';
+      throw error;
+    }
+    return provision(job, now, false);
+  };
+}

@@ -1,0 +1,83 @@
+import { FailureClass } from '../../domain/failure-class.ts';
+import type { Job } from '../../domain/job.ts';
+import { JobStatus } from '../../domain/job-status.ts';
+
+/** Per-state deadlines of the reconciler (milliseconds). */
+export interface StuckJobDeadlines {
+  /** A `queued`/`waiting-breaker`/`healing` job with no `notBefore` not taken up by then is dispatched again. */
+  queuedGraceMs: number;
+  /** A `launched` job not seen running by then is looked up in the Actions API. */
+  launchedCheckAfterMs: number;
+  /** A `launched` job marked stolen is looked up this long after the theft (see replace-robbed-job.ts). */
+  swapGraceMs: number;
+  /**
+   * A `running` job is looked up in the Actions API this often (a missed `completed`); so is a job that
+   * has waited that long before `launched` (GitHub may have cancelled it and the `completed` got lost).
+   */
+  runningCheckEveryMs: number;
+}
+
+export type StuckVerdict =
+  | { kind: 'none' }
+  /**
+   * Hand the job to the provisioner again: it resumes from the last durable step (the lease makes it safe).
+   * `ask`: it has waited long enough that GitHub is asked first whether it still wants a runner.
+   */
+  | { kind: 'dispatch'; reason: string; ask: boolean }
+  /** Webhooks are hints: ask GitHub where the job really is. */
+  | { kind: 'ask-github'; reason: string };
+
+const NONE: StuckVerdict = { kind: 'none' };
+
+function leaseLive(job: Job, now: number): boolean {
+  return job.leaseOwner !== undefined && job.leaseExpiresAt !== undefined && job.leaseExpiresAt >= now;
+}
+
+/**
+ * What the reconciler does with one open job, from its state and times only (pure; `now` is an argument).
+ * The provisioner itself decides attempts, breakers and budgets, so "dispatch" is always safe: a job
+ * whose lease is live is left alone, and a job past its budget is failed with the reason by the provisioner.
+ */
+export function stuckJobVerdict(job: Job, now: number, deadlines: StuckJobDeadlines): StuckVerdict {
+  switch (job.status) {
+    case JobStatus.queued:
+    case JobStatus.waitingBreaker:
+    case JobStatus.healing: {
+      if (leaseLive(job, now)) return NONE;
+      const due = job.notBefore ?? job.updatedAt + deadlines.queuedGraceMs;
+      if (now < due) return NONE;
+      return {
+        kind: 'dispatch',
+        ask: now - job.createdAt >= deadlines.runningCheckEveryMs,
+        reason:
+          job.notBefore === undefined
+            ? `${job.status} for ${Math.round((now - job.updatedAt) / 1000)} s without being taken up`
+            : `${job.status} and due since ${Math.round((now - job.notBefore) / 1000)} s`,
+      };
+    }
+    case JobStatus.provisioning:
+      if (leaseLive(job, now)) return NONE;
+      // Why ask first: the provisioner died or lost a write, possibly after its runner was launched; if
+      // that runner already ran the job (ephemeral, its registration gone), minting again would launch a
+      // second runner for a job GitHub has finished.
+      return {
+        kind: 'dispatch',
+        reason: 'provisioning lease expired (the provisioner died or lost its answer)',
+        ask: true,
+      };
+    case JobStatus.launched: {
+      if (job.failureClass === FailureClass.stolen && now - job.updatedAt >= deadlines.swapGraceMs) {
+        return { kind: 'ask-github', reason: 'its runner was taken by another job: is it still queued?' };
+      }
+      const since = job.launchedAt ?? job.updatedAt;
+      if (now - since < deadlines.launchedCheckAfterMs) return NONE;
+      return { kind: 'ask-github', reason: `launched ${Math.round((now - since) / 1000)} s ago, not seen running` };
+    }
+    case JobStatus.running:
+      if (now - job.updatedAt < deadlines.runningCheckEveryMs) return NONE;
+      return { kind: 'ask-github', reason: 'running: is it done?' };
+    case JobStatus.completed:
+    case JobStatus.failed:
+      return NONE;
+  }
+}

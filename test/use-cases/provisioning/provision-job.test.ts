@@ -1,0 +1,237 @@
+import { beforeEach, describe, expect, it } from 'vitest';
+import { createMemoryStore } from '../../../functions/adapters/memory/memory-store.ts';
+import { LaunchConfigError, LaunchTransientError } from '../../../functions/ports/launcher.ts';
+import type { Store } from '../../../functions/ports/store.ts';
+import { createBaselineGate } from '../../../functions/use-cases/provisioning/baseline-gate.ts';
+import { createProvisionJob } from '../../../functions/use-cases/provisioning/provision-job.ts';
+import { createScopeGuard } from '../../../functions/use-cases/provisioning/scope-guard.ts';
+import { silentLogger } from '../../support/capture-logger.ts';
+import { apiError, FakeGitHub } from '../../support/fake-github.ts';
+import { provisionConfig } from '../../support/provision-config.ts';
+import { RecordingLauncher } from '../../support/recording-launcher.ts';
+
+const config = provisionConfig('2.331.0');
+
+const newJob = (jobId: number, repo = 'app') => ({
+  jobId,
+  runId: 1,
+  owner: 'octo',
+  repo,
+  scopeKey: `octo/${repo}`,
+  installationId: 5,
+  labels: ['self-hosted', 'linux'],
+});
+
+describe('provisionJob', () => {
+  let store: Store;
+  let github: FakeGitHub;
+  let launcher: RecordingLauncher;
+  let now: number;
+  let dispatched: { jobId: number; delayMs: number }[];
+  let workarounds: string[];
+
+  const provisioner = (owner = 'p1') =>
+    createProvisionJob({
+      config,
+      jobs: store.jobs,
+      github,
+      launcher,
+      dispatcher: { dispatch: async (jobId, o) => void dispatched.push({ jobId, delayMs: o?.delayMs ?? 0 }) },
+      scopeGuard: createScopeGuard({
+        config,
+        breakers: store.breakers,
+        logger: silentLogger,
+        metrics: { count() {} },
+        random: () => 0.5,
+      }),
+      baselineGate: createBaselineGate({
+        config,
+        baselines: store.baselines,
+        logger: silentLogger,
+        metrics: { count() {} },
+        requestWorkaround: (scope) => void workarounds.push(JSON.stringify(scope)),
+      }),
+      clock: { now: () => now },
+      logger: silentLogger,
+      metrics: { count() {} },
+      owner,
+      random: () => 0.5,
+    });
+
+  beforeEach(() => {
+    store = createMemoryStore();
+    github = new FakeGitHub();
+    launcher = new RecordingLauncher();
+    now = 1_000_000;
+    dispatched = [];
+    workarounds = [];
+  });
+
+  it('mints one JIT config with every served label and launches it with the pinned version', async () => {
+    await store.jobs.create(newJob(1), 'd1', now);
+    expect(await provisioner()(1)).toBe('launched');
+    expect(github.calls).toEqual([{ op: 'generateJitConfig', scopeKey: 'octo/app', name: 'jr-1-1' }]);
+    expect(launcher.launches).toHaveLength(1);
+    expect(launcher.launches[0]).toMatchObject({
+      runnerName: 'jr-1-1',
+      jobId: 1,
+      attempt: 1,
+      labels: ['self-hosted', 'linux', 'x64'],
+      runnerVersion: '2.330.0',
+    });
+    const job = await store.jobs.get(1);
+    expect(job).toMatchObject({
+      status: 'launched',
+      runnerName: 'jr-1-1',
+      launchId: 'rec-jr-1-1',
+      runnerVersion: '2.330.0',
+    });
+    expect(job?.runnerId).toBeTypeOf('number');
+    expect(job?.leaseOwner).toBeUndefined();
+  });
+
+  it('does nothing for a job that is already launched', async () => {
+    await store.jobs.create(newJob(2), 'd', now);
+    await provisioner()(2);
+    expect(await provisioner('p2')(2)).toBe('skipped');
+    expect(github.count('generateJitConfig')).toBe(1);
+    expect(launcher.launches).toHaveLength(1);
+  });
+
+  it('launches exactly one runner when five provisioners race for one job', async () => {
+    await store.jobs.create(newJob(3), 'd', now);
+    const outcomes = await Promise.all(['a', 'b', 'c', 'd', 'e'].map((o) => provisioner(o)(3)));
+    expect(outcomes.filter((o) => o === 'launched')).toHaveLength(1);
+    expect(github.count('generateJitConfig')).toBe(1);
+    expect(launcher.launches).toHaveLength(1);
+  });
+
+  it('takes over a job whose lease expired (crashed holder) but not a live one', async () => {
+    await store.jobs.create(newJob(4), 'd', now);
+    await store.jobs.update(
+      4,
+      {},
+      { set: { status: 'provisioning', leaseOwner: 'dead', leaseExpiresAt: now + 20_000 } },
+      now,
+    );
+    expect(await provisioner()(4)).toBe('skipped');
+    now += 20_001;
+    expect(await provisioner()(4)).toBe('launched');
+  });
+
+  it('deletes a leftover registration of its own name that never came up and mints the next attempt', async () => {
+    await store.jobs.create(newJob(5), 'd', now);
+    await github.generateJitConfig(
+      { installationId: 5, scope: { kind: 'repo', owner: 'octo', repo: 'app' } },
+      {
+        name: 'jr-5-1',
+        labels: [],
+        runnerGroupId: 1,
+        workFolder: '_work',
+      },
+    );
+    expect(await provisioner()(5)).toBe('retry');
+    expect(github.count('deleteRunner')).toBe(1);
+    expect((await store.jobs.get(5))?.attempt).toBe(2);
+    expect(await provisioner()(5)).toBe('launched');
+    expect(launcher.launches.map((l) => l.runnerName)).toEqual(['jr-5-2']);
+  });
+
+  it('adopts its own runner when the 409 name is already online (the launch happened before a crash)', async () => {
+    await store.jobs.create(newJob(6), 'd', now);
+    const { runnerId } = await github.generateJitConfig(
+      { installationId: 5, scope: { kind: 'repo', owner: 'octo', repo: 'app' } },
+      { name: 'jr-6-1', labels: [], runnerGroupId: 1, workFolder: '_work' },
+    );
+    const existing = github.runners.get(runnerId);
+    if (existing) existing.status = 'online';
+    expect(await provisioner()(6)).toBe('launched');
+    expect(launcher.launches).toHaveLength(0);
+    expect(await store.jobs.get(6)).toMatchObject({ status: 'launched', runnerName: 'jr-6-1', runnerId });
+  });
+
+  it('opens the scope breaker on "breaker open", parks the job and then makes no call for that scope', async () => {
+    await store.jobs.create(newJob(7), 'd', now);
+    await store.jobs.create(newJob(8), 'd', now);
+    await store.jobs.create(newJob(9, 'other'), 'd', now);
+    github.failures.generateJitConfig = [apiError(503, '{"message":"breaker open"}')];
+    expect(await provisioner()(7)).toBe('waiting');
+    const parked = await store.jobs.get(7);
+    expect(parked?.status).toBe('waiting-breaker');
+    expect(parked?.notBefore).toBeGreaterThan(now);
+    const callsBefore = github.calls.length;
+    expect(await provisioner()(8)).toBe('waiting');
+    expect(github.calls.length).toBe(callsBefore);
+    expect(await provisioner()(9)).toBe('launched');
+    now = (parked?.notBefore ?? now) + 1;
+    expect(await provisioner()(7)).toBe('launched');
+  });
+
+  it('fails the job with a clear reason on a configuration error and does not retry', async () => {
+    await store.jobs.create(newJob(10), 'd', now);
+    github.failures.generateJitConfig = [apiError(403, '{"message":"Resource not accessible by integration"}')];
+    expect(await provisioner()(10)).toBe('failed');
+    const job = await store.jobs.get(10);
+    expect(job).toMatchObject({ status: 'failed', failureClass: 'config' });
+    expect(job?.reason).toContain('403');
+    expect(dispatched).toEqual([]);
+  });
+
+  it('retries a transient GitHub error after a backoff and keeps the same runner name', async () => {
+    await store.jobs.create(newJob(11), 'd', now);
+    github.failures.generateJitConfig = [apiError(502, 'Bad Gateway')];
+    expect(await provisioner()(11)).toBe('retry');
+    const job = await store.jobs.get(11);
+    expect(job).toMatchObject({ status: 'queued', attempt: 1 });
+    expect(dispatched).toEqual([{ jobId: 11, delayMs: expect.any(Number) }]);
+    expect(dispatched[0]?.delayMs).toBeGreaterThan(0);
+    now = (job?.notBefore ?? now) + 1;
+    expect(await provisioner()(11)).toBe('launched');
+    expect(launcher.launches.map((l) => l.runnerName)).toEqual(['jr-11-1']);
+  });
+
+  it('deletes the minted registration when the launch fails, then retries', async () => {
+    await store.jobs.create(newJob(12), 'd', now);
+    launcher.failures.push(new LaunchTransientError('throttled'));
+    expect(await provisioner()(12)).toBe('retry');
+    expect(github.count('deleteRunner')).toBe(1);
+    expect(github.runners.size).toBe(0);
+  });
+
+  it('fails the job when the launcher is misconfigured', async () => {
+    await store.jobs.create(newJob(13), 'd', now);
+    launcher.failures.push(new LaunchConfigError('access denied'));
+    expect(await provisioner()(13)).toBe('failed');
+    expect((await store.jobs.get(13))?.reason).toContain('access denied');
+  });
+
+  it('gives up after the attempt budget and says why', async () => {
+    await store.jobs.create(newJob(14), 'd', now);
+    await store.jobs.update(14, {}, { set: { attempt: 4 } }, now);
+    expect(await provisioner()(14)).toBe('failed');
+    expect((await store.jobs.get(14))?.reason).toContain('attempt budget of 3');
+  });
+
+  it('launches with the fallback version after a version-deprecated failure', async () => {
+    await store.jobs.create(newJob(15), 'd', now);
+    await store.jobs.update(15, {}, { set: { failureClass: 'version-deprecated', attempt: 2 } }, now);
+    await provisioner()(15);
+    expect(launcher.launches[0]?.runnerVersion).toBe('2.331.0');
+  });
+
+  it('keeps the fallback version for later attempts once a job needed it', async () => {
+    await store.jobs.create(newJob(17), 'd', now);
+    await store.jobs.update(17, {}, { set: { failureClass: 'transient', runnerVersion: '2.331.0', attempt: 3 } }, now);
+    await provisioner()(17);
+    expect(launcher.launches[0]?.runnerVersion).toBe('2.331.0');
+  });
+
+  it('waits for the workaround, without minting, in a scope whose metadata is known missing', async () => {
+    await store.jobs.create(newJob(16), 'd', now);
+    await store.baselines.put({ scopeKey: 'octo/app', state: 'missing', workarounds: 0 }, 0, now);
+    expect(await provisioner()(16)).toBe('waiting');
+    expect(github.calls).toEqual([]);
+    expect(workarounds).toHaveLength(1);
+    expect((await store.jobs.get(16))?.status).toBe('queued');
+  });
+});
