@@ -62,7 +62,8 @@ export const USAGE = `npm run bench [-- options]
   --burst-jobs N               jobs delivered at once (default 1000)
   --cold-runs N                fresh processes per function (default 5)
   --profile-dir DIR            write .cpuprofile files of the helper processes to DIR
-  --github-max-concurrent N    experiment: GitHub client in-flight limit instead of the app's default`;
+  --github-max-concurrent N    experiment: GitHub client in-flight limit instead of the app's default
+  --help, -h                   print this and exit`;
 
 const QUICK = {
   ack: { rate: 50, samples: 40, warmup: 10 },
@@ -104,12 +105,13 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions {
         'profile-dir': { type: 'string' },
         'github-max-concurrent': { type: 'string' },
         save: { type: 'string' },
-        help: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
       },
       strict: true,
     }));
   } catch (error) {
-    throw new UsageError((error as Error).message);
+    // parseArgs adds a second sentence of advice about `--`; one line is enough here.
+    throw new UsageError((error as Error).message.split(/\.\s/)[0] ?? 'bad arguments');
   }
   if (values.help) throw new UsageError(USAGE, true);
   const s = (name: string) => values[name] as string | undefined;

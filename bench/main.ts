@@ -14,7 +14,8 @@ async function main(): Promise<number> {
     options = parseBenchOptions(process.argv.slice(2));
   } catch (error) {
     if (error instanceof UsageError) {
-      (error.help ? process.stdout : process.stderr).write(`${error.message}\n`);
+      if (error.help) process.stdout.write(`${error.message}\n`);
+      else process.stderr.write(`bench: ${error.message} (see npm run bench -- --help)\n`);
       return error.help ? 0 : 2;
     }
     throw error;

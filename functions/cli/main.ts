@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { parseConfig } from '../config/config.ts';
 import { ConfigError } from '../domain/errors.ts';
+import { type CommandGrammar, parseCommand, UsageError } from './cli-args.ts';
 
 // The AWS SDK warns on every start that releases after January 2027 need Node 22. Local mode runs on
 // Node 20 by design (README); keep the console for our own messages. Every other warning still prints.
@@ -12,7 +13,8 @@ process.emitWarning = ((warning: string | Error, ...rest: unknown[]) => {
   (emitWarning as (...args: unknown[]) => void)(warning, ...rest);
 }) as typeof process.emitWarning;
 
-const USAGE = `usage: jit-runners <command>
+const USAGE = `usage: jit-runners <command> [--help]
+       jit-runners --version
 
   start                          run the provisioner locally (sandbox without GITHUB_APP_ID)
   demo                           drive the running sandbox: one job from queued to completed
@@ -22,33 +24,154 @@ const USAGE = `usage: jit-runners <command>
 
 Configuration comes from environment variables; see README.md.`;
 
-async function main(argv: string[]): Promise<number> {
-  const [command, ...rest] = argv;
-  if (!command || command === 'help' || command === '--help' || command === '-h') {
-    process.stdout.write(`${USAGE}\n`);
-    return command ? 0 : 1;
-  }
-  const config = parseConfig({ env: process.env, readFile: (p) => readFileSync(p, 'utf8') }, 'local');
+const Command = { start: 'start', demo: 'demo', baseline: 'baseline', job: 'job' } as const;
+type Command = (typeof Command)[keyof typeof Command];
+
+const COMMANDS: Record<Command, { grammar: CommandGrammar; usage: string }> = {
+  start: {
+    grammar: { name: 'start', maxPositionals: 0 },
+    usage: `usage: jit-runners start
+
+  Runs the provisioner on this machine until SIGINT/SIGTERM: webhook server (POST /webhook,
+  GET /healthz, GET /jobs/{id}), provisioner, runner watcher and reconciler in one process.
+  Without GITHUB_APP_ID it starts the sandbox: a built-in GitHub simulator and a sample runner.
+  Configuration comes from environment variables; see README.md.`,
+  },
+  demo: {
+    grammar: { name: 'demo', maxPositionals: 0, options: { timeout: { type: 'string' } } },
+    usage: `usage: jit-runners demo [--timeout SECONDS]
+
+  Asks the running sandbox (npm start) for one queued job, delivers it as a signed webhook and
+  prints each state it reaches until it completes.
+
+  --timeout SECONDS   give up after this long (default 120)`,
+  },
+  baseline: {
+    grammar: { name: 'baseline', maxPositionals: 2 },
+    usage: `usage: jit-runners baseline list
+       jit-runners baseline ensure <owner/repo|org>
+
+  list     show the BASELINE# record of every scope (state, method, runner, when verified)
+  ensure   register a regular runner for the scope now, see it online, remove it and record the
+           baseline (method manual); the usual advice for critical repositories
+
+  Both talk to the running server (npm start).`,
+  },
+  job: {
+    grammar: { name: 'job', maxPositionals: 2 },
+    usage: `usage: jit-runners job show <workflow_job id>
+
+  show   a job's state, runner, failure and history, read from the running server (npm start)`,
+  },
+};
+
+const isCommand = (name: string): name is Command => Object.hasOwn(Command, name);
+
+function packageVersion(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+/** Checks a command's arguments completely before anything reads the configuration or the network. */
+function checkArguments(command: Command, values: Record<string, string | boolean | undefined>, args: string[]) {
+  const [sub, operand] = args;
   switch (command) {
+    case 'start':
+      return;
+    case 'demo': {
+      const timeout = values.timeout;
+      if (typeof timeout === 'string' && !(Number(timeout) > 0))
+        throw new UsageError(`demo: --timeout must be a number of seconds > 0, got '${timeout}'`);
+      return;
+    }
+    case 'baseline':
+      if (sub === undefined) throw new UsageError('baseline: missing subcommand (list or ensure)');
+      if (sub === 'list') {
+        if (operand !== undefined) throw new UsageError(`baseline list: unexpected argument '${operand}'`);
+        return;
+      }
+      if (sub === 'ensure') {
+        if (operand === undefined) throw new UsageError('baseline ensure: missing <owner/repo|org>');
+        return;
+      }
+      throw new UsageError(`baseline: unknown subcommand '${sub}'`);
+    case 'job':
+      if (sub !== 'show') {
+        throw new UsageError(sub === undefined ? 'job: missing subcommand (show)' : `job: unknown subcommand '${sub}'`);
+      }
+      if (operand === undefined || !/^\d+$/.test(operand))
+        throw new UsageError(`job show: expected a numeric workflow_job id, got ${operand ? `'${operand}'` : 'none'}`);
+      return;
+    default: {
+      const unreachable: never = command;
+      throw new UsageError(`unknown command ${String(unreachable)}`);
+    }
+  }
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [first, ...rest] = argv;
+  if (first === undefined) {
+    process.stdout.write(`${USAGE}\n`);
+    return 1;
+  }
+  if (first === '--help' || first === '-h') {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  if (first === '--version' || first === '-v') {
+    if (rest.length > 0) throw new UsageError(`unexpected argument '${rest[0]}' after ${first}`);
+    process.stdout.write(`${packageVersion()}\n`);
+    return 0;
+  }
+  if (first === 'help') {
+    const topic = rest[0];
+    if (topic === undefined) process.stdout.write(`${USAGE}\n`);
+    else if (isCommand(topic)) process.stdout.write(`${COMMANDS[topic].usage}\n`);
+    else throw new UsageError(`help: unknown command '${topic}'`);
+    return 0;
+  }
+  if (first.startsWith('-')) throw new UsageError(`unknown option '${first}' (see jit-runners --help)`);
+  if (!isCommand(first)) throw new UsageError(`unknown command '${first}' (see jit-runners --help)`);
+
+  const { grammar, usage } = COMMANDS[first];
+  let parsed: ReturnType<typeof parseCommand>;
+  try {
+    parsed = parseCommand(grammar, rest);
+    if (!parsed.help) checkArguments(first, parsed.values, parsed.positionals);
+  } catch (error) {
+    if (error instanceof UsageError) throw new UsageError(`${error.message} (see jit-runners ${first} --help)`);
+    throw error;
+  }
+  if (parsed.help) {
+    process.stdout.write(`${usage}\n`);
+    return 0;
+  }
+
+  // Only now: help and bad arguments never depend on the environment being a valid configuration.
+  const config = parseConfig({ env: process.env, readFile: (p) => readFileSync(p, 'utf8') }, 'local');
+  switch (first) {
     case 'start': {
       const { runStart } = await import('./start.ts');
       return runStart(config);
     }
     case 'demo': {
       const { runDemo } = await import('./demo.ts');
-      return runDemo(config, rest);
+      const timeout = parsed.values.timeout;
+      return runDemo(config, typeof timeout === 'string' ? [`--timeout=${timeout}`] : []);
     }
     case 'baseline': {
       const { runBaseline } = await import('./baseline.ts');
-      return runBaseline(config, rest);
+      return runBaseline(config, parsed.positionals);
     }
     case 'job': {
       const { runJob } = await import('./job.ts');
-      return runJob(config, rest);
+      return runJob(config, parsed.positionals);
     }
-    default:
-      process.stderr.write(`jit-runners: unknown command ${command}\n${USAGE}\n`);
-      return 2;
+    default: {
+      const unreachable: never = first;
+      throw new UsageError(`unknown command ${String(unreachable)}`);
+    }
   }
 }
 
@@ -57,8 +180,12 @@ main(process.argv.slice(2)).then(
     if (code !== 0 || process.argv[2] !== 'start') process.exitCode = code;
   },
   (error: unknown) => {
+    if (error instanceof UsageError) {
+      process.stderr.write(`jit-runners: ${error.message}\n`);
+      process.exit(2);
+    }
     if (error instanceof ConfigError) {
-      // One line naming the variable, no stack trace (DESIGN §6).
+      // One line naming the variable, no stack trace (docs/design.md "Configuration").
       process.stderr.write(`jit-runners: invalid configuration: ${error.message}\n`);
       process.exit(2);
     }

@@ -1,14 +1,15 @@
 /**
- * `npm run soak`: the reliability runs of issue 6 at full size, printing the counts. The same scenarios
+ * `npm run soak`: the reliability runs at full size, printing the counts. The same scenarios
  * run at small sizes in `npm test` (test/reliability). Exit code 1 when any run loses, doubles or leaves
- * something behind. `npm run soak -- load kills` runs only the named parts.
+ * something behind. `npm run soak -- load kills` runs only the named parts; `--help` lists them.
  */
-import { FAULTS_FULL, type FaultsResult, runFaults } from '../reliability/scenarios/faults-scenario.ts';
-import { FUZZ_FULL, type FuzzResult, runFuzz } from '../reliability/scenarios/fuzz-scenario.ts';
-import { KILL_FULL, type KillResult, runKills } from '../reliability/scenarios/kill-scenario.ts';
-import { LOAD_FULL, type LoadResult, runLoad } from '../reliability/scenarios/load-scenario.ts';
-import { MISSED_FULL, type MissedResult, runMissedWebhooks } from '../reliability/scenarios/missed-webhook-scenario.ts';
-import { runStolen, type StolenResult } from '../reliability/scenarios/stolen-scenario.ts';
+import { parseArgs } from 'node:util';
+import type { FaultsResult } from '../reliability/scenarios/faults-scenario.ts';
+import type { FuzzResult } from '../reliability/scenarios/fuzz-scenario.ts';
+import type { KillResult } from '../reliability/scenarios/kill-scenario.ts';
+import type { LoadResult } from '../reliability/scenarios/load-scenario.ts';
+import type { MissedResult } from '../reliability/scenarios/missed-webhook-scenario.ts';
+import type { StolenResult } from '../reliability/scenarios/stolen-scenario.ts';
 import type { World } from '../reliability/support/reliability-world.ts';
 
 // The AWS SDK prints a Node 22 notice on every client; the CLI hides it the same way.
@@ -116,9 +117,62 @@ function printFuzz(r: FuzzResult) {
   print(`  ${check(r.unexpected === 0 && r.strayJobs === 0, 'fuzz')}`);
 }
 
+const USAGE = `npm run soak [-- part ...]
+
+  Runs the reliability scenarios at full size and prints their counts; exit 1 when a run loses,
+  doubles or leaves something behind. Without parts, all of them run (several minutes).
+
+  parts: ${PARTS.join(', ')}
+  --help, -h   print this and exit`;
+
+/** A command line the soak cannot run: one line on stderr, exit 2. */
+class UsageError extends Error {}
+
+/** Parsed before any scenario is imported, so `--help` and a typo never start a server. */
+function parseSoakArgs(argv: readonly string[]): { help: true } | { help: false; parts: Part[] } {
+  let positionals: string[];
+  let help: boolean | undefined;
+  try {
+    ({
+      positionals,
+      values: { help },
+    } = parseArgs({
+      args: [...argv],
+      options: { help: { type: 'boolean', short: 'h' } },
+      strict: true,
+      allowPositionals: true,
+    }));
+  } catch (error) {
+    throw new UsageError((error as Error).message.split(/\.\s/)[0] ?? 'bad arguments');
+  }
+  if (help) return { help: true };
+  for (const p of positionals) {
+    if (!(PARTS as readonly string[]).includes(p))
+      throw new UsageError(`unknown part '${p}' (parts: ${PARTS.join(', ')})`);
+  }
+  return { help: false, parts: positionals.length > 0 ? [...new Set(positionals as Part[])] : [...PARTS] };
+}
+
 async function main(): Promise<number> {
-  const asked = process.argv.slice(2).filter((a) => (PARTS as readonly string[]).includes(a)) as Part[];
-  const parts = asked.length > 0 ? asked : [...PARTS];
+  let parsed: ReturnType<typeof parseSoakArgs>;
+  try {
+    parsed = parseSoakArgs(process.argv.slice(2));
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    process.stderr.write(`soak: ${error.message}\n`);
+    return 2;
+  }
+  if (parsed.help) {
+    print(USAGE);
+    return 0;
+  }
+  const { parts } = parsed;
+  const { runFaults, FAULTS_FULL } = await import('../reliability/scenarios/faults-scenario.ts');
+  const { runFuzz, FUZZ_FULL } = await import('../reliability/scenarios/fuzz-scenario.ts');
+  const { runKills, KILL_FULL } = await import('../reliability/scenarios/kill-scenario.ts');
+  const { runLoad, LOAD_FULL } = await import('../reliability/scenarios/load-scenario.ts');
+  const { runMissedWebhooks, MISSED_FULL } = await import('../reliability/scenarios/missed-webhook-scenario.ts');
+  const { runStolen } = await import('../reliability/scenarios/stolen-scenario.ts');
   const started = Date.now();
   print(`jit-runners soak: ${parts.join(', ')}`);
   for (const part of parts) {
