@@ -1,37 +1,18 @@
-import { createRequire } from 'node:module';
 import { iso, repositoryId, steps } from './openapi-shapes.ts';
 import type { SimJob } from './sim-types.ts';
+// The three real `workflow_job` examples (one per action, preferring ones with an installation) copied
+// from @octokit/webhooks-examples 7.6.1 (MIT). That package is 9 MB and a devDependency: the sandbox
+// runs after `npm ci --omit=dev`, so it carries this 28 KB copy; test/sandbox/workflow-job-examples.test.ts
+// fails when the copy and the package's examples differ (docs/decisions.md "Sandbox payloads").
+import EXAMPLES from './workflow-job-examples.json' with { type: 'json' };
 
 type JsonObject = Record<string, unknown>;
-interface ExampleGroup {
-  name: string;
-  examples: JsonObject[];
-}
 
 export type WorkflowJobAction = 'queued' | 'in_progress' | 'completed';
 
-let examples: Map<WorkflowJobAction, JsonObject> | undefined;
-
-/** One real `workflow_job` example per action from `@octokit/webhooks-examples`, preferring ones with an installation. */
+/** A fresh copy of the real example for `action` (callers patch it in place). */
 function example(action: WorkflowJobAction): JsonObject {
-  if (!examples) {
-    const require = createRequire(import.meta.url);
-    const all = require('@octokit/webhooks-examples/api.github.com/index.json') as ExampleGroup[];
-    const group = all.find((g) => g.name === 'workflow_job');
-    if (!group) throw new Error('@octokit/webhooks-examples has no workflow_job examples');
-    examples = new Map();
-    for (const a of ['queued', 'in_progress', 'completed'] as const) {
-      const candidates = group.examples.filter(
-        (e) => e.action === a && (e.workflow_job as JsonObject | undefined)?.status === a,
-      );
-      const chosen = candidates.find((e) => e.installation) ?? candidates[0];
-      if (!chosen) throw new Error(`@octokit/webhooks-examples has no workflow_job ${a} example`);
-      examples.set(a, chosen);
-    }
-  }
-  const found = examples.get(action);
-  if (!found) throw new Error(`no workflow_job ${action} example`);
-  return structuredClone(found);
+  return structuredClone((EXAMPLES as Record<WorkflowJobAction, JsonObject>)[action]);
 }
 
 /** Replaces every occurrence of the example's repository and owner logins in URLs and names. */
