@@ -19,7 +19,7 @@ import { type Clock, type Logger, type Metrics, noopMetrics, systemClock } from 
 import type { Store } from '../ports/store.ts';
 import { buildCore, type Core } from './build-core.ts';
 
-export const SAMPLE_RUNNER_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../../../runner/sample');
+export const SAMPLE_RUNNER_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../../runner/sample');
 export const SANDBOX_FILE = 'sandbox.json';
 
 /** What `npm run demo` needs to drive a running sandbox; written to `STATE_DIR/sandbox.json` (mode 0600). */
