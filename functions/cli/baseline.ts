@@ -1,5 +1,5 @@
 import type { Config } from '../config/config.ts';
-import type { Baseline } from '../ports/store.ts';
+import type { Baseline } from '../domain/baseline.ts';
 
 const USAGE = `usage: jit-runners baseline list
        jit-runners baseline ensure <owner/repo|org>

@@ -1,5 +1,5 @@
-import type { Breaker } from '../ports/store.ts';
 import { backoff } from './backoff.ts';
+import type { Breaker } from './breaker.ts';
 import type { Classification } from './classify-failure.ts';
 import { FailureClass } from './failure-class.ts';
 

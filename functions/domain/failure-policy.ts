@@ -1,6 +1,6 @@
-import type { Baseline } from '../ports/store.ts';
 import { failureAttempts } from './attempt-budget.ts';
 import { backoff } from './backoff.ts';
+import type { Baseline } from './baseline.ts';
 import type { Classification } from './classify-failure.ts';
 import { FailureClass } from './failure-class.ts';
 import { isTerminal, JobStatus } from './job-status.ts';

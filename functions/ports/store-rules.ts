@@ -5,7 +5,8 @@
 
 import { INTERNAL_ATTRIBUTES } from '../adapters/dynamodb/table-schema.ts';
 import type { Job } from '../domain/job.ts';
-import type { JobChanges, JobExpectation, RunnerRecord } from './store.ts';
+import type { RunnerRecord } from '../domain/runner-record.ts';
+import type { JobChanges, JobExpectation } from './store.ts';
 
 /** Fields the store manages itself; `set` may not touch them. */
 export const MANAGED_JOB_FIELDS: readonly string[] = [

@@ -1,6 +1,10 @@
+import type { Baseline } from '../domain/baseline.ts';
+import type { Breaker } from '../domain/breaker.ts';
 import { JitRunnersError } from '../domain/errors.ts';
 import type { Job, JobEvent, NewJob } from '../domain/job.ts';
 import type { JobStatus } from '../domain/job-status.ts';
+import type { NewJobLease } from '../domain/new-job.ts';
+import type { RunnerRecord, RunnerState } from '../domain/runner-record.ts';
 
 // ───────────── errors ─────────────
 
@@ -37,10 +41,7 @@ export interface JobChanges {
 }
 
 /** Record a new job already leased to the provisioning it is dispatched to (status `provisioning`). */
-export interface CreateLease {
-  owner: string;
-  expiresAt: number;
-}
+export type CreateLease = NewJobLease;
 
 export interface CreateResult {
   created: boolean;
@@ -69,40 +70,6 @@ export interface JobRepository {
 
 // ───────────── baselines ─────────────
 
-export const BaselineMethod = { workaround: 'workaround', observed: 'observed', manual: 'manual' } as const;
-export type BaselineMethod = (typeof BaselineMethod)[keyof typeof BaselineMethod];
-
-export const BaselineState = {
-  /** A regular runner has been registered and seen online for the scope. */
-  present: 'present',
-  /** A metadata-missing signal was seen; the workaround is needed. */
-  missing: 'missing',
-  /** One process was elected to run the workaround (see `healingOwner`). */
-  healing: 'healing',
-  /** The workaround failed; see `reason`. */
-  failed: 'failed',
-} as const;
-export type BaselineState = (typeof BaselineState)[keyof typeof BaselineState];
-
-/** The `BASELINE#<scope>` item. */
-export interface Baseline {
-  scopeKey: string;
-  state: BaselineState;
-  method?: BaselineMethod;
-  runnerId?: number;
-  runnerName?: string;
-  verifiedOnlineAt?: number;
-  healingOwner?: string;
-  healingUntil?: number;
-  /** How many times the workaround ran for this scope. */
-  workarounds: number;
-  /** Installation that can act on the scope (lets `jit-runners baseline ensure` run it again). */
-  installationId?: number;
-  reason?: string;
-  updatedAt: number;
-  version: number;
-}
-
 export interface BaselineRepository {
   get(scopeKey: string): Promise<Baseline | undefined>;
   list(): Promise<Baseline[]>;
@@ -115,18 +82,6 @@ export interface BaselineRepository {
 
 // ───────────── breakers ─────────────
 
-/** The `BREAKER#<scope>` item: consecutive failures and the open window. */
-export interface Breaker {
-  scopeKey: string;
-  consecutiveFailures: number;
-  /** How many times it opened in a row without a success (drives exponential backoff). */
-  opens: number;
-  openUntil: number;
-  reason?: string;
-  updatedAt: number;
-  version: number;
-}
-
 export interface BreakerRepository {
   get(scopeKey: string): Promise<Breaker | undefined>;
   /** Same version semantics as {@link BaselineRepository.put}. */
@@ -134,34 +89,6 @@ export interface BreakerRepository {
 }
 
 // ───────────── runners ─────────────
-
-export const RunnerState = {
-  launched: 'launched',
-  running: 'running',
-  stopping: 'stopping',
-  stopped: 'stopped',
-} as const;
-export type RunnerState = (typeof RunnerState)[keyof typeof RunnerState];
-
-export const RunnerKind = { jit: 'jit', baseline: 'baseline' } as const;
-export type RunnerKind = (typeof RunnerKind)[keyof typeof RunnerKind];
-
-/** The `RUNNER#<name>` item: runner ↔ job ↔ launch. */
-export interface RunnerRecord {
-  name: string;
-  kind: RunnerKind;
-  scopeKey: string;
-  installationId: number;
-  jobId?: number;
-  runnerId?: number;
-  launchId?: string;
-  version: string;
-  state: RunnerState;
-  /** Job GitHub actually gave this runner (may differ from `jobId`: JIT runners match by labels). */
-  tookJobId?: number;
-  createdAt: number;
-  updatedAt: number;
-}
 
 export interface RunnerRepository {
   put(runner: Omit<RunnerRecord, 'updatedAt'>, now: number): Promise<void>;

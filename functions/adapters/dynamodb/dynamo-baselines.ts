@@ -1,4 +1,5 @@
-import type { Baseline, BaselineRepository } from '../../ports/store.ts';
+import type { Baseline } from '../../domain/baseline.ts';
+import type { BaselineRepository } from '../../ports/store.ts';
 import type { DynamoContext } from './dynamo-context.ts';
 import { queryList } from './query-list.ts';
 import { Entity, itemKey, ListName } from './table-schema.ts';

@@ -1,4 +1,5 @@
-import type { Breaker, BreakerRepository } from '../../ports/store.ts';
+import type { Breaker } from '../../domain/breaker.ts';
+import type { BreakerRepository } from '../../ports/store.ts';
 import type { DynamoContext } from './dynamo-context.ts';
 import { Entity, itemKey } from './table-schema.ts';
 import { getItem, putVersioned } from './versioned-item.ts';

@@ -1,6 +1,7 @@
 import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { Job, NewJob } from '../../domain/job.ts';
-import { isTerminal, JobStatus } from '../../domain/job-status.ts';
+import { isTerminal } from '../../domain/job-status.ts';
+import { newJobRecord } from '../../domain/new-job.ts';
 import {
   ConditionFailedError,
   type CreateLease,
@@ -49,30 +50,17 @@ export function createDynamoJobs(ctx: DynamoContext): JobRepository {
     deliveryId: string,
     now: number,
     lease?: CreateLease,
-    note = 'recorded from webhook',
+    note?: string,
   ): Promise<Record<string, unknown> | undefined> {
-    const status = lease ? JobStatus.provisioning : JobStatus.queued;
+    const record = newJobRecord(job, deliveryId, now, lease, note);
     const item = {
       ...jobKey(job.jobId),
       [ENTITY_ATTRIBUTE]: Entity.job,
       [LIST_INDEX.partitionKey]: ListName.openJobs,
       [LIST_INDEX.sortKey]: now,
-      jobId: job.jobId,
-      runId: job.runId,
-      owner: job.owner,
-      repo: job.repo,
-      scopeKey: job.scopeKey,
-      installationId: job.installationId,
-      labels: [...job.labels],
-      status,
-      ...(lease ? { leaseOwner: lease.owner, leaseExpiresAt: lease.expiresAt } : {}),
-      attempt: 1,
-      heals: 0,
-      deliveryIds: new Set([deliveryId]),
-      createdAt: now,
-      updatedAt: now,
-      version: 1,
-      history: [{ at: now, status, note: lease ? `${note}, leased to its dispatched provisioning` : note }],
+      ...record,
+      // A string set, so a duplicate's ADD of its delivery id needs no read.
+      deliveryIds: new Set(record.deliveryIds),
     };
     try {
       await storeCall(`job ${job.jobId} create`, () =>

@@ -1,5 +1,6 @@
 import { PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { type RunnerRecord, type RunnerRepository, RunnerState } from '../../ports/store.ts';
+import { type RunnerRecord, RunnerState } from '../../domain/runner-record.ts';
+import type { RunnerRepository } from '../../ports/store.ts';
 import { checkRunnerChanges, definedEntries } from '../../ports/store-rules.ts';
 import { type DynamoContext, storeCall } from './dynamo-context.ts';
 import { ExpressionBuilder } from './expression-builder.ts';

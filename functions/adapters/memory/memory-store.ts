@@ -1,14 +1,10 @@
+import type { Baseline } from '../../domain/baseline.ts';
+import type { Breaker } from '../../domain/breaker.ts';
 import type { Job } from '../../domain/job.ts';
 import { JobStatus } from '../../domain/job-status.ts';
-import {
-  type Baseline,
-  type Breaker,
-  ConditionFailedError,
-  type RunnerRecord,
-  RunnerState,
-  type Store,
-  StoreUnavailableError,
-} from '../../ports/store.ts';
+import { newJobRecord } from '../../domain/new-job.ts';
+import { type RunnerRecord, RunnerState } from '../../domain/runner-record.ts';
+import { ConditionFailedError, type Store, StoreUnavailableError } from '../../ports/store.ts';
 import { checkJobChanges, checkRunnerChanges, definedEntries, expectationParts } from '../../ports/store-rules.ts';
 import { jobExpectationHolds } from './job-expectation.ts';
 
@@ -95,7 +91,7 @@ export function createMemoryStore(): MemoryStore {
     },
 
     jobs: {
-      async create(job, deliveryId, now, lease, note = 'recorded from webhook') {
+      async create(job, deliveryId, now, lease, note) {
         await enter('jobs.create');
         const existing = jobs.get(job.jobId);
         if (existing) {
@@ -105,31 +101,7 @@ export function createMemoryStore(): MemoryStore {
             existing.deliveryIds = [...existing.deliveryIds, deliveryId].sort();
           return { created: false };
         }
-        const status = lease ? JobStatus.provisioning : JobStatus.queued;
-        const stored: Job = {
-          jobId: job.jobId,
-          runId: job.runId,
-          owner: job.owner,
-          repo: job.repo,
-          scopeKey: job.scopeKey,
-          installationId: job.installationId,
-          labels: [...job.labels],
-          status,
-          ...(lease ? { leaseOwner: lease.owner, leaseExpiresAt: lease.expiresAt } : {}),
-          attempt: 1,
-          heals: 0,
-          deliveryIds: [deliveryId],
-          createdAt: now,
-          updatedAt: now,
-          version: 1,
-          history: [
-            {
-              at: now,
-              status,
-              note: lease ? `${note}, leased to its dispatched provisioning` : note,
-            },
-          ],
-        };
+        const stored = newJobRecord(job, deliveryId, now, lease, note);
         jobs.set(job.jobId, stored);
         return lease ? { created: true, leased: copy(stored) } : { created: true };
       },

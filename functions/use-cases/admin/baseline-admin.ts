@@ -1,7 +1,8 @@
 import type { Config } from '../../config/config.ts';
+import type { Baseline } from '../../domain/baseline.ts';
 import { scopeKey as keyOf, parseScope, type Scope } from '../../domain/scope.ts';
 import type { GitHubPort } from '../../ports/github.ts';
-import type { Baseline, Store } from '../../ports/store.ts';
+import type { Store } from '../../ports/store.ts';
 import type { RunWorkaround, WorkaroundOutcome } from '../healing/run-workaround.ts';
 
 export interface BaselineAdminDeps {

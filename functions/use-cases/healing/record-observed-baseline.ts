@@ -1,7 +1,8 @@
 import type { Config } from '../../config/config.ts';
+import { BaselineMethod, BaselineState } from '../../domain/baseline.ts';
 import { parseRunnerName } from '../../domain/runner-name.ts';
 import type { Logger, Metrics } from '../../ports/runtime.ts';
-import { BaselineMethod, type BaselineRepository, BaselineState, ConditionFailedError } from '../../ports/store.ts';
+import { type BaselineRepository, ConditionFailedError } from '../../ports/store.ts';
 import type { JobProgress } from '../ingress/accept-webhook.ts';
 
 export interface RecordObservedBaselineDeps {

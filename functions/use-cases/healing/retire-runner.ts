@@ -1,7 +1,8 @@
+import { RunnerKind, type RunnerRecord, RunnerState } from '../../domain/runner-record.ts';
 import type { GitHubPort, GitHubTarget } from '../../ports/github.ts';
 import type { RunnerLauncher } from '../../ports/launcher.ts';
 import type { Logger, Metrics } from '../../ports/runtime.ts';
-import { ConditionFailedError, RunnerKind, type RunnerRecord, RunnerState, type Store } from '../../ports/store.ts';
+import { ConditionFailedError, type Store } from '../../ports/store.ts';
 
 /** A JIT runner of ours that nothing needs any more (a spare, an orphan launch or registration). */
 export interface RunnerToRetire {

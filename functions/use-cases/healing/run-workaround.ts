@@ -1,22 +1,16 @@
 import { randomBytes } from 'node:crypto';
 import type { Config } from '../../config/config.ts';
+import { type Baseline, BaselineMethod, BaselineState } from '../../domain/baseline.ts';
 import { classifyApiError } from '../../domain/classify-failure.ts';
 import { JitRunnersError } from '../../domain/errors.ts';
 import { JobStatus } from '../../domain/job-status.ts';
 import { baselineRunnerLabel, baselineRunnerName } from '../../domain/runner-name.ts';
+import { RunnerKind, RunnerState } from '../../domain/runner-record.ts';
 import { scopeKey as keyOf, type Scope, scopeUrl } from '../../domain/scope.ts';
 import { type GitHubPort, GitHubRequestError, type GitHubRunner, type GitHubTarget } from '../../ports/github.ts';
 import type { RunnerLauncher } from '../../ports/launcher.ts';
 import type { Clock, Dispatcher, Logger, Metrics } from '../../ports/runtime.ts';
-import {
-  type Baseline,
-  BaselineMethod,
-  BaselineState,
-  ConditionFailedError,
-  RunnerKind,
-  RunnerState,
-  type Store,
-} from '../../ports/store.ts';
+import { ConditionFailedError, type Store } from '../../ports/store.ts';
 import type { ScopeGuard } from '../provisioning/scope-guard.ts';
 
 export interface RunWorkaroundDeps {

@@ -1,5 +1,6 @@
 import type { Config } from '../../config/config.ts';
 import { failureAttempts } from '../../domain/attempt-budget.ts';
+import { type Baseline, BaselineState } from '../../domain/baseline.ts';
 import type { Classification } from '../../domain/classify-failure.ts';
 import { FailureClass } from '../../domain/failure-class.ts';
 import {
@@ -11,19 +12,12 @@ import {
 } from '../../domain/failure-policy.ts';
 import type { Job } from '../../domain/job.ts';
 import { JobStatus } from '../../domain/job-status.ts';
+import { RunnerKind, RunnerState } from '../../domain/runner-record.ts';
 import { scopeForRepository } from '../../domain/scope.ts';
 import type { GitHubPort, GitHubTarget } from '../../ports/github.ts';
 import type { RunnerLauncher } from '../../ports/launcher.ts';
 import type { Clock, Dispatcher, Logger, Metrics } from '../../ports/runtime.ts';
-import {
-  type Baseline,
-  BaselineState,
-  ConditionFailedError,
-  type JobChanges,
-  RunnerKind,
-  RunnerState,
-  type Store,
-} from '../../ports/store.ts';
+import { ConditionFailedError, type JobChanges, type Store } from '../../ports/store.ts';
 import type { ScopeGuard } from '../provisioning/scope-guard.ts';
 
 export interface RunnerFailureDeps {

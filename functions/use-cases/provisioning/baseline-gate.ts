@@ -1,9 +1,10 @@
 import type { Config } from '../../config/config.ts';
+import { type Baseline, BaselineState } from '../../domain/baseline.ts';
 import type { Job } from '../../domain/job.ts';
 import type { Scope } from '../../domain/scope.ts';
 import type { GitHubTarget } from '../../ports/github.ts';
 import type { Logger, Metrics } from '../../ports/runtime.ts';
-import { type Baseline, type BaselineRepository, BaselineState } from '../../ports/store.ts';
+import type { BaselineRepository } from '../../ports/store.ts';
 
 export type GateDecision =
   | { proceed: true }

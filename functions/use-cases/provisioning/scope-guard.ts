@@ -1,10 +1,11 @@
 import type { Config } from '../../config/config.ts';
+import type { Breaker } from '../../domain/breaker.ts';
 import { closedBreaker, isBreakerFailure, isOpen, recordFailure, recordSuccess } from '../../domain/breaker-policy.ts';
 import { type Classification, classifyApiError } from '../../domain/classify-failure.ts';
 import { FailureClass } from '../../domain/failure-class.ts';
 import type { GitHubRequestError } from '../../ports/github.ts';
 import type { Logger, Metrics } from '../../ports/runtime.ts';
-import { type Breaker, type BreakerRepository, ConditionFailedError } from '../../ports/store.ts';
+import { type BreakerRepository, ConditionFailedError } from '../../ports/store.ts';
 
 export interface FailureVerdict {
   class: FailureClass;

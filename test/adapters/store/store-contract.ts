@@ -1,14 +1,9 @@
 import { describe, expect, it } from 'vitest';
+import type { Baseline } from '../../../functions/domain/baseline.ts';
 import type { NewJob } from '../../../functions/domain/job.ts';
 import { JobStatus } from '../../../functions/domain/job-status.ts';
-import {
-  type Baseline,
-  ConditionFailedError,
-  type JobExpectation,
-  type RunnerRecord,
-  RunnerState,
-  type Store,
-} from '../../../functions/ports/store.ts';
+import { type RunnerRecord, RunnerState } from '../../../functions/domain/runner-record.ts';
+import { ConditionFailedError, type JobExpectation, type Store } from '../../../functions/ports/store.ts';
 
 /** A fresh, empty store per call. */
 export type StoreFactory = () => Promise<Store>;

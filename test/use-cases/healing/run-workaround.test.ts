@@ -1,6 +1,6 @@
 import { beforeEach, describe, expect, it } from 'vitest';
+import { BaselineState } from '../../../functions/domain/baseline.ts';
 import { JobStatus } from '../../../functions/domain/job-status.ts';
-import { BaselineState } from '../../../functions/ports/store.ts';
 import { createRunWorkaround, type RunWorkaroundDeps } from '../../../functions/use-cases/healing/run-workaround.ts';
 import { apiError } from '../../support/fake-github.ts';
 import { type HealWorld, healWorld, newJob, REPO_TARGET, T0 } from './heal-fixtures.ts';
