@@ -1,16 +1,7 @@
-import * as z from 'zod/mini';
-import en from 'zod/v4/locales/en.js';
-import { isRepositoryEntry, isValidAllowlistEntry } from '../domain/allowlist.ts';
 import { ConfigError } from '../domain/errors.ts';
-import { parseLabelList } from '../domain/labels.ts';
-import { DEFAULT_RUNNER_NAME_PREFIX } from '../domain/runner-name.ts';
-import {
-  compareVersions,
-  DEFAULT_RUNNER_VERSION,
-  DEFAULT_RUNNER_VERSION_FLOOR,
-  isExactVersion,
-} from '../domain/runner-version.ts';
+import { compareVersions } from '../domain/runner-version.ts';
 import { EnvName } from './env-names.ts';
+import { reason, SETTINGS, type SettingKey, type SettingValue } from './settings.ts';
 
 export const BaselinePolicy = { onError: 'on-error', proactive: 'proactive', off: 'off' } as const;
 export type BaselinePolicy = (typeof BaselinePolicy)[keyof typeof BaselinePolicy];
@@ -58,6 +49,8 @@ export interface Config {
     /** Replacements of stolen runners per job (runners that ran another job of ours). */
     maxTheftsPerJob: number;
     maxWorkaroundsPerScope: number;
+    /** Failure-handling steps (retries, heals, relaunches) per job before it fails. */
+    maxHealsPerJob: number;
     breakerFailureThreshold: number;
     breakerMaxBackoffSeconds: number;
   };
@@ -84,120 +77,8 @@ export interface ConfigSources {
   readFile?: (path: string) => string;
 }
 
-// Why zod/mini: the full zod build is ~450 KB minified and not tree-shakeable, which every Lambda
-// bundle paid at cold start; mini is the same engine with functional checks (~15 KB). It ships no
-// messages by default, so the English locale is loaded to keep the messages users see unchanged.
-z.config(en());
-
-/** zod/mini has no `preprocess`: the same thing is a transform piped into the schema. */
-const preprocess = <T extends z.ZodMiniType>(fn: (value: unknown) => unknown, schema: T) =>
-  z.pipe(z.transform(fn), schema);
-const blankToUndefined = (v: unknown) => (typeof v === 'string' && v.trim() === '' ? undefined : v);
-const opt = <T extends z.ZodMiniType>(schema: T) => preprocess(blankToUndefined, z.optional(schema));
-const int = (min: number, max: number) => z.coerce.number().check(z.int(), z.minimum(min), z.maximum(max));
-const exactVersion = z.string().check(z.refine(isExactVersion, 'must be an exact version such as 2.330.0'));
-const httpUrl = z.pipe(
-  z.url().check(z.refine((u) => /^https?:\/\//.test(u), 'must be an http(s) URL')),
-  z.transform((u: string) => u.replace(/\/+$/, '')),
-);
-const commaList = preprocess(
-  (v) =>
-    typeof v === 'string'
-      ? v
-          .split(',')
-          .map((s) => s.trim())
-          .filter(Boolean)
-      : [],
-  z.array(z.string()),
-);
-
-/** A blank value counts as unset, so the default applies. */
-const orDefault = <T extends z.ZodMiniType>(schema: T, value: z.output<T> & {}) =>
-  preprocess(blankToUndefined, z._default(schema, value as z.util.NoUndefined<z.output<T>>));
-
-/** One schema per variable so a failure names exactly one variable. */
-const schema = {
-  [EnvName.githubAppId]: opt(int(1, Number.MAX_SAFE_INTEGER)),
-  [EnvName.githubAppPrivateKey]: opt(z.string()),
-  [EnvName.githubAppPrivateKeyFile]: opt(z.string()),
-  [EnvName.githubWebhookSecret]: commaList,
-  [EnvName.githubApiUrl]: orDefault(httpUrl, 'https://api.github.com'),
-  [EnvName.githubServerUrl]: orDefault(httpUrl, 'https://github.com'),
-  [EnvName.runnerScope]: orDefault(z.enum(['repo', 'org']), 'repo'),
-  [EnvName.runnerLabels]: preprocess(
-    blankToUndefined,
-    z
-      .pipe(z._default(z.string(), 'self-hosted,linux,x64'), z.transform(parseLabelList))
-      .check(z.refine((l) => l.length > 0, 'needs at least one label')),
-  ),
-  [EnvName.runnerGroupId]: orDefault(int(1, Number.MAX_SAFE_INTEGER), 1),
-  [EnvName.runnerVersion]: orDefault(exactVersion, DEFAULT_RUNNER_VERSION),
-  [EnvName.runnerFallbackVersion]: opt(exactVersion),
-  [EnvName.runnerVersionFloor]: orDefault(exactVersion, DEFAULT_RUNNER_VERSION_FLOOR),
-  [EnvName.baselinePolicy]: orDefault(z.enum(['on-error', 'proactive', 'off']), 'on-error'),
-  [EnvName.repoAllowlist]: z.pipe(
-    commaList,
-    z.array(z.string().check(z.refine(isValidAllowlistEntry, 'entries must be owner/repo or owner/*'))),
-  ),
-  [EnvName.discoverQueuedJobs]: z.pipe(
-    commaList,
-    z.array(
-      z
-        .string()
-        .check(
-          z.refine(
-            isRepositoryEntry,
-            'entries must be owner/repo (no owner/*: each repository costs API calls on every reconcile run)',
-          ),
-        ),
-    ),
-  ),
-  [EnvName.launcher]: opt(z.enum(['local', 'codebuild', 'ec2'])),
-  [EnvName.runnerDir]: opt(z.string()),
-  [EnvName.port]: orDefault(int(0, 65535), 8080),
-  [EnvName.stateDir]: orDefault(z.string(), '.jit-runners'),
-  [EnvName.dynamodbEndpoint]: opt(httpUrl),
-  [EnvName.tableName]: orDefault(
-    z.string().check(z.regex(/^[A-Za-z0-9_.-]{3,255}$/, 'must be 3-255 characters of A-Z a-z 0-9 _ . -')),
-    'jit-runners',
-  ),
-  [EnvName.runnerStartTimeoutSeconds]: orDefault(int(1, 86_400), 120),
-  [EnvName.baselineOnlineTimeoutSeconds]: orDefault(int(1, 3_600), 60),
-  [EnvName.reconcileIntervalSeconds]: orDefault(int(1, 86_400), 60),
-  [EnvName.maxAttemptsPerJob]: orDefault(int(1, 20), 3),
-  [EnvName.maxTheftsPerJob]: orDefault(int(0, 100), 10),
-  [EnvName.maxWorkaroundsPerScope]: orDefault(int(0, 20), 3),
-  [EnvName.breakerFailureThreshold]: orDefault(int(1, 100), 3),
-  [EnvName.breakerMaxBackoffSeconds]: orDefault(int(1, 3_600), 30),
-  [EnvName.runnerNamePrefix]: orDefault(
-    z.string().check(z.regex(/^[a-z][a-z0-9]{0,15}$/, 'must be 1-16 lower-case letters/digits starting with a letter')),
-    DEFAULT_RUNNER_NAME_PREFIX,
-  ),
-  LOG_LEVEL: preprocess(
-    (v) => (typeof v === 'string' && v.trim() ? v.trim().toUpperCase() : undefined),
-    z._default(z.enum(['DEBUG', 'INFO', 'WARN', 'ERROR']), 'INFO'),
-  ),
-  [EnvName.provisionerFunctionName]: opt(z.string()),
-  [EnvName.githubAppPrivateKeySecretArn]: opt(z.string()),
-  [EnvName.githubWebhookSecretArn]: opt(z.string()),
-  [EnvName.codebuildProjectName]: opt(z.string()),
-  [EnvName.ec2LaunchTemplateId]: opt(z.string()),
-  [EnvName.ec2SubnetIds]: commaList,
-  [EnvName.ec2InstanceType]: opt(z.string()),
-  [EnvName.ec2UseSpot]: orDefault(z.enum(['true', 'false']), 'false'),
-  [EnvName.jitConfigParameterPrefix]: orDefault(z.string(), '/jit-runners/jit-config'),
-} satisfies Record<string, z.ZodMiniType>;
-
-type Parsed = { [K in keyof typeof schema]: z.output<(typeof schema)[K]> };
-
-function reason(error: z.core.$ZodError): string {
-  const issue = error.issues[0];
-  if (!issue) return 'invalid value';
-  if (issue.code === 'invalid_value' && 'values' in issue) {
-    return `must be one of ${(issue.values as unknown[]).map(String).join(', ')}`;
-  }
-  return issue.message.replace(/^Invalid input: /, '');
-}
+/** The variables, as the settings table parses them (keyed by variable name). */
+type Parsed = { [K in SettingKey as (typeof EnvName)[K]]: SettingValue<K> };
 
 function looksLikePem(key: string): boolean {
   return /-----BEGIN (RSA )?PRIVATE KEY-----/.test(key);
@@ -208,9 +89,11 @@ function looksLikePem(key: string): boolean {
  * the message never contains a secret value.
  */
 export function parseConfig(sources: ConfigSources, context: ConfigContext = 'local'): Config {
+  // One schema per variable, so a failure names exactly one variable.
   const parsed: Record<string, unknown> = {};
-  for (const [name, s] of Object.entries(schema)) {
-    const result = (s as z.ZodMiniType).safeParse(sources.env[name]);
+  for (const key of Object.keys(SETTINGS) as SettingKey[]) {
+    const name = EnvName[key];
+    const result = SETTINGS[key].schema.safeParse(sources.env[name]);
     if (!result.success) throw new ConfigError(name, reason(result.error));
     parsed[name] = result.data;
   }
@@ -308,6 +191,7 @@ export function parseConfig(sources: ConfigSources, context: ConfigContext = 'lo
       maxAttemptsPerJob: p.MAX_ATTEMPTS_PER_JOB,
       maxTheftsPerJob: p.MAX_THEFTS_PER_JOB,
       maxWorkaroundsPerScope: p.MAX_WORKAROUNDS_PER_SCOPE,
+      maxHealsPerJob: p.MAX_HEALS_PER_JOB,
       breakerFailureThreshold: p.BREAKER_FAILURE_THRESHOLD,
       breakerMaxBackoffSeconds: p.BREAKER_MAX_BACKOFF_SECONDS,
     },

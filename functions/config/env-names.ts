@@ -1,6 +1,9 @@
 /**
- * The configuration contract (DESIGN §6): every environment variable name the Lambdas, the CDK stack
- * and local mode agree on. Imported by both `cdk/` and `functions/`; never spell a name elsewhere.
+ * The configuration contract (docs/design.md "Configuration"): every environment variable name the
+ * Lambdas, the CDK stack and local mode agree on. Imported by both `cdk/` and `functions/`; never spell
+ * a name elsewhere. Each name has one row in the settings table (functions/config/settings.ts, keyed the
+ * same way; the compiler refuses a name without a row). This module stays dependency-free so that any
+ * file can import the names without loading the schemas.
  */
 export const EnvName = {
   githubAppId: 'GITHUB_APP_ID',
@@ -26,10 +29,10 @@ export const EnvName = {
   runnerStartTimeoutSeconds: 'RUNNER_START_TIMEOUT_SECONDS',
   baselineOnlineTimeoutSeconds: 'BASELINE_ONLINE_TIMEOUT_SECONDS',
   reconcileIntervalSeconds: 'RECONCILE_INTERVAL_SECONDS',
-  // Extensions beyond DESIGN §6 (documented in docs/configuration.md).
   maxAttemptsPerJob: 'MAX_ATTEMPTS_PER_JOB',
   maxTheftsPerJob: 'MAX_THEFTS_PER_JOB',
   maxWorkaroundsPerScope: 'MAX_WORKAROUNDS_PER_SCOPE',
+  maxHealsPerJob: 'MAX_HEALS_PER_JOB',
   breakerFailureThreshold: 'BREAKER_FAILURE_THRESHOLD',
   breakerMaxBackoffSeconds: 'BREAKER_MAX_BACKOFF_SECONDS',
   runnerNamePrefix: 'RUNNER_NAME_PREFIX',

@@ -19,6 +19,7 @@ const limits: Config['limits'] = {
   maxAttemptsPerJob: 3,
   maxTheftsPerJob: 10,
   maxWorkaroundsPerScope: 3,
+  maxHealsPerJob: 10,
   breakerFailureThreshold: 3,
   breakerMaxBackoffSeconds: 30,
 };

@@ -16,6 +16,7 @@ export function provisionConfig(fallbackVersion: string | undefined) {
       maxAttemptsPerJob: 3,
       maxTheftsPerJob: 10,
       maxWorkaroundsPerScope: 3,
+      maxHealsPerJob: 10,
       breakerFailureThreshold: 3,
       breakerMaxBackoffSeconds: 30,
     },
