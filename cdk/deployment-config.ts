@@ -11,7 +11,7 @@ import {
 
 /**
  * Deploy-time configuration of the stack: typed, documented, defaulted and validated here, then handed
- * to the functions as the DESIGN §6 environment variables (see `function-environment.ts`). Every
+ * to the functions as the docs/design.md "Configuration" environment variables (see `function-environment.ts`). Every
  * property can also be given as CDK context: `npx cdk deploy -c appId=123 -c launcher=ec2 ...`.
  */
 export interface DeploymentConfigInput {

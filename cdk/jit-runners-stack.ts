@@ -26,7 +26,7 @@ export interface JitRunnersStackProps extends StackProps {
   config?: DeploymentConfigInput;
 }
 
-/** Environment variable Powertools-style metric code reads for its namespace (not part of DESIGN §6). */
+/** Environment variable Powertools-style metric code reads for its namespace (not part of docs/design.md "Configuration"). */
 export const METRICS_NAMESPACE_ENV = 'POWERTOOLS_METRICS_NAMESPACE';
 const MAX_STACK_NAME = 40;
 
@@ -273,7 +273,7 @@ export class JitRunnersStack extends Stack {
     this.#acknowledgeNagFindings();
   }
 
-  /** DESIGN §6 variables for every function, from the one shared name module. */
+  /** docs/design.md "Configuration" variables for every function, from the one shared name module. */
   #environment(config: DeploymentConfig, appId: string, provisionerName: string): Record<string, string> {
     const env: Record<string, string> = {
       [EnvName.githubAppId]: appId,

@@ -13,9 +13,9 @@ const attributeType = (name: keyof typeof KEY_ATTRIBUTE_TYPES): dynamodb.Attribu
   KEY_ATTRIBUTE_TYPES[name] === 'N' ? dynamodb.AttributeType.NUMBER : dynamodb.AttributeType.STRING;
 
 /**
- * The one state table (DESIGN §3), declared from the same schema module the store uses. On-demand,
+ * The one state table (docs/design.md "State"), declared from the same schema module the store uses. On-demand,
  * point-in-time recovery, TTL, and RETAINED when the stack is deleted: runtime state (jobs, baselines,
- * breakers) must survive a redeploy or a stack replacement (DESIGN §1, the Semaphore lesson).
+ * breakers) must survive a redeploy or a stack replacement (docs/design.md "Why it exists", the Semaphore lesson).
  */
 export class StateTable extends Construct {
   readonly table: dynamodb.Table;

@@ -99,7 +99,7 @@ export function buildCore(deps: CoreDeps) {
     },
   });
 
-  // ── issue 3: the regular-runner workaround, runner signals, start timeouts, observed baselines ──
+  // ── metadata healing (docs/design.md "Failure classes"): the regular-runner workaround, runner signals, start timeouts, observed baselines ──
   const runWorkaround = createRunWorkaround({
     config,
     store,
@@ -149,7 +149,7 @@ export function buildCore(deps: CoreDeps) {
   progressListeners.push(createRecordObservedBaseline({ config, baselines: store.baselines, logger, metrics }));
   const { listBaselines, ensureBaseline } = createBaselineAdmin({ config, store, github, runWorkaround });
 
-  // ── issue 6: stolen and spare runners, the reconciler ──
+  // ── stolen and spare runners, the reconciler (docs/design.md "Retiring a runner") ──
   const retireRunner = createRetireRunner({ store, github, launcher, logger, metrics });
   const replaceRobbedJob = createReplaceRobbedJob({
     config,

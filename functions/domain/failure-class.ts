@@ -1,4 +1,4 @@
-/** Failure classes of DESIGN §4. Classification itself lives in `classify-failure.ts`. */
+/** Failure classes of docs/design.md "Failure classes". Classification itself lives in `classify-failure.ts`. */
 export const FailureClass = {
   metadataMissing: 'metadata-missing',
   breakerOpen: 'breaker-open',

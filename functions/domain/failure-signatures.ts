@@ -1,7 +1,7 @@
 import { FailureClass } from './failure-class.ts';
 
 /**
- * The data behind `classify-failure.ts`: every failure signature of DESIGN §4 in one table, so the
+ * The data behind `classify-failure.ts`: every failure signature of docs/design.md "Failure classes" in one table, so the
  * classifier, the CloudWatch Logs subscription filter (CDK stack) and the docs agree on the exact
  * strings. Order matters: the first matching signature wins.
  */
@@ -60,7 +60,7 @@ const ERROR_CONTEXT = /\b(?:error|err|exception|failed|failure|status|http)\b/i;
 
 export const LOG_SIGNATURES: readonly LogSignature[] = [
   // Before metadata-missing: the broker answers `BadRequest … breaker open` once bad requests pile up,
-  // and DESIGN §6 says `breaker open` alone means back off, not run the workaround.
+  // and docs/design.md "Configuration" says `breaker open` alone means back off, not run the workaround.
   {
     id: 'breaker-open',
     class: FailureClass.breakerOpen,

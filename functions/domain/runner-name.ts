@@ -1,7 +1,7 @@
 /**
  * Runner names are a pure function of (prefix, job id, attempt). Why: if a crash loses the answer of
  * `generate-jitconfig`, the retry asks for the same name, GitHub answers 409, and we know the
- * registration is ours (DESIGN §6 "Runner names") instead of minting a second runner.
+ * registration is ours (docs/design.md "Crash safety") instead of minting a second runner.
  */
 export const DEFAULT_RUNNER_NAME_PREFIX = 'jr';
 const MAX_NAME_LENGTH = 64;
@@ -26,7 +26,7 @@ export function baselineRunnerName(prefix: string, scopeKey: string, nonce: stri
   return `${prefix}-baseline-${slug}-${nonce}`.slice(0, MAX_NAME_LENGTH);
 }
 
-/** A label no job uses, so the baseline runner can never take a user's job (DESIGN §6). */
+/** A label no job uses, so the baseline runner can never take a user's job (docs/design.md "Configuration"). */
 export function baselineRunnerLabel(nonce: string): string {
   return `jit-runners-baseline-${nonce}`;
 }

@@ -1,4 +1,4 @@
-/** Where runners are registered: one repository, or one organization (DESIGN §6 `RUNNER_SCOPE`). */
+/** Where runners are registered: one repository, or one organization (docs/design.md "Configuration" `RUNNER_SCOPE`). */
 export const ScopeKind = { repo: 'repo', org: 'org' } as const;
 export type ScopeKind = (typeof ScopeKind)[keyof typeof ScopeKind];
 

@@ -2,7 +2,7 @@ import { FailureClass } from './failure-class.ts';
 import { compareVersions, isExactVersion } from './runner-version.ts';
 
 /**
- * Runner version policy (DESIGN §5): a pinned exact version, an optional fallback used after a
+ * Runner version policy (docs/design.md "Runner version policy"): a pinned exact version, an optional fallback used after a
  * version-class failure, and a floor below which we refuse to start. Versions are exact semver
  * (`2.330.0`): no ranges, no `latest`, no `v` prefix.
  */

@@ -14,7 +14,7 @@ export interface RunnerEventsResult {
 /**
  * Runner watcher in AWS: CloudWatch Logs subscription batches (lines matching the failure signatures),
  * CodeBuild build state changes and EC2 instance state changes → handle-runner-signal. Only a watcher
- * outside the runner can notice the metadata-missing loop (DESIGN §1): this is that watcher.
+ * outside the runner can notice the metadata-missing loop (docs/design.md "Why it exists"): this is that watcher.
  */
 export async function handler(event: unknown): Promise<RunnerEventsResult> {
   const app = await lambdaCore();

@@ -84,7 +84,7 @@ describe('JitRunnersStack (CodeBuild launcher, defaults)', () => {
       for (const g of groups) expect(g.Properties.RetentionInDays).toBe(30);
     });
 
-    it('get only DESIGN §6 names (plus the metrics namespace) in their environment', () => {
+    it('get only docs/design.md "Configuration" names (plus the metrics namespace) in their environment', () => {
       const known = new Set<string>([...Object.values(EnvName), 'POWERTOOLS_METRICS_NAMESPACE']);
       for (const fn of resourcesOfType(s.json, 'AWS::Lambda::Function')) {
         const env = (fn.Properties.Environment as { Variables: Record<string, unknown> }).Variables;

@@ -78,7 +78,7 @@ describe('healing the missing runner metadata through the local server (sandbox,
     expect(new Set(minted).size).toBe(minted.length);
     // About one stuck runner and one replacement per job. JIT runners take any job their labels match, so
     // a replacement may serve another job, and a robbed job's replacement usually stands in for a robber
-    // that never needed its own. When two thefts race, a replacement can turn out spare: DESIGN §6 lets it
+    // that never needed its own. When two thefts race, a replacement can turn out spare: docs/design.md "Configuration" lets it
     // exist and requires it stopped and deregistered (checked below), so allow a small slack here.
     expect(minted.length).toBeLessThanOrEqual(2 * jobs.length + 2);
     for (const job of jobs) {

@@ -1,6 +1,6 @@
 import type { Config } from '../../functions/config/config.ts';
 
-/** The configuration the provisioner specs run with: the defaults of DESIGN §6, one repository scope. */
+/** The configuration the provisioner specs run with: the defaults of docs/design.md "Configuration", one repository scope. */
 export function provisionConfig(fallbackVersion: string | undefined) {
   return {
     runner: {

@@ -1,5 +1,5 @@
 /**
- * The one DynamoDB table (DESIGN §3): key names, the listing index, the TTL attribute and the item kinds.
+ * The one DynamoDB table (docs/design.md "State"): key names, the listing index, the TTL attribute and the item kinds.
  * No SDK imports: the CDK stack imports this file to declare the same table that `ensureTable` creates locally.
  *
  * Layout (every item has `pk`, `sk` = `META` and `entity`):

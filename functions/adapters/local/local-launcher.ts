@@ -30,7 +30,7 @@ import { freshRunnerCopy, pruneRunnerCopy, RUNNER_LOG_NAME } from './runner-copy
 import { assertSafeExtraEnvironment, runnerEnvironment } from './runner-environment.ts';
 
 /*
- * Local process launcher (DESIGN §6 "Local launcher contract").
+ * Local process launcher (docs/design.md "Local mode").
  *
  * - launchId is `local:<runnerName>`: deterministic, so a retried launch, `stop` after a server restart
  *   and `listActive` all agree without any state beyond the pid file in the runner's directory.

@@ -9,8 +9,7 @@ const KEPT_AFTER_EXIT = new Set([RUNNER_LOG_NAME, '_diag']);
 
 /**
  * Top-level entries of RUNNER_DIR that are never copied: the identity and state of a runner that was
- * configured in RUNNER_DIR itself (a JIT runner must start from a blank identity, DESIGN §1 "second
- * lesson"), its logs and work tree, and this launcher's own files.
+ * configured in RUNNER_DIR itself (a JIT runner must start from a blank identity, docs/design.md "Why it exists"), its logs and work tree, and this launcher's own files.
  */
 const NOT_COPIED = new Set([
   '.runner',

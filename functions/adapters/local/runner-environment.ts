@@ -3,7 +3,7 @@ import { LaunchConfigError } from '../../ports/launcher.ts';
 /** Used when the parent has no PATH (e.g. started by a bare supervisor). */
 export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
-/** Names the launcher sets itself or that must never reach a runner (DESIGN §6 "Runner environment"). */
+/** Names the launcher sets itself or that must never reach a runner (docs/design.md "Local mode"). */
 const FORBIDDEN_EXTRA_NAME = [
   /^AWS_/i,
   /^ACTIONS_RUNNER_INPUT_/i,

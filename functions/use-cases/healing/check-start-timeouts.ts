@@ -41,7 +41,7 @@ export interface StartTimeoutReport {
 const DEFAULT_BATCH = 50;
 
 /**
- * The watcher for what no log says (DESIGN §4 "timeouts"): a job still `launched` after
+ * The watcher for what no log says (docs/design.md "Failure classes"): a job still `launched` after
  * `RUNNER_START_TIMEOUT_SECONDS` has a runner that was never seen working. One runner lookup tells why —
  * 500/503 for our runner is the metadata failure, 404 means the registration is gone, `offline` means it
  * never came online — and the same actions as for runner signals follow. Quiet when idle: with no

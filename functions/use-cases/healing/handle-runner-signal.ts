@@ -79,7 +79,7 @@ function endedClassification(signal: Exclude<RunnerSignal, { kind: 'log' }>): Cl
 }
 
 /**
- * Acts on runner signals (DESIGN §4). The local launcher calls it for every output line, so the common
+ * Acts on runner signals (docs/design.md "Failure classes"). The local launcher calls it for every output line, so the common
  * case — a line no signature matches — returns before any I/O. A matching line costs one job read; the
  * runner repeats its error on every retry, so once a runner has been acted on (or found stale) its later
  * signals are dropped in memory, and the conditional job write in the actions guarantees one action even

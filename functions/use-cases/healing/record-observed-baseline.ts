@@ -13,7 +13,7 @@ export interface RecordObservedBaselineDeps {
 }
 
 /**
- * A JIT runner of ours that runs a job proves the scope's runner metadata exists (issue 3 §4): record
+ * A JIT runner of ours that runs a job proves the scope's runner metadata exists (docs/design.md "Failure classes"): record
  * `BASELINE#` with method `observed` when the scope has no record yet. Listens to `in_progress`
  * deliveries (build-core's `progressListeners`). Each scope is remembered after its first look, so this
  * costs at most one read and one write per scope per process; it never throws into the webhook path.

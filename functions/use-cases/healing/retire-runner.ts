@@ -33,7 +33,7 @@ export interface RetireRunnerDeps {
 }
 
 /**
- * Stops a runner of ours: process first, then the registration (DESIGN §6 "Spare and stolen runners").
+ * Stops a runner of ours: process first, then the registration (docs/design.md "Retiring a runner").
  * Why this order: a registration deleted under a live process makes the runner log "registration
  * deleted" and exit, which is noise at best; a stopped process cannot take a job in between.
  *

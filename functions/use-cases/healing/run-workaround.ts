@@ -77,7 +77,7 @@ function describeError(error: unknown, scopeKey: string): string {
 class WorkaroundFailure extends Error {}
 
 /**
- * The regular-runner workaround for a scope (DESIGN §1, issue 3 §3): registration token → regular runner
+ * The regular-runner workaround for a scope (docs/design.md "Failure classes"): registration token → regular runner
  * (`config.sh --no-default-labels` with one label no job uses, then `run.sh`) → seen `online` through the
  * API → stopped → registration deleted → `BASELINE#` `present` → the scope's waiting jobs dispatched.
  *
@@ -190,7 +190,7 @@ export function createRunWorkaround(deps: RunWorkaroundDeps) {
   ): Promise<WorkaroundOutcome> {
     const key = keyOf(scope);
     const verifiedOnlineAt = clock.now();
-    // Stop first, then remove the registration (DESIGN §6): a running runner would re-register its session.
+    // Stop first, then remove the registration (docs/design.md "Configuration"): a running runner would re-register its session.
     await retire(target, name, launchId, runner.id);
     const stored = await put(
       {

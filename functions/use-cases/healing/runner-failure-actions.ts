@@ -89,7 +89,7 @@ function describe(action: FailureAction): string {
 }
 
 /**
- * The actions of DESIGN §4 for a failing JIT runner, shared by the runner-signal handler and the
+ * The actions of docs/design.md "Failure classes" for a failing JIT runner, shared by the runner-signal handler and the
  * start-timeout check. Every action starts with ONE conditional job write (on the attempt and the
  * `launched` status): whichever signal wins it acts, the 199 other copies of the same log line find the
  * job moved on and do nothing. Side effects (stop, delete, dispatch) follow the write, so a crash in
@@ -183,8 +183,7 @@ export function createRunnerFailureActions(deps: RunnerFailureDeps) {
   }
 
   /**
-   * Stops the failing runner's process, then deletes its registration (DESIGN §6 "Healing a stuck JIT
-   * runner"). Best effort: what fails is logged and left in `stopping` for the reconciler. No GitHub call
+   * Stops the failing runner's process, then deletes its registration (docs/design.md "Configuration"). Best effort: what fails is logged and left in `stopping` for the reconciler. No GitHub call
    * while the scope's breaker is open.
    */
   async function retire(failure: RunnerFailure, now: number): Promise<void> {

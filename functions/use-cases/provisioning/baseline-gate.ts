@@ -12,7 +12,7 @@ export type GateDecision =
   | { proceed: false; until: number; reason: string; fail?: boolean };
 
 /**
- * Applies `BASELINE_POLICY` before a JIT mint (issue 3 §4): `off` always proceeds; `on-error` waits only
+ * Applies `BASELINE_POLICY` before a JIT mint (docs/design.md "Failure classes"): `off` always proceeds; `on-error` waits only
  * while a scope is known to miss its runner metadata; `proactive` makes sure a baseline exists first.
  */
 export interface BaselineGate {

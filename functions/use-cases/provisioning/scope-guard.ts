@@ -14,7 +14,7 @@ export interface FailureVerdict {
   openUntil?: number;
 }
 
-/** Per-scope circuit breaker in front of every GitHub call for a scope (issue 3 §5). */
+/** Per-scope circuit breaker in front of every GitHub call for a scope (docs/design.md "Budgets and backoff"). */
 export interface ScopeGuard {
   /** undefined when calls for the scope may go ahead; otherwise when the breaker closes. */
   openUntil(scopeKey: string, now: number): Promise<number | undefined>;

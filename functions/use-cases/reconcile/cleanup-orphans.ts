@@ -26,7 +26,7 @@ export interface CleanupOrphansDeps {
 export interface OrphansReport {
   launchesStopped: string[];
   registrationsDeleted: string[];
-  /** Scopes whose registrations were listed (none when idle: DESIGN §6 "Quiet when idle"). */
+  /** Scopes whose registrations were listed (none when idle: docs/design.md "Flow"). */
   scopesSwept: string[];
   errors: number;
 }
@@ -79,7 +79,7 @@ function readSweepState(text: string | undefined): SweepState {
 }
 
 /**
- * Orphans (issue 6 §1): runners of ours that no live job needs.
+ * Orphans (docs/design.md "Crash safety"): runners of ours that no live job needs.
  *
  * - Launches (builds, instances, local processes) whose runner name belongs to no live job are stopped,
  *   and their registration deleted, unless GitHub shows the runner busy (it runs a job we were not told

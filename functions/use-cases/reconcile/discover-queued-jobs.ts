@@ -81,7 +81,7 @@ interface Repository {
 class BudgetSpent extends Error {}
 
 /**
- * The optional part of issue 6's missed webhooks: for repositories that opt in (`DISCOVER_QUEUED_JOBS`),
+ * Missed webhooks, optional part (docs/design.md "Crash safety"): for repositories that opt in (`DISCOVER_QUEUED_JOBS`),
  * queued jobs are looked up in the Actions API, so a job whose `queued` webhook GitHub never sent, whose
  * redeliveries all failed, or that was queued while the App's webhook was deactivated, still runs.
  *

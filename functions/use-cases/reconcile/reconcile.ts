@@ -81,7 +81,7 @@ export interface ReconcileReport {
 export const RECONCILE_LOCK = 'reconciler';
 
 /**
- * The reconciler (issue 6 §1), run on a schedule (EventBridge in AWS, a timer locally). Every step is
+ * The reconciler (docs/design.md "Crash safety"), run on a schedule (EventBridge in AWS, a timer locally). Every step is
  * idempotent on its own (conditional job writes, exactly-once marks, a lease-guarded provisioner), and
  * the run is guarded by a lease in the store so two schedulers firing at once do not both act.
  *

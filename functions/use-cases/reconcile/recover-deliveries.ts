@@ -70,7 +70,7 @@ function readState(text: string | undefined): ScanState {
 }
 
 /**
- * Missed webhooks (DESIGN §6 "Missed deliveries"): GitHub never retries a failed delivery, so the
+ * Missed webhooks (docs/design.md "Crash safety"): GitHub never retries a failed delivery, so the
  * reconciler reads the App's delivery log (`GET /app/hook/deliveries`, newest first) down to where the
  * previous run stopped (plus a minute of overlap), and asks for each failed `workflow_job` delivery once more.
  *

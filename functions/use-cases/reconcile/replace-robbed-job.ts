@@ -62,7 +62,7 @@ export function swapGraceMs(config: Pick<Config, 'timeouts'>): number {
 }
 
 /**
- * Stolen runners (DESIGN §4 `stolen`): JIT runners take any queued job their labels match, so runner
+ * Stolen runners (docs/design.md "Failure classes" `stolen`): JIT runners take any queued job their labels match, so runner
  * `jr-A-1` may start job B. Job A is then robbed; if GitHub still shows A queued it needs a runner.
  *
  * A replacement takes the next attempt (a new runner name: the same name would answer 409 and the

@@ -46,7 +46,7 @@ const QUEUED_ON_GITHUB: ReadonlySet<WorkflowJobState['status']> = new Set([
 ]);
 
 /**
- * The reconciler's per-state deadlines (issue 6 §1): jobs stuck before `launched` are dispatched again
+ * The reconciler's per-state deadlines (docs/design.md "Crash safety"): jobs stuck before `launched` are dispatched again
  * (the provisioner resumes from their last durable step under its lease); jobs `launched` or `running`
  * longer than expected are looked up in the Actions API, because webhooks are hints and `in_progress`
  * or `completed` may never arrive. Each look-up is rate-limited per job with a store mark, so a job

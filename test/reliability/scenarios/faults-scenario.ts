@@ -94,7 +94,7 @@ async function measure(world: World, fault: string, ids: number[], timeoutMs: nu
 }
 
 /**
- * Faults (issue 6 Tests): each fault on its own (its own repository, so simulator faults touch only its
+ * Faults, one of the reliability soak scenarios (docs/reliability.md): each fault on its own (its own repository, so simulator faults touch only its
  * jobs), then all of them mixed at a set rate. Real sample runners, the real Octokit adapter with a short
  * timeout, the embedded store behind a throttleable client. Every job must end `completed` or `failed`
  * with a reason; none lost, none run twice, no runner left behind.

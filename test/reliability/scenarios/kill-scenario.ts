@@ -108,7 +108,7 @@ class Server {
 }
 
 /**
- * Crash safety (issue 6 §3): the local server, started like `npm start` (GitHub mode against the test's
+ * Crash safety (docs/design.md "Crash safety"): the local server, started like `npm start` (GitHub mode against the test's
  * simulator, embedded store, local launcher with the sample runner), is killed with SIGKILL at random
  * points while jobs flow, and restarted on the same state directory and port. Runner processes outlive it
  * (their own process groups), webhooks sent while it is down fail (the reconciler redelivers them).

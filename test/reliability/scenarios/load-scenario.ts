@@ -34,7 +34,7 @@ export interface LoadResult {
 }
 
 /**
- * Load (issue 6 Tests): distinct queued jobs across repositories, delivered by the simulator as GitHub
+ * Load, one of the reliability soak scenarios (docs/reliability.md): distinct queued jobs across repositories, delivered by the simulator as GitHub
  * would, plus duplicate deliveries of the same jobs under new delivery ids posted concurrently straight
  * to the local server. Runners are the RecordingLauncher: the figures are mints and launches.
  */

@@ -23,7 +23,7 @@ export interface MissedResult {
 }
 
 /**
- * Missed webhooks (issue 6 Tests): a fault switch answers 10 % of the `queued` deliveries 500 before they
+ * Missed webhooks, one of the reliability soak scenarios (docs/reliability.md): a fault switch answers 10 % of the `queued` deliveries 500 before they
  * reach the server, so those jobs are never recorded; GitHub does not retry. The reconciler finds them in
  * the App's delivery log and redelivers each once; every job must complete, on real sample runners.
  */

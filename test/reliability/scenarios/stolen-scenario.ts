@@ -11,7 +11,7 @@ export interface StolenResult {
 }
 
 /**
- * Stolen runner (issue 6 Tests): two jobs with the same labels; the first job's runner takes the second
+ * Stolen runner, one of the reliability soak scenarios (docs/reliability.md): two jobs with the same labels; the first job's runner takes the second
  * job. Real runners (local launcher + sample runner) against the simulator, whose broker hands a runner
  * the oldest queued job its labels match, exactly like GitHub.
  *

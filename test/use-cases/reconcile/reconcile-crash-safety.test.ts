@@ -7,7 +7,7 @@ import { createWorld, OWNER, T0 } from './reconcile-fixtures.ts';
 
 const target: GitHubTarget = { installationId: 1, scope: { kind: 'repo', owner: OWNER, repo: 'app' } };
 
-describe('provisioner crash safety (reviewed for issue 6)', () => {
+describe('provisioner crash safety', () => {
   it('adopts a runner that was launched but is still booting when a crash lost the record (no second launch)', async () => {
     const world = createWorld();
     await world.queue(1);

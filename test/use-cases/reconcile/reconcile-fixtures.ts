@@ -155,7 +155,7 @@ export function createWorld(
   return world;
 }
 
-/** GitHub calls other than listing the App's deliveries (DESIGN §6 "Quiet when idle" allows those). */
+/** GitHub calls other than listing the App's deliveries (docs/design.md "Flow" allows those). */
 export function runnerApiCalls(github: FakeGitHub): string[] {
   return github.calls.filter((c) => c.op !== 'listHookDeliveries').map((c) => c.op);
 }
