@@ -33,6 +33,11 @@ export function formatJob(job: Job): string {
   if (job.runnerName)
     lines.push(`  runner: ${job.runnerName} (id ${job.runnerId ?? '?'}, v${job.runnerVersion ?? '?'})`);
   if (job.ranOn) lines.push(`  ran on: ${job.ranOn}`);
+  if (job.status === 'waiting' && job.waitingSince !== undefined)
+    lines.push(`  waiting for an environment approval since ${new Date(job.waitingSince).toISOString()}`);
+  else if (job.assignableAt !== undefined)
+    lines.push(`  assignable again since ${new Date(job.assignableAt).toISOString()} (after an approval wait)`);
+  if (job.waits) lines.push(`  runners retired by approval waits: ${job.waits}`);
   if (job.failureClass || job.reason) lines.push(`  failure: ${job.failureClass ?? ''} ${job.reason ?? ''}`.trimEnd());
   lines.push('  history:');
   for (const e of job.history) lines.push(`    ${new Date(e.at).toISOString()}  ${e.status.padEnd(15)} ${e.note}`);

@@ -1,7 +1,7 @@
-import { backoff } from './backoff.ts';
 import type { Breaker } from './breaker.ts';
 import type { Classification } from './classify-failure.ts';
 import { FailureClass } from './failure-class.ts';
+import { backoff, EQUAL_JITTER } from './job-budget.ts';
 
 /**
  * Per-scope circuit breaker (`BREAKER#<scope>`), as pure transitions. While a scope's breaker is
@@ -97,11 +97,11 @@ export function recordFailure(breaker: BreakerFields | Breaker, options: Failure
     return { breaker: { ...current, consecutiveFailures }, changed: true, opened: false };
   }
   const opens = current.opens + 1;
-  const window = backoff(opens, {
-    baseMs: options.baseMs ?? DEFAULT_BREAKER_BASE_MS,
-    capMs: options.maxBackoffMs,
-    random: options.random,
-  });
+  const window = backoff(
+    opens,
+    { startMs: options.baseMs ?? DEFAULT_BREAKER_BASE_MS, capMs: options.maxBackoffMs, jitter: EQUAL_JITTER },
+    options.random,
+  );
   const next: BreakerFields = { ...current, consecutiveFailures, opens, openUntil: options.now + window };
   const reason =
     options.reason ?? (options.breakerOpenSignal ? 'breaker open' : `${consecutiveFailures} consecutive server errors`);

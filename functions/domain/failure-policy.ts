@@ -1,8 +1,16 @@
-import { failureAttempts } from './attempt-budget.ts';
-import { backoff } from './backoff.ts';
 import type { Baseline } from './baseline.ts';
 import type { Classification } from './classify-failure.ts';
 import { FailureClass } from './failure-class.ts';
+import {
+  backoff,
+  FAILURE_RETRY_BACKOFF,
+  giveUpReason,
+  type JobLimits,
+  type JobSpending,
+  JobStep,
+  PROVISION_RETRY_BACKOFF,
+  spentBudget,
+} from './job-budget.ts';
 import { isTerminal, JobStatus } from './job-status.ts';
 import { chooseRunnerVersion, type VersionChoice } from './version-policy.ts';
 
@@ -53,39 +61,19 @@ export const ACTION_FOR_CLASS: Readonly<Record<FailureClass, ActionKind>> = {
   'start-timeout': ActionKind.remint,
 };
 
-export interface FailureLimits {
-  /** Runners (mints) per job because of failures, counting the first; thefts are not counted (see `failureAttempts`). */
-  maxAttemptsPerJob: number;
+/** The job budgets (see `job-budget.ts`) and the scope's workaround budget, from `config.limits`. */
+export interface FailureLimits extends JobLimits {
   /** Regular-runner workarounds per scope. */
   maxWorkaroundsPerScope: number;
-  /** Failure-handling steps per job (retries, heals, relaunches): bounds transient retry loops. */
-  maxHealsPerJob: number;
-  retryBaseMs: number;
-  retryCapMs: number;
 }
-
-export const DEFAULT_FAILURE_LIMITS: Readonly<FailureLimits> = {
-  maxAttemptsPerJob: 3,
-  maxWorkaroundsPerScope: 3,
-  maxHealsPerJob: 10,
-  retryBaseMs: 2_000,
-  retryCapMs: 30_000,
-};
 
 /** `BASELINE_POLICY` values (same strings as the configuration). */
 export type BaselinePolicyName = 'on-error' | 'proactive' | 'off';
 
 export interface DecideInput {
   classification: Classification;
-  job: {
-    /** Current attempt (1-based): the number of runners minted so far. */
-    attempt: number;
-    /** How many of those replaced a stolen runner (absent = 0): not failures, so not in the attempt budget. */
-    thefts?: number | undefined;
-    /** Failure-handling steps already spent (see {@link spendsHeal}). */
-    heals: number;
-    status?: JobStatus | undefined;
-  };
+  /** What the job spent (heals: see {@link spendsHeal}), and its status. */
+  job: JobSpending & { status?: JobStatus | undefined };
   /** Attempt of the runner the signal is about; a signal from an older attempt is stale. */
   signalAttempt?: number | undefined;
   /** We stopped or deleted that runner ourselves (healing, spare cleanup): its signals are expected. */
@@ -143,6 +131,18 @@ function failed(c: Classification, why: string): FailureAction {
   return { kind: 'fail', reason: `${c.class}: ${c.detail}; ${why}` };
 }
 
+/** `action` when the job's budgets allow a new runner after failure `c`, else `fail` with the give-up reason. */
+function ifNewRunnerAllowed(
+  c: Classification,
+  job: JobSpending,
+  limits: JobLimits,
+  action: FailureAction,
+  why = '',
+): FailureAction {
+  const spent = spentBudget(job, JobStep.newRunner, limits);
+  return spent ? failed(c, `${giveUpReason(spent)}${why}`) : action;
+}
+
 /**
  * Decides what to do about one classified failure of a job. Pure: the same input gives the same
  * action, so a signal seen twice (the runner prints its error every retry) decides the same thing
@@ -170,17 +170,8 @@ export function decide(input: DecideInput): FailureAction {
     return { kind: 'ignore', reason: 'the job is already being healed' };
   }
 
-  const spent = failureAttempts(job);
-  const attemptsLeft = spent < limits.maxAttemptsPerJob;
-  const healsLeft = job.heals < limits.maxHealsPerJob;
-  const outOfAttempts = `gave up after ${plural(spent, 'attempt')} (limit ${limits.maxAttemptsPerJob} per job)`;
-  const outOfHeals = `gave up after ${plural(job.heals, 'failure-handling step')} (limit ${limits.maxHealsPerJob} per job)`;
   /** Guards every action that mints a new runner. */
-  const newRunner = (action: FailureAction, why = ''): FailureAction => {
-    if (!attemptsLeft) return failed(c, `${outOfAttempts}${why}`);
-    if (!healsLeft) return failed(c, `${outOfHeals}${why}`);
-    return action;
-  };
+  const newRunner = (action: FailureAction, why = ''): FailureAction => ifNewRunnerAllowed(c, job, limits, action, why);
 
   switch (c.class) {
     case FailureClass.metadataMissing: {
@@ -250,12 +241,9 @@ export function decide(input: DecideInput): FailureAction {
     case FailureClass.transient: {
       // The runner retries its own connect errors; the start timeout covers it if it never recovers.
       if (fromRunner) return { kind: 'ignore', reason: 'the runner retries this by itself' };
-      if (!healsLeft) return failed(c, outOfHeals);
-      const wait = backoff(job.heals + 1, {
-        baseMs: limits.retryBaseMs,
-        capMs: limits.retryCapMs,
-        random: input.random,
-      });
+      const spent = spentBudget(job, JobStep.retry, limits);
+      if (spent) return failed(c, giveUpReason(spent));
+      const wait = backoff(job.heals + 1, FAILURE_RETRY_BACKOFF, input.random);
       const backoffMs = Math.max(wait, c.retryAfterMs ?? 0);
       return { kind: 'retry', backoffMs, notBefore: input.now + backoffMs };
     }
@@ -276,6 +264,73 @@ export function decide(input: DecideInput): FailureAction {
         return newRunner({ kind: 'heal-metadata' });
       }
       return newRunner({ kind: 'remint' });
+    }
+  }
+}
+
+/**
+ * A JIT runner that exited (or whose build/instance ended) while its job was still `launched`: it never
+ * took the job. A fresh runner while the job's budgets last, else `fail` with the give-up reason.
+ */
+export function decideRunnerEnded(input: {
+  classification: Classification;
+  job: JobSpending;
+  limits: JobLimits;
+}): FailureAction {
+  return ifNewRunnerAllowed(input.classification, input.job, input.limits, { kind: 'remint' });
+}
+
+/** What the provisioner does about a failed mint or launch (see {@link decideProvisionFailure}). */
+export type ProvisionAction =
+  /** Park the job in `waiting-breaker` until the scope's breaker closes. */
+  | { kind: 'open-breaker' }
+  /** Provision the same attempt again (same runner name) after `backoffMs`. */
+  | { kind: 'retry'; backoffMs: number; notBefore: number }
+  /** Provision the next attempt (the next runner name) at once. */
+  | { kind: 'remint' }
+  | { kind: 'fail'; reason: string };
+
+export interface ProvisionFailureInput {
+  /** The scope guard's class for a GitHub error, or the launcher error's (`config`, else `transient`). */
+  failureClass: FailureClass;
+  /** What failed, in words: the start of the job's reason or retry note. */
+  cause: string;
+  /** Our own leftover registration held the job's runner name and is deleted now (see `provision-job.ts`). */
+  nameLeftOver?: boolean | undefined;
+  job: JobSpending;
+  limits: JobLimits;
+  now: number;
+  /** [0, 1), for backoff jitter. */
+  random: () => number;
+}
+
+/**
+ * Decides what the provisioner does after a failed mint or launch. Transient provisioning failures spend
+ * no attempt and no heal: they retry under the same runner name, and the scope's breaker is what bounds
+ * them (docs/design.md "Budgets and backoff").
+ */
+export function decideProvisionFailure(input: ProvisionFailureInput): ProvisionAction {
+  const { job, limits, cause } = input;
+  if (input.nameLeftOver) {
+    // The leftover was ours and is gone: go again at once under the next name rather than after a backoff.
+    const spent = spentBudget(job, JobStep.nextName, limits);
+    return spent ? { kind: 'fail', reason: `${cause}; ${giveUpReason(spent)}` } : { kind: 'remint' };
+  }
+  switch (input.failureClass) {
+    case FailureClass.breakerOpen:
+      return { kind: 'open-breaker' };
+    case FailureClass.config:
+      return { kind: 'fail', reason: cause };
+    case FailureClass.metadataMissing:
+    case FailureClass.versionDeprecated:
+    case FailureClass.registrationGone:
+    case FailureClass.transient:
+    case FailureClass.stolen:
+    case FailureClass.startTimeout: {
+      const spent = spentBudget(job, JobStep.mint, limits);
+      if (spent) return { kind: 'fail', reason: `${cause}; ${giveUpReason(spent)}` };
+      const backoffMs = backoff(job.attempt, PROVISION_RETRY_BACKOFF, input.random);
+      return { kind: 'retry', backoffMs, notBefore: input.now + backoffMs };
     }
   }
 }

@@ -1,16 +1,22 @@
 /**
- * Job lifecycle (DESIGN §3). Terminal states are `completed` and `failed`.
+ * Job lifecycle (docs/design.md "State"). Terminal states are `completed` and `failed`.
  *
  *   queued ─▶ provisioning ─▶ launched ─▶ running ─▶ completed
  *      ▲  ╲        │  ╲           │  ╲                  ▲
  *      │   ╲       ▼   ▼          ▼   ╲                 │
  *      │  waiting-breaker       healing ─▶ (re-provision)│
  *      └──────────── retry ◀──────┘          any ─▶ failed
+ *
+ * `waiting` is GitHub's own state of a job held by an environment's required reviewers
+ * (docs/design.md "Approval waits"): any state before `running` may enter it, and it leaves only to
+ * `queued` (approved: assignable again) or to an end. It holds no runner and no lease.
  */
 export const JobStatus = {
   queued: 'queued',
   provisioning: 'provisioning',
   waitingBreaker: 'waiting-breaker',
+  /** Held by an environment approval: not assignable to any runner until GitHub queues it again. */
+  waiting: 'waiting',
   launched: 'launched',
   healing: 'healing',
   running: 'running',
@@ -26,11 +32,13 @@ export function isTerminal(status: JobStatus): boolean {
 }
 
 const ALLOWED: Record<JobStatus, readonly JobStatus[]> = {
-  queued: ['provisioning', 'running', 'completed', 'failed', 'waiting-breaker'],
-  provisioning: ['queued', 'launched', 'waiting-breaker', 'running', 'completed', 'failed', 'healing'],
-  'waiting-breaker': ['queued', 'provisioning', 'running', 'completed', 'failed'],
-  launched: ['running', 'healing', 'queued', 'provisioning', 'completed', 'failed', 'waiting-breaker'],
-  healing: ['queued', 'provisioning', 'running', 'completed', 'failed', 'waiting-breaker'],
+  queued: ['provisioning', 'running', 'completed', 'failed', 'waiting-breaker', 'waiting'],
+  provisioning: ['queued', 'launched', 'waiting-breaker', 'running', 'completed', 'failed', 'healing', 'waiting'],
+  'waiting-breaker': ['queued', 'provisioning', 'running', 'completed', 'failed', 'waiting'],
+  launched: ['running', 'healing', 'queued', 'provisioning', 'completed', 'failed', 'waiting-breaker', 'waiting'],
+  healing: ['queued', 'provisioning', 'running', 'completed', 'failed', 'waiting-breaker', 'waiting'],
+  // Why `running` is allowed: an `in_progress` may overtake the `queued` that ended the wait.
+  waiting: ['queued', 'running', 'completed', 'failed'],
   running: ['completed', 'failed'],
   completed: [],
   failed: [],

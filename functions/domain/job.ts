@@ -8,7 +8,7 @@ export interface JobEvent {
   note: string;
 }
 
-/** The `JOB#<workflow_job.id>` item (DESIGN §3). Times are epoch milliseconds. */
+/** The `JOB#<workflow_job.id>` item (docs/design.md "State"). Times are epoch milliseconds. */
 export interface Job {
   jobId: number;
   runId: number;
@@ -26,6 +26,12 @@ export interface Job {
    * `MAX_ATTEMPTS_PER_JOB` (see `failureAttempts`) but toward `MAX_THEFTS_PER_JOB`.
    */
   thefts?: number;
+  /**
+   * How many of those attempts were skipped because the job went `waiting` (an environment approval)
+   * after its runner was minted (absent = 0): that runner was retired, and neither counts toward
+   * `MAX_ATTEMPTS_PER_JOB` (docs/design.md "Approval waits").
+   */
+  waits?: number;
   /** Healing attempts (workaround/relaunch after a failure class) spent on this job. */
   heals: number;
   deliveryIds: string[];
@@ -43,6 +49,13 @@ export interface Job {
   /** Not to be provisioned before this time (breaker backoff, retry backoff). */
   notBefore?: number;
   launchedAt?: number;
+  /** When the job last went `waiting` (absent: it never waited for an approval). */
+  waitingSince?: number;
+  /**
+   * When GitHub last made the job assignable to a runner again (queued after an approval wait); absent
+   * means since `createdAt`. The start timeout counts from the later of this and `launchedAt`.
+   */
+  assignableAt?: number;
   createdAt: number;
   updatedAt: number;
   /** Optimistic-concurrency counter, bumped by every write. */

@@ -40,4 +40,16 @@ describe('formatJob (jit-runners job show)', () => {
   it('shows how many stolen runners were replaced when the job was robbed', () => {
     expect(formatJob({ ...job, thefts: 2 })).toContain('attempt: 3   heals: 1   stolen runners replaced: 2');
   });
+
+  it('prints an approval wait: since when the job waits, and how many runners such waits retired', () => {
+    const text = formatJob({ ...job, status: 'waiting', waitingSince: T0 + 60_000, waits: 1 });
+    expect(text).toContain('status waiting');
+    expect(text).toContain('waiting for an environment approval since 2026-11-23T09:01:00.000Z');
+    expect(text).toContain('runners retired by approval waits: 1');
+  });
+
+  it('prints when a job became assignable again after its wait', () => {
+    const text = formatJob({ ...job, waitingSince: T0 + 60_000, assignableAt: T0 + 3_600_000 });
+    expect(text).toContain('assignable again since 2026-11-23T10:00:00.000Z (after an approval wait)');
+  });
 });

@@ -8,10 +8,12 @@ import {
 import { FailureClass } from '../../functions/domain/failure-class.ts';
 import {
   ACTION_FOR_CLASS,
-  DEFAULT_FAILURE_LIMITS,
   type DecideInput,
   decide,
+  decideProvisionFailure,
+  decideRunnerEnded,
   type FailureAction,
+  type FailureLimits,
   mintsRunner,
   spendsHeal,
 } from '../../functions/domain/failure-policy.ts';
@@ -53,6 +55,14 @@ const rateLimited = classifyApiError({
 const neverOnline = classifyTimeout({ kind: 'never-online', runnerName: 'jr-1-1', waitedMs: 120_000 });
 const stolen = classifyTimeout({ kind: 'not-picked', runnerName: 'jr-1-1', jobId: 1, waitedMs: 1, runnerTookJobId: 2 });
 
+/** The limits the specs decide with (the configuration's defaults, passed in as the use cases do). */
+const LIMITS: Readonly<FailureLimits> = {
+  maxAttemptsPerJob: 3,
+  maxWorkaroundsPerScope: 3,
+  maxHealsPerJob: 10,
+  maxTheftsPerJob: 10,
+};
+
 /** A decision input; the signal is about the job's current attempt unless said otherwise. */
 function input(over: Partial<DecideInput> = {}): DecideInput {
   return {
@@ -60,7 +70,7 @@ function input(over: Partial<DecideInput> = {}): DecideInput {
     job: { attempt: 1, heals: 0, status: 'launched' },
     signalAttempt: over.job?.attempt ?? 1,
     runnerMintedAt: NOW - 60_000,
-    limits: { ...DEFAULT_FAILURE_LIMITS },
+    limits: { ...LIMITS },
     baselinePolicy: 'on-error',
     baseline: undefined,
     versions: { current: '2.331.0', pinned: '2.331.0', fallback: '2.330.0', floor: '2.329.0' },
@@ -76,7 +86,7 @@ function reasonOf(action: FailureAction): string {
 }
 
 describe('ACTION_FOR_CLASS', () => {
-  it('maps every failure class to an action, as DESIGN §4 says', () => {
+  it('maps every failure class to an action, as docs/design.md "Failure classes" says', () => {
     expect(Object.keys(ACTION_FOR_CLASS).sort()).toEqual(Object.values(FailureClass).sort());
     expect(ACTION_FOR_CLASS).toMatchObject({
       'metadata-missing': 'heal-metadata',
@@ -252,8 +262,123 @@ describe('decide: budgets', () => {
   });
 
   it('honours configured limits', () => {
-    const limits = { ...DEFAULT_FAILURE_LIMITS, maxAttemptsPerJob: 1 };
+    const limits = { ...LIMITS, maxAttemptsPerJob: 1 };
     expect(decide(input({ classification: gone, limits })).kind).toBe('fail');
+  });
+});
+
+describe('decideRunnerEnded', () => {
+  const exited = classifyTimeout({ kind: 'never-online', runnerName: 'jr-1-1', waitedMs: 1 });
+
+  it('mints a fresh runner while the job has attempts and heals left', () => {
+    expect(decideRunnerEnded({ classification: exited, job: { attempt: 2, heals: 1 }, limits: LIMITS })).toEqual({
+      kind: 'remint',
+    });
+  });
+
+  it('fails with the class, the detail and the give-up reason once the attempts are spent', () => {
+    const reason = reasonOf(
+      decideRunnerEnded({ classification: exited, job: { attempt: 3, heals: 2 }, limits: LIMITS }),
+    );
+    expect(reason.startsWith(`${exited.class}: ${exited.detail}; `)).toBe(true);
+    expect(reason).toMatch(/gave up after 3 attempts \(limit 3 per job\)$/);
+  });
+
+  it('fails once the failure-handling steps are spent, with the same reason decide gives', () => {
+    const job = { attempt: 1, heals: 10 };
+    const ended = decideRunnerEnded({ classification: gone, job, limits: LIMITS });
+    expect(reasonOf(ended)).toContain('gave up after 10 failure-handling steps (limit 10 per job)');
+    expect(ended).toEqual(decide(input({ classification: gone, job: { ...job, status: 'launched' } })));
+  });
+});
+
+describe('decideProvisionFailure', () => {
+  const base = { cause: 'GitHub answered 502 to POST /x', job: { attempt: 1, heals: 0 }, limits: LIMITS, now: NOW };
+
+  it('parks the job for an open breaker', () => {
+    expect(decideProvisionFailure({ ...base, failureClass: FailureClass.breakerOpen, random: () => 0 })).toEqual({
+      kind: 'open-breaker',
+    });
+  });
+
+  it('fails a configuration error with the cause as the reason', () => {
+    expect(
+      decideProvisionFailure({
+        ...base,
+        cause: 'launcher: denied',
+        failureClass: FailureClass.config,
+        random: () => 0,
+      }),
+    ).toEqual({
+      kind: 'fail',
+      reason: 'launcher: denied',
+    });
+  });
+
+  it.each(Object.values(FailureClass).filter((c) => c !== FailureClass.breakerOpen && c !== FailureClass.config))(
+    'retries %s under the same attempt after a backoff from 1 s',
+    (failureClass) => {
+      expect(decideProvisionFailure({ ...base, failureClass, random: () => 0.999_999 })).toEqual({
+        kind: 'retry',
+        backoffMs: 1_000,
+        notBefore: NOW + 1_000,
+      });
+    },
+  );
+
+  it('spends neither an attempt nor a heal on a transient retry: a job with its heals spent still retries', () => {
+    const action = decideProvisionFailure({
+      ...base,
+      failureClass: FailureClass.transient,
+      job: { attempt: 3, heals: 10 },
+      random: () => 0,
+    });
+    expect(action.kind).toBe('retry');
+  });
+
+  it('backs off by attempt, capped at 30 s', () => {
+    const waits = [1, 2, 3, 4, 5, 6].map((attempt) => {
+      const a = decideProvisionFailure({
+        ...base,
+        failureClass: FailureClass.transient,
+        job: { attempt, heals: 0 },
+        limits: { ...LIMITS, maxAttemptsPerJob: 20 },
+        random: () => 0.999_999,
+      });
+      return a.kind === 'retry' ? a.backoffMs : -1;
+    });
+    expect(waits).toEqual([1_000, 2_000, 4_000, 8_000, 16_000, 30_000]);
+  });
+
+  it('fails a job past its attempt budget instead of retrying it', () => {
+    const action = decideProvisionFailure({
+      ...base,
+      failureClass: FailureClass.transient,
+      job: { attempt: 4, heals: 0 },
+      random: () => 0,
+    });
+    expect(reasonOf(action)).toBe(
+      'GitHub answered 502 to POST /x; attempt budget of 3 spent: gave up after 3 attempts (limit 3 per job)',
+    );
+  });
+
+  it('mints the next attempt at once after our leftover registration is deleted', () => {
+    const leftover = { ...base, cause: 'runner name jr-1-1 left over', failureClass: FailureClass.registrationGone };
+    expect(decideProvisionFailure({ ...leftover, nameLeftOver: true, random: () => 0 })).toEqual({ kind: 'remint' });
+  });
+
+  it('fails instead of taking the next name when that would overrun the attempt budget', () => {
+    const action = decideProvisionFailure({
+      ...base,
+      cause: 'runner name jr-1-3 left over',
+      failureClass: FailureClass.registrationGone,
+      nameLeftOver: true,
+      job: { attempt: 3, heals: 0 },
+      random: () => 0,
+    });
+    expect(reasonOf(action)).toBe(
+      'runner name jr-1-3 left over; attempt budget of 3 spent: gave up after 3 attempts (limit 3 per job)',
+    );
   });
 });
 

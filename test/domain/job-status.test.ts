@@ -14,6 +14,14 @@ describe('job state machine', () => {
     ['completed', 'running', false],
     ['failed', 'queued', false],
     ['queued', 'launched', false],
+    ['queued', 'waiting', true],
+    ['provisioning', 'waiting', true],
+    ['launched', 'waiting', true],
+    ['waiting', 'queued', true],
+    ['waiting', 'completed', true],
+    ['waiting', 'provisioning', false],
+    ['waiting', 'launched', false],
+    ['running', 'waiting', false],
   ] as const)('%s → %s allowed: %s', (from, to, allowed) => {
     expect(canTransition(from, to)).toBe(allowed);
   });
@@ -32,5 +40,21 @@ describe('job state machine', () => {
   it('lists the states a conditional write may come from', () => {
     expect(statusesAllowing('launched').sort()).toEqual(['provisioning']);
     expect(statusesAllowing('completed')).not.toContain('completed');
+  });
+
+  it('lets every state before a runner took the job go waiting, and a waiting job only back to queued or on', () => {
+    expect(statusesAllowing('waiting').sort()).toEqual([
+      'healing',
+      'launched',
+      'provisioning',
+      'queued',
+      'waiting-breaker',
+    ]);
+    expect(Object.values(JobStatus).filter((to) => canTransition('waiting', to))).toEqual([
+      'queued',
+      'running',
+      'completed',
+      'failed',
+    ]);
   });
 });

@@ -1,15 +1,20 @@
 import type { Octokit } from '@octokit/core';
 import type { OctokitOptions } from '@octokit/core/types';
+import { backoff, EQUAL_JITTER } from '../../domain/job-budget.ts';
 import type { Logger } from '../../ports/runtime.ts';
 
 /** Settings of {@link transientRetry}; passed as the `transientRetry` Octokit option. */
 export interface TransientRetryOptions {
   /** Retries after the first attempt for a transient failure. */
   retries: number;
-  /** First backoff; doubles per retry, with full jitter over its upper half. */
+  /** First backoff; doubles per retry, with equal jitter (drawn from its upper half). */
   baseDelayMs: number;
+  /** Longest wait before one retry. Default 10 000: a port call's own deadline is the client's `timeoutMs`. */
+  maxDelayMs?: number;
   logger: Logger;
   sleep?: (ms: number) => Promise<void>;
+  /** [0, 1), for the jitter; default `Math.random`. */
+  random?: () => number;
 }
 
 interface RequestErrorLike {
@@ -67,8 +72,11 @@ export function transientRetry(octokit: Octokit, octokitOptions: OctokitOptions)
     const attempt = state.retryCount ?? 0;
     state.retries = settings.retries;
     if (attempt < settings.retries) {
-      const ceiling = settings.baseDelayMs * 2 ** attempt;
-      const delay = Math.round(ceiling / 2 + Math.random() * (ceiling / 2));
+      const delay = backoff(
+        attempt + 1,
+        { startMs: settings.baseDelayMs, capMs: settings.maxDelayMs ?? 10_000, jitter: EQUAL_JITTER },
+        settings.random ?? Math.random,
+      );
       settings.logger.warn('github request failed, retrying', {
         method: options.method,
         url: options.url,

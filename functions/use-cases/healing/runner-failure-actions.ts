@@ -1,15 +1,8 @@
 import type { Config } from '../../config/config.ts';
-import { failureAttempts } from '../../domain/attempt-budget.ts';
 import { type Baseline, BaselineState } from '../../domain/baseline.ts';
 import type { Classification } from '../../domain/classify-failure.ts';
 import { FailureClass } from '../../domain/failure-class.ts';
-import {
-  type ActionKind,
-  DEFAULT_FAILURE_LIMITS,
-  decide,
-  type FailureAction,
-  type FailureLimits,
-} from '../../domain/failure-policy.ts';
+import { type ActionKind, decide, decideRunnerEnded, type FailureAction } from '../../domain/failure-policy.ts';
 import type { Job } from '../../domain/job.ts';
 import { JobStatus } from '../../domain/job-status.ts';
 import { RunnerKind, RunnerState } from '../../domain/runner-record.ts';
@@ -59,15 +52,6 @@ export interface ActOutcome {
 /** Statuses a runner failure may act from: only a job whose runner is launched and not yet seen working. */
 const ACTIONABLE = [JobStatus.launched] as const;
 
-/** The failure-policy limits from the configuration (heals per job and retry backoff keep their defaults). */
-export function failureLimits(config: Pick<Config, 'limits'>): FailureLimits {
-  return {
-    ...DEFAULT_FAILURE_LIMITS,
-    maxAttemptsPerJob: config.limits.maxAttemptsPerJob,
-    maxWorkaroundsPerScope: config.limits.maxWorkaroundsPerScope,
-  };
-}
-
 function describe(action: FailureAction): string {
   switch (action.kind) {
     case 'heal-metadata':
@@ -98,7 +82,8 @@ function describe(action: FailureAction): string {
 export function createRunnerFailureActions(deps: RunnerFailureDeps) {
   const { config, store, github, launcher, dispatcher, scopeGuard, baselineGate, clock, logger, metrics } = deps;
   const random = deps.random ?? Math.random;
-  const limits = failureLimits(config);
+  /** The budgets come from the configuration only: the domain holds no default of its own. */
+  const limits = config.limits;
 
   const targetOf = (job: Job): GitHubTarget => ({
     installationId: job.installationId,
@@ -367,21 +352,8 @@ export function createRunnerFailureActions(deps: RunnerFailureDeps) {
    * never took the job. A fresh runner while the job's budgets last, else `failed` with the reason.
    */
   function decideEnded(failure: RunnerFailure): FailureAction {
-    const { job, classification: c } = failure;
-    const spent = failureAttempts(job);
-    if (spent >= limits.maxAttemptsPerJob) {
-      return {
-        kind: 'fail',
-        reason: `${c.class}: ${c.detail}; gave up after ${spent} attempts (limit ${limits.maxAttemptsPerJob} per job)`,
-      };
-    }
-    if (job.heals >= limits.maxHealsPerJob) {
-      return {
-        kind: 'fail',
-        reason: `${c.class}: ${c.detail}; gave up after ${job.heals} failure-handling steps (limit ${limits.maxHealsPerJob} per job)`,
-      };
-    }
-    return { kind: 'remint' };
+    const { job, classification } = failure;
+    return decideRunnerEnded({ classification, job, limits });
   }
 
   return { decideFor, decideEnded, act, stoppedByUs };

@@ -1,16 +1,16 @@
 import type { Config } from '../../config/config.ts';
-import { failureAttempts } from '../../domain/attempt-budget.ts';
 import { FailureClass } from '../../domain/failure-class.ts';
+import { decideProvisionFailure } from '../../domain/failure-policy.ts';
 import type { Job } from '../../domain/job.ts';
+import { giveUpReason, JobStep, spentBudget } from '../../domain/job-budget.ts';
 import { isTerminal, JobStatus } from '../../domain/job-status.ts';
 import { runnerName } from '../../domain/runner-name.ts';
-import { type Scope, scopeForRepository } from '../../domain/scope.ts';
+import { scopeForRepository } from '../../domain/scope.ts';
 import { type GitHubPort, GitHubRequestError, type GitHubTarget, RunnerNameTakenError } from '../../ports/github.ts';
 import { LaunchCapacityError, LaunchConfigError, LauncherError, type RunnerLauncher } from '../../ports/launcher.ts';
 import type { Clock, Dispatcher, JobHandoff, Logger, Metrics } from '../../ports/runtime.ts';
 import { ConditionFailedError, type JobRepository, StoreUnavailableError } from '../../ports/store.ts';
 import type { BaselineGate } from './baseline-gate.ts';
-import { retryDelayMs } from './retry-delay.ts';
 import { runnerVersionFor } from './runner-version-for.ts';
 import type { ScopeGuard } from './scope-guard.ts';
 
@@ -87,53 +87,60 @@ export function createProvisionJob(deps: ProvisionDeps) {
     return 'failed';
   }
 
-  /** Next attempt, or failure once the budget is spent. */
-  async function retry(
+  /**
+   * A failed mint or launch (`cause` says what failed): the domain decides — wait for the breaker, fail,
+   * provision the same attempt again after a backoff, or the next attempt at once — within the job's budgets.
+   */
+  async function onFailure(
     job: Job,
     failureClass: FailureClass,
-    reason: string,
-    bumpAttempt: boolean,
-    options: { immediate?: boolean } = {},
-  ) {
-    const nextAttempt = bumpAttempt ? job.attempt + 1 : job.attempt;
-    const spent = failureAttempts(job);
-    if ((bumpAttempt ? spent + 1 : spent) > config.limits.maxAttemptsPerJob) {
-      return fail(job, failureClass, `${reason}; gave up after ${spent} attempts`);
-    }
-    const notBefore = clock.now() + (options.immediate ? 0 : retryDelayMs(job.attempt, random));
-    await release(job, JobStatus.queued, notBefore, `retry (${failureClass}): ${reason}`, {
-      attempt: nextAttempt,
+    cause: string,
+    options: { nameLeftOver?: boolean; breakerOpenUntil?: number | undefined } = {},
+  ): Promise<ProvisionOutcome> {
+    const action = decideProvisionFailure({
       failureClass,
+      cause,
+      nameLeftOver: options.nameLeftOver,
+      job,
+      limits: config.limits,
+      now: clock.now(),
+      random,
     });
-    metrics.count('ProvisionRetry', 1, { failureClass });
-    return 'retry' as const;
-  }
-
-  async function onGitHubError(job: Job, scope: Scope, error: GitHubRequestError): Promise<ProvisionOutcome> {
-    const verdict = await scopeGuard.recordFailure(job.scopeKey, error, clock.now());
-    switch (verdict.class) {
-      case FailureClass.breakerOpen:
-        return release(
+    switch (action.kind) {
+      case 'open-breaker':
+        await release(
           job,
           JobStatus.waitingBreaker,
-          verdict.openUntil ?? clock.now(),
+          options.breakerOpenUntil ?? clock.now(),
           `breaker open for ${job.scopeKey}`,
-        ).then(() => 'waiting' as const);
-      case FailureClass.config:
-        return fail(
-          job,
-          FailureClass.config,
-          `GitHub answered ${error.status} to ${error.endpoint}: ${verdict.detail}`,
         );
-      case FailureClass.metadataMissing:
-      case FailureClass.versionDeprecated:
-      case FailureClass.registrationGone:
-      case FailureClass.transient:
-      case FailureClass.stolen:
-      case FailureClass.startTimeout:
-        void scope;
-        return retry(job, verdict.class, `GitHub answered ${error.status} to ${error.endpoint}`, false);
+        return 'waiting';
+      case 'fail':
+        return fail(job, failureClass, action.reason);
+      case 'retry':
+        return requeue(job, failureClass, cause, job.attempt, action.notBefore);
+      case 'remint':
+        return requeue(job, failureClass, cause, job.attempt + 1, clock.now());
     }
+  }
+
+  async function requeue(
+    job: Job,
+    failureClass: FailureClass,
+    cause: string,
+    attempt: number,
+    notBefore: number,
+  ): Promise<ProvisionOutcome> {
+    await release(job, JobStatus.queued, notBefore, `retry (${failureClass}): ${cause}`, { attempt, failureClass });
+    metrics.count('ProvisionRetry', 1, { failureClass });
+    return 'retry';
+  }
+
+  async function onGitHubError(job: Job, error: GitHubRequestError): Promise<ProvisionOutcome> {
+    const verdict = await scopeGuard.recordFailure(job.scopeKey, error, clock.now());
+    return onFailure(job, verdict.class, `GitHub answered ${error.status} to ${error.endpoint}: ${verdict.detail}`, {
+      breakerOpenUntil: verdict.openUntil,
+    });
   }
 
   /**
@@ -175,16 +182,9 @@ export function createProvisionJob(deps: ProvisionDeps) {
       return 'launched';
     }
     if (existing) await github.deleteRunner(target, existing.id);
-    // The leftover was ours and is gone: go again at once rather than after a backoff.
-    return retry(
-      job,
-      FailureClass.registrationGone,
-      `runner name ${name} left over from an interrupted attempt`,
-      true,
-      {
-        immediate: true,
-      },
-    );
+    return onFailure(job, FailureClass.registrationGone, `runner name ${name} left over from an interrupted attempt`, {
+      nameLeftOver: true,
+    });
   }
 
   /**
@@ -248,13 +248,8 @@ export function createProvisionJob(deps: ProvisionDeps) {
       await release(job, status, job.notBefore, 'not due yet');
       return 'waiting';
     }
-    if (failureAttempts(job) > config.limits.maxAttemptsPerJob) {
-      return fail(
-        job,
-        job.failureClass ?? FailureClass.transient,
-        `attempt budget of ${config.limits.maxAttemptsPerJob} spent`,
-      );
-    }
+    const spent = spentBudget(job, JobStep.mint, config.limits);
+    if (spent) return fail(job, job.failureClass ?? FailureClass.transient, giveUpReason(spent));
 
     const scope = scopeForRepository(config.runner.scope, job.owner, job.repo);
     const target: GitHubTarget = { installationId: job.installationId, scope };
@@ -295,7 +290,7 @@ export function createProvisionJob(deps: ProvisionDeps) {
         }
         return onNameTaken(job, target, name);
       }
-      if (error instanceof GitHubRequestError) return onGitHubError(job, scope, error);
+      if (error instanceof GitHubRequestError) return onGitHubError(job, error);
       throw error;
     }
     // Not awaited (off the hot path), but never unhandled: a rejected promise would end the process.
@@ -320,9 +315,9 @@ export function createProvisionJob(deps: ProvisionDeps) {
       if (!(error instanceof LauncherError)) throw error;
       // The minted registration would never be used: remove it so no offline runner lingers.
       await github.deleteRunner(target, jit.runnerId).catch(() => undefined);
-      if (error instanceof LaunchConfigError) return fail(job, FailureClass.config, `launcher: ${error.message}`);
+      if (error instanceof LaunchConfigError) return onFailure(job, FailureClass.config, `launcher: ${error.message}`);
       const cls = error instanceof LaunchCapacityError ? 'capacity' : 'transient';
-      return retry(job, FailureClass.transient, `launch failed (${cls}): ${error.message}`, false);
+      return onFailure(job, FailureClass.transient, `launch failed (${cls}): ${error.message}`);
     }
 
     // The launch's outcome must be written: a lost write makes the next provisioner mint again, and a

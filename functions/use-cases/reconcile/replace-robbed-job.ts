@@ -1,6 +1,6 @@
 import type { Config } from '../../config/config.ts';
-import { theftsOf } from '../../domain/attempt-budget.ts';
 import { FailureClass } from '../../domain/failure-class.ts';
+import { giveUpReason, JobStep, spentBudget, theftsOf } from '../../domain/job-budget.ts';
 import { isTerminal, JobStatus } from '../../domain/job-status.ts';
 import type { GitHubPort } from '../../ports/github.ts';
 import type { Dispatcher, Logger, Metrics } from '../../ports/runtime.ts';
@@ -131,7 +131,8 @@ export function createReplaceRobbedJob(deps: ReplaceRobbedJobDeps) {
         }
       }
       const thefts = theftsOf(job);
-      if (thefts + 1 > maxThefts) {
+      const spent = spentBudget(job, JobStep.replaceStolen, config.limits);
+      if (spent) {
         if (phase !== RobbedPhase.final) {
           if (job.failureClass !== FailureClass.stolen || phase === RobbedPhase.seen) {
             await mark(
@@ -140,7 +141,7 @@ export function createReplaceRobbedJob(deps: ReplaceRobbedJobDeps) {
           }
           return RobbedOutcome.budgetSpent;
         }
-        const reason = `runner ${robbed.runnerName} was taken by ${by} and the theft budget (${maxThefts} replacements of stolen runners) is spent`;
+        const reason = `runner ${robbed.runnerName} was taken by ${by} and ${giveUpReason(spent)}`;
         await store.jobs.update(
           job.jobId,
           expect,

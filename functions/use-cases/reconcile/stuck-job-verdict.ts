@@ -76,6 +76,11 @@ export function stuckJobVerdict(job: Job, now: number, deadlines: StuckJobDeadli
     case JobStatus.running:
       if (now - job.updatedAt < deadlines.runningCheckEveryMs) return NONE;
       return { kind: 'ask-github', reason: 'running: is it done?' };
+    case JobStatus.waiting:
+      // A runner left from before the wait (its retire failed or its hand-off was lost) is retired after a
+      // look-up; otherwise the approval's `queued` may have been missed (approvals take minutes to hours).
+      if (job.runnerName === undefined && now - job.updatedAt < deadlines.runningCheckEveryMs) return NONE;
+      return { kind: 'ask-github', reason: 'waiting for an approval: is it queued again?' };
     case JobStatus.completed:
     case JobStatus.failed:
       return NONE;
