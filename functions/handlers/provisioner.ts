@@ -1,7 +1,9 @@
+import type { Context } from 'aws-lambda';
 import type { ProgressEvent, ProvisionEvent } from '../adapters/lambda/lambda-dispatcher.ts';
 import { createLambdaCore, once } from '../composition/lambda-core.ts';
 import type { JobProgress } from '../use-cases/ingress/accept-webhook.ts';
 import type { ProvisionOutcome } from '../use-cases/provisioning/provision-job.ts';
+import { useInvocationContext } from './lambda-logger.ts';
 
 const lambdaCore = once(() => createLambdaCore({ role: 'provisioner', readsWebhookSecret: false }));
 
@@ -33,7 +35,11 @@ function isProgress(value: unknown): value is JobProgress {
  * it in the dead-letter queue; the job itself is leased and conditional, so a retry never launches a
  * second runner, and the progress listeners re-read the job before acting.
  */
-export async function handler(event: Partial<ProvisionEvent & ProgressEvent> | null): Promise<ProvisionResult> {
+export async function handler(
+  event: Partial<ProvisionEvent & ProgressEvent> | null,
+  context?: Context,
+): Promise<ProvisionResult> {
+  useInvocationContext(context);
   const app = await lambdaCore();
   if (event && 'progress' in event) {
     const progress = event.progress;

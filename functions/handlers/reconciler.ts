@@ -1,5 +1,7 @@
+import type { Context } from 'aws-lambda';
 import { createLambdaCore, once } from '../composition/lambda-core.ts';
 import type { ReconcileReport } from '../use-cases/reconcile/reconcile.ts';
+import { useInvocationContext } from './lambda-logger.ts';
 
 const lambdaCore = once(() => createLambdaCore({ role: 'reconciler', readsWebhookSecret: false }));
 
@@ -15,7 +17,8 @@ export interface ReconcilerResult extends ReconcileReport {
 }
 
 /** EventBridge schedule → reconcile, then sweep hand-offs no runner picked up. */
-export async function handler(): Promise<ReconcilerResult> {
+export async function handler(_event?: unknown, context?: Context): Promise<ReconcilerResult> {
+  useInvocationContext(context);
   const app = await lambdaCore();
   const now = Date.now();
   const report = await app.core.reconcile(now);

@@ -1,41 +1,77 @@
 import { gunzipSync } from 'node:zlib';
+import * as z from 'zod/mini';
 import { RunnerEnv } from '../adapters/aws/runner-env.ts';
 import type { RunnerSignal } from '../use-cases/healing/handle-runner-signal.ts';
 
-/** The three event shapes the runner-events function receives. */
-export interface CloudWatchLogsInput {
-  awslogs: { data: string };
-}
-export interface CodeBuildStateInput {
-  source: 'aws.codebuild';
-  'detail-type': string;
-  time: string;
-  detail: {
-    'build-status': string;
-    'project-name': string;
-    'build-id': string;
-    'additional-information'?: { environment?: { 'environment-variables'?: { name: string; value: string }[] } };
-  };
-}
-export interface Ec2StateInput {
-  source: 'aws.ec2';
-  'detail-type': string;
-  time: string;
-  detail: { 'instance-id': string; state: string };
-}
-export type RunnerEventsInput = CloudWatchLogsInput | CodeBuildStateInput | Ec2StateInput;
+// Only the fields we read are checked; AWS adds fields over time and unknown ones pass through.
+const nonEmpty = () => z.string().check(z.minLength(1));
+const timestamp = () => z.string().check(z.refine((s) => !Number.isNaN(Date.parse(s)), { message: 'not a timestamp' }));
 
-interface LogsPayload {
-  messageType: string;
-  logGroup: string;
-  logStream: string;
-  logEvents: { id: string; timestamp: number; message: string }[];
-}
+/** A CloudWatch Logs subscription delivery: a gzipped, base64-encoded JSON batch. */
+const CloudWatchLogsInput = z.object({ awslogs: z.object({ data: nonEmpty() }) });
+const LogsMessageType = z.object({ messageType: z.string() });
+const LogsData = z.object({
+  messageType: z.literal('DATA_MESSAGE'),
+  logGroup: z.string(),
+  logStream: z.string(),
+  logEvents: z.array(z.object({ id: z.string(), timestamp: z.number(), message: z.string() })),
+});
+
+const CodeBuildStateInput = z.object({
+  source: z.literal('aws.codebuild'),
+  'detail-type': z.string(),
+  time: timestamp(),
+  detail: z.object({
+    'build-status': nonEmpty(),
+    // An ARN, `arn:aws:codebuild:<region>:<account>:build/<project>:<uuid>`: the launch id follows `build/`.
+    'build-id': z.string().check(z.regex(/build\/./)),
+    'additional-information': z.optional(
+      z.object({
+        environment: z.optional(
+          z.object({
+            'environment-variables': z.optional(z.array(z.object({ name: z.string(), value: z.optional(z.string()) }))),
+          }),
+        ),
+      }),
+    ),
+  }),
+});
+
+const Ec2StateInput = z.object({
+  source: z.literal('aws.ec2'),
+  'detail-type': z.string(),
+  time: timestamp(),
+  detail: z.object({ 'instance-id': nonEmpty(), state: nonEmpty() }),
+});
+
+export type CloudWatchLogsInput = z.infer<typeof CloudWatchLogsInput>;
+export type CodeBuildStateInput = z.infer<typeof CodeBuildStateInput>;
+export type Ec2StateInput = z.infer<typeof Ec2StateInput>;
+export type RunnerEventsInput = CloudWatchLogsInput | CodeBuildStateInput | Ec2StateInput;
 
 /** A signal whose runner is known only by its launch id (build id / instance id) until looked up. */
 export type PendingSignal =
   | { signal: RunnerSignal; launchId?: string }
   | { launchId: string; toSignal: (runnerName: string) => RunnerSignal };
+
+export const RunnerEventShape = {
+  logs: 'cloudwatch-logs',
+  codebuild: 'codebuild-state',
+  ec2: 'ec2-state',
+  unknown: 'unknown',
+} as const;
+export type RunnerEventShape = (typeof RunnerEventShape)[keyof typeof RunnerEventShape];
+
+/**
+ * What one incoming event gave: its signals, or why it was dropped. `reason` names fields and checks,
+ * never values: a log line may quote anything the runner printed, so no part of the payload is logged.
+ */
+export type DecodedRunnerEvent =
+  | { ok: true; shape: RunnerEventShape; pending: PendingSignal[] }
+  | { ok: false; shape: RunnerEventShape; reason: string };
+
+/** Decompressed subscription batches above this are refused (CloudWatch sends at most 1 MB gzipped). */
+const MAX_LOGS_BYTES = 32 * 1024 * 1024;
 
 /**
  * CodeBuild log streams are `<prefix>/<build uuid>` and build ids `<project>:<build uuid>`; the EC2
@@ -48,17 +84,49 @@ export function launchIdOfLogStream(logStream: string, projectName: string | und
   return undefined;
 }
 
-/** Turns one incoming event into runner signals (log lines, platform states). Unknown shapes give none. */
-export function parseRunnerEvents(event: unknown, projectName: string | undefined): PendingSignal[] {
-  if (typeof event !== 'object' || event === null) return [];
-  if ('awslogs' in event) {
-    const payload = JSON.parse(
-      gunzipSync(Buffer.from((event as CloudWatchLogsInput).awslogs.data, 'base64')).toString('utf8'),
-    ) as LogsPayload;
-    if (payload.messageType !== 'DATA_MESSAGE') return [];
-    const launchId = launchIdOfLogStream(payload.logStream, projectName);
-    if (!launchId) return [];
-    return payload.logEvents.map((e) => ({
+function issues(error: z.core.$ZodError): string {
+  return error.issues
+    .slice(0, 3)
+    .map((i) => `${i.path.length > 0 ? i.path.join('.') : '(event)'}: ${i.code}`)
+    .join('; ');
+}
+
+function decodeLogs(event: unknown, projectName: string | undefined): DecodedRunnerEvent {
+  const shape = RunnerEventShape.logs;
+  const input = CloudWatchLogsInput.safeParse(event);
+  if (!input.success) return { ok: false, shape, reason: issues(input.error) };
+  const data = input.data.awslogs.data;
+  // Buffer.from(…, 'base64') skips characters outside the alphabet instead of failing: check first.
+  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(data)) return { ok: false, shape, reason: 'awslogs.data is not base64' };
+  let json: unknown;
+  try {
+    const text = gunzipSync(Buffer.from(data, 'base64'), { maxOutputLength: MAX_LOGS_BYTES }).toString('utf8');
+    try {
+      json = JSON.parse(text);
+    } catch {
+      return { ok: false, shape, reason: 'awslogs.data is not JSON once unzipped' };
+    }
+  } catch (error) {
+    const tooLarge = (error as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE';
+    return {
+      ok: false,
+      shape,
+      reason: tooLarge ? 'awslogs.data unzips to more than 32 MB' : 'awslogs.data is not gzip',
+    };
+  }
+  const kind = LogsMessageType.safeParse(json);
+  if (!kind.success) return { ok: false, shape, reason: issues(kind.error) };
+  // CONTROL_MESSAGE is CloudWatch checking the destination is reachable: valid, nothing to do.
+  if (kind.data.messageType !== 'DATA_MESSAGE') return { ok: true, shape, pending: [] };
+  const parsed = LogsData.safeParse(json);
+  if (!parsed.success) return { ok: false, shape, reason: issues(parsed.error) };
+  const payload = parsed.data;
+  const launchId = launchIdOfLogStream(payload.logStream, projectName);
+  if (!launchId) return { ok: true, shape, pending: [] };
+  return {
+    ok: true,
+    shape,
+    pending: payload.logEvents.map((e) => ({
       launchId,
       toSignal: (runnerName: string): RunnerSignal => ({
         kind: 'log',
@@ -68,29 +136,71 @@ export function parseRunnerEvents(event: unknown, projectName: string | undefine
         at: e.timestamp,
         launchId,
       }),
-    }));
+    })),
+  };
+}
+
+function decodeCodeBuild(event: unknown): DecodedRunnerEvent {
+  const shape = RunnerEventShape.codebuild;
+  const parsed = CodeBuildStateInput.safeParse(event);
+  if (!parsed.success) return { ok: false, shape, reason: issues(parsed.error) };
+  const { detail, time } = parsed.data;
+  const launchId = detail['build-id'].slice(detail['build-id'].indexOf('build/') + 'build/'.length);
+  const state = detail['build-status'].toLowerCase();
+  const at = Date.parse(time);
+  const named = detail['additional-information']?.environment?.['environment-variables']?.find(
+    (v) => v.name === RunnerEnv.runnerName,
+  )?.value;
+  if (named)
+    return { ok: true, shape, pending: [{ signal: { kind: 'state', runnerName: named, state, at }, launchId }] };
+  return {
+    ok: true,
+    shape,
+    pending: [{ launchId, toSignal: (runnerName) => ({ kind: 'state', runnerName, state, at }) }],
+  };
+}
+
+function decodeEc2(event: unknown): DecodedRunnerEvent {
+  const shape = RunnerEventShape.ec2;
+  const parsed = Ec2StateInput.safeParse(event);
+  if (!parsed.success) return { ok: false, shape, reason: issues(parsed.error) };
+  const { detail, time } = parsed.data;
+  const at = Date.parse(time);
+  const state = detail.state.toLowerCase();
+  return {
+    ok: true,
+    shape,
+    pending: [
+      { launchId: detail['instance-id'], toSignal: (runnerName) => ({ kind: 'state', runnerName, state, at }) },
+    ],
+  };
+}
+
+/**
+ * Turns one incoming event into runner signals (log lines, platform states), or says why it cannot.
+ * Never throws: a malformed event is dropped by the caller (retrying it cannot make it well-formed).
+ */
+export function decodeRunnerEvent(event: unknown, projectName: string | undefined): DecodedRunnerEvent {
+  if (typeof event !== 'object' || event === null) {
+    return {
+      ok: false,
+      shape: RunnerEventShape.unknown,
+      reason: `the event is ${event === null ? 'null' : typeof event}`,
+    };
   }
+  if ('awslogs' in event) return decodeLogs(event, projectName);
   const source = (event as { source?: unknown }).source;
-  if (source === 'aws.codebuild') {
-    const { detail, time } = event as CodeBuildStateInput;
-    const launchId = detail['build-id'].slice(detail['build-id'].indexOf('build/') + 'build/'.length);
-    const state = detail['build-status'].toLowerCase();
-    const at = Date.parse(time);
-    const named = detail['additional-information']?.environment?.['environment-variables']?.find(
-      (v) => v.name === RunnerEnv.runnerName,
-    )?.value;
-    if (named) return [{ signal: { kind: 'state', runnerName: named, state, at }, launchId }];
-    return [{ launchId, toSignal: (runnerName) => ({ kind: 'state', runnerName, state, at }) }];
-  }
-  if (source === 'aws.ec2') {
-    const { detail, time } = event as Ec2StateInput;
-    const at = Date.parse(time);
-    return [
-      {
-        launchId: detail['instance-id'],
-        toSignal: (runnerName) => ({ kind: 'state', runnerName, state: detail.state.toLowerCase(), at }),
-      },
-    ];
-  }
-  return [];
+  if (source === 'aws.codebuild') return decodeCodeBuild(event);
+  if (source === 'aws.ec2') return decodeEc2(event);
+  return {
+    ok: false,
+    shape: RunnerEventShape.unknown,
+    reason: 'neither a logs subscription nor a CodeBuild/EC2 state change',
+  };
+}
+
+/** The signals of one event; a malformed or unknown one gives none. */
+export function parseRunnerEvents(event: unknown, projectName: string | undefined): PendingSignal[] {
+  const decoded = decodeRunnerEvent(event, projectName);
+  return decoded.ok ? decoded.pending : [];
 }

@@ -1,6 +1,8 @@
+import type { Context } from 'aws-lambda';
 import { createLambdaCore, once } from '../composition/lambda-core.ts';
 import type { SignalOutcome } from '../use-cases/healing/handle-runner-signal.ts';
-import { parseRunnerEvents } from './runner-events-input.ts';
+import { useInvocationContext } from './lambda-logger.ts';
+import { decodeRunnerEvent } from './runner-events-input.ts';
 
 const lambdaCore = once(() => createLambdaCore({ role: 'runner-events', readsWebhookSecret: false }));
 
@@ -9,6 +11,8 @@ export interface RunnerEventsResult {
   acted: number;
   /** Events about launches this fleet does not know (another project's build, a non-runner instance). */
   unknown: number;
+  /** 1 when the event was malformed and dropped (logged by shape and reason, without its payload). */
+  dropped?: number;
 }
 
 /**
@@ -16,9 +20,16 @@ export interface RunnerEventsResult {
  * CodeBuild build state changes and EC2 instance state changes → handle-runner-signal. Only a watcher
  * outside the runner can notice the metadata-missing loop (docs/design.md "Why it exists"): this is that watcher.
  */
-export async function handler(event: unknown): Promise<RunnerEventsResult> {
+export async function handler(event: unknown, context?: Context): Promise<RunnerEventsResult> {
+  useInvocationContext(context);
   const app = await lambdaCore();
-  const pending = parseRunnerEvents(event, app.config.aws.codebuildProjectName);
+  const decoded = decodeRunnerEvent(event, app.config.aws.codebuildProjectName);
+  if (!decoded.ok) {
+    // Returned, not thrown: Lambda would retry an async event that no retry can make well-formed.
+    app.logger.warn('runner event dropped: malformed', { shape: decoded.shape, reason: decoded.reason });
+    return { signals: 0, acted: 0, unknown: 0, dropped: 1 };
+  }
+  const { pending } = decoded;
   let runnersByLaunch: Map<string, string> | undefined;
   const runnerOf = async (launchId: string): Promise<string | undefined> => {
     // One listing per batch: log batches carry many lines of the same runner. JIT runners are known by

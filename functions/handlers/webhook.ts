@@ -1,7 +1,8 @@
-import type { LambdaFunctionURLEvent, LambdaFunctionURLResult } from 'aws-lambda';
+import type { Context, LambdaFunctionURLEvent, LambdaFunctionURLResult } from 'aws-lambda';
 import { createWebhookApp } from '../composition/webhook-app.ts';
 import { ConfigError } from '../domain/errors.ts';
 import { MAX_BODY_BYTES } from '../use-cases/ingress/accept-webhook.ts';
+import { useInvocationContext } from './lambda-logger.ts';
 import { once } from './once.ts';
 
 const webhookApp = once(() => createWebhookApp(process.env));
@@ -16,7 +17,8 @@ const json = (statusCode: number, body: Record<string, unknown>): LambdaFunction
  * Lambda Function URL → accept-webhook. GitHub gives a delivery 10 s and never retries a failed one,
  * so everything slow happens in the provisioner; this handler only adapts HTTP.
  */
-export async function handler(event: LambdaFunctionURLEvent): Promise<LambdaFunctionURLResult> {
+export async function handler(event: LambdaFunctionURLEvent, context?: Context): Promise<LambdaFunctionURLResult> {
+  useInvocationContext(context);
   const method = event.requestContext?.http?.method ?? 'POST';
   if (method === 'GET' && event.rawPath === '/healthz') return json(200, { message: 'ok' });
   if (method !== 'POST') return json(405, { message: 'POST GitHub webhooks here' });
@@ -35,6 +37,7 @@ export async function handler(event: LambdaFunctionURLEvent): Promise<LambdaFunc
       JSON.stringify({
         level: 'ERROR',
         message: 'webhook function cannot start',
+        function_request_id: context?.awsRequestId,
         error: error instanceof ConfigError ? error.message : String((error as Error)?.name ?? error),
       }),
     );

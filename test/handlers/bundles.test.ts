@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { gzipSync } from 'node:zlib';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ensureTable } from '../../functions/adapters/dynamodb/ensure-table.ts';
 import { createLocalDynamoClient } from '../../functions/adapters/dynamodb/local-client.ts';
 import { type EmbeddedDynamo, startEmbeddedDynamo } from '../../functions/adapters/local/embedded-dynamodb.ts';
@@ -76,6 +76,8 @@ describe('bundled Lambda handlers', () => {
       JIT_CONFIG_PARAMETER_PREFIX: '/JitRunners/jit-config',
       POWERTOOLS_METRICS_NAMESPACE: 'JitRunners/Test',
       POWERTOOLS_DEV: 'false',
+      // What Lambda sets for on-demand environments (Powertools reports cold starts only there).
+      AWS_LAMBDA_INITIALIZATION_TYPE: 'on-demand',
     });
     for (const h of HANDLERS) {
       const mod = (await import(pathToFileURL(join(outdir, `${h}.mjs`)).href)) as { handler: Handler };
@@ -199,6 +201,45 @@ describe('bundled Lambda handlers', () => {
       detail: { 'instance-id': 'i-0123456789abcdef0', state: 'terminated' },
     });
     expect(result).toEqual({ signals: 0, acted: 0, unknown: 1 });
+  });
+
+  it('runner-events: drops a malformed event with a log line that has the request id and cold start, not the payload', async () => {
+    const context = (awsRequestId: string) => ({
+      awsRequestId,
+      functionName: 'JitRunners-runner-events',
+      functionVersion: '$LATEST',
+      invokedFunctionArn: 'arn:aws:lambda:eu-west-1:123456789012:function:JitRunners-runner-events',
+      memoryLimitInMB: '256',
+    });
+    const lines: Record<string, unknown>[] = [];
+    const capture = (chunk: string | Uint8Array) => {
+      for (const line of String(chunk).split('\n').filter(Boolean)) lines.push(JSON.parse(line));
+      return true;
+    };
+    const spies = [vi.spyOn(process.stdout, 'write'), vi.spyOn(process.stderr, 'write')];
+    for (const spy of spies) spy.mockImplementation(capture);
+    const runnerEvents = handlers['runner-events'] as (event: unknown, context: unknown) => Promise<unknown>;
+    try {
+      const secret = 'ghs_A_TOKEN_IN_A_LOG_LINE';
+      expect(
+        await runnerEvents({ awslogs: { data: Buffer.from(secret).toString('base64') } }, context('req-a')),
+      ).toEqual({ signals: 0, acted: 0, unknown: 0, dropped: 1 });
+      expect(
+        await runnerEvents(
+          { source: 'aws.codebuild', 'detail-type': 'CodeBuild Build State Change', time: 'x', detail: {} },
+          context('req-b'),
+        ),
+      ).toMatchObject({ dropped: 1 });
+      const drops = lines.filter((l) => l.message === 'runner event dropped: malformed');
+      expect(drops.map((l) => [l.function_request_id, l.cold_start, l.shape])).toEqual([
+        ['req-a', true, 'cloudwatch-logs'],
+        ['req-b', false, 'codebuild-state'],
+      ]);
+      expect(drops[0]).toMatchObject({ level: 'WARN', function: 'runner-events', reason: 'awslogs.data is not gzip' });
+      expect(JSON.stringify(lines)).not.toContain(Buffer.from(secret).toString('base64'));
+    } finally {
+      for (const spy of spies) spy.mockRestore();
+    }
   });
 
   it('reconciler: runs a reconcile pass and sweeps stale hand-offs', async () => {
