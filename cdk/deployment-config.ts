@@ -1,50 +1,46 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { isAllowed, isRepositoryEntry, isValidAllowlistEntry } from '../functions/domain/allowlist.ts';
-import { parseLabelList } from '../functions/domain/labels.ts';
+import { EnvName } from '../functions/config/env-names.ts';
 import {
-  compareVersions,
-  DEFAULT_RUNNER_VERSION,
-  DEFAULT_RUNNER_VERSION_FLOOR,
-  isExactVersion,
-} from '../functions/domain/runner-version.ts';
+  DEPLOYABLE_KEYS,
+  type DeployableKey,
+  type DeployBinding,
+  type DeployProp,
+  reason,
+  SETTINGS,
+  type SettingSpec,
+  type SettingValue,
+} from '../functions/config/settings.ts';
+import { isAllowed } from '../functions/domain/allowlist.ts';
+import { compareVersions } from '../functions/domain/runner-version.ts';
 
 /**
- * Deploy-time configuration of the stack: typed, documented, defaulted and validated here, then handed
- * to the functions as the docs/design.md "Configuration" environment variables (see `function-environment.ts`). Every
- * property can also be given as CDK context: `npx cdk deploy -c appId=123 -c launcher=ec2 ...`.
+ * Deploy-time configuration of the stack: typed, defaulted and validated here, then handed to every
+ * function as its environment ({@link functionEnvironment}). Every property can also be given as CDK
+ * context: `npx cdk deploy -c appId=123 -c launcher=ec2 ...`.
+ *
+ * Two kinds of property. The settings a deployment can pass to the functions come from the settings
+ * table (functions/config/settings.ts: each row's CDK prop, doc, default and range; the same schema
+ * validates them here and in the functions). The others ({@link StackOnlyInput}) shape only the AWS
+ * resources and are declared below.
  */
-export interface DeploymentConfigInput {
-  /** GitHub App id. Unset: the stack takes it as the `GitHubAppId` CloudFormation parameter at deploy time. */
-  appId?: number;
-  /** REST API base (GHES: `https://HOST/api/v3`). Default `https://api.github.com`. */
-  githubApiUrl?: string;
-  /** Web base for `config.sh --url`. Default `https://github.com`. */
-  githubServerUrl?: string;
-  /** `repo` (runners registered per repository) or `org`. Default `repo`. */
-  scope?: 'repo' | 'org';
-  /** Labels this fleet serves; a job is served when all its labels are here. Default `self-hosted,linux,<arch>`. */
-  labels?: readonly string[];
-  /** Runner group for JIT configs. Default 1 (the default group). */
-  runnerGroupId?: number;
-  /** Pinned actions/runner version; must have SHA-256 entries in `runner/checksums.json`. */
-  runnerVersion?: string;
-  /** Version used after a version-class failure; same checksum rule. */
-  runnerFallbackVersion?: string;
+type Settings = typeof SETTINGS;
+type PropInput<K extends DeployableKey> = Settings[K]['deploy']['type'] extends 'list'
+  ? readonly string[]
+  : NonNullable<SettingValue<K>>;
+
+/** The deployable settings as CDK props; each prop's meaning, default and range are in the settings table. */
+export type SettingsInput = { [K in DeployableKey as DeployProp<K>]?: PropInput<K> };
+/** The deployable settings after defaults and validation, as the functions will parse them. */
+export type ResolvedSettings = { [K in DeployableKey as DeployProp<K>]: SettingValue<K> };
+
+/** The launchers a deployment can run (the functions also know `local`). */
+export type DeployedLauncher = 'codebuild' | 'ec2';
+
+/** Properties of the AWS resources only: none of them is a function setting. */
+export interface StackOnlyInput {
   /** Runner CPU architecture (tarball, CodeBuild image, EC2 AMI). Default `x64`. */
   architecture?: 'x64' | 'arm64';
-  /** `on-error` (default), `proactive` or `off`. */
-  baselinePolicy?: 'on-error' | 'proactive' | 'off';
-  /** `owner/repo` or `owner/*` entries served; empty (default) serves every repository the App is installed on. */
-  allowlist?: readonly string[];
-  /**
-   * `owner/repo` entries whose queued jobs the reconciler also looks up in the Actions API
-   * (DISCOVER_QUEUED_JOBS): jobs whose `queued` webhook never arrived still run. Each costs a few API calls
-   * per reconcile run. Default empty (off).
-   */
-  discoverQueuedJobs?: readonly string[];
-  /** `codebuild` (default) or `ec2`. */
-  launcher?: 'codebuild' | 'ec2';
   /** CodeBuild compute type. Default `BUILD_GENERAL1_MEDIUM` (x64) / `BUILD_GENERAL1_LARGE` (arm64). */
   codebuildComputeType?: string;
   /** Longest job a CodeBuild runner may run, in minutes (5-2160). Default 360. */
@@ -61,15 +57,6 @@ export interface DeploymentConfigInput {
   rootVolumeGiB?: number;
   /** Reserved concurrency of the webhook function; unset = the account's unreserved pool. */
   webhookReservedConcurrency?: number;
-  /** How often the reconciler runs, in seconds (a whole number of minutes). Default 60. */
-  reconcileIntervalSeconds?: number;
-  runnerStartTimeoutSeconds?: number;
-  baselineOnlineTimeoutSeconds?: number;
-  maxAttemptsPerJob?: number;
-  /** Replacements of stolen runners per job before it fails (MAX_THEFTS_PER_JOB). Default 10. */
-  maxTheftsPerJob?: number;
-  /** Regular-runner workarounds per scope before its jobs fail (MAX_WORKAROUNDS_PER_SCOPE). Default 3. */
-  maxWorkaroundsPerScope?: number;
   /** Days to keep function and runner logs. Default 30. */
   logRetentionDays?: number;
   /** Alarm when at least this many jobs fail within 15 minutes. Default 1. */
@@ -82,29 +69,40 @@ export interface DeploymentConfigInput {
   alarmTopicArn?: string;
 }
 
-export type DeploymentConfig = Required<
-  Omit<
-    DeploymentConfigInput,
-    | 'appId'
-    | 'runnerFallbackVersion'
-    | 'vpcId'
-    | 'webhookReservedConcurrency'
-    | 'labels'
-    | 'allowlist'
-    | 'discoverQueuedJobs'
-    | 'subnetIds'
-    | 'alarmTopicArn'
-  >
-> & {
-  alarmTopicArn: string | undefined;
-  appId: number | undefined;
-  runnerFallbackVersion: string | undefined;
-  vpcId: string | undefined;
-  webhookReservedConcurrency: number | undefined;
-  labels: string[];
-  allowlist: string[];
-  discoverQueuedJobs: string[];
-  subnetIds: string[];
+/**
+ * Everything a deployment can set. `appId` unset: the stack takes it as the `GitHubAppId`
+ * CloudFormation parameter at deploy time. `launcher`: `codebuild` (default) or `ec2`.
+ */
+export type DeploymentConfigInput = DeployableSettingsInput & StackOnlyInput;
+
+/** The deployable settings as a deployment gives them (`launcher` without `local`). */
+export type DeployableSettingsInput = Omit<SettingsInput, 'launcher'> & { launcher?: DeployedLauncher };
+
+export type DeploymentConfig = Omit<ResolvedSettings, 'launcher'> & { launcher: DeployedLauncher } & Required<
+    Omit<StackOnlyInput, 'vpcId' | 'webhookReservedConcurrency' | 'subnetIds' | 'alarmTopicArn'>
+  > & {
+    alarmTopicArn: string | undefined;
+    vpcId: string | undefined;
+    webhookReservedConcurrency: number | undefined;
+    subnetIds: string[];
+  };
+
+/** How `-c key=value` of each stack-only property is read (the settings' come from the table). */
+const STACK_ONLY_TYPES: Record<keyof StackOnlyInput, 'string' | 'number' | 'list' | 'boolean'> = {
+  architecture: 'string',
+  codebuildComputeType: 'string',
+  runnerTimeoutMinutes: 'number',
+  instanceType: 'string',
+  useSpot: 'boolean',
+  vpcId: 'string',
+  subnetIds: 'list',
+  rootVolumeGiB: 'number',
+  webhookReservedConcurrency: 'number',
+  logRetentionDays: 'number',
+  jobsFailedAlarmThreshold: 'number',
+  metadataMissingAlarmThreshold: 'number',
+  provisionerRetryAttempts: 'number',
+  alarmTopicArn: 'string',
 };
 
 /** A deploy-time configuration mistake; the message says which property and how to fix it. */
@@ -146,23 +144,76 @@ function oneOf<T extends string>(property: string, value: string | undefined, fa
   return v as T;
 }
 
-function url(property: string, value: string | undefined, fallback: string): string {
-  const v = (value ?? fallback).replace(/\/+$/, '');
-  if (!/^https?:\/\/[^\s/]+/.test(v)) throw new DeploymentConfigError(property, `must be an http(s) URL (got "${v}")`);
-  return v;
+/** A prop value spelt as its variable: lists comma-joined. */
+function asVariable(value: unknown): string {
+  return Array.isArray(value) ? value.join(',') : String(value);
 }
 
-function pinnedVersion(property: string, version: string, architecture: string, tarballs: Set<string>): string {
-  if (!isExactVersion(version)) {
+function wholeNumberMessage({ min, max }: { min: number; max: number }): string {
+  return max === Number.MAX_SAFE_INTEGER
+    ? `must be a whole number of at least ${min}`
+    : `must be a whole number from ${min} to ${max}`;
+}
+
+/**
+ * One deployable setting: the prop (or the deployment's default, else the functions' own) spelt as
+ * the variable and parsed by the table's schema, so the stack refuses exactly what the functions
+ * would refuse at their first start.
+ */
+function resolveSetting(row: SettingSpec & { deploy: DeployBinding }, given: unknown, architecture: string): unknown {
+  const { prop, values } = row.deploy;
+  const raw = given === undefined ? row.deploy.default?.replace('{architecture}', architecture) : asVariable(given);
+  const got = given === undefined ? '' : ` (got ${JSON.stringify(given)})`;
+  if (values && raw !== undefined && !values.includes(raw)) {
+    throw new DeploymentConfigError(prop, `must be one of ${values.join(', ')}${got}`);
+  }
+  const result = row.schema.safeParse(raw);
+  if (!result.success) {
     throw new DeploymentConfigError(
-      property,
-      `must be an exact version such as ${DEFAULT_RUNNER_VERSION} (got "${version}")`,
+      prop,
+      `${row.bounds ? wholeNumberMessage(row.bounds) : reason(result.error)}${got}`,
     );
   }
-  if (compareVersions(version, DEFAULT_RUNNER_VERSION_FLOOR) < 0) {
+  return result.data;
+}
+
+function resolveSettings(input: DeploymentConfigInput, architecture: string): ResolvedSettings {
+  const given = input as Record<string, unknown>;
+  const resolved: Record<string, unknown> = {};
+  for (const key of DEPLOYABLE_KEYS) {
+    const row = SETTINGS[key];
+    resolved[row.deploy.prop] = resolveSetting(row, given[row.deploy.prop], architecture);
+  }
+  return resolved as ResolvedSettings;
+}
+
+/**
+ * The environment every function gets from the deployment: each deployable setting of the table under
+ * its variable name (lists comma-joined; unset optional ones left out). The stack adds its own wiring
+ * (names, ARNs, launcher resources) and supplies `GITHUB_APP_ID` from a parameter when `appId` is unset.
+ */
+export function functionEnvironment(config: DeploymentConfig): Record<string, string> {
+  const values = config as unknown as Record<string, unknown>;
+  const env: Record<string, string> = {};
+  for (const key of DEPLOYABLE_KEYS) {
+    const value = values[SETTINGS[key].deploy.prop];
+    if (value !== undefined) env[EnvName[key]] = asVariable(value);
+  }
+  return env;
+}
+
+/** Beyond the schema: a pinned version must be at or above the floor and have checksums for the tarball. */
+function checkPinnedVersion(
+  property: string,
+  version: string,
+  floor: string,
+  architecture: string,
+  tarballs: Set<string>,
+) {
+  if (compareVersions(version, floor) < 0) {
     throw new DeploymentConfigError(
       property,
-      `${version} is below ${DEFAULT_RUNNER_VERSION_FLOOR}, the oldest version GitHub accepts for registration; pin ${DEFAULT_RUNNER_VERSION_FLOOR} or newer`,
+      `${version} is below ${floor}, the oldest version GitHub accepts for registration; pin ${floor} or newer`,
     );
   }
   const tarball = `actions-runner-linux-${architecture}-${version}.tar.gz`;
@@ -172,7 +223,6 @@ function pinnedVersion(property: string, version: string, architecture: string, 
       `runner/checksums.json has no SHA-256 for ${tarball}; add it from the release notes of v${version} (the bootstrap refuses unverified tarballs)`,
     );
   }
-  return version;
 }
 
 /** Applies defaults and validates; throws {@link DeploymentConfigError} naming the property and the fix. */
@@ -181,56 +231,42 @@ export function resolveDeploymentConfig(
   tarballs = checksummedTarballs(),
 ): DeploymentConfig {
   const architecture = oneOf('architecture', input.architecture, 'x64', ['x64', 'arm64'] as const);
-  const launcher = oneOf('launcher', input.launcher, 'codebuild', ['codebuild', 'ec2'] as const);
-  const labels = parseLabelList((input.labels ?? ['self-hosted', 'linux', architecture]).join(','));
-  if (labels.length === 0)
-    throw new DeploymentConfigError('labels', 'needs at least one label, e.g. self-hosted,linux,x64');
+  const settings = resolveSettings(input, architecture);
+  const launcher = settings.launcher as DeployedLauncher;
+
+  // Rules of a deployment beyond the functions' own ranges.
   const otherArch = architecture === 'x64' ? 'arm64' : 'x64';
-  if (labels.includes(otherArch)) {
+  if (settings.labels.includes(otherArch)) {
     throw new DeploymentConfigError(
       'labels',
       `contains "${otherArch}" but the runners are ${architecture}; set architecture=${otherArch} or drop the label`,
     );
   }
-  const allowlist = [...(input.allowlist ?? [])].map((e) => e.trim()).filter(Boolean);
-  for (const entry of allowlist) {
-    if (!isValidAllowlistEntry(entry)) {
-      throw new DeploymentConfigError('allowlist', `entry "${entry}" must be owner/repo or owner/*`);
-    }
-  }
-  const discoverQueuedJobs = [...(input.discoverQueuedJobs ?? [])].map((e) => e.trim()).filter(Boolean);
-  for (const entry of discoverQueuedJobs) {
-    if (!isRepositoryEntry(entry)) {
-      throw new DeploymentConfigError(
-        'discoverQueuedJobs',
-        `entry "${entry}" must be owner/repo (no owner/*: each repository costs API calls on every reconcile run)`,
-      );
-    }
+  for (const entry of settings.discoverQueuedJobs) {
     const [owner = '', repo = ''] = entry.split('/');
-    if (!isAllowed(allowlist, owner, repo)) {
+    if (!isAllowed(settings.allowlist, owner, repo)) {
       throw new DeploymentConfigError(
         'discoverQueuedJobs',
         `entry "${entry}" is not served by the allowlist; add it to allowlist or drop it here`,
       );
     }
   }
-  if (input.appId !== undefined && (!Number.isInteger(input.appId) || input.appId < 1)) {
-    throw new DeploymentConfigError(
-      'appId',
-      `must be the numeric App id from the App's settings page (got ${String(input.appId)})`,
+  checkPinnedVersion('runnerVersion', settings.runnerVersion, settings.runnerVersionFloor, architecture, tarballs);
+  if (settings.runnerFallbackVersion !== undefined) {
+    checkPinnedVersion(
+      'runnerFallbackVersion',
+      settings.runnerFallbackVersion,
+      settings.runnerVersionFloor,
+      architecture,
+      tarballs,
     );
   }
-  const tarballsOk = tarballs;
-  const runnerVersion = pinnedVersion(
-    'runnerVersion',
-    input.runnerVersion ?? DEFAULT_RUNNER_VERSION,
-    architecture,
-    tarballsOk,
-  );
-  const runnerFallbackVersion =
-    input.runnerFallbackVersion === undefined
-      ? undefined
-      : pinnedVersion('runnerFallbackVersion', input.runnerFallbackVersion, architecture, tarballsOk);
+  if (settings.reconcileIntervalSeconds % 60 !== 0) {
+    throw new DeploymentConfigError(
+      'reconcileIntervalSeconds',
+      `EventBridge schedules run in whole minutes; use a multiple of 60 (got ${settings.reconcileIntervalSeconds})`,
+    );
+  }
 
   const subnetIds = [...(input.subnetIds ?? [])].map((s) => s.trim()).filter(Boolean);
   for (const s of subnetIds) {
@@ -244,13 +280,6 @@ export function resolveDeploymentConfig(
     throw new DeploymentConfigError(
       launcher === 'ec2' && !input.vpcId ? 'vpcId' : 'subnetIds',
       'the ec2 launcher needs a VPC and subnets with outbound HTTPS to GitHub: -c vpcId=vpc-… -c subnetIds=subnet-a,subnet-b',
-    );
-  }
-  const reconcileIntervalSeconds = intIn('reconcileIntervalSeconds', input.reconcileIntervalSeconds, 60, 60, 86_400);
-  if (reconcileIntervalSeconds % 60 !== 0) {
-    throw new DeploymentConfigError(
-      'reconcileIntervalSeconds',
-      `EventBridge schedules run in whole minutes; use a multiple of 60 (got ${reconcileIntervalSeconds})`,
     );
   }
   const instanceType = input.instanceType ?? (architecture === 'arm64' ? 'm7g.large' : 'm7i.large');
@@ -278,23 +307,9 @@ export function resolveDeploymentConfig(
     );
   }
   return {
-    appId: input.appId,
-    githubApiUrl: url('githubApiUrl', input.githubApiUrl, 'https://api.github.com'),
-    githubServerUrl: url('githubServerUrl', input.githubServerUrl, 'https://github.com'),
-    scope: oneOf('scope', input.scope, 'repo', ['repo', 'org'] as const),
-    labels,
-    runnerGroupId: intIn('runnerGroupId', input.runnerGroupId, 1, 1, Number.MAX_SAFE_INTEGER),
-    runnerVersion,
-    runnerFallbackVersion,
-    architecture,
-    baselinePolicy: oneOf('baselinePolicy', input.baselinePolicy, 'on-error', [
-      'on-error',
-      'proactive',
-      'off',
-    ] as const),
-    allowlist,
-    discoverQueuedJobs,
+    ...settings,
     launcher,
+    architecture,
     codebuildComputeType,
     runnerTimeoutMinutes: intIn('runnerTimeoutMinutes', input.runnerTimeoutMinutes, 360, 5, 2160),
     instanceType,
@@ -303,18 +318,6 @@ export function resolveDeploymentConfig(
     subnetIds,
     rootVolumeGiB: intIn('rootVolumeGiB', input.rootVolumeGiB, 30, 8, 16_384),
     webhookReservedConcurrency,
-    reconcileIntervalSeconds,
-    runnerStartTimeoutSeconds: intIn('runnerStartTimeoutSeconds', input.runnerStartTimeoutSeconds, 120, 1, 86_400),
-    baselineOnlineTimeoutSeconds: intIn(
-      'baselineOnlineTimeoutSeconds',
-      input.baselineOnlineTimeoutSeconds,
-      60,
-      1,
-      3_600,
-    ),
-    maxAttemptsPerJob: intIn('maxAttemptsPerJob', input.maxAttemptsPerJob, 3, 1, 20),
-    maxTheftsPerJob: intIn('maxTheftsPerJob', input.maxTheftsPerJob, 10, 0, 100),
-    maxWorkaroundsPerScope: intIn('maxWorkaroundsPerScope', input.maxWorkaroundsPerScope, 3, 0, 20),
     logRetentionDays: intIn('logRetentionDays', input.logRetentionDays, 30, 1, 3_653),
     jobsFailedAlarmThreshold: intIn('jobsFailedAlarmThreshold', input.jobsFailedAlarmThreshold, 1, 1, 10_000),
     metadataMissingAlarmThreshold: intIn(
@@ -331,7 +334,8 @@ export function resolveDeploymentConfig(
 
 /**
  * Reads {@link DeploymentConfigInput} from CDK context (`-c name=value` or cdk.json). Lists are comma
- * separated, numbers and booleans are parsed; an unparsable value names the key.
+ * separated, numbers and booleans are parsed; an unparsable value names the key. Which keys exist and
+ * their types come from the settings table and {@link StackOnlyInput}.
  */
 export function configFromContext(get: (key: string) => unknown): DeploymentConfigInput {
   const str = (key: string): string | undefined => {
@@ -361,40 +365,19 @@ export function configFromContext(get: (key: string) => unknown): DeploymentConf
       .map((s) => s.trim())
       .filter(Boolean);
   };
-  const input: Record<string, unknown> = {
-    appId: num('appId'),
-    githubApiUrl: str('githubApiUrl'),
-    githubServerUrl: str('githubServerUrl'),
-    scope: str('scope'),
-    labels: list('labels'),
-    runnerGroupId: num('runnerGroupId'),
-    runnerVersion: str('runnerVersion'),
-    runnerFallbackVersion: str('runnerFallbackVersion'),
-    architecture: str('architecture'),
-    baselinePolicy: str('baselinePolicy'),
-    allowlist: list('allowlist'),
-    discoverQueuedJobs: list('discoverQueuedJobs'),
-    launcher: str('launcher'),
-    codebuildComputeType: str('codebuildComputeType'),
-    runnerTimeoutMinutes: num('runnerTimeoutMinutes'),
-    instanceType: str('instanceType'),
-    useSpot: bool('useSpot'),
-    vpcId: str('vpcId'),
-    subnetIds: list('subnetIds'),
-    rootVolumeGiB: num('rootVolumeGiB'),
-    webhookReservedConcurrency: num('webhookReservedConcurrency'),
-    reconcileIntervalSeconds: num('reconcileIntervalSeconds'),
-    runnerStartTimeoutSeconds: num('runnerStartTimeoutSeconds'),
-    baselineOnlineTimeoutSeconds: num('baselineOnlineTimeoutSeconds'),
-    maxAttemptsPerJob: num('maxAttemptsPerJob'),
-    maxTheftsPerJob: num('maxTheftsPerJob'),
-    maxWorkaroundsPerScope: num('maxWorkaroundsPerScope'),
-    logRetentionDays: num('logRetentionDays'),
-    jobsFailedAlarmThreshold: num('jobsFailedAlarmThreshold'),
-    metadataMissingAlarmThreshold: num('metadataMissingAlarmThreshold'),
-    provisionerRetryAttempts: num('provisionerRetryAttempts'),
-    alarmTopicArn: str('alarmTopicArn'),
-  };
-  // exactOptionalPropertyTypes: leave absent keys absent rather than explicitly undefined.
-  return Object.fromEntries(Object.entries(input).filter(([, v]) => v !== undefined)) as DeploymentConfigInput;
+  const read = { string: str, number: num, boolean: bool, list } as const;
+  const types: Array<[string, keyof typeof read]> = [
+    ...DEPLOYABLE_KEYS.map((key): [string, keyof typeof read] => [
+      SETTINGS[key].deploy.prop,
+      SETTINGS[key].deploy.type,
+    ]),
+    ...(Object.entries(STACK_ONLY_TYPES) as Array<[string, keyof typeof read]>),
+  ];
+  const input: Record<string, unknown> = {};
+  for (const [key, type] of types) {
+    const value = read[type](key);
+    // exactOptionalPropertyTypes: leave absent keys absent rather than explicitly undefined.
+    if (value !== undefined) input[key] = value;
+  }
+  return input as DeploymentConfigInput;
 }

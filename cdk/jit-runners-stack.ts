@@ -19,14 +19,19 @@ import { JitConfigParameters } from './constructs/jit-config-parameters.ts';
 import { Monitoring } from './constructs/monitoring.ts';
 import type { RunnerLauncherResources } from './constructs/runner-launcher.ts';
 import { StateTable } from './constructs/state-table.ts';
-import { type DeploymentConfig, type DeploymentConfigInput, resolveDeploymentConfig } from './deployment-config.ts';
+import {
+  type DeploymentConfig,
+  type DeploymentConfigInput,
+  functionEnvironment,
+  resolveDeploymentConfig,
+} from './deployment-config.ts';
 
 export interface JitRunnersStackProps extends StackProps {
   /** Deploy-time configuration; see {@link DeploymentConfigInput} for every property and its default. */
   config?: DeploymentConfigInput;
 }
 
-/** Environment variable Powertools-style metric code reads for its namespace (not part of docs/design.md "Configuration"). */
+/** Environment variable Powertools-style metric code reads for its namespace (not a setting of the table in functions/config/settings.ts). */
 export const METRICS_NAMESPACE_ENV = 'POWERTOOLS_METRICS_NAMESPACE';
 const MAX_STACK_NAME = 40;
 
@@ -113,6 +118,7 @@ export class JitRunnersStack extends Stack {
       functionName: `${name}-webhook`,
       description: 'GitHub workflow_job webhook: verify, record, dispatch, answer fast',
       environment,
+      logLevel: config.logLevel,
       // GitHub gives a delivery 10 s; the webhook must answer well before.
       timeout: Duration.seconds(8),
       memorySize: 512,
@@ -127,6 +133,7 @@ export class JitRunnersStack extends Stack {
       functionName: provisionerName,
       description: 'Provisions one job: baseline, JIT config, launch',
       environment,
+      logLevel: config.logLevel,
       timeout: Duration.minutes(5),
       logRetention,
     });
@@ -136,6 +143,7 @@ export class JitRunnersStack extends Stack {
       functionName: `${name}-runner-events`,
       description: 'Classifies runner log signatures and platform state changes; heals',
       environment,
+      logLevel: config.logLevel,
       timeout: Duration.minutes(5),
       logRetention,
     });
@@ -145,6 +153,7 @@ export class JitRunnersStack extends Stack {
       functionName: `${name}-reconciler`,
       description: 'Stuck jobs, orphans, missed deliveries, stale hand-offs',
       environment,
+      logLevel: config.logLevel,
       timeout: Duration.minutes(5),
       logRetention,
     });
@@ -273,37 +282,24 @@ export class JitRunnersStack extends Stack {
     this.#acknowledgeNagFindings();
   }
 
-  /** docs/design.md "Configuration" variables for every function, from the one shared name module. */
+  /**
+   * The environment of every function: each deployable setting of the settings table
+   * (`functionEnvironment`), then the wiring only the stack knows (names, ARNs, launcher resources).
+   * Every function gets every deployable setting, because each one parses and validates the whole
+   * configuration at start (docs/decisions.md "AWS").
+   */
   #environment(config: DeploymentConfig, appId: string, provisionerName: string): Record<string, string> {
-    const env: Record<string, string> = {
+    return {
+      ...functionEnvironment(config),
       [EnvName.githubAppId]: appId,
-      [EnvName.githubApiUrl]: config.githubApiUrl,
-      [EnvName.githubServerUrl]: config.githubServerUrl,
       [EnvName.githubAppPrivateKeySecretArn]: this.secrets.privateKey.secretArn,
       [EnvName.githubWebhookSecretArn]: this.secrets.webhookSecret.secretArn,
-      [EnvName.runnerScope]: config.scope,
-      [EnvName.runnerLabels]: config.labels.join(','),
-      [EnvName.runnerGroupId]: String(config.runnerGroupId),
-      [EnvName.runnerVersion]: config.runnerVersion,
-      [EnvName.baselinePolicy]: config.baselinePolicy,
-      [EnvName.repoAllowlist]: config.allowlist.join(','),
-      [EnvName.discoverQueuedJobs]: config.discoverQueuedJobs.join(','),
-      [EnvName.launcher]: config.launcher,
       [EnvName.tableName]: this.table.table.tableName,
-      [EnvName.runnerStartTimeoutSeconds]: String(config.runnerStartTimeoutSeconds),
-      [EnvName.baselineOnlineTimeoutSeconds]: String(config.baselineOnlineTimeoutSeconds),
-      [EnvName.reconcileIntervalSeconds]: String(config.reconcileIntervalSeconds),
-      [EnvName.maxAttemptsPerJob]: String(config.maxAttemptsPerJob),
-      [EnvName.maxTheftsPerJob]: String(config.maxTheftsPerJob),
-      [EnvName.maxWorkaroundsPerScope]: String(config.maxWorkaroundsPerScope),
-      [EnvName.logLevel]: 'INFO',
       [EnvName.provisionerFunctionName]: provisionerName,
       [EnvName.jitConfigParameterPrefix]: this.handOff.prefix,
       [METRICS_NAMESPACE_ENV]: `JitRunners/${this.stackName}`,
       ...this.launcher.environment,
     };
-    if (config.runnerFallbackVersion) env[EnvName.runnerFallbackVersion] = config.runnerFallbackVersion;
-    return env;
   }
 
   /** Every acknowledged cdk-nag finding, each with its reason. Anything else fails the synth. */

@@ -73,6 +73,13 @@ export function launcherDefine(launcher: BundledLauncher): Record<string, string
   return { 'globalThis.JR_BUNDLED_LAUNCHER': JSON.stringify(launcher) };
 }
 
+const APPLICATION_LOG_LEVEL: Record<HandlerFunctionProps['logLevel'], lambda.ApplicationLogLevel> = {
+  DEBUG: lambda.ApplicationLogLevel.DEBUG,
+  INFO: lambda.ApplicationLogLevel.INFO,
+  WARN: lambda.ApplicationLogLevel.WARN,
+  ERROR: lambda.ApplicationLogLevel.ERROR,
+};
+
 export interface HandlerFunctionProps {
   /** File under functions/handlers/, e.g. `webhook.ts`. */
   entry: string;
@@ -82,6 +89,11 @@ export interface HandlerFunctionProps {
   functionName: string;
   description: string;
   environment: Record<string, string>;
+  /**
+   * LOG_LEVEL of the deployment. Lambda's own application log filter is set to it too: a filter above
+   * it would drop the lines the setting asks for (Powertools also defers to that filter).
+   */
+  logLevel: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
   timeout: Duration;
   /** Default 512 MB. */
   memorySize?: number;
@@ -131,7 +143,7 @@ export class HandlerFunction extends Construct {
       role: this.role,
       logGroup: this.logGroup,
       loggingFormat: lambda.LoggingFormat.JSON,
-      applicationLogLevelV2: lambda.ApplicationLogLevel.INFO,
+      applicationLogLevelV2: APPLICATION_LOG_LEVEL[props.logLevel],
       systemLogLevelV2: lambda.SystemLogLevel.WARN,
       environment: {
         ...props.environment,

@@ -66,6 +66,39 @@ describe('resolveDeploymentConfig', () => {
     );
   });
 
+  it("takes every setting of the table a deployment may set, with the functions' defaults and ranges", () => {
+    expect(resolveDeploymentConfig()).toMatchObject({
+      maxHealsPerJob: 10,
+      breakerFailureThreshold: 3,
+      breakerMaxBackoffSeconds: 30,
+      runnerNamePrefix: 'jr',
+      runnerVersionFloor: '2.329.0',
+      logLevel: 'INFO',
+    });
+    expect(resolveDeploymentConfig({ maxHealsPerJob: 20, logLevel: 'DEBUG' })).toMatchObject({
+      maxHealsPerJob: 20,
+      logLevel: 'DEBUG',
+    });
+    expect(error(() => resolveDeploymentConfig({ maxHealsPerJob: 0 })).message).toBe(
+      'jit-runners deployment config "maxHealsPerJob": must be a whole number from 1 to 100 (got 0)',
+    );
+    expect(error(() => resolveDeploymentConfig({ breakerMaxBackoffSeconds: 3_601 })).property).toBe(
+      'breakerMaxBackoffSeconds',
+    );
+    expect(error(() => resolveDeploymentConfig({ runnerNamePrefix: 'Acme' })).message).toContain(
+      'must be 1-16 lower-case letters/digits starting with a letter',
+    );
+    expect(error(() => resolveDeploymentConfig({ logLevel: 'trace' as never })).message).toContain(
+      'must be one of DEBUG, INFO, WARN, ERROR',
+    );
+  });
+
+  it("checks pinned versions against the deployment's own version floor", () => {
+    expect(error(() => resolveDeploymentConfig({ runnerVersionFloor: '2.331.0' })).message).toMatch(
+      /runnerVersion.*2\.330\.0 is below 2\.331\.0/,
+    );
+  });
+
   it('derives arm64 labels, instance type and compute type from the architecture', () => {
     const c = resolveDeploymentConfig({ architecture: 'arm64' });
     expect(c.labels).toEqual(['self-hosted', 'linux', 'arm64']);
@@ -146,6 +179,8 @@ describe('configFromContext', () => {
       labels: 'self-hosted,linux,x64,gpu',
       reconcileIntervalSeconds: '120',
       discoverQueuedJobs: 'octo/app,octo/api',
+      maxHealsPerJob: '4',
+      logLevel: 'WARN',
     };
     expect(configFromContext((k) => context[k])).toEqual({
       appId: 123,
@@ -155,6 +190,8 @@ describe('configFromContext', () => {
       labels: ['self-hosted', 'linux', 'x64', 'gpu'],
       reconcileIntervalSeconds: 120,
       discoverQueuedJobs: ['octo/app', 'octo/api'],
+      maxHealsPerJob: 4,
+      logLevel: 'WARN',
     });
   });
 
