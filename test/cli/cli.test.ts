@@ -18,7 +18,7 @@ function run(script: string, args: string[], env: Record<string, string> = {}): 
     execFile(
       process.execPath,
       ['--import', 'tsx', script, ...args],
-      { env: { ...process.env, ...env }, timeout: 30_000, cwd: join(import.meta.dirname, '../..') },
+      { env: { ...process.env, ...env }, timeout: 90_000, cwd: join(import.meta.dirname, '../..') },
       (error, stdout, stderr) => {
         const code = error ? (typeof error.code === 'number' ? error.code : null) : 0;
         resolve({ code, stdout, stderr });
@@ -29,7 +29,15 @@ function run(script: string, args: string[], env: Record<string, string> = {}): 
 
 const cli = (args: string[], env?: Record<string, string>) => run('functions/cli/main.ts', args, env);
 
-describe('jit-runners CLI', () => {
+/** Runs `work` over `items` three at a time: each is a Node process with tsx, and the suite shares two cores. */
+async function inBatches<T, R>(items: readonly T[], work: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = [];
+  for (let i = 0; i < items.length; i += 3) results.push(...(await Promise.all(items.slice(i, i + 3).map(work))));
+  return results;
+}
+
+// Each case starts Node processes; on a loaded machine that takes seconds each.
+describe('jit-runners CLI', { timeout: 180_000 }, () => {
   let dir: string;
   let trap: Server;
   let requests = 0;
@@ -75,7 +83,7 @@ describe('jit-runners CLI', () => {
   ];
 
   it('prints usage and exits 0 for --help on every command and subcommand, with no side effect', async () => {
-    const runs = await Promise.all(helps.map((args) => cli(args, env)));
+    const runs = await inBatches(helps, (args) => cli(args, env));
     runs.forEach((r, i) => {
       expect({ args: helps[i], code: r.code, stderr: r.stderr }).toEqual({ args: helps[i], code: 0, stderr: '' });
       expect(r.stdout).toMatch(/^usage: jit-runners /);
@@ -96,6 +104,26 @@ describe('jit-runners CLI', () => {
     }
   });
 
+  it('answers the same through the npx entry point (bin/jit-runners.mjs)', async () => {
+    const { version } = JSON.parse(readFileSync(join(import.meta.dirname, '../../package.json'), 'utf8'));
+    const bin = (args: string[]) =>
+      new Promise<Run>((resolve) => {
+        execFile(
+          process.execPath,
+          [join(import.meta.dirname, '../../bin/jit-runners.mjs'), ...args],
+          { env: { ...process.env, ...env }, timeout: 90_000 },
+          (error, stdout, stderr) =>
+            resolve({ code: error ? (typeof error.code === 'number' ? error.code : null) : 0, stdout, stderr }),
+        );
+      });
+    const [v, help, bad] = await Promise.all([bin(['--version']), bin(['start', '--help']), bin(['nope'])]);
+    expect(v).toEqual({ code: 0, stdout: `${version}\n`, stderr: '' });
+    expect(help.code).toBe(0);
+    expect(help.stdout).toMatch(/^usage: jit-runners start/);
+    expect(bad).toMatchObject({ code: 2, stdout: '' });
+    expect(existsSync(env.STATE_DIR as string)).toBe(false);
+  });
+
   it('rejects unknown commands, options and arguments with one line on stderr and exit code 2', async () => {
     const cases: [string[], RegExp][] = [
       [['frobnicate'], /unknown command 'frobnicate'/],
@@ -112,7 +140,7 @@ describe('jit-runners CLI', () => {
       [['baseline', 'list', 'extra'], /baseline list: unexpected argument 'extra'/],
       [['help', 'frob'], /help: unknown command 'frob'/],
     ];
-    const runs = await Promise.all(cases.map(([args]) => cli(args, env)));
+    const runs = await inBatches(cases, ([args]) => cli(args, env));
     runs.forEach((r, i) => {
       const [args, message] = cases[i] as [string[], RegExp];
       expect({ args, code: r.code, stdout: r.stdout }).toEqual({ args, code: 2, stdout: '' });
@@ -134,7 +162,7 @@ describe('jit-runners CLI', () => {
   });
 });
 
-describe('npm run bench and npm run soak', () => {
+describe('npm run bench and npm run soak', { timeout: 180_000 }, () => {
   it('print usage and exit 0 on --help without running anything', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'jr-bench-'));
     try {
