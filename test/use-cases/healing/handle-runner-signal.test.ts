@@ -276,6 +276,22 @@ describe('handleRunnerSignal', () => {
     });
   });
 
+  describe('the heal budget (MAX_HEALS_PER_JOB)', () => {
+    it('fails the job once its configured failure-handling steps are spent, even with attempts left', async () => {
+      await setup({ MAX_HEALS_PER_JOB: '2' });
+      await w.store.jobs.update(1, {}, { set: { heals: 2 } }, w.clock.now());
+      expect((await handle(log('jr-1-1', LINES.registrationGone))).action).toBe('fail');
+      const job = await w.store.jobs.get(1);
+      expect(job?.status).toBe('failed');
+      expect(job?.reason).toContain('gave up after 2 failure-handling steps (limit 2 per job)');
+    });
+
+    it('re-mints under the default limit with the same number of heals spent', async () => {
+      await w.store.jobs.update(1, {}, { set: { heals: 2 } }, w.clock.now());
+      expect((await handle(log('jr-1-1', LINES.registrationGone))).action).toBe('remint');
+    });
+  });
+
   describe('config-class lines (clock skew)', () => {
     it('fail the job with the fix in the reason', async () => {
       await handle(log('jr-1-1', LINES.clockSkew));

@@ -137,6 +137,21 @@ describe('provisionJob', () => {
     expect(launcher.launches.map((l) => l.runnerName)).toEqual(['jr-5-2']);
   });
 
+  it('fails the job instead of minting the next name when a leftover registration meets a spent attempt budget', async () => {
+    await store.jobs.create(newJob(40), 'd', now);
+    await store.jobs.update(40, {}, { set: { attempt: 3 } }, now);
+    await github.generateJitConfig(
+      { installationId: 5, scope: { kind: 'repo', owner: 'octo', repo: 'app' } },
+      { name: 'jr-40-3', labels: [], runnerGroupId: 1, workFolder: '_work' },
+    );
+    expect(await provisioner()(40)).toBe('failed');
+    const job = await store.jobs.get(40);
+    expect(job).toMatchObject({ status: 'failed', failureClass: 'registration-gone', attempt: 3 });
+    expect(job?.reason).toContain('runner name jr-40-3 left over from an interrupted attempt');
+    expect(job?.reason).toContain('gave up after 3 attempts (limit 3 per job)');
+    expect(launcher.launches).toHaveLength(0);
+  });
+
   it('adopts its own runner when the 409 name is already online (the launch happened before a crash)', async () => {
     await store.jobs.create(newJob(6), 'd', now);
     const { runnerId } = await github.generateJitConfig(
