@@ -102,14 +102,9 @@ describe('function environment of a deployed stack', () => {
       );
       env[EnvName.tableName] = 'jit-runners-state';
       const config = parseConfig({ env }, 'lambda');
-      expect(config.limits).toEqual({
-        maxAttemptsPerJob: 5,
-        maxTheftsPerJob: 4,
-        maxWorkaroundsPerScope: 2,
-        maxHealsPerJob: 12,
-        breakerFailureThreshold: 5,
-        breakerMaxBackoffSeconds: 120,
-      });
+      // Every limit is a deployable setting whose CDK prop has the limit's name.
+      const limits = Object.keys(config.limits) as Array<keyof typeof config.limits>;
+      expect(config.limits).toEqual(Object.fromEntries(limits.map((k) => [k, NON_DEFAULT[k]])));
       expect(config.runner).toMatchObject({ namePrefix: 'acme', versionFloor: '2.330.0', version: OTHER_VERSION });
       expect(config.logLevel).toBe('DEBUG');
     }
