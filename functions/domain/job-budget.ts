@@ -26,6 +26,8 @@ export interface JobSpending {
   attempt: number;
   /** How many attempts replaced a stolen runner (absent on items written before the field existed: 0). */
   thefts?: number | undefined;
+  /** Attempts skipped by an approval wait (docs/design.md "Approval waits"; absent: 0). Never a failure. */
+  waits?: number | undefined;
   /** Failure-handling steps already spent. */
   heals: number;
 }
@@ -35,9 +37,21 @@ export function theftsOf(job: { thefts?: number | undefined }): number {
   return job.thefts ?? 0;
 }
 
-/** Attempts spent on the first runner and on failures: the figure compared with `MAX_ATTEMPTS_PER_JOB`. */
-export function failureAttempts(job: { attempt: number; thefts?: number | undefined }): number {
-  return job.attempt - theftsOf(job);
+/** `Job.waits`: attempts skipped because the job went `waiting` for an approval (absent: 0). */
+export function waitsOf(job: { waits?: number | undefined }): number {
+  return job.waits ?? 0;
+}
+
+/**
+ * Attempts spent on the first runner and on failures: the figure compared with `MAX_ATTEMPTS_PER_JOB`.
+ * Thefts and approval waits spend none.
+ */
+export function failureAttempts(job: {
+  attempt: number;
+  thefts?: number | undefined;
+  waits?: number | undefined;
+}): number {
+  return job.attempt - theftsOf(job) - waitsOf(job);
 }
 
 export const Budget = { attempts: 'attempts', heals: 'heals', thefts: 'thefts' } as const;
@@ -73,7 +87,7 @@ export interface SpentBudget {
 export function spentBudget(job: JobSpending, step: JobStep, limits: JobLimits): SpentBudget | undefined {
   /** Minting under attempt `attempt` keeps the failure attempts within the limit. */
   const attempts = (attempt: number): SpentBudget | undefined => {
-    const after = failureAttempts({ attempt, thefts: job.thefts });
+    const after = failureAttempts({ attempt, thefts: job.thefts, waits: job.waits });
     const limit = limits.maxAttemptsPerJob;
     return after > limit ? { budget: Budget.attempts, used: after - 1, limit } : undefined;
   };

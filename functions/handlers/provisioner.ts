@@ -17,7 +17,7 @@ function isProgress(value: unknown): value is JobProgress {
   return (
     typeof p === 'object' &&
     p !== null &&
-    (p.action === 'in_progress' || p.action === 'completed') &&
+    (p.action === 'in_progress' || p.action === 'completed' || p.action === 'waiting') &&
     typeof p.jobId === 'number' &&
     typeof p.owner === 'string' &&
     typeof p.repo === 'string' &&

@@ -1,4 +1,5 @@
 import type { Config } from '../../config/config.ts';
+import { startTimeoutFrom } from '../../domain/approval-wait.ts';
 import { type Classification, classifyApiError, classifyTimeout } from '../../domain/classify-failure.ts';
 import type { ActionKind } from '../../domain/failure-policy.ts';
 import type { Job } from '../../domain/job.ts';
@@ -70,7 +71,7 @@ export function createCheckStartTimeouts(deps: CheckStartTimeoutsDeps) {
     if ((await scopeGuard.openUntil(job.scopeKey, now)) !== undefined) {
       return result('breaker-open', `the breaker for ${job.scopeKey} is open: no GitHub call`);
     }
-    const waitedMs = now - (job.launchedAt ?? job.updatedAt);
+    const waitedMs = now - startTimeoutFrom(job);
     const target: GitHubTarget = {
       installationId: job.installationId,
       scope: scopeForRepository(config.runner.scope, job.owner, job.repo),
@@ -91,6 +92,8 @@ export function createCheckStartTimeouts(deps: CheckStartTimeoutsDeps) {
         // Online and idle: make sure the job still waits before blaming the runner (it may have been
         // cancelled or taken by another runner while webhooks were lost; the reconciler settles those).
         const state = await github.getWorkflowJob(job.installationId, job.owner, job.repo, job.jobId);
+        // `waiting` (an approval wait whose delivery was missed) is no failure: the reconciler's look-up
+        // puts the job to `waiting` and retires this runner (docs/design.md "Approval waits").
         if (state?.status !== 'queued') {
           return result('job-not-queued', `GitHub shows the job ${state?.status ?? 'unknown'}; left to the reconciler`);
         }
@@ -125,7 +128,8 @@ export function createCheckStartTimeouts(deps: CheckStartTimeoutsDeps) {
   return async function checkStartTimeouts(now: number): Promise<StartTimeoutReport> {
     const open = await jobs.listOpen();
     const overdue = open.filter(
-      (job) => job.status === JobStatus.launched && (job.launchedAt ?? job.updatedAt) + timeoutMs <= now,
+      // From when the job became assignable, if later than the launch (docs/design.md "Approval waits").
+      (job) => job.status === JobStatus.launched && startTimeoutFrom(job) + timeoutMs <= now,
     );
     const results: StartTimeoutResult[] = [];
     // One at a time: a handful of overdue jobs per tick, and a burst of lookups is what trips breakers.

@@ -1,12 +1,14 @@
 import { verifyWithFallback } from '@octokit/webhooks-methods';
 import type { Config } from '../../config/config.ts';
 import { isAllowed } from '../../domain/allowlist.ts';
+import { QueuedDelivery, readQueuedDelivery } from '../../domain/approval-wait.ts';
 import type { NewJob } from '../../domain/job.ts';
 import { JobStatus, statusesAllowing } from '../../domain/job-status.ts';
 import { isServed } from '../../domain/labels.ts';
 import { scopeForRepository, scopeKey } from '../../domain/scope.ts';
 import type { Clock, Dispatcher, Logger, Metrics } from '../../ports/runtime.ts';
 import { ConditionFailedError, type JobRepository } from '../../ports/store.ts';
+import { createApprovalWait } from '../provisioning/approval-wait.ts';
 import { describeSchemaError, type WorkflowJobEvent, WorkflowJobEventSchema } from './workflow-job-event.ts';
 
 export const MAX_BODY_BYTES = 1024 * 1024;
@@ -21,9 +23,12 @@ export interface WebhookResponse {
   body: { message: string; [key: string]: unknown };
 }
 
-/** What a `workflow_job` `in_progress`/`completed` tells about a runner: input of stolen-runner handling. */
+/**
+ * What a `workflow_job` `in_progress`/`completed` tells about a runner (input of stolen-runner
+ * handling), or that a job went `waiting` (its runner, if any, is retired where a launcher is at hand).
+ */
 export interface JobProgress {
-  action: 'in_progress' | 'completed';
+  action: 'in_progress' | 'completed' | 'waiting';
   jobId: number;
   owner: string;
   repo: string;
@@ -136,11 +141,28 @@ export type RecordQueuedJob = ReturnType<typeof createRecordQueuedJob>;
 export function createAcceptWebhook(deps: AcceptWebhookDeps) {
   const { config, jobs, clock, logger, metrics } = deps;
   const recordQueuedJob = createRecordQueuedJob(deps);
+  const approvalWait = createApprovalWait(deps);
 
-  async function onQueued(event: WorkflowJobEvent, deliveryId: string): Promise<WebhookResponse> {
+  const progressOf = (event: WorkflowJobEvent, action: JobProgress['action'], at: number): JobProgress => {
     const owner = event.repository.owner.login;
     const repo = event.repository.name;
-    const job: NewJob = {
+    return {
+      action,
+      jobId: event.workflow_job.id,
+      owner,
+      repo,
+      scopeKey: scopeKey(scopeForRepository(config.runner.scope, owner, repo)),
+      installationId: event.installation.id,
+      runnerName: event.workflow_job.runner_name ?? null,
+      conclusion: event.workflow_job.conclusion ?? null,
+      at,
+    };
+  };
+
+  function newJobOf(event: WorkflowJobEvent): NewJob {
+    const owner = event.repository.owner.login;
+    const repo = event.repository.name;
+    return {
       jobId: event.workflow_job.id,
       runId: event.workflow_job.run_id,
       owner,
@@ -149,13 +171,61 @@ export function createAcceptWebhook(deps: AcceptWebhookDeps) {
       installationId: event.installation.id,
       labels: event.workflow_job.labels,
     };
+  }
+
+  /**
+   * A `queued` for a recorded job: a duplicate, or the end of an approval wait. The extra read is paid
+   * by duplicates only (rare), never by a new job.
+   */
+  async function onRecordedQueued(event: WorkflowJobEvent, deliveryId: string): Promise<WebhookResponse | undefined> {
+    const jobId = event.workflow_job.id;
+    const recorded = await jobs.get(jobId);
+    if (!recorded) return undefined;
+    switch (readQueuedDelivery(recorded.status, event.workflow_job.status)) {
+      case QueuedDelivery.duplicate:
+        return undefined;
+      case QueuedDelivery.stale:
+        logger.info('queued delivery built while the job waited: ignored', { jobId, deliveryId });
+        return reply(202, 'stale delivery: job is waiting for an approval', { jobId });
+      case QueuedDelivery.requeue: {
+        const outcome = await approvalWait.leave(jobId, `delivery ${deliveryId}`, clock.now());
+        return reply(202, outcome === 'requeued' ? 'job queued again after an approval wait' : 'job not changed', {
+          jobId,
+        });
+      }
+    }
+  }
+
+  async function onQueued(event: WorkflowJobEvent, deliveryId: string): Promise<WebhookResponse> {
+    const job = newJobOf(event);
     const { created } = await recordQueuedJob(job, { deliveryId });
     if (!created) {
+      const answered = await onRecordedQueued(event, deliveryId);
+      if (answered) return answered;
       metrics.count('WebhookDuplicate');
       logger.info('duplicate delivery for a recorded job', { jobId: job.jobId, deliveryId });
       return reply(202, 'duplicate delivery: job already recorded', { jobId: job.jobId });
     }
     return reply(202, 'job queued', { jobId: job.jobId });
+  }
+
+  /**
+   * `waiting`: the job is held by an environment approval (docs/design.md "Approval waits"). A job we
+   * never saw queued (its `queued` is late or lost) is recorded first, so the approval's `queued` finds it.
+   */
+  async function onWaiting(event: WorkflowJobEvent, deliveryId: string): Promise<WebhookResponse> {
+    const jobId = event.workflow_job.id;
+    const now = clock.now();
+    const { created } = await jobs.create(
+      newJobOf(event),
+      deliveryId,
+      now,
+      undefined,
+      'recorded from a waiting delivery',
+    );
+    const outcome = await approvalWait.enter(jobId, `delivery ${deliveryId}`, now);
+    if (outcome === 'waiting' && !created) await deps.onProgress?.(progressOf(event, 'waiting', now));
+    return reply(202, outcome === 'waiting' ? 'job waiting for an approval' : 'job not changed', { jobId });
   }
 
   async function onProgress(
@@ -250,6 +320,8 @@ export function createAcceptWebhook(deps: AcceptWebhookDeps) {
       case 'in_progress':
       case 'completed':
         return onProgress(event, event.action, deliveryId);
+      case 'waiting':
+        return onWaiting(event, deliveryId);
       default:
         return reply(200, `ignored action ${event.action.slice(0, 64)}`, { jobId: event.workflow_job.id });
     }

@@ -8,6 +8,7 @@ import type { GitHubPort, GitHubTarget } from '../../ports/github.ts';
 import type { Logger, Metrics } from '../../ports/runtime.ts';
 import { ConditionFailedError, type Store } from '../../ports/store.ts';
 import type { RetireRunner } from '../healing/retire-runner.ts';
+import { createReleaseWaitingRunner } from '../provisioning/approval-wait.ts';
 import type { ReplaceRobbedJob } from '../reconcile/replace-robbed-job.ts';
 import type { JobProgress } from './accept-webhook.ts';
 
@@ -29,12 +30,14 @@ export const ProgressOutcome = {
   spareRetired: 'spare-retired',
   /** The job's own runner is busy with another job, or is already being stopped. */
   spareKept: 'spare-kept',
+  /** `waiting`: the runner launched for the job before its approval wait was retired. */
+  waitRetired: 'wait-retired',
   error: 'error',
 } as const;
 export type ProgressOutcome = (typeof ProgressOutcome)[keyof typeof ProgressOutcome];
 
 /**
- * The `progressListeners` entry for stolen and spare runners (DESIGN §6 "Spare and stolen runners").
+ * The `progressListeners` entry for stolen and spare runners (docs/design.md "Retiring a runner").
  * Runs after accept-webhook (or the reconciler, from API state) recorded the job's new status.
  *
  * - `in_progress` of job B on `jr-A-n`: the runner is noted as having taken B, and A (robbed) is given
@@ -49,6 +52,8 @@ export type ProgressOutcome = (typeof ProgressOutcome)[keyof typeof ProgressOutc
  */
 export function createHandleJobProgress(deps: HandleJobProgressDeps) {
   const { config, store, github, replaceRobbedJob, retireRunner, logger, metrics } = deps;
+  // A job that went `waiting` retires the runner launched for it (docs/design.md "Approval waits").
+  const releaseWaitingRunner = createReleaseWaitingRunner({ config, jobs: store.jobs, retireRunner });
   const prefix = config.runner.namePrefix;
 
   const targetOf = (job: Pick<Job, 'installationId' | 'owner' | 'repo'>): GitHubTarget => ({
@@ -157,9 +162,18 @@ export function createHandleJobProgress(deps: HandleJobProgressDeps) {
     return ProgressOutcome.spareRetired;
   }
 
+  async function onWaiting(progress: JobProgress): Promise<ProgressOutcome> {
+    const job = await store.jobs.get(progress.jobId);
+    if (!job) return ProgressOutcome.ignored;
+    const outcome = await releaseWaitingRunner(job, progress.at);
+    return outcome ? ProgressOutcome.waitRetired : ProgressOutcome.ignored;
+  }
+
   return async function handleJobProgress(progress: JobProgress): Promise<ProgressOutcome> {
     try {
       switch (progress.action) {
+        case 'waiting':
+          return await onWaiting(progress);
         case 'in_progress':
           return await onInProgress(progress);
         case 'completed':

@@ -31,6 +31,8 @@ export type WorkflowJobEvent = z.infer<typeof WorkflowJobEventSchema>;
 /** The actions we act on; every other action is acknowledged and ignored. */
 export const WorkflowJobAction = {
   queued: 'queued',
+  /** Held by an environment's required reviewers until approved (then `queued` again). */
+  waiting: 'waiting',
   inProgress: 'in_progress',
   completed: 'completed',
 } as const;

@@ -1,4 +1,5 @@
 import type { Config } from '../../config/config.ts';
+import { waitingChange } from '../../domain/approval-wait.ts';
 import { FailureClass } from '../../domain/failure-class.ts';
 import { decideProvisionFailure } from '../../domain/failure-policy.ts';
 import type { Job } from '../../domain/job.ts';
@@ -167,6 +168,32 @@ export function createProvisionJob(deps: ProvisionDeps) {
     );
   }
 
+  /**
+   * A job that has waited for an approval is asked about before its runner is minted: deliveries carry
+   * no order, so the `queued` that ended the wait may have been a late copy of the first one. Still
+   * waiting on GitHub: back to `waiting`, no runner, no attempt spent. Costs one call per provisioning
+   * of an approval-gated job only; a failed look-up mints (the start timeout and the reconciler cover it).
+   */
+  async function stillWaiting(job: Job): Promise<boolean> {
+    const state = await github
+      .getWorkflowJob(job.installationId, job.owner, job.repo, job.jobId)
+      .catch(() => undefined);
+    if (state?.status !== 'waiting') return false;
+    const change = waitingChange(job, clock.now());
+    await jobs.update(
+      job.jobId,
+      { ...leaseOf(job), statusIn: [JobStatus.provisioning] },
+      {
+        set: change.set,
+        remove: change.remove,
+        event: { status: JobStatus.waiting, note: 'still waiting for an approval on GitHub (a late queued delivery)' },
+      },
+      clock.now(),
+    );
+    logger.info('job still waits for an approval: no runner minted', { jobId: job.jobId });
+    return true;
+  }
+
   async function onNameTaken(job: Job, target: GitHubTarget, name: string): Promise<ProvisionOutcome> {
     const existing = await github.findRunnerByName(target, name);
     const booting =
@@ -203,6 +230,33 @@ export function createProvisionJob(deps: ProvisionDeps) {
   ): Promise<void> {
     const current = await jobs.get(job.jobId);
     if (!current || current.attempt !== job.attempt || current.ranOn === name) return;
+    if (current.status === JobStatus.waiting) {
+      // An approval wait began while we minted (docs/design.md "Approval waits"): the launch is cancelled.
+      // The attempt is skipped first (a `waits`, not a failure), so the approval's provisioning mints a
+      // new name and never adopts the runner being stopped here; a failed skip means it moved on: leave it.
+      const skipped = await jobs
+        .update(
+          job.jobId,
+          { statusIn: [JobStatus.waiting], attempt: job.attempt },
+          {
+            set: { attempt: job.attempt + 1, waits: (current.waits ?? 0) + 1 },
+            event: { status: JobStatus.waiting, note: `runner ${name} launched as the wait began: stopped` },
+          },
+          clock.now(),
+        )
+        .then(
+          () => true,
+          (error: unknown) => {
+            if (error instanceof ConditionFailedError) return false;
+            throw error;
+          },
+        );
+      if (!skipped) return;
+      await launcher.stop(launchId).catch(() => undefined);
+      await github.deleteRunner(target, runnerId).catch(() => undefined);
+      logger.info('job went waiting during launch: its runner was stopped', { jobId: job.jobId, runnerName: name });
+      return;
+    }
     if (isTerminal(current.status)) {
       await launcher.stop(launchId).catch(() => undefined);
       await github.deleteRunner(target, runnerId).catch(() => undefined);
@@ -261,6 +315,8 @@ export function createProvisionJob(deps: ProvisionDeps) {
       });
       return 'waiting';
     }
+
+    if (job.waitingSince !== undefined && (await stillWaiting(job))) return 'waiting';
 
     const gate = await baselineGate.beforeMint(job, scope, target, now);
     if (!gate.proceed) {

@@ -8,6 +8,7 @@ import type { Dispatcher, Logger, Metrics } from '../../ports/runtime.ts';
 import { ConditionFailedError, type Store } from '../../ports/store.ts';
 import type { RetireRunner } from '../healing/retire-runner.ts';
 import type { JobProgress } from '../ingress/accept-webhook.ts';
+import { createApprovalWait, createReleaseWaitingRunner } from '../provisioning/approval-wait.ts';
 import type { ScopeGuard } from '../provisioning/scope-guard.ts';
 import { type ReplaceRobbedJob, RobbedOutcome, RobbedPhase } from './replace-robbed-job.ts';
 import { type StuckJobDeadlines, stuckJobVerdict } from './stuck-job-verdict.ts';
@@ -38,12 +39,8 @@ export interface StuckJobsReport {
   errors: number;
 }
 
-const QUEUED_ON_GITHUB: ReadonlySet<WorkflowJobState['status']> = new Set([
-  'queued',
-  'waiting',
-  'pending',
-  'requested',
-]);
+/** `waiting` is not among them: an approval wait is handled before (the job holds no runner meanwhile). */
+const QUEUED_ON_GITHUB: ReadonlySet<WorkflowJobState['status']> = new Set(['queued', 'pending', 'requested']);
 
 /**
  * The reconciler's per-state deadlines (docs/design.md "Crash safety"): jobs stuck before `launched` are dispatched again
@@ -56,6 +53,8 @@ export function createResumeStuckJobs(deps: ResumeStuckJobsDeps) {
   const { config, store, github, dispatcher, scopeGuard, replaceRobbedJob, retireRunner, onProgress } = deps;
   const { deadlines, logger, metrics } = deps;
   const maxApiChecks = deps.maxApiChecks ?? 100;
+  const approvalWait = createApprovalWait({ jobs: store.jobs, dispatcher, logger, metrics });
+  const releaseWaitingRunner = createReleaseWaitingRunner({ config, jobs: store.jobs, retireRunner });
 
   const targetOf = (job: Job): GitHubTarget => ({
     installationId: job.installationId,
@@ -150,6 +149,18 @@ export function createResumeStuckJobs(deps: ResumeStuckJobsDeps) {
       const written = await record(job, JobStatus.completed, state, now);
       if (written) await onProgress(progressOf(job, state, 'completed', now));
       return written;
+    }
+    // Approval waits (docs/design.md "Approval waits"): the API says what a missed delivery would have.
+    if (state.status === 'waiting') {
+      if (job.status === JobStatus.running) return false;
+      const entered = (await approvalWait.enter(job.jobId, 'seen in the Actions API', now, job)) === 'waiting';
+      const waiting = entered ? await store.jobs.get(job.jobId) : job;
+      if (waiting) await releaseWaitingRunner(waiting, now);
+      return entered;
+    }
+    if (job.status === JobStatus.waiting) {
+      if (state.status !== 'queued') return false;
+      return (await approvalWait.leave(job.jobId, 'seen queued in the Actions API', now)) === 'requeued';
     }
     if (state.status === 'in_progress') {
       if (job.status === JobStatus.running) return false;

@@ -66,7 +66,7 @@ export interface World {
   ): void;
   /** A signed `workflow_job` delivery through the real webhook use case. */
   webhook(
-    action: 'queued' | 'in_progress' | 'completed',
+    action: 'queued' | 'waiting' | 'in_progress' | 'completed',
     jobId: number,
     options?: { runnerName?: string | null; conclusion?: string | null; repo?: string },
   ): Promise<number>;
