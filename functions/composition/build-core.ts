@@ -100,6 +100,8 @@ export function buildCore(deps: CoreDeps) {
   });
 
   // ── metadata healing (docs/design.md "Failure classes"): the regular-runner workaround, runner signals, start timeouts, observed baselines ──
+  // The one retire path (docs/design.md "Retiring a runner"): every caller that retires a runner uses it.
+  const retireRunner = createRetireRunner({ store, github, launcher, scopeGuard, logger, metrics });
   const runWorkaround = createRunWorkaround({
     config,
     store,
@@ -107,6 +109,7 @@ export function buildCore(deps: CoreDeps) {
     launcher,
     dispatcher,
     scopeGuard,
+    retireRunner,
     clock,
     logger,
     metrics,
@@ -149,8 +152,7 @@ export function buildCore(deps: CoreDeps) {
   progressListeners.push(createRecordObservedBaseline({ config, baselines: store.baselines, logger, metrics }));
   const { listBaselines, ensureBaseline } = createBaselineAdmin({ config, store, github, runWorkaround });
 
-  // ── stolen and spare runners, the reconciler (docs/design.md "Retiring a runner") ──
-  const retireRunner = createRetireRunner({ store, github, launcher, logger, metrics });
+  // ── stolen and spare runners, the reconciler ──
   const replaceRobbedJob = createReplaceRobbedJob({
     config,
     store,

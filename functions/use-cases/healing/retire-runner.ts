@@ -1,26 +1,40 @@
 import { RunnerKind, type RunnerRecord, RunnerState } from '../../domain/runner-record.ts';
-import type { GitHubPort, GitHubTarget } from '../../ports/github.ts';
+import { type GitHubPort, GitHubRequestError, type GitHubTarget } from '../../ports/github.ts';
 import type { RunnerLauncher } from '../../ports/launcher.ts';
 import type { Logger, Metrics } from '../../ports/runtime.ts';
 import { ConditionFailedError, type Store } from '../../ports/store.ts';
+import type { ScopeGuard } from '../provisioning/scope-guard.ts';
 
-/** A JIT runner of ours that nothing needs any more (a spare, an orphan launch or registration). */
+/**
+ * A runner of ours that nothing needs any more: a spare, an orphan launch or registration, a failing
+ * runner before its job's next attempt, the runner of a failed or waiting job, a baseline runner.
+ */
 export interface RunnerToRetire {
   runnerName: string;
   target: GitHubTarget;
   scopeKey: string;
+  /** Default `jit`; the workaround retires its `baseline` runners through the same path. */
+  kind?: RunnerKind | undefined;
   /** Job the runner was minted for, when known. */
   jobId?: number | undefined;
   runnerId?: number | undefined;
   /** Absent: no process to stop (only the registration is left). */
   launchId?: string | undefined;
+  /** The process, build or instance already ended (an exit or state-change signal): nothing to stop. */
+  processEnded?: boolean | undefined;
   version?: string | undefined;
+  /** When the runner was launched, for a record written here for the first time (default: now). */
+  launchedAt?: number | undefined;
   /** Why, for the log (never a secret). */
   reason: string;
 }
 
 export interface RetireOutcome {
+  /** The `stopping` mark was written. False: nothing else was attempted (see {@link createRetireRunner}). */
+  marked: boolean;
+  /** This call stopped the process (false when there was none, it had ended, or the stop failed). */
   stopped: boolean;
+  /** The registration is gone (deleted now, already gone, or never registered). */
   deleted: boolean;
 }
 
@@ -28,24 +42,47 @@ export interface RetireRunnerDeps {
   store: Pick<Store, 'runners'>;
   github: GitHubPort;
   launcher: RunnerLauncher;
+  /** No GitHub call for a scope whose breaker is open: the registration is then left to the reconciler. */
+  scopeGuard?: Pick<ScopeGuard, 'openUntil'> | undefined;
   logger: Logger;
   metrics: Metrics;
 }
 
 /**
- * Stops a runner of ours: process first, then the registration (docs/design.md "Retiring a runner").
- * Why this order: a registration deleted under a live process makes the runner log "registration
- * deleted" and exit, which is noise at best; a stopped process cannot take a job in between.
+ * The one way a runner of ours is retired (docs/design.md "Retiring a runner"), used by every caller:
+ * spare and orphan clean-up, runner-failure actions, approval waits, the stuck-job pass and the
+ * regular-runner workaround.
  *
- * The `RUNNER#` item goes to `stopping` before anything is touched and to `stopped` at the end. That
- * is how the runner-signal handler knows the exit or the "registration deleted" line that follows was
- * caused by us and is no registration-gone failure (`RunnerFailureActions.stoppedByUs`). Best effort:
- * a failed step is logged and left for the next reconcile; it never throws.
+ * 1. Mark `RUNNER#<name>` `stopping` (creating the item when the provisioner never wrote one).
+ * 2. Stop the process, build or instance, unless it already ended.
+ * 3. Delete the registration (by id, or looked up by name), unless the scope's breaker is open.
+ * 4. Mark it `stopped`.
+ *
+ * Why the process goes first: a registration deleted under a live process makes the runner log
+ * "registration deleted" and exit, and a stopped process cannot take a job in between.
+ *
+ * Races and repeats: the mark is an unconditional upsert, so it cannot lose a race. A second retirer of
+ * the same runner (a reconciler next to a spare check, a retry after a crash that left the item in
+ * `stopping`, a name retired again after it already ended) marks it again and repeats the steps, each
+ * idempotent: stopping an ended launch does nothing, a registration already gone (not found, or a
+ * `404` on delete) counts as deleted. Marking again also keeps the mark later than the runner's launch,
+ * which is what `stoppedByUs` compares when the same name was launched again after a breaker pause.
+ *
+ * When the mark fails (the store is unavailable, or throttles past the SDK's retries): nothing else is
+ * done, the outcome says `marked: false` and the call does not throw. Why not carry on: the mark is how
+ * the runner-signal handler knows that the exit or the "registration deleted" line that follows our stop
+ * is ours and no registration-gone failure; without it our own stop could spend an attempt. Nothing is
+ * lost by waiting: every caller has moved the job on before it retires (terminal, waiting, or the next
+ * attempt), so the reconciler's orphan sweep finds the runner again and retires it then.
+ *
+ * A failed stop is logged and the delete still runs (a live process whose registration is gone exits by
+ * itself). A failed delete leaves the item in `stopping`: the orphan sweep deletes the registration later.
+ * Best effort throughout: it never throws.
  */
 export function createRetireRunner(deps: RetireRunnerDeps) {
-  const { store, github, launcher, logger, metrics } = deps;
+  const { store, github, launcher, scopeGuard, logger, metrics } = deps;
 
-  async function record(runner: RunnerToRetire, state: RunnerState, now: number): Promise<void> {
+  async function mark(runner: RunnerToRetire, state: RunnerState, now: number): Promise<void> {
     const set: Partial<Omit<RunnerRecord, 'name' | 'createdAt' | 'updatedAt'>> = { state };
     if (runner.runnerId !== undefined) set.runnerId = runner.runnerId;
     if (runner.launchId !== undefined) set.launchId = runner.launchId;
@@ -57,7 +94,7 @@ export function createRetireRunner(deps: RetireRunnerDeps) {
       await store.runners.put(
         {
           name: runner.runnerName,
-          kind: RunnerKind.jit,
+          kind: runner.kind ?? RunnerKind.jit,
           scopeKey: runner.scopeKey,
           installationId: runner.target.installationId,
           ...(runner.jobId !== undefined ? { jobId: runner.jobId } : {}),
@@ -65,24 +102,35 @@ export function createRetireRunner(deps: RetireRunnerDeps) {
           ...(runner.launchId !== undefined ? { launchId: runner.launchId } : {}),
           version: runner.version ?? 'unknown',
           state,
-          createdAt: now,
+          createdAt: runner.launchedAt ?? now,
         },
         now,
       );
     }
   }
 
+  async function deleteRegistration(runner: RunnerToRetire): Promise<void> {
+    try {
+      const runnerId = runner.runnerId ?? (await github.findRunnerByName(runner.target, runner.runnerName))?.id;
+      if (runnerId !== undefined) await github.deleteRunner(runner.target, runnerId);
+    } catch (error) {
+      // Gone already (it was ephemeral and unregistered itself, or another retirer was first): done.
+      if (error instanceof GitHubRequestError && error.status === 404) return;
+      throw error;
+    }
+  }
+
   return async function retireRunner(runner: RunnerToRetire, now: number): Promise<RetireOutcome> {
-    const outcome: RetireOutcome = { stopped: false, deleted: false };
+    const outcome: RetireOutcome = { marked: false, stopped: false, deleted: false };
     const fields = { runnerName: runner.runnerName, jobId: runner.jobId, reason: runner.reason };
     try {
-      await record(runner, RunnerState.stopping, now);
+      await mark(runner, RunnerState.stopping, now);
+      outcome.marked = true;
     } catch (error) {
-      // Without the marker a later "registration deleted" line could be taken for a failure: stop here.
       logger.warn('cannot mark the runner stopping; left for the next reconcile', { ...fields, error: String(error) });
       return outcome;
     }
-    if (runner.launchId !== undefined) {
+    if (runner.launchId !== undefined && !runner.processEnded) {
       try {
         await launcher.stop(runner.launchId);
         outcome.stopped = true;
@@ -91,14 +139,17 @@ export function createRetireRunner(deps: RetireRunnerDeps) {
       }
     }
     try {
-      const runnerId = runner.runnerId ?? (await github.findRunnerByName(runner.target, runner.runnerName))?.id;
-      if (runnerId !== undefined) await github.deleteRunner(runner.target, runnerId);
+      if (scopeGuard && (await scopeGuard.openUntil(runner.scopeKey, now)) !== undefined) {
+        logger.info('breaker open: the runner registration is left for the reconciler', fields);
+        return outcome;
+      }
+      await deleteRegistration(runner);
       outcome.deleted = true;
     } catch (error) {
       logger.warn('cannot delete the runner registration', { ...fields, error: String(error) });
       return outcome;
     }
-    await record(runner, RunnerState.stopped, now).catch((error: unknown) =>
+    await mark(runner, RunnerState.stopped, now).catch((error: unknown) =>
       logger.warn('cannot mark the runner stopped', { ...fields, error: String(error) }),
     );
     metrics.count('RunnerRetired');

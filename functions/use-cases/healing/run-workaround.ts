@@ -12,6 +12,7 @@ import type { RunnerLauncher } from '../../ports/launcher.ts';
 import type { Clock, Dispatcher, Logger, Metrics } from '../../ports/runtime.ts';
 import { ConditionFailedError, type Store } from '../../ports/store.ts';
 import type { ScopeGuard } from '../provisioning/scope-guard.ts';
+import { createRetireRunner, type RetireRunner } from './retire-runner.ts';
 
 export interface RunWorkaroundDeps {
   config: Pick<Config, 'runner' | 'limits' | 'timeouts' | 'github'>;
@@ -24,6 +25,8 @@ export interface RunWorkaroundDeps {
   clock: Clock;
   logger: Logger;
   metrics: Metrics;
+  /** The one retire path (built from the deps above when not given). */
+  retireRunner?: RetireRunner;
   /** Healing-lease owner id of this process. */
   owner: string;
   /** Waits between online checks; injected so tests advance a fake clock instead of sleeping. */
@@ -88,6 +91,8 @@ class WorkaroundFailure extends Error {}
  */
 export function createRunWorkaround(deps: RunWorkaroundDeps) {
   const { config, store, github, launcher, dispatcher, clock, logger, metrics, owner } = deps;
+  const retireRunner =
+    deps.retireRunner ?? createRetireRunner({ store, github, launcher, scopeGuard: deps.scopeGuard, logger, metrics });
   const sleep = deps.sleep ?? defaultSleep;
   const nonce = deps.nonce ?? defaultNonce;
   const pollMs = deps.pollMs ?? DEFAULT_POLL_MS;
@@ -112,26 +117,25 @@ export function createRunWorkaround(deps: RunWorkaroundDeps) {
     }
   }
 
-  /** Stops the baseline runner's process and removes its registration; failures are logged (the reconciler retries). */
+  /**
+   * The baseline runner goes the one retire path (docs/design.md "Retiring a runner"): marked
+   * `stopping`, process stopped, registration deleted, marked `stopped`. What fails is logged and left
+   * (a takeover's {@link resume} retires the previous holder's runner again).
+   */
   async function retire(target: GitHubTarget, name: string, launchId: string | undefined, runnerId?: number) {
-    if (launchId !== undefined) {
-      await launcher
-        .stop(launchId)
-        .catch((error: unknown) =>
-          logger.warn('cannot stop the baseline runner', { runnerName: name, error: String(error) }),
-        );
-    }
-    let removed = false;
-    try {
-      const id = runnerId ?? (await github.findRunnerByName(target, name))?.id;
-      if (id !== undefined) await github.deleteRunner(target, id);
-      removed = true;
-    } catch (error) {
-      logger.warn('cannot delete the baseline runner registration', { runnerName: name, error: String(error) });
-    }
-    await store.runners
-      .update(name, { state: removed ? RunnerState.stopped : RunnerState.stopping }, clock.now())
-      .catch(() => undefined);
+    await retireRunner(
+      {
+        runnerName: name,
+        target,
+        scopeKey: keyOf(target.scope),
+        kind: RunnerKind.baseline,
+        runnerId,
+        launchId,
+        version: config.runner.version,
+        reason: 'baseline runner of the regular-runner workaround',
+      },
+      clock.now(),
+    );
   }
 
   /**
@@ -313,8 +317,9 @@ export function createRunWorkaround(deps: RunWorkaroundDeps) {
       return await finish(scope, target, lease, method, name, launchId, runner);
     } catch (error) {
       const reason = error instanceof WorkaroundFailure ? error.message : describeError(error, key);
-      if (error instanceof GitHubRequestError) await deps.scopeGuard?.recordFailure(key, error, clock.now());
+      // Retired before the failure counts: a breaker it opens would leave the registration behind.
       await retire(target, name, launchId);
+      if (error instanceof GitHubRequestError) await deps.scopeGuard?.recordFailure(key, error, clock.now());
       if (lease) {
         const failed = await put({ ...leaseFields(lease), state: BaselineState.failed, reason }, lease.version);
         if (!failed) logger.warn('the healing lease was taken over before the failure was recorded', { scope: key });

@@ -5,19 +5,22 @@ import { FailureClass } from '../../domain/failure-class.ts';
 import { type ActionKind, decide, decideRunnerEnded, type FailureAction } from '../../domain/failure-policy.ts';
 import type { Job } from '../../domain/job.ts';
 import { JobStatus } from '../../domain/job-status.ts';
-import { RunnerKind, RunnerState } from '../../domain/runner-record.ts';
+import { RunnerState } from '../../domain/runner-record.ts';
 import { scopeForRepository } from '../../domain/scope.ts';
 import type { GitHubPort, GitHubTarget } from '../../ports/github.ts';
 import type { RunnerLauncher } from '../../ports/launcher.ts';
 import type { Clock, Dispatcher, Logger, Metrics } from '../../ports/runtime.ts';
 import { ConditionFailedError, type JobChanges, type Store } from '../../ports/store.ts';
 import type { ScopeGuard } from '../provisioning/scope-guard.ts';
+import { createRetireRunner, type RetireRunner } from './retire-runner.ts';
 
 export interface RunnerFailureDeps {
   config: Pick<Config, 'runner' | 'limits' | 'baselinePolicy'>;
   store: Pick<Store, 'jobs' | 'baselines' | 'runners'>;
   github: GitHubPort;
   launcher: RunnerLauncher;
+  /** The one retire path (built from the deps here when not given). */
+  retireRunner?: RetireRunner;
   dispatcher: Dispatcher;
   scopeGuard: ScopeGuard;
   /** The provisioner's baseline gate: its cached `present` verdict is dropped on a metadata signal. */
@@ -81,6 +84,8 @@ function describe(action: FailureAction): string {
  */
 export function createRunnerFailureActions(deps: RunnerFailureDeps) {
   const { config, store, github, launcher, dispatcher, scopeGuard, baselineGate, clock, logger, metrics } = deps;
+  const retireRunner =
+    deps.retireRunner ?? createRetireRunner({ store, github, launcher, scopeGuard, logger, metrics });
   const random = deps.random ?? Math.random;
   /** The budgets come from the configuration only: the domain holds no default of its own. */
   const limits = config.limits;
@@ -136,68 +141,30 @@ export function createRunnerFailureActions(deps: RunnerFailureDeps) {
     }
   }
 
-  async function markRunner(failure: RunnerFailure, state: RunnerState, now: number): Promise<void> {
-    const { job, runnerName } = failure;
-    try {
-      await store.runners.update(runnerName, { state }, now);
-    } catch (error) {
-      if (!(error instanceof ConditionFailedError)) {
-        logger.warn('cannot record the runner state', { runnerName, state, error: String(error) });
-        return;
-      }
-      // The provisioner does not keep `RUNNER#` items for JIT runners: write the whole record.
-      const launchId = job.launchId ?? failure.launchId;
-      await store.runners
-        .put(
-          {
-            name: runnerName,
-            kind: RunnerKind.jit,
-            scopeKey: job.scopeKey,
-            installationId: job.installationId,
-            jobId: job.jobId,
-            ...(job.runnerId !== undefined ? { runnerId: job.runnerId } : {}),
-            ...(launchId !== undefined ? { launchId } : {}),
-            version: job.runnerVersion ?? config.runner.version,
-            state,
-            createdAt: job.launchedAt ?? now,
-          },
-          now,
-        )
-        .catch((e: unknown) => logger.warn('cannot record the runner state', { runnerName, state, error: String(e) }));
-    }
-  }
-
   /**
-   * Stops the failing runner's process, then deletes its registration (docs/design.md "Configuration"). Best effort: what fails is logged and left in `stopping` for the reconciler. No GitHub call
-   * while the scope's breaker is open.
+   * The failing runner goes the one retire path (docs/design.md "Retiring a runner"): marked
+   * `stopping`, its process stopped unless it already ended, its registration deleted unless the
+   * scope's breaker is open, marked `stopped`. Called after the job write that moved the job on, so a
+   * step that fails (or a crash in between) leaves the runner to the reconciler's orphan sweep.
    */
   async function retire(failure: RunnerFailure, now: number): Promise<void> {
     const { job, runnerName } = failure;
-    await markRunner(failure, RunnerState.stopping, now);
-    const launchId = job.launchId ?? failure.launchId;
-    if (!failure.processEnded && launchId !== undefined) {
-      try {
-        await launcher.stop(launchId);
-      } catch (error) {
-        logger.warn('cannot stop the runner', { jobId: job.jobId, runnerName, launchId, error: String(error) });
-      }
-    }
-    if ((await scopeGuard.openUntil(job.scopeKey, clock.now())) !== undefined) {
-      logger.info('breaker open: the runner registration is left for the reconciler', { jobId: job.jobId, runnerName });
-      return;
-    }
-    const target = targetOf(job);
-    try {
-      const runnerId =
-        job.runnerId !== undefined && job.runnerName === runnerName
-          ? job.runnerId
-          : (await github.findRunnerByName(target, runnerName))?.id;
-      if (runnerId !== undefined) await github.deleteRunner(target, runnerId);
-    } catch (error) {
-      logger.warn('cannot delete the runner registration', { jobId: job.jobId, runnerName, error: String(error) });
-      return;
-    }
-    await markRunner(failure, RunnerState.stopped, clock.now());
+    await retireRunner(
+      {
+        runnerName,
+        target: targetOf(job),
+        scopeKey: job.scopeKey,
+        jobId: job.jobId,
+        // The job's id is this runner's only when the job still names it.
+        runnerId: job.runnerName === runnerName ? job.runnerId : undefined,
+        launchId: job.launchId ?? failure.launchId,
+        processEnded: failure.processEnded,
+        version: job.runnerVersion ?? config.runner.version,
+        launchedAt: job.launchedAt,
+        reason: `${failure.classification.class} (${failure.classification.signature})`,
+      },
+      now,
+    );
   }
 
   /** Marks the scope's baseline `missing` (only over nothing or a `present` record: the rest already knows). */
