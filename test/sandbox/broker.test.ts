@@ -1,5 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type GitHubSimulator, startGitHubSimulator } from '../../functions/adapters/sandbox/github-simulator.ts';
+import { validateResponse, validateWebhook } from './helpers/openapi.ts';
 import { BrokerRunner, call, installationToken, type Receiver, startReceiver } from './helpers/sim-api.ts';
 
 let sim: GitHubSimulator;
@@ -148,6 +149,47 @@ describe('simulated broker', () => {
         ['completed', 500, 'Invalid HTTP Response: 500'],
         ['in_progress', 500, 'Invalid HTTP Response: 500'],
       ]);
+    });
+
+    it('holds a job gated by an environment approval as waiting, then queues it again once approved', async () => {
+      sim.configureWebhook({ url: receiver.url, secret: 's3cret' });
+      const { runner } = await mintRunner('gated');
+      const payload = sim.queueJob({
+        owner: 'octo',
+        repo: 'gated',
+        labels: ['linux'],
+        deliver: true,
+        environment: true,
+      });
+      const id = jobIdOf(payload);
+      await sim.settled();
+      const path = `/repos/octo/gated/actions/jobs/${id}`;
+      const waiting = await call(sim, 'GET', path, { auth: `token ${token}` });
+      expect(validateResponse('GET', '/repos/{owner}/{repo}/actions/jobs/{job_id}', 200, waiting.body).errors).toBe('');
+      expect(waiting.body).toMatchObject({ id, status: 'waiting', runner_name: null });
+
+      // No runner can take a waiting job.
+      await runner.openSession();
+      expect((await runner.poll()).status).toBe(204);
+      expect(sim.approveJob(id)).toBe(true);
+      expect(sim.approveJob(id)).toBe(false);
+      expect((await runner.poll()).body).toMatchObject({ jobId: id });
+      await runner.complete(id);
+      await sim.settled();
+
+      const mine = receiver.received
+        .filter((r) => r.body.includes(`"id":${id}`))
+        .map((r) => JSON.parse(r.body) as { action: string; workflow_job: { status: string } });
+      expect(mine.map((m) => [m.action, m.workflow_job.status])).toEqual([
+        ['queued', 'queued'],
+        ['waiting', 'waiting'],
+        ['queued', 'queued'],
+        ['in_progress', 'in_progress'],
+        ['completed', 'completed'],
+      ]);
+      for (const m of mine) {
+        expect(validateWebhook(m.action as 'queued' | 'waiting' | 'in_progress' | 'completed', m).errors).toBe('');
+      }
     });
 
     it('records an unreachable receiver as status code 0', async () => {

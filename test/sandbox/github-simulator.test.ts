@@ -439,6 +439,22 @@ describe('startGitHubSimulator', () => {
       expect(cancelled.body).toMatchObject({ status: 'completed', conclusion: 'cancelled' });
     });
 
+    it('queues a job behind an environment approval and approves it under /_sim', async () => {
+      const queued = await call(sim, 'POST', '/_sim/jobs', {
+        body: { owner: 'octo', repo: 'ctl-env', labels: ['self-hosted'], environment: true },
+      });
+      const { job } = queued.body as { job: { id: number; status: string } };
+      expect(job.status).toBe('waiting');
+      const runs = await call(sim, 'GET', '/repos/octo/ctl-env/actions/runs?status=waiting', { auth: auth() });
+      expectValid(validateResponse('GET', '/repos/{owner}/{repo}/actions/runs', 200, runs.body));
+      expect((runs.body as { total_count: number }).total_count).toBe(1);
+
+      const approved = await call(sim, 'POST', `/_sim/jobs/${job.id}/approve`);
+      expect(approved.status).toBe(200);
+      expect(approved.body).toMatchObject({ id: job.id, status: 'queued' });
+      expect((await call(sim, 'POST', `/_sim/jobs/${job.id}/approve`)).status).toBe(409);
+    });
+
     it('rejects a malformed job request', async () => {
       expect((await call(sim, 'POST', '/_sim/jobs', { body: { owner: 'o' } })).status).toBe(400);
     });

@@ -11,6 +11,7 @@ import type { QueueJobRequest, SimFault } from './sim-types.ts';
  *   POST   /_sim/jobs                     QueueJobRequest → 201 { job, payload }
  *   GET    /_sim/jobs | /_sim/jobs/{id}
  *   POST   /_sim/jobs/{id}/cancel
+ *   POST   /_sim/jobs/{id}/approve      approve a job waiting for an environment's reviewers
  *   GET    /_sim/runners[?scope=owner/repo]
  *   PUT    /_sim/webhook { url, secret } | DELETE /_sim/webhook
  *   GET    /_sim/deliveries
@@ -24,6 +25,7 @@ const R = {
   jobs: compileRoute('GET', '/_sim/jobs'),
   job: compileRoute('GET', '/_sim/jobs/{id}'),
   cancel: compileRoute('POST', '/_sim/jobs/{id}/cancel'),
+  approve: compileRoute('POST', '/_sim/jobs/{id}/approve'),
   runners: compileRoute('GET', '/_sim/runners'),
   setWebhook: compileRoute('PUT', '/_sim/webhook'),
   clearWebhook: compileRoute('DELETE', '/_sim/webhook'),
@@ -86,7 +88,13 @@ export function handleControl(
   if (cancel) {
     return sim.cancelJob(Number(cancel.id))
       ? { status: 200, body: sim.job(Number(cancel.id)) }
-      : { status: 409, body: { message: 'only a queued job can be cancelled' } };
+      : { status: 409, body: { message: 'only a queued or waiting job can be cancelled' } };
+  }
+  const approve = is('approve');
+  if (approve) {
+    return sim.approveJob(Number(approve.id))
+      ? { status: 200, body: sim.job(Number(approve.id)) }
+      : { status: 409, body: { message: 'only a waiting job can be approved' } };
   }
   if (is('runners')) return { status: 200, body: { runners: sim.runners(query.get('scope') ?? undefined) } };
   if (is('setWebhook')) {

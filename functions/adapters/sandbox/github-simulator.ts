@@ -73,6 +73,8 @@ export interface GitHubSimulator {
   readonly jobs: SimJob[];
   job(id: number): SimJob | undefined;
   cancelJob(id: number): boolean;
+  /** Approves a job waiting for an environment's reviewers (queued with `environment: true`). */
+  approveJob(id: number): boolean;
   /** Resolves with the job once `predicate` holds (checked on every job change); rejects after `timeoutMs`. */
   waitForJob(id: number, status: SimJobStatus | ((job: SimJob) => boolean), timeoutMs?: number): Promise<SimJob>;
   runners(scopeKey?: string): SimRunnerView[];
@@ -232,6 +234,7 @@ export async function startGitHubSimulator(options: GitHubSimulatorOptions = {})
       return job ? copy(job) : undefined;
     },
     cancelJob: (id) => world.cancelJob(id),
+    approveJob: (id) => world.approveJob(id),
     waitForJob(id, status, timeoutMs = 30_000) {
       const holds = (job: SimJob | undefined): job is SimJob =>
         job !== undefined && (typeof status === 'function' ? status(copy(job)) : job.status === status);

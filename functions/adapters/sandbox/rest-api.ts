@@ -196,12 +196,12 @@ function getJob(rc: RouteContext): Reply {
   return { status: 200, body: jobJson(job, rc.ctx.url(), rc.ctx.url()) };
 }
 
-const RUN_STATUSES = new Set(['queued', 'in_progress', 'completed']);
+const RUN_STATUSES = new Set(['queued', 'waiting', 'in_progress', 'completed']);
 
 /**
  * `GET /repos/{owner}/{repo}/actions/runs`: the repository's runs, newest first. `status` filters on a
- * run status (`queued`, `in_progress`, `completed`) or a conclusion (`success`, `failure`, …), like GitHub;
- * statuses the simulator never shows (`waiting`, `requested`, …) match nothing.
+ * run status (`queued`, `waiting`, `in_progress`, `completed`) or a conclusion (`success`, `failure`, …),
+ * like GitHub; statuses the simulator never shows (`requested`, `pending`, …) match nothing.
  */
 function listRuns(rc: RouteContext): Reply {
   const { owner, repo } = rc.params as { owner: string; repo: string };

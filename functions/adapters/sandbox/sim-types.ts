@@ -66,7 +66,8 @@ export interface SimRunnerView {
   jobId: number | undefined;
 }
 
-export type SimJobStatus = 'queued' | 'in_progress' | 'completed';
+/** `waiting`: held by an environment's required reviewers until approved (GitHub's own job status). */
+export type SimJobStatus = 'queued' | 'waiting' | 'in_progress' | 'completed';
 
 export interface SimJob {
   id: number;
@@ -119,6 +120,11 @@ export interface QueueJobRequest {
   durationMs?: number;
   /** Also deliver the `queued` webhook (when a webhook is configured). Default false: the caller sends it. */
   deliver?: boolean;
+  /**
+   * The job targets an environment with required reviewers: right after `queued` it goes `waiting`
+   * (a `waiting` webhook is delivered) and no runner can take it until `approveJob` queues it again.
+   */
+  environment?: boolean;
 }
 
 export interface SimRequest {

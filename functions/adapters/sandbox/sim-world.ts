@@ -26,7 +26,7 @@ interface RunnerToken extends IssuedToken {
 
 export interface WorldEvents {
   /** A job changed state; the simulator turns these into webhooks. */
-  job: [job: SimJob, action: 'queued' | 'in_progress' | 'completed', deliver: boolean];
+  job: [job: SimJob, action: 'queued' | 'waiting' | 'in_progress' | 'completed', deliver: boolean];
   /** A job became available; waiting broker polls get another chance. */
   queued: [job: SimJob];
   /** A registration was deleted (API, `config.sh remove`, ephemeral completion). */
@@ -344,8 +344,24 @@ export class SimWorld extends EventEmitter<WorldEvents> {
     };
     this.jobsById.set(id, job);
     this.emit('job', job, 'queued', request.deliver === true);
+    if (request.environment === true) {
+      // GitHub's order for a job gated by required reviewers: `queued`, then `waiting` at once.
+      job.status = 'waiting';
+      this.emit('job', job, 'waiting', true);
+      return job;
+    }
     this.emit('queued', job);
     return job;
+  }
+
+  /** A reviewer approves a waiting job: it is `queued` again (a `queued` webhook) and runners may take it. */
+  approveJob(jobId: number): boolean {
+    const job = this.jobsById.get(jobId);
+    if (job?.status !== 'waiting') return false;
+    job.status = 'queued';
+    this.emit('job', job, 'queued', true);
+    this.emit('queued', job);
+    return true;
   }
 
   job(id: number): SimJob | undefined {
@@ -369,8 +385,10 @@ export class SimWorld extends EventEmitter<WorldEvents> {
     }
     return [...runs.entries()]
       .map(([id, jobs]): SimRun => {
-        const status = jobs.every((j) => j.status === 'queued')
-          ? 'queued'
+        const status = jobs.every((j) => j.status === 'queued' || j.status === 'waiting')
+          ? jobs.some((j) => j.status === 'waiting')
+            ? 'waiting'
+            : 'queued'
           : jobs.every((j) => j.status === 'completed')
             ? 'completed'
             : 'in_progress';
@@ -443,10 +461,10 @@ export class SimWorld extends EventEmitter<WorldEvents> {
     this.emit('job', job, 'completed', true);
   }
 
-  /** Cancels a queued job (e.g. the workflow was cancelled before any runner took it). */
+  /** Cancels a queued or waiting job (e.g. the workflow was cancelled before any runner took it). */
   cancelJob(jobId: number): boolean {
     const job = this.jobsById.get(jobId);
-    if (job?.status !== 'queued') return false;
+    if (job?.status !== 'queued' && job?.status !== 'waiting') return false;
     this.finishJob(jobId, 'cancelled');
     return true;
   }

@@ -8,11 +8,17 @@ import EXAMPLES from './workflow-job-examples.json' with { type: 'json' };
 
 type JsonObject = Record<string, unknown>;
 
-export type WorkflowJobAction = 'queued' | 'in_progress' | 'completed';
+/** `waiting` is in GitHub's webhook schema (@octokit/openapi-webhooks `workflow-job-waiting`). */
+export type WorkflowJobAction = 'queued' | 'waiting' | 'in_progress' | 'completed';
+type ExampleAction = Exclude<WorkflowJobAction, 'waiting'>;
 
-/** A fresh copy of the real example for `action` (callers patch it in place). */
+/**
+ * A fresh copy of the real example for `action` (callers patch it in place). `waiting` is built from the
+ * `queued` one: GitHub's own `waiting` example has the same shape (no runner, no steps), status `waiting`.
+ */
 function example(action: WorkflowJobAction): JsonObject {
-  return structuredClone((EXAMPLES as Record<WorkflowJobAction, JsonObject>)[action]);
+  const from: ExampleAction = action === 'waiting' ? 'queued' : action;
+  return structuredClone((EXAMPLES as Record<ExampleAction, JsonObject>)[from]);
 }
 
 /** Replaces every occurrence of the example's repository and owner logins in URLs and names. */
@@ -65,7 +71,7 @@ export function workflowJobPayload(action: WorkflowJobAction, job: SimJob, ctx: 
   (repo.owner as JsonObject).id = repositoryId(job.owner, '');
 
   const repoApi = `${ctx.apiUrl}/repos/${job.owner}/${job.repo}`;
-  const runnerAssigned = action !== 'queued' && job.runnerId !== null;
+  const runnerAssigned = action !== 'queued' && action !== 'waiting' && job.runnerId !== null;
   const wj = payload.workflow_job as JsonObject;
   Object.assign(wj, {
     id: job.id,
@@ -83,7 +89,7 @@ export function workflowJobPayload(action: WorkflowJobAction, job: SimJob, ctx: 
     started_at: iso(job.startedAt ?? job.createdAt),
     completed_at: action === 'completed' && job.completedAt !== null ? iso(job.completedAt) : null,
     name: job.name,
-    steps: action === 'queued' ? [] : steps(job),
+    steps: action === 'queued' || action === 'waiting' ? [] : steps(job),
     labels: [...job.labels],
     runner_id: runnerAssigned ? job.runnerId : null,
     runner_name: runnerAssigned ? job.runnerName : null,

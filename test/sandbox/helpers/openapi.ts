@@ -117,7 +117,10 @@ export function requestBodyProperties(method: string, path: string): string[] {
 }
 
 /** Against a webhook payload schema, e.g. `webhook-workflow-job-queued`. */
-export function validateWebhook(action: 'queued' | 'in_progress' | 'completed', value: unknown): Validation {
+export function validateWebhook(
+  action: 'queued' | 'waiting' | 'in_progress' | 'completed',
+  value: unknown,
+): Validation {
   const name = `webhook-workflow-job-${action.replace('_', '-')}`;
   return validateSchema(name, value);
 }
