@@ -252,25 +252,32 @@ export async function startLocalApp(options: LocalAppOptions): Promise<LocalApp>
       const delayMs = Math.max(0, (job.leaseExpiresAt ?? 0) + 50 - clock.now(), (job.notBefore ?? 0) - clock.now());
       await dispatcher.dispatch(job.jobId, { delayMs });
     }
+    // One reconcile run at a time in this process: a tick that comes while a run is still going is
+    // skipped. Why: the store lease only keeps other processes out (its owner renews it), and runs slower
+    // than the interval (a restart under load) piled up — a dozen at once, each acting on its own
+    // stale snapshot of open jobs and each listing deliveries and runners, until the installation's
+    // token bucket refused the redelivery of a missed `queued` (a job lost in the SIGKILL soak).
+    let reconciling: Promise<unknown> | undefined;
+    const reconcileOnce = () => {
+      if (reconciling) return;
+      const run = theCore
+        .reconcile()
+        .catch((error: unknown) => logger.error('reconcile failed', { error: String(error) }))
+        .finally(() => {
+          reconciling = undefined;
+        });
+      reconciling = run;
+      track(run);
+    };
     if (takeoverAt > 0) {
-      const timer = setTimeout(
-        () =>
-          track(
-            theCore.reconcile().catch((error: unknown) => logger.error('reconcile failed', { error: String(error) })),
-          ),
-        Math.max(0, takeoverAt - clock.now()),
-      );
+      const timer = setTimeout(reconcileOnce, Math.max(0, takeoverAt - clock.now()));
       timer.unref();
       closers.push(async () => clearTimeout(timer));
     }
     if (open.length > 0) logger.info('resuming open jobs from the store', { count: open.length });
 
     if (options.reconcile !== false) {
-      const interval = setInterval(() => {
-        track(
-          theCore.reconcile().catch((error: unknown) => logger.error('reconcile failed', { error: String(error) })),
-        );
-      }, config.timeouts.reconcileIntervalSeconds * 1000);
+      const interval = setInterval(reconcileOnce, config.timeouts.reconcileIntervalSeconds * 1000);
       interval.unref();
       closers.push(async () => clearInterval(interval));
     }

@@ -119,23 +119,36 @@ export function createCleanupOrphans(deps: CleanupOrphansDeps) {
   return async function cleanupOrphans(open: readonly Job[], now: number): Promise<OrphansReport> {
     const report: OrphansReport = { launchesStopped: [], registrationsDeleted: [], scopesSwept: [], errors: 0 };
     const openById = new Map(open.filter((j) => !isTerminal(j.status)).map((j) => [j.jobId, j]));
-    const ranOn = new Set([...openById.values()].flatMap((j) => (j.ranOn ? [j.ranOn] : [])));
+    /** Runner name → open jobs of the snapshot that ran on it (a stolen runner is live while its job is). */
+    const ranOnBy = new Map<string, number[]>();
+    for (const j of openById.values()) if (j.ranOn) ranOnBy.set(j.ranOn, [...(ranOnBy.get(j.ranOn) ?? []), j.jobId]);
 
+    /** Live by its own job: the job is open and it is the job's runner (or the attempt being provisioned). */
     const liveFor = (name: string, job: Job | undefined): boolean => {
       const minted = parseRunnerName(prefix, name);
       if (!minted) return true; // not a JIT name of ours: never ours to judge
-      if (ranOn.has(name)) return true;
       return job !== undefined && !isTerminal(job.status) && (job.runnerName === name || minted.attempt >= job.attempt);
     };
-    const isLive = (name: string): boolean => liveFor(name, openById.get(parseRunnerName(prefix, name)?.jobId ?? -1));
+    const isLive = (name: string): boolean =>
+      ranOnBy.has(name) || liveFor(name, openById.get(parseRunnerName(prefix, name)?.jobId ?? -1));
     /**
-     * Why read the job again: the snapshot of open jobs is older than the listing of launches and
+     * Why read the jobs again: the snapshot of open jobs is older than the listing of launches and
      * registrations, so a runner minted after it (for a job queued after it) would look like an orphan.
      * A job is recorded before its runner is minted, so a read after the listing always knows it.
+     *
+     * And the other way round: the open list is an index, which can hold a job that is no longer open
+     * (DynamoDB's index lags the item; the embedded store of local mode can keep an entry for good when
+     * the process is killed in the middle of a write). Such an entry must not keep a runner alive: the
+     * jobs that say it is live, by its name or by having run on it, are read again too.
      */
     const stillLive = async (name: string, jobId: number): Promise<{ live: boolean; job: Job | undefined }> => {
       const job = await store.jobs.get(jobId);
-      return { live: liveFor(name, job), job };
+      if (liveFor(name, job)) return { live: true, job };
+      for (const otherId of ranOnBy.get(name) ?? []) {
+        const other = otherId === jobId ? job : await store.jobs.get(otherId);
+        if (other && !isTerminal(other.status) && other.ranOn === name) return { live: true, job };
+      }
+      return { live: false, job };
     };
 
     const listed = new Map<string, GitHubRunner[] | undefined>();
@@ -238,21 +251,35 @@ export function createCleanupOrphans(deps: CleanupOrphansDeps) {
             ? runner.status
             : runner.busy
               ? 'busy'
-              : isLive(runner.name)
-                ? 'live'
-                : youngLaunches.has(runner.name)
-                  ? 'young'
-                  : undefined;
+              : youngLaunches.has(runner.name)
+                ? 'young'
+                : undefined;
         if (keptFor !== undefined) {
           logger.debug('registration kept', { runnerName: runner.name, keptFor });
           continue;
         }
         try {
+          // An offline registration is judged on a fresh read of its jobs, never on the snapshot alone
+          // (see stillLive): a stale open entry would otherwise keep it for good.
           if ((await stillLive(runner.name, minted.jobId)).live) {
-            logger.debug('registration kept', { runnerName: runner.name, keptFor: 'live on re-read' });
+            logger.debug('registration kept', { runnerName: runner.name, keptFor: 'live' });
             continue;
           }
-          await github.deleteRunner(targetOf(ref), runner.id);
+          const outcome = await retireRunner(
+            {
+              runnerName: runner.name,
+              target: targetOf(ref),
+              scopeKey: ref.scopeKey,
+              jobId: minted.jobId,
+              runnerId: runner.id,
+              reason: 'orphan registration: offline, and no live job needs it',
+            },
+            now,
+          );
+          if (!outcome.deleted) {
+            report.errors += 1; // logged by the retire path; swept again next run
+            continue;
+          }
           report.registrationsDeleted.push(runner.name);
           left -= 1;
         } catch (error) {

@@ -68,6 +68,25 @@ describe('reconcile: orphans', () => {
       expect(names(world)).toEqual(['jr-1-1', 'jr-2-1']);
     });
 
+    it('does not keep an offline registration for an open-list entry whose job has ended (a stale index entry)', async () => {
+      const world = createWorld();
+      await world.launch(1);
+      await world.launch(2);
+      // Job 2 ran on job 1's runner, then both ended; the open list still returns the old copies.
+      await world.store.jobs.update(2, {}, { set: { status: JobStatus.running, ranOn: 'jr-1-1' } }, world.now);
+      const stale = await world.store.jobs.listOpen();
+      await world.store.jobs.update(1, {}, { set: { status: JobStatus.completed, ranOn: 'jr-2-1' } }, world.now);
+      await world.store.jobs.update(2, {}, { set: { status: JobStatus.completed } }, world.now);
+      world.store.jobs.listOpen = async () => stale;
+
+      world.now = T0 + 1_000;
+      const report = await world.reconcile();
+
+      expect(report.openJobs).toBe(2);
+      expect(report.orphans?.registrationsDeleted.sort()).toEqual(['jr-1-1', 'jr-2-1']);
+      expect(names(world)).toEqual([]);
+    });
+
     it('keeps the registration of a stolen runner while the job it took is open', async () => {
       const world = createWorld();
       await world.launch(2);
