@@ -112,6 +112,26 @@ describe('checkStartTimeouts', () => {
     });
   });
 
+  it('never reads an idle runner as not picked while GitHub shows the job waiting for an approval', async () => {
+    const runner = w.github.runners.get(await runnerId());
+    if (runner) runner.status = 'online';
+    w.github.jobs.set(1, { id: 1, status: 'waiting', conclusion: null, runnerName: null });
+    expect((await check(w.clock.now() + 10 * TIMEOUT_MS)).results[0]).toMatchObject({
+      finding: 'job-not-queued',
+      acted: false,
+    });
+    expect((await w.store.jobs.get(1))?.status).toBe(JobStatus.launched);
+    expect(await w.store.baselines.get(KEY)).toBeUndefined();
+  });
+
+  it('counts the start timeout from when the job became assignable again, not from an older launch', async () => {
+    const assignableAt = w.clock.now() + 10 * TIMEOUT_MS;
+    await w.store.jobs.update(1, {}, { set: { assignableAt } }, w.clock.now());
+    expect((await check(assignableAt + TIMEOUT_MS - 1)).overdue).toBe(0);
+    expect(w.github.calls).toEqual([]);
+    expect((await check(assignableAt + TIMEOUT_MS)).overdue).toBe(1);
+  });
+
   it("parks the job when GitHub answers `breaker open`, and asks nothing more while the scope's breaker is open", async () => {
     w.github.failures.getRunner = [apiError(503, '{"message":"breaker open"}', RUNNER_LOOKUP)];
     const first = await check(w.clock.now() + TIMEOUT_MS);

@@ -40,6 +40,34 @@ describe('approval waits', () => {
     expect(await w.store.baselines.list()).toEqual([]);
   });
 
+  it('takes no signal of the retired runner for a failure of any class', async () => {
+    await w.launch(11);
+    await w.webhook('waiting', 11);
+    const at = w.now + 1_000;
+    const signals = [
+      { kind: 'exit', runnerName: 'jr-11-1', code: 143, at, launchId: 'rec-jr-11-1' },
+      {
+        kind: 'log',
+        runnerName: 'jr-11-1',
+        line: 'The runner registration has been deleted from the server',
+        source: 'stdout',
+        at,
+      },
+      {
+        kind: 'log',
+        runnerName: 'jr-11-1',
+        line: 'Runner connect error: Failed to get job message. Request to https://broker.actions.githubusercontent.com/message failed with status: BadRequest.',
+        source: 'stderr',
+        at,
+      },
+    ] as const;
+    for (const signal of signals) expect((await w.core.handleRunnerSignal(signal)).acted).toBe(false);
+    const job = await w.job(11);
+    expect(job).toMatchObject({ status: JobStatus.waiting, attempt: 2, waits: 1 });
+    expect(job.failureClass).toBeUndefined();
+    expect(await w.store.baselines.list()).toEqual([]);
+  });
+
   it('provisions the job again when the approval queues it, and counts its start timeout from then', async () => {
     await w.launch(2);
     await w.webhook('waiting', 2);
