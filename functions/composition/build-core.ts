@@ -69,6 +69,8 @@ export function buildCore(deps: CoreDeps) {
     requestWorkaround: (scope, target, now) => requestWorkaround(scope, target, now),
   });
 
+  // The one retire path (docs/design.md "Retiring a runner"): every caller that retires a runner uses it.
+  const retireRunner = createRetireRunner({ store, github, launcher, scopeGuard, logger, metrics });
   const provisionJob = createProvisionJob({
     config,
     jobs: store.jobs,
@@ -80,6 +82,7 @@ export function buildCore(deps: CoreDeps) {
     clock,
     logger,
     metrics,
+    retireRunner,
     owner,
     random,
     ...(deps.leaseMs !== undefined ? { leaseMs: deps.leaseMs } : {}),
@@ -100,8 +103,6 @@ export function buildCore(deps: CoreDeps) {
   });
 
   // ── metadata healing (docs/design.md "Failure classes"): the regular-runner workaround, runner signals, start timeouts, observed baselines ──
-  // The one retire path (docs/design.md "Retiring a runner"): every caller that retires a runner uses it.
-  const retireRunner = createRetireRunner({ store, github, launcher, scopeGuard, logger, metrics });
   const runWorkaround = createRunWorkaround({
     config,
     store,

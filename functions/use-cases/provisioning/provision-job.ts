@@ -11,6 +11,7 @@ import { type GitHubPort, GitHubRequestError, type GitHubTarget, RunnerNameTaken
 import { LaunchCapacityError, LaunchConfigError, LauncherError, type RunnerLauncher } from '../../ports/launcher.ts';
 import type { Clock, Dispatcher, JobHandoff, Logger, Metrics } from '../../ports/runtime.ts';
 import { ConditionFailedError, type JobRepository, StoreUnavailableError } from '../../ports/store.ts';
+import type { RetireRunner } from '../healing/retire-runner.ts';
 import type { BaselineGate } from './baseline-gate.ts';
 import { runnerVersionFor } from './runner-version-for.ts';
 import type { ScopeGuard } from './scope-guard.ts';
@@ -28,6 +29,8 @@ export interface ProvisionDeps {
   clock: Clock;
   logger: Logger;
   metrics: Metrics;
+  /** The one retire path, for a runner whose job ended while it was launched. */
+  retireRunner: RetireRunner;
   /** Lease owner id of this process (Lambda request id, local process id). */
   owner: string;
   /** How long a lease lives; a crashed holder's job is picked up after this. */
@@ -47,6 +50,7 @@ const WORK_FOLDER = '_work';
  */
 export function createProvisionJob(deps: ProvisionDeps) {
   const { config, jobs, github, launcher, dispatcher, scopeGuard, baselineGate, clock, logger, metrics, owner } = deps;
+  const { retireRunner } = deps;
   const leaseMs = deps.leaseMs ?? DEFAULT_LEASE_MS;
   const random = deps.random ?? Math.random;
   /**
@@ -252,15 +256,42 @@ export function createProvisionJob(deps: ProvisionDeps) {
           },
         );
       if (!skipped) return;
-      await launcher.stop(launchId).catch(() => undefined);
-      await github.deleteRunner(target, runnerId).catch(() => undefined);
+      await retireRunner(
+        {
+          runnerName: name,
+          target,
+          scopeKey: job.scopeKey,
+          jobId: job.jobId,
+          runnerId,
+          launchId,
+          version,
+          reason: `job ${job.jobId} went waiting for an approval while its runner was launched`,
+        },
+        clock.now(),
+      );
       logger.info('job went waiting during launch: its runner was stopped', { jobId: job.jobId, runnerName: name });
       return;
     }
     if (isTerminal(current.status)) {
-      await launcher.stop(launchId).catch(() => undefined);
-      await github.deleteRunner(target, runnerId).catch(() => undefined);
-      logger.info('job ended during launch: its runner was stopped', { jobId: job.jobId, runnerName: name });
+      const outcome = await retireRunner(
+        {
+          runnerName: name,
+          target,
+          scopeKey: job.scopeKey,
+          jobId: job.jobId,
+          runnerId,
+          launchId,
+          version,
+          reason: `job ${job.jobId} ended (${current.status}) while its runner was launched`,
+        },
+        clock.now(),
+      );
+      logger.info('job ended during launch: its runner was retired', {
+        jobId: job.jobId,
+        runnerName: name,
+        stopped: outcome.stopped,
+        deleted: outcome.deleted,
+      });
       return;
     }
     if (current.status !== JobStatus.running || current.runnerName !== undefined) return;

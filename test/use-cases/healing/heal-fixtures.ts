@@ -11,6 +11,7 @@ import type { GitHubRunner, GitHubTarget } from '../../../functions/ports/github
 import type { Launch, RegularRunnerRequest } from '../../../functions/ports/launcher.ts';
 import type { Dispatcher } from '../../../functions/ports/runtime.ts';
 import type { Store } from '../../../functions/ports/store.ts';
+import { createRetireRunner } from '../../../functions/use-cases/healing/retire-runner.ts';
 import { createRunnerFailureActions } from '../../../functions/use-cases/healing/runner-failure-actions.ts';
 import { createBaselineGate } from '../../../functions/use-cases/provisioning/baseline-gate.ts';
 import { createProvisionJob } from '../../../functions/use-cases/provisioning/provision-job.ts';
@@ -210,6 +211,7 @@ export function healWorld(env: Record<string, string> = {}) {
     clock,
     logger,
     metrics,
+    retireRunner: createRetireRunner({ store, github, launcher, scopeGuard, logger, metrics }),
     owner: 'provisioner-1',
     random: () => 0.5,
   });

@@ -8,6 +8,7 @@ import { createMemoryStore } from '../../../functions/adapters/memory/memory-sto
 import type { Job } from '../../../functions/domain/job.ts';
 import type { JobHandoff } from '../../../functions/ports/runtime.ts';
 import type { JobRepository, Store } from '../../../functions/ports/store.ts';
+import { createRetireRunner } from '../../../functions/use-cases/healing/retire-runner.ts';
 import { createAcceptWebhook } from '../../../functions/use-cases/ingress/accept-webhook.ts';
 import { createBaselineGate } from '../../../functions/use-cases/provisioning/baseline-gate.ts';
 import { createProvisionJob, DEFAULT_LEASE_MS } from '../../../functions/use-cases/provisioning/provision-job.ts';
@@ -70,6 +71,7 @@ describe('provisionJob with a hand-off (job recorded already leased by the webho
       clock: { now: () => now },
       logger: silentLogger,
       metrics: { count() {} },
+      retireRunner: createRetireRunner({ store, github, launcher, logger: silentLogger, metrics: { count() {} } }),
       owner,
       random: () => 0.5,
     });
@@ -186,6 +188,13 @@ describe('the Lambda hot path with hand-offs, on DynamoDB (dynalite)', () => {
         clock: { now: () => now },
         logger: silentLogger,
         metrics: { count() {} },
+        retireRunner: createRetireRunner({
+          store,
+          github: new FakeGitHub(),
+          launcher: new RecordingLauncher(),
+          logger: silentLogger,
+          metrics: { count() {} },
+        }),
         owner: 'provisioner-1',
       });
       const jobIds = [71, 72, 73, 74];

@@ -2,6 +2,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { createMemoryStore } from '../../../functions/adapters/memory/memory-store.ts';
 import { LaunchConfigError, LaunchTransientError } from '../../../functions/ports/launcher.ts';
 import type { Store } from '../../../functions/ports/store.ts';
+import { createRetireRunner } from '../../../functions/use-cases/healing/retire-runner.ts';
 import { createBaselineGate } from '../../../functions/use-cases/provisioning/baseline-gate.ts';
 import { createProvisionJob } from '../../../functions/use-cases/provisioning/provision-job.ts';
 import { createScopeGuard } from '../../../functions/use-cases/provisioning/scope-guard.ts';
@@ -54,6 +55,7 @@ describe('provisionJob', () => {
       clock: { now: () => now },
       logger: silentLogger,
       metrics: { count() {} },
+      retireRunner: createRetireRunner({ store, github, launcher, logger: silentLogger, metrics: { count() {} } }),
       owner,
       random: () => 0.5,
     });
