@@ -73,7 +73,9 @@ export interface RetireRunnerDeps {
  * the runner-signal handler knows that the exit or the "registration deleted" line that follows our stop
  * is ours and no registration-gone failure; without it our own stop could spend an attempt. Nothing is
  * lost by waiting: every caller has moved the job on before it retires (terminal, waiting, or the next
- * attempt), so the reconciler's orphan sweep finds the runner again and retires it then.
+ * attempt), so the reconciler's orphan sweep finds the runner again and retires it then. The exception
+ * is a breaker pause (same attempt, same name): the relaunch after it meets the leftover registration
+ * as a `409` and adopts or deletes it.
  *
  * A failed stop is logged and the delete still runs (a live process whose registration is gone exits by
  * itself). A failed delete leaves the item in `stopping`: the orphan sweep deletes the registration later.
