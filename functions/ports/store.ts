@@ -47,6 +47,11 @@ export interface CreateResult {
   created: boolean;
   /** Set when the job was created with the requested lease (adapters may ignore the lease). */
   leased?: Job;
+  /**
+   * Set (true) on a duplicate that found the job `waiting` for an approval, read by the same write that
+   * added the delivery id (no extra request): that `queued` may be the approval, not a duplicate.
+   */
+  waiting?: true;
 }
 
 export interface JobRepository {

@@ -1,6 +1,6 @@
 import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { Job, NewJob } from '../../domain/job.ts';
-import { isTerminal } from '../../domain/job-status.ts';
+import { isTerminal, JobStatus } from '../../domain/job-status.ts';
 import { newJobRecord } from '../../domain/new-job.ts';
 import {
   ConditionFailedError,
@@ -85,16 +85,19 @@ export function createDynamoJobs(ctx: DynamoContext): JobRepository {
    * bump: a redelivery changes no state, and bumping would make an in-flight provisioner's
    * version-conditional write fail for nothing.
    */
-  async function addDelivery(jobId: number, deliveryId: string): Promise<boolean> {
+  async function addDelivery(jobId: number, deliveryId: string): Promise<{ status: JobStatus } | undefined> {
     const b = new ExpressionBuilder().add('deliveryIds', new Set([deliveryId]));
     b.condition(`attribute_exists(${b.name(PARTITION_KEY)})`);
     try {
-      await storeCall(`job ${jobId} add delivery`, () =>
-        doc.send(new UpdateCommand({ TableName: tableName, Key: jobKey(jobId), ...b.params() })),
+      // ALL_OLD: the recorded status comes back with the same request (see `CreateResult.status`).
+      const result = await storeCall(`job ${jobId} add delivery`, () =>
+        doc.send(
+          new UpdateCommand({ TableName: tableName, Key: jobKey(jobId), ReturnValues: 'ALL_OLD', ...b.params() }),
+        ),
       );
-      return true;
+      return { status: result.Attributes?.status as JobStatus };
     } catch (error) {
-      if (error instanceof ConditionFailedError) return false;
+      if (error instanceof ConditionFailedError) return undefined;
       throw error;
     }
   }
@@ -105,7 +108,9 @@ export function createDynamoJobs(ctx: DynamoContext): JobRepository {
         lease ? { created: true, leased: fromItem<Job>(item) } : { created: true };
       const item = await putNew(job, deliveryId, now, lease, note);
       if (item) return created(item);
-      if (await addDelivery(job.jobId, deliveryId)) return { created: false };
+      const duplicate = await addDelivery(job.jobId, deliveryId);
+      if (duplicate)
+        return duplicate.status === JobStatus.waiting ? { created: false, waiting: true } : { created: false };
       // The job vanished between the two requests (TTL deleted a finished job): record it afresh, once.
       const again = await putNew(job, deliveryId, now, lease, note);
       return again ? created(again) : { created: false };

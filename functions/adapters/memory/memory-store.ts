@@ -99,7 +99,7 @@ export function createMemoryStore(): MemoryStore {
           // version bump, a redelivery is not a state change); every other field stays as stored.
           if (!existing.deliveryIds.includes(deliveryId))
             existing.deliveryIds = [...existing.deliveryIds, deliveryId].sort();
-          return { created: false };
+          return existing.status === JobStatus.waiting ? { created: false, waiting: true } : { created: false };
         }
         const stored = newJobRecord(job, deliveryId, now, lease, note);
         jobs.set(job.jobId, stored);

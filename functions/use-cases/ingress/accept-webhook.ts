@@ -109,13 +109,16 @@ export interface QueuedJobSource {
 export function createRecordQueuedJob(deps: RecordQueuedJobDeps) {
   const { jobs, dispatcher, clock, logger, metrics } = deps;
 
-  return async function recordQueuedJob(job: NewJob, source: QueuedJobSource): Promise<{ created: boolean }> {
+  return async function recordQueuedJob(
+    job: NewJob,
+    source: QueuedJobSource,
+  ): Promise<{ created: boolean; waiting?: true }> {
     const now = clock.now();
     const lease = deps.handoffLease
       ? { owner: deps.handoffLease.token(), expiresAt: now + deps.handoffLease.ms }
       : undefined;
-    const { created, leased } = await jobs.create(job, source.deliveryId, now, lease, source.note);
-    if (!created) return { created: false };
+    const { created, leased, waiting } = await jobs.create(job, source.deliveryId, now, lease, source.note);
+    if (!created) return waiting ? { created: false, waiting } : { created: false };
     metrics.count('JobQueued');
     logger.info('job queued', { jobId: job.jobId, repo: `${job.owner}/${job.repo}`, deliveryId: source.deliveryId });
     try {
@@ -174,14 +177,16 @@ export function createAcceptWebhook(deps: AcceptWebhookDeps) {
   }
 
   /**
-   * A `queued` for a recorded job: a duplicate, or the end of an approval wait. The extra read is paid
-   * by duplicates only (rare), never by a new job.
+   * A `queued` for a job recorded with status `recorded` (the duplicate's own write tells whether it is
+   * waiting, at no extra request): a duplicate, a stale copy, or the end of an approval wait.
    */
-  async function onRecordedQueued(event: WorkflowJobEvent, deliveryId: string): Promise<WebhookResponse | undefined> {
+  async function onRecordedQueued(
+    event: WorkflowJobEvent,
+    deliveryId: string,
+    recorded: JobStatus,
+  ): Promise<WebhookResponse | undefined> {
     const jobId = event.workflow_job.id;
-    const recorded = await jobs.get(jobId);
-    if (!recorded) return undefined;
-    switch (readQueuedDelivery(recorded.status, event.workflow_job.status)) {
+    switch (readQueuedDelivery(recorded, event.workflow_job.status)) {
       case QueuedDelivery.duplicate:
         return undefined;
       case QueuedDelivery.stale:
@@ -198,9 +203,9 @@ export function createAcceptWebhook(deps: AcceptWebhookDeps) {
 
   async function onQueued(event: WorkflowJobEvent, deliveryId: string): Promise<WebhookResponse> {
     const job = newJobOf(event);
-    const { created } = await recordQueuedJob(job, { deliveryId });
+    const { created, waiting } = await recordQueuedJob(job, { deliveryId });
     if (!created) {
-      const answered = await onRecordedQueued(event, deliveryId);
+      const answered = waiting ? await onRecordedQueued(event, deliveryId, JobStatus.waiting) : undefined;
       if (answered) return answered;
       metrics.count('WebhookDuplicate');
       logger.info('duplicate delivery for a recorded job', { jobId: job.jobId, deliveryId });

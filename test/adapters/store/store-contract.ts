@@ -90,6 +90,24 @@ export function describeStoreContract(implementation: string, makeStore: StoreFa
       expect(job?.createdAt).toBe(T0);
     });
 
+    it('tells a duplicate that the job is waiting for an approval, with no other change', async () => {
+      const store = await makeStore();
+      await store.jobs.create(newJob(), 'delivery-a', T0);
+      const waiting = await store.jobs.update(
+        101,
+        {},
+        {
+          set: { status: JobStatus.waiting, waitingSince: T0 + 1 },
+          event: { status: JobStatus.waiting, note: 'wait' },
+        },
+        T0 + 1,
+      );
+      expect(await store.jobs.create(newJob(), 'delivery-b', T0 + 2)).toEqual({ created: false, waiting: true });
+      const job = await store.jobs.get(101);
+      expect(job).toMatchObject({ status: JobStatus.waiting, waitingSince: T0 + 1, version: waiting.version });
+      expect(job?.deliveryIds.slice().sort()).toEqual(['delivery-a', 'delivery-b']);
+    });
+
     it('creates exactly one job when the same event arrives ten times at once', async () => {
       const store = await makeStore();
       const results = await Promise.all(
