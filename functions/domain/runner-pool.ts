@@ -1,0 +1,68 @@
+import { normaliseLabels } from './labels.ts';
+import type { LauncherKind } from './launcher-kind.ts';
+
+/** The one pool a deployment without `RUNNER_POOLS` has, built from `RUNNER_LABELS`, `LAUNCHER`, `RUNNER_DIR`. */
+export const DEFAULT_POOL_NAME = 'default';
+
+/**
+ * One kind of runner a deployment serves (docs/design.md "Configuration", Pools): the labels its runners
+ * carry and serve, where they run, and how many may exist at once. Labels are lower-cased by the parser;
+ * the functions below compare case-insensitively anyway.
+ */
+export interface RunnerPool {
+  /** Unique, `[a-z0-9-]`, at most 32 characters. */
+  readonly name: string;
+  /** At least one; a job is served when every label it asks for is here. */
+  readonly labels: readonly string[];
+  readonly launcher: LauncherKind;
+  /** `local` launcher: the extracted actions runner copied per runner. */
+  readonly runnerDir?: string;
+  /** At most this many of the pool's runners exist at once; absent: no cap. */
+  readonly maxRunners?: number;
+  /** Exact actions/runner version of the pool's runners; absent: the deployment's `RUNNER_VERSION`. */
+  readonly runnerVersion?: string;
+}
+
+/** Every label of `wanted` is in `offered` (both already normalised). */
+function covers(offered: readonly string[], wanted: readonly string[]): boolean {
+  const set = new Set(offered);
+  return wanted.every((l) => set.has(l));
+}
+
+/**
+ * The pool that serves a job: the first, in listed order, whose labels include every label the job asks
+ * for (case-insensitive). Undefined when none does, and for a job that asks for no label at all (as
+ * `isServed`: such a job is GitHub-hosted or a mistake, never ours). Listed order, not best fit, so a
+ * person reading the list can tell which pool a label set lands in without computing overlaps.
+ */
+export function matchPool<P extends RunnerPool>(pools: readonly P[], jobLabels: readonly string[]): P | undefined {
+  const wanted = normaliseLabels(jobLabels);
+  if (wanted.length === 0) return undefined;
+  return pools.find((pool) => covers(normaliseLabels(pool.labels), wanted));
+}
+
+/**
+ * The earlier pool that makes `pools[index]` impossible to choose, if any: one listed before it whose
+ * labels include all of its labels. Every job the later pool could serve asks only for labels it has, so
+ * that earlier pool matches the job first. Exact: when no single earlier pool covers it, the job asking
+ * for exactly its labels lands in it.
+ */
+export function shadowedBy<P extends RunnerPool>(pools: readonly P[], index: number): P | undefined {
+  const pool = pools[index];
+  if (!pool) return undefined;
+  const wanted = normaliseLabels(pool.labels);
+  return pools.slice(0, index).find((earlier) => covers(normaliseLabels(earlier.labels), wanted));
+}
+
+/**
+ * The capacity decision: may one more runner of `pool` be minted while `alive` of its runners exist
+ * (minted and not yet ended, replacements included)? No `maxRunners`: always.
+ */
+export function canLaunch(alive: number, pool: Pick<RunnerPool, 'maxRunners'>): boolean {
+  return pool.maxRunners === undefined || alive < pool.maxRunners;
+}
+
+/** How many more runners `pool` may have now (Infinity without a cap, never negative). */
+export function freeSlots(alive: number, pool: Pick<RunnerPool, 'maxRunners'>): number {
+  return pool.maxRunners === undefined ? Number.POSITIVE_INFINITY : Math.max(0, pool.maxRunners - alive);
+}
