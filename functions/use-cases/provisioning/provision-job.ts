@@ -234,6 +234,12 @@ export function createProvisionJob(deps: ProvisionDeps) {
   ): Promise<void> {
     const current = await jobs.get(job.jobId);
     if (!current || current.attempt !== job.attempt || current.ranOn === name) return;
+    /** The runner just launched goes the one retire path (docs/design.md "Retiring a runner"). */
+    const retireLaunched = (reason: string) =>
+      retireRunner(
+        { runnerName: name, target, scopeKey: job.scopeKey, jobId: job.jobId, runnerId, launchId, version, reason },
+        clock.now(),
+      );
     if (current.status === JobStatus.waiting) {
       // An approval wait began while we minted (docs/design.md "Approval waits"): the launch is cancelled.
       // The attempt is skipped first (a `waits`, not a failure), so the approval's provisioning mints a
@@ -256,36 +262,12 @@ export function createProvisionJob(deps: ProvisionDeps) {
           },
         );
       if (!skipped) return;
-      await retireRunner(
-        {
-          runnerName: name,
-          target,
-          scopeKey: job.scopeKey,
-          jobId: job.jobId,
-          runnerId,
-          launchId,
-          version,
-          reason: `job ${job.jobId} went waiting for an approval while its runner was launched`,
-        },
-        clock.now(),
-      );
+      await retireLaunched(`job ${job.jobId} went waiting for an approval while its runner was launched`);
       logger.info('job went waiting during launch: its runner was stopped', { jobId: job.jobId, runnerName: name });
       return;
     }
     if (isTerminal(current.status)) {
-      const outcome = await retireRunner(
-        {
-          runnerName: name,
-          target,
-          scopeKey: job.scopeKey,
-          jobId: job.jobId,
-          runnerId,
-          launchId,
-          version,
-          reason: `job ${job.jobId} ended (${current.status}) while its runner was launched`,
-        },
-        clock.now(),
-      );
+      const outcome = await retireLaunched(`job ${job.jobId} ended (${current.status}) while its runner was launched`);
       logger.info('job ended during launch: its runner was retired', {
         jobId: job.jobId,
         runnerName: name,
