@@ -53,7 +53,7 @@ export type ProgressOutcome = (typeof ProgressOutcome)[keyof typeof ProgressOutc
 export function createHandleJobProgress(deps: HandleJobProgressDeps) {
   const { config, store, github, replaceRobbedJob, retireRunner, logger, metrics } = deps;
   // A job that went `waiting` retires the runner launched for it (docs/design.md "Approval waits").
-  const releaseWaitingRunner = createReleaseWaitingRunner({ config, jobs: store.jobs, retireRunner });
+  const releaseWaitingRunner = createReleaseWaitingRunner({ config, jobs: store.jobs, github, retireRunner });
   const prefix = config.runner.namePrefix;
 
   const targetOf = (job: Pick<Job, 'installationId' | 'owner' | 'repo'>): GitHubTarget => ({

@@ -1,8 +1,10 @@
 import type { Config } from '../../config/config.ts';
 import { WAITABLE, waitingChange } from '../../domain/approval-wait.ts';
+import { FailureClass } from '../../domain/failure-class.ts';
 import type { Job } from '../../domain/job.ts';
 import { JobStatus } from '../../domain/job-status.ts';
 import { scopeForRepository } from '../../domain/scope.ts';
+import type { GitHubPort, GitHubTarget } from '../../ports/github.ts';
 import type { Dispatcher, Logger, Metrics } from '../../ports/runtime.ts';
 import { ConditionFailedError, type JobRepository } from '../../ports/store.ts';
 import type { RetireOutcome, RunnerToRetire } from '../healing/retire-runner.ts';
@@ -107,6 +109,7 @@ export type ApprovalWait = ReturnType<typeof createApprovalWait>;
 export interface ReleaseWaitingRunnerDeps {
   config: Pick<Config, 'runner'>;
   jobs: Pick<JobRepository, 'update'>;
+  github: Pick<GitHubPort, 'getRunner' | 'findRunnerByName'>;
   retireRunner: (runner: RunnerToRetire, now: number) => Promise<RetireOutcome>;
 }
 
@@ -118,19 +121,50 @@ export interface ReleaseWaitingRunnerDeps {
  * Undefined when there is nothing to retire.
  */
 export function createReleaseWaitingRunner(deps: ReleaseWaitingRunnerDeps) {
-  const { config, jobs, retireRunner } = deps;
+  const { config, jobs, github, retireRunner } = deps;
+
+  /** Forgets the runner on the job (retired, or now another job's), so it is not looked at again. */
+  async function clear(job: Job, runnerName: string, note: string, now: number): Promise<void> {
+    await jobs
+      .update(
+        job.jobId,
+        { statusIn: [JobStatus.waiting], attempt: job.attempt },
+        {
+          remove: ['runnerName', 'runnerId', 'launchId', 'launchedAt', 'runnerVersion'],
+          event: { status: JobStatus.waiting, note: `runner ${runnerName} ${note}` },
+        },
+        now,
+      )
+      .catch((error: unknown) => {
+        if (!(error instanceof ConditionFailedError)) throw error;
+      });
+  }
+
   return async function releaseWaitingRunner(job: Job, now: number): Promise<RetireOutcome | undefined> {
     if (job.status !== JobStatus.waiting || job.runnerName === undefined) return undefined;
+    const target: GitHubTarget = {
+      installationId: job.installationId,
+      scope: scopeForRepository(config.runner.scope, job.owner, job.repo),
+    };
+    // A runner that took another job of ours (stolen, or busy with a job we were not told about) is that
+    // job's now: stopping it would kill a running job. It is only forgotten here.
+    const registration =
+      job.failureClass === FailureClass.stolen
+        ? undefined
+        : job.runnerId !== undefined
+          ? await github.getRunner(target, job.runnerId)
+          : await github.findRunnerByName(target, job.runnerName);
+    if (job.failureClass === FailureClass.stolen || registration?.busy) {
+      await clear(job, job.runnerName, 'runs another job: left running through the approval wait', now);
+      return undefined;
+    }
     const outcome = await retireRunner(
       {
         runnerName: job.runnerName,
-        target: {
-          installationId: job.installationId,
-          scope: scopeForRepository(config.runner.scope, job.owner, job.repo),
-        },
+        target,
         scopeKey: job.scopeKey,
         jobId: job.jobId,
-        runnerId: job.runnerId,
+        runnerId: registration?.id ?? job.runnerId,
         launchId: job.launchId,
         version: job.runnerVersion,
         reason: `job ${job.jobId} is waiting for an environment approval`,
@@ -138,22 +172,12 @@ export function createReleaseWaitingRunner(deps: ReleaseWaitingRunnerDeps) {
       now,
     );
     if (!outcome.deleted) return outcome; // the fields stay: the reconciler's next look retries
-    await jobs
-      .update(
-        job.jobId,
-        { statusIn: [JobStatus.waiting], attempt: job.attempt },
-        {
-          remove: ['runnerName', 'runnerId', 'launchId', 'launchedAt', 'runnerVersion'],
-          event: {
-            status: JobStatus.waiting,
-            note: `runner ${job.runnerName} retired during the approval wait${outcome.stopped ? ' (process stopped)' : ''}`,
-          },
-        },
-        now,
-      )
-      .catch((error: unknown) => {
-        if (!(error instanceof ConditionFailedError)) throw error;
-      });
+    await clear(
+      job,
+      job.runnerName,
+      `retired during the approval wait${outcome.stopped ? ' (process stopped)' : ''}`,
+      now,
+    );
     return outcome;
   };
 }

@@ -54,7 +54,7 @@ export function createResumeStuckJobs(deps: ResumeStuckJobsDeps) {
   const { deadlines, logger, metrics } = deps;
   const maxApiChecks = deps.maxApiChecks ?? 100;
   const approvalWait = createApprovalWait({ jobs: store.jobs, dispatcher, logger, metrics });
-  const releaseWaitingRunner = createReleaseWaitingRunner({ config, jobs: store.jobs, retireRunner });
+  const releaseWaitingRunner = createReleaseWaitingRunner({ config, jobs: store.jobs, github, retireRunner });
 
   const targetOf = (job: Job): GitHubTarget => ({
     installationId: job.installationId,

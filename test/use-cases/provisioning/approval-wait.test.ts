@@ -40,6 +40,18 @@ describe('approval waits', () => {
     expect(await w.store.baselines.list()).toEqual([]);
   });
 
+  it('never stops a runner that took another job, when the job it was minted for goes waiting', async () => {
+    const job = await w.launch(12);
+    const registration = w.github.runners.get(job.runnerId as number);
+    if (registration) Object.assign(registration, { status: 'online', busy: true });
+    expect(await w.webhook('waiting', 12)).toBe(202);
+    const waiting = await w.job(12);
+    expect(waiting).toMatchObject({ status: JobStatus.waiting, attempt: 2, waits: 1 });
+    expect(waiting.runnerName).toBeUndefined();
+    expect(w.launcher.stopped).toEqual([]);
+    expect(w.github.runners.has(job.runnerId as number)).toBe(true);
+  });
+
   it('takes no signal of the retired runner for a failure of any class', async () => {
     await w.launch(11);
     await w.webhook('waiting', 11);
