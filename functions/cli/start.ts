@@ -13,6 +13,7 @@ export async function runStart(config: Config): Promise<number> {
     '',
     `jit-runners listening on ${app.url}  (POST /webhook, GET /healthz, GET /jobs/{id})`,
     `  mode: ${config.mode}   launcher: ${config.launcher}   store: ${config.store.endpoint ?? `embedded dynalite in ${config.local.stateDir}/dynamodb`}`,
+    ...config.notices.map((notice) => `  note: ${notice}`),
   ];
   if (app.sandbox) {
     lines.push(

@@ -1,13 +1,15 @@
 import { ConfigError } from '../domain/errors.ts';
+import { LauncherKind } from '../domain/launcher-kind.ts';
+import type { RunnerPool } from '../domain/runner-pool.ts';
 import { compareVersions } from '../domain/runner-version.ts';
 import { EnvName } from './env-names.ts';
+import { decodePoolsJson, defaultPool, type PoolDefaults, parsePools, readPoolsFile } from './runner-pools.ts';
 import { reason, SETTINGS, type SettingKey, type SettingValue } from './settings.ts';
 
 export const BaselinePolicy = { onError: 'on-error', proactive: 'proactive', off: 'off' } as const;
 export type BaselinePolicy = (typeof BaselinePolicy)[keyof typeof BaselinePolicy];
 
-export const LauncherKind = { local: 'local', codebuild: 'codebuild', ec2: 'ec2' } as const;
-export type LauncherKind = (typeof LauncherKind)[keyof typeof LauncherKind];
+export { LauncherKind };
 
 /** `sandbox`: local mode without `GITHUB_APP_ID` (built-in simulator); `github`: real GitHub/GHES. */
 export type Mode = 'sandbox' | 'github';
@@ -40,6 +42,14 @@ export interface Config {
    */
   discoverQueuedJobs: string[];
   launcher: LauncherKind;
+  /**
+   * The runner pools, in matching order (docs/design.md "Configuration", Pools): `RUNNER_POOLS` or
+   * `RUNNER_POOLS_FILE`, else one pool `default` from `RUNNER_LABELS`, `LAUNCHER`, `RUNNER_DIR` and
+   * `RUNNER_VERSION`. Each has its launcher and runnerVersion filled in (and runnerDir when known).
+   */
+  pools: RunnerPool[];
+  /** Lines start-up prints once (a setting that is ignored, and why); never a secret. */
+  notices: string[];
   local: { runnerDir: string | undefined; port: number; stateDir: string };
   store: { endpoint: string | undefined; tableName: string };
   timeouts: { runnerStartSeconds: number; baselineOnlineSeconds: number; reconcileIntervalSeconds: number };
@@ -158,6 +168,15 @@ export function parseConfig(sources: ConfigSources, context: ConfigContext = 'lo
     );
   }
 
+  const poolDefaults: PoolDefaults = {
+    launcher,
+    runnerDir: p.RUNNER_DIR,
+    runnerVersion: p.RUNNER_VERSION,
+    versionFloor: p.RUNNER_VERSION_FLOOR,
+    requireRunnerDir: context === 'local' && mode === 'github',
+  };
+  const { pools, notices } = parsePoolSettings(p, sources, context, poolDefaults);
+
   return {
     mode,
     github: {
@@ -180,6 +199,8 @@ export function parseConfig(sources: ConfigSources, context: ConfigContext = 'lo
     allowlist: p.REPO_ALLOWLIST,
     discoverQueuedJobs: p.DISCOVER_QUEUED_JOBS,
     launcher,
+    pools,
+    notices,
     local: { runnerDir: p.RUNNER_DIR, port: p.PORT, stateDir: p.STATE_DIR },
     store: { endpoint: p.DYNAMODB_ENDPOINT, tableName: p.TABLE_NAME },
     timeouts: {
@@ -208,4 +229,43 @@ export function parseConfig(sources: ConfigSources, context: ConfigContext = 'lo
       jitConfigParameterPrefix: p.JIT_CONFIG_PARAMETER_PREFIX,
     },
   };
+}
+
+/**
+ * The pools from `RUNNER_POOLS` or `RUNNER_POOLS_FILE`, or the one pool `default`. `RUNNER_LABELS` keeps
+ * its meaning for the default pool only; a list of pools says its labels pool by pool.
+ */
+function parsePoolSettings(
+  p: Parsed,
+  sources: ConfigSources,
+  context: ConfigContext,
+  defaults: PoolDefaults,
+): { pools: RunnerPool[]; notices: string[] } {
+  if (p.RUNNER_POOLS !== undefined && p.RUNNER_POOLS_FILE !== undefined) {
+    throw new ConfigError(
+      EnvName.runnerPoolsFile,
+      `set either ${EnvName.runnerPools} or ${EnvName.runnerPoolsFile}, not both`,
+    );
+  }
+  let pools: RunnerPool[];
+  if (p.RUNNER_POOLS !== undefined) {
+    pools = parsePools(decodePoolsJson(p.RUNNER_POOLS, EnvName.runnerPools), EnvName.runnerPools, defaults);
+  } else if (p.RUNNER_POOLS_FILE !== undefined) {
+    if (context !== 'local' || !sources.readFile) {
+      throw new ConfigError(
+        EnvName.runnerPoolsFile,
+        `is read in local mode only; a deployment passes the pools in ${EnvName.runnerPools}`,
+      );
+    }
+    const list = readPoolsFile(p.RUNNER_POOLS_FILE, sources.readFile, EnvName.runnerPoolsFile);
+    pools = parsePools(list, EnvName.runnerPoolsFile, defaults);
+  } else {
+    return { pools: [defaultPool(p.RUNNER_LABELS, defaults)], notices: [] };
+  }
+  const labelsSet = (sources.env[EnvName.runnerLabels] ?? '').trim() !== '';
+  const from = p.RUNNER_POOLS !== undefined ? EnvName.runnerPools : EnvName.runnerPoolsFile;
+  const notices = labelsSet
+    ? [`${EnvName.runnerLabels} is ignored: ${from} is set, and each pool's labels choose the pool`]
+    : [];
+  return { pools, notices };
 }

@@ -22,6 +22,8 @@ export const EnvName = {
   repoAllowlist: 'REPO_ALLOWLIST',
   launcher: 'LAUNCHER',
   runnerDir: 'RUNNER_DIR',
+  runnerPools: 'RUNNER_POOLS',
+  runnerPoolsFile: 'RUNNER_POOLS_FILE',
   port: 'PORT',
   stateDir: 'STATE_DIR',
   dynamodbEndpoint: 'DYNAMODB_ENDPOINT',

@@ -246,6 +246,22 @@ export const SETTINGS = {
     doc: 'local launcher: an extracted actions runner (`config.sh`, `run.sh`), copied per runner',
     source: 'local',
   },
+  runnerPools: {
+    // Raw JSON text: functions/config/runner-pools.ts parses it pool by pool, so an error names the pool.
+    schema: optional(z.string()),
+    default: undefined,
+    defaultDoc: 'unset: one pool `default`',
+    range: 'JSON array of pools',
+    doc: 'runner pools in matching order: a job goes to the first whose labels include all of its own',
+    source: 'local',
+  },
+  runnerPoolsFile: {
+    schema: optional(z.string()),
+    default: undefined,
+    range: 'path (`.json`; else read as YAML)',
+    doc: 'local mode: the pool list in a JSON or YAML file, instead of `RUNNER_POOLS`',
+    source: 'local',
+  },
   port: {
     schema: withDefault(int(0, 65535), '8080'),
     default: '8080',
