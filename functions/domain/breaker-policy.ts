@@ -18,7 +18,7 @@ export type BreakerFields = Omit<Breaker, 'version' | 'updatedAt'>;
 
 /** First open window ceiling (the window is jittered down to half of it). */
 export const DEFAULT_BREAKER_BASE_MS = 2_000;
-/** Window cap: DESIGN §6 wants a scope to recover soon after GitHub's breaker closes. */
+/** Window cap: a scope must recover soon after GitHub's breaker closes (docs/design.md "Budgets and backoff"). */
 export const DEFAULT_BREAKER_MAX_BACKOFF_MS = 30_000;
 export const DEFAULT_BREAKER_THRESHOLD = 3;
 

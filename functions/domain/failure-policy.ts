@@ -15,7 +15,7 @@ import { isTerminal, JobStatus } from './job-status.ts';
 import { chooseRunnerVersion, type VersionChoice } from './version-policy.ts';
 
 /**
- * What to do about a classified failure (DESIGN §4), with budgets: every failure ends in an
+ * What to do about a classified failure (docs/design.md "Failure classes"), with budgets: every failure ends in an
  * action or in `fail` with a human reason — a job is never silently dropped.
  */
 

@@ -33,7 +33,7 @@ declare module '@octokit/core/types' {
   }
 }
 
-/** GitHub's backend circuit breaker (DESIGN §4): retrying only hammers it, the caller opens its own breaker. */
+/** GitHub's backend circuit breaker (docs/design.md "Failure classes"): retrying only hammers it, the caller opens its own breaker. */
 export function isBreakerOpenBody(body: unknown): boolean {
   const text = typeof body === 'string' ? body : JSON.stringify(body ?? '');
   return /breaker open/i.test(text);
