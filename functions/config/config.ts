@@ -251,13 +251,18 @@ function parsePoolSettings(
   if (p.RUNNER_POOLS !== undefined) {
     pools = parsePools(decodePoolsJson(p.RUNNER_POOLS, EnvName.runnerPools), EnvName.runnerPools, defaults);
   } else if (p.RUNNER_POOLS_FILE !== undefined) {
-    if (context !== 'local' || !sources.readFile) {
+    if (context !== 'local') {
       throw new ConfigError(
         EnvName.runnerPoolsFile,
         `is read in local mode only; a deployment passes the pools in ${EnvName.runnerPools}`,
       );
     }
-    const list = readPoolsFile(p.RUNNER_POOLS_FILE, sources.readFile, EnvName.runnerPoolsFile);
+    const readFile =
+      sources.readFile ??
+      (() => {
+        throw new Error('no file reader');
+      });
+    const list = readPoolsFile(p.RUNNER_POOLS_FILE, readFile, EnvName.runnerPoolsFile);
     pools = parsePools(list, EnvName.runnerPoolsFile, defaults);
   } else {
     return { pools: [defaultPool(p.RUNNER_LABELS, defaults)], notices: [] };
