@@ -14,7 +14,7 @@ import { createRunWorkaround } from '../use-cases/healing/run-workaround.ts';
 import { createRunnerFailureActions } from '../use-cases/healing/runner-failure-actions.ts';
 import { createAcceptWebhook, createRecordQueuedJob, type JobProgress } from '../use-cases/ingress/accept-webhook.ts';
 import { createHandleJobProgress } from '../use-cases/ingress/handle-job-progress.ts';
-import { createBaselineGate } from '../use-cases/provisioning/baseline-gate.ts';
+import { type BaselineGate, createBaselineGate } from '../use-cases/provisioning/baseline-gate.ts';
 import { createProvisionJob } from '../use-cases/provisioning/provision-job.ts';
 import { createScopeGuard } from '../use-cases/provisioning/scope-guard.ts';
 import { createDiscoverQueuedJobs, discoveryGraceMs } from '../use-cases/reconcile/discover-queued-jobs.ts';
@@ -44,6 +44,17 @@ export interface CoreDeps {
   discoveryGraceMs?: number;
   /** Per-installation token bucket in front of GitHub (default `DEFAULT_TOKEN_BUCKET`); false: none. */
   githubRateLimit?: Partial<TokenBucketOptions> | false;
+  /** Seams for specs: change how one piece is wired without copying this file. */
+  overrides?: CoreOverrides;
+}
+
+export interface CoreOverrides {
+  /** How long the scope guard trusts a breaker it read (default: the scope guard's own). */
+  scopeGuardCacheMs?: number;
+  /** What the baseline gate's request for the workaround does (default: run it in the background). */
+  requestWorkaround?: (scope: Scope, target: GitHubTarget, now: number) => void;
+  /** Wraps the baseline gate every use case sees (for example to record its `forget` calls). */
+  baselineGate?: (built: BaselineGate) => BaselineGate;
 }
 
 /**
@@ -59,15 +70,24 @@ export function buildCore(deps: CoreDeps) {
       : rateLimitedGitHub(deps.github, { bucket: deps.githubRateLimit ?? {} });
   const random = deps.random ?? Math.random;
 
-  const scopeGuard = createScopeGuard({ config, breakers: store.breakers, logger, metrics, random });
+  const overrides = deps.overrides ?? {};
+  const scopeGuard = createScopeGuard({
+    config,
+    breakers: store.breakers,
+    logger,
+    metrics,
+    random,
+    ...(overrides.scopeGuardCacheMs !== undefined ? { cacheMs: overrides.scopeGuardCacheMs } : {}),
+  });
   // The workaround use case is wired in below (`requestWorkaround`); the gate only needs a way to ask for it.
-  const baselineGate = createBaselineGate({
+  const builtGate = createBaselineGate({
     config,
     baselines: store.baselines,
     logger,
     metrics,
-    requestWorkaround: (scope, target, now) => requestWorkaround(scope, target, now),
+    requestWorkaround: overrides.requestWorkaround ?? ((scope, target, now) => requestWorkaround(scope, target, now)),
   });
+  const baselineGate = overrides.baselineGate ? overrides.baselineGate(builtGate) : builtGate;
 
   // The one retire path (docs/design.md "Retiring a runner"): every caller that retires a runner uses it.
   const retireRunner = createRetireRunner({ store, github, launcher, scopeGuard, logger, metrics });
@@ -222,6 +242,8 @@ export function buildCore(deps: CoreDeps) {
     provisionJob,
     scopeGuard,
     baselineGate,
+    retireRunner,
+    runnerFailures,
     progressListeners,
     runWorkaround,
     handleRunnerSignal,

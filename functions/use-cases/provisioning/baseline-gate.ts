@@ -17,6 +17,8 @@ export type GateDecision =
  */
 export interface BaselineGate {
   beforeMint(job: Job, scope: Scope, target: GitHubTarget, now: number): Promise<GateDecision>;
+  /** Drops what the gate remembers about a scope (a metadata signal was just seen for it). */
+  forget(scopeKey: string): void;
 }
 
 export interface BaselineGateDeps {
@@ -42,7 +44,7 @@ export interface BaselineGateDeps {
 }
 
 /** `BASELINE_POLICY` in front of every JIT mint (see {@link BaselineGate}). */
-export function createBaselineGate(deps: BaselineGateDeps): BaselineGate & { forget(scopeKey: string): void } {
+export function createBaselineGate(deps: BaselineGateDeps): BaselineGate {
   const { config, baselines, logger } = deps;
   const presentCacheMs = deps.presentCacheMs ?? 60_000;
   const pollMs = deps.pollMs ?? 2_000;

@@ -4,6 +4,7 @@
  * regular runner it starts, and the real provisioner to bring jobs to `launched`.
  */
 import { createMemoryStore, type MemoryStore } from '../../../functions/adapters/memory/memory-store.ts';
+import { buildCore } from '../../../functions/composition/build-core.ts';
 import { type Config, parseConfig } from '../../../functions/config/config.ts';
 import type { NewJob } from '../../../functions/domain/job.ts';
 import { scopeKey } from '../../../functions/domain/scope.ts';
@@ -11,12 +12,6 @@ import type { GitHubRunner, GitHubTarget } from '../../../functions/ports/github
 import type { Launch, RegularRunnerRequest } from '../../../functions/ports/launcher.ts';
 import type { Dispatcher } from '../../../functions/ports/runtime.ts';
 import type { Store } from '../../../functions/ports/store.ts';
-import { createRetireRunner } from '../../../functions/use-cases/healing/retire-runner.ts';
-import { createRunnerFailureActions } from '../../../functions/use-cases/healing/runner-failure-actions.ts';
-import { createBaselineGate } from '../../../functions/use-cases/provisioning/baseline-gate.ts';
-import { createProvisionJob } from '../../../functions/use-cases/provisioning/provision-job.ts';
-import type { ScopeGuard } from '../../../functions/use-cases/provisioning/scope-guard.ts';
-import { createScopeGuard } from '../../../functions/use-cases/provisioning/scope-guard.ts';
 import { CaptureLogger } from '../../support/capture-logger.ts';
 import { FakeGitHub } from '../../support/fake-github.ts';
 import { RecordingLauncher } from '../../support/recording-launcher.ts';
@@ -176,58 +171,37 @@ export function healWorld(env: Record<string, string> = {}) {
   const dispatcher = new RecordingDispatcher();
   const logger = new CaptureLogger();
   const metrics = { count() {} };
-  const scopeGuard: ScopeGuard = createScopeGuard({
-    config,
-    breakers: store.breakers,
-    logger,
-    metrics,
-    random: () => 0.5,
-    cacheMs: 0,
-  });
   const workaroundRequests: string[] = [];
   const forgotten: string[] = [];
-  const gate = createBaselineGate({
-    config,
-    baselines: store.baselines,
-    logger,
-    metrics,
-    requestWorkaround: (scope) => void workaroundRequests.push(scopeKey(scope)),
-  });
-  const baselineGate = {
-    beforeMint: gate.beforeMint,
-    forget(key: string) {
-      forgotten.push(key);
-      gate.forget(key);
-    },
-  };
-  const provision = createProvisionJob({
-    config,
-    jobs: store.jobs,
-    github,
-    launcher,
-    dispatcher,
-    scopeGuard,
-    baselineGate,
-    clock,
-    logger,
-    metrics,
-    retireRunner: createRetireRunner({ store, github, launcher, scopeGuard, logger, metrics }),
-    owner: 'provisioner-1',
-    random: () => 0.5,
-  });
-  const actions = createRunnerFailureActions({
+  // Built as every root builds it (composition/build-core.ts), with three seams: breakers read fresh,
+  // the gate's workaround requests recorded instead of run, and its `forget` calls recorded.
+  const core = buildCore({
     config,
     store,
     github,
     launcher,
     dispatcher,
-    scopeGuard,
-    baselineGate,
     clock,
     logger,
     metrics,
+    owner: 'provisioner-1',
+    webhookSecrets: () => [],
     random: () => 0.5,
+    githubRateLimit: false,
+    overrides: {
+      scopeGuardCacheMs: 0,
+      requestWorkaround: (scope) => void workaroundRequests.push(scopeKey(scope)),
+      baselineGate: (gate) => ({
+        beforeMint: gate.beforeMint,
+        forget(key: string) {
+          forgotten.push(key);
+          gate.forget(key);
+        },
+      }),
+    },
   });
+  const { scopeGuard, baselineGate, runnerFailures: actions } = core;
+  const provision = core.provisionJob;
 
   /** Records a queued job and provisions it to `launched` with the real provisioner. */
   async function launchedJob(jobId: number, repo = 'app') {
