@@ -247,6 +247,13 @@ export async function runKills(
         `LINGER ${name} sim=${JSON.stringify(view)}\n store=${JSON.stringify(await server.job(jobId))}\n simjob=${JSON.stringify(sim.job(jobId))}\n`,
       );
     }
+    // What `doubled` and `mintedTwice` counted: the simulator's mints and the launches next to the job.
+    for (const id of new Set([...doubled, ...mintedTwice])) {
+      const names = launchedNames.filter((n) => n.startsWith(`jr-${id}-`));
+      process.stdout.write(
+        `DOUBLED ${id} mints=${JSON.stringify(mintsByJob(sim).get(id))} launched=${JSON.stringify(names)} stolenFrom=${stolenFrom(id)}\n store=${JSON.stringify(await server.job(id))}\n`,
+      );
+    }
     process.stdout.write(`SERVER OUTPUT TAIL\n${server.output.slice(-8000)}\n`);
   }
 
