@@ -36,7 +36,8 @@ export class StateTable extends Construct {
       indexName: LIST_INDEX.name,
       partitionKey: { name: LIST_INDEX.partitionKey, type: attributeType(LIST_INDEX.partitionKey) },
       sortKey: { name: LIST_INDEX.sortKey, type: attributeType(LIST_INDEX.sortKey) },
-      projectionType: dynamodb.ProjectionType.ALL,
+      // Keys only: the store reads the listed items itself (table-schema.ts).
+      projectionType: dynamodb.ProjectionType.KEYS_ONLY,
     });
   }
 }

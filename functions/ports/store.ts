@@ -64,7 +64,11 @@ export interface JobRepository {
   get(jobId: number): Promise<Job | undefined>;
   /** Conditional update; throws {@link ConditionFailedError} when `expect` does not hold, returns the new item. */
   update(jobId: number, expect: JobExpectation, changes: JobChanges, now: number): Promise<Job>;
-  /** Non-terminal jobs (reconciler and crash recovery), oldest update first. */
+  /**
+   * Non-terminal jobs (reconciler and crash recovery), oldest first: by creation, then job id. Why not by
+   * last update (the order before the store was sharded): callers only need "the oldest first" (a limit keeps
+   * the longest-open jobs), and a list sorted by last update has to move its index entry on every job write.
+   */
   listOpen(limit?: number): Promise<Job[]>;
   /**
    * Completed and failed jobs whose last write was at or after `since` (epoch ms), oldest first: the

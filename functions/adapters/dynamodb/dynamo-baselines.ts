@@ -9,7 +9,7 @@ export function createDynamoBaselines(ctx: DynamoContext): BaselineRepository {
   return {
     get: (scopeKey) => getItem<Baseline>(ctx, itemKey(Entity.baseline, scopeKey), `baseline ${scopeKey} get`),
     // Baselines are few (one per served scope), so they sit in the listing index for `list`.
-    list: () => queryList<Baseline>(ctx, ListName.baselines),
+    list: () => queryList<Baseline>(ctx, ListName.baselines, { keep: () => true }),
     put: (baseline, expectVersion, now) =>
       putVersioned<Baseline>(
         ctx,

@@ -13,7 +13,7 @@ import { checkJobChanges, definedEntries, expectationParts } from '../../ports/s
 import { type DynamoContext, storeCall } from './dynamo-context.ts';
 import { ExpressionBuilder } from './expression-builder.ts';
 import { fromItem } from './item-codec.ts';
-import { addJobCondition } from './job-condition.ts';
+import { addJobCondition, jobConditionParts } from './job-condition.ts';
 import { queryList } from './query-list.ts';
 import {
   ENTITY_ATTRIBUTE,
@@ -21,6 +21,7 @@ import {
   itemKey,
   LIST_INDEX,
   ListName,
+  listKey,
   PARTITION_KEY,
   TERMINAL_JOB_RETENTION_MS,
   TTL_ATTRIBUTE,
@@ -28,6 +29,7 @@ import {
 } from './table-schema.ts';
 
 const jobKey = (jobId: number) => itemKey(Entity.job, jobId);
+const TERMINAL_STATUSES = Object.values(JobStatus).filter(isTerminal);
 
 export function createDynamoJobs(ctx: DynamoContext): JobRepository {
   const { doc, tableName } = ctx;
@@ -56,7 +58,8 @@ export function createDynamoJobs(ctx: DynamoContext): JobRepository {
     const item = {
       ...jobKey(job.jobId),
       [ENTITY_ATTRIBUTE]: Entity.job,
-      [LIST_INDEX.partitionKey]: ListName.openJobs,
+      [LIST_INDEX.partitionKey]: listKey(ListName.openJobs, job.jobId),
+      // The creation time (= record.createdAt): the entry never moves while the job stays open.
       [LIST_INDEX.sortKey]: now,
       ...record,
       // A string set, so a duplicate's ADD of its delivery id needs no read.
@@ -102,6 +105,25 @@ export function createDynamoJobs(ctx: DynamoContext): JobRepository {
     }
   }
 
+  /**
+   * Moves a finished job's ended-list sort key to `now` after a write that did not know the job was finished
+   * (no status change, no terminal-only expectation): a second, small request, only on that rare path, so
+   * the common writes carry no list keys. Conditional on the job still being finished; losing that race
+   * means another write moved it already.
+   */
+  async function touchEnded(jobId: number, now: number): Promise<void> {
+    const b = new ExpressionBuilder();
+    b.condition(jobConditionParts.statusIn(b, TERMINAL_STATUSES));
+    b.set(LIST_INDEX.sortKey, now);
+    try {
+      await storeCall(`job ${jobId} ended-list touch`, () =>
+        doc.send(new UpdateCommand({ TableName: tableName, Key: jobKey(jobId), ...b.params() })),
+      );
+    } catch (error) {
+      if (!(error instanceof ConditionFailedError)) throw error;
+    }
+  }
+
   return {
     async create(job, deliveryId, now, lease, note) {
       const created = (item: Record<string, unknown>) =>
@@ -136,19 +158,27 @@ export function createDynamoJobs(ctx: DynamoContext): JobRepository {
         const event = { at: now, status: changes.event.status, note: changes.event.note };
         b.setExpression('history', `list_append(if_not_exists(${history}, ${b.value([])}), ${b.value([event])})`);
       }
-      // The listing index follows the status without reading the item first: a terminal status moves the
-      // job to the ended list and gets a TTL; a non-terminal one (re)enters the open list. Without a status
-      // change only the sort key moves (oldest update first); on a finished job that makes it "ended since"
-      // again, which costs the reconciler one more look at its scope, nothing else.
+      // The listing index follows the status without reading the item first, and only when the job changes
+      // list: a terminal status moves it to the ended list (sorted by its last write) with a TTL; a
+      // non-terminal one (re)enters the open list sorted by its creation, which for a job already open writes
+      // the same keys again, so its index entry does not change (KEYS_ONLY: nothing else is in it). Why not
+      // move the sort key on every write, as the older layout did: each job write was then an index delete
+      // + put in one hot partition (table-schema.ts).
       const status = changes.set?.status;
+      const endedKnown =
+        expect.statusIn !== undefined && expect.statusIn.length > 0 && expect.statusIn.every(isTerminal);
       if (status !== undefined && isTerminal(status)) {
-        b.set(LIST_INDEX.partitionKey, ListName.endedJobs);
+        b.set(LIST_INDEX.partitionKey, listKey(ListName.endedJobs, jobId));
+        b.set(LIST_INDEX.sortKey, now);
         b.set(TTL_ATTRIBUTE, ttlSeconds(now, TERMINAL_JOB_RETENTION_MS));
       } else if (status !== undefined) {
-        b.set(LIST_INDEX.partitionKey, ListName.openJobs);
+        b.set(LIST_INDEX.partitionKey, listKey(ListName.openJobs, jobId));
+        b.setExpression(LIST_INDEX.sortKey, b.name('createdAt'));
         b.remove(TTL_ATTRIBUTE);
+      } else if (endedKnown) {
+        // A later write to a finished job lists it as "ended since" again (see `listEndedSince`).
+        b.set(LIST_INDEX.sortKey, now);
       }
-      b.set(LIST_INDEX.sortKey, now);
       const what = `job ${jobId} update [${expectationParts(expect).join(', ')}]`;
       const result = await storeCall(what, () =>
         doc.send(
@@ -156,15 +186,21 @@ export function createDynamoJobs(ctx: DynamoContext): JobRepository {
         ),
       );
       if (!result.Attributes) throw new Error(`${what}: no attributes returned`);
-      return fromItem<Job>(result.Attributes);
+      const updated = fromItem<Job>(result.Attributes);
+      if (status === undefined && !endedKnown && isTerminal(updated.status)) await touchEnded(jobId, now);
+      return updated;
     },
 
     async listOpen(limit) {
-      return queryList<Job>(ctx, ListName.openJobs, limit);
+      return queryList<Job>(ctx, ListName.openJobs, { limit, keep: (job) => !isTerminal(job.status) });
     },
 
     async listEndedSince(since, limit) {
-      return queryList<Job>(ctx, ListName.endedJobs, limit, since);
+      return queryList<Job>(ctx, ListName.endedJobs, {
+        limit,
+        since,
+        keep: (job) => isTerminal(job.status) && job.updatedAt >= since,
+      });
     },
   };
 }

@@ -12,6 +12,7 @@ import {
   itemKey,
   LIST_INDEX,
   ListName,
+  listKey,
   PARTITION_KEY,
   STOPPED_RUNNER_RETENTION_MS,
   TTL_ATTRIBUTE,
@@ -35,7 +36,7 @@ export function createDynamoRunners(ctx: DynamoContext): RunnerRepository {
         [LIST_INDEX.sortKey]: runner.createdAt,
         ...(stopped
           ? { [TTL_ATTRIBUTE]: ttlSeconds(now, STOPPED_RUNNER_RETENTION_MS) }
-          : { [LIST_INDEX.partitionKey]: ListName.activeRunners }),
+          : { [LIST_INDEX.partitionKey]: listKey(ListName.activeRunners, runner.name) }),
       };
       await storeCall(`runner ${runner.name} put`, () =>
         doc.send(new PutCommand({ TableName: tableName, Item: item })),
@@ -61,7 +62,8 @@ export function createDynamoRunners(ctx: DynamoContext): RunnerRepository {
         b.remove(LIST_INDEX.partitionKey);
         b.set(TTL_ATTRIBUTE, ttlSeconds(now, STOPPED_RUNNER_RETENTION_MS));
       } else if (set.state !== undefined) {
-        b.set(LIST_INDEX.partitionKey, ListName.activeRunners);
+        // The same key for a runner already listed (its index entry does not change); a stopped one returns.
+        b.set(LIST_INDEX.partitionKey, listKey(ListName.activeRunners, name));
         b.remove(TTL_ATTRIBUTE);
       }
       const what = `runner ${name} update${expectState === undefined ? '' : ' [exists, stateIn]'}`;
@@ -74,6 +76,7 @@ export function createDynamoRunners(ctx: DynamoContext): RunnerRepository {
       return fromItem<RunnerRecord>(result.Attributes);
     },
 
-    listActive: () => queryList<RunnerRecord>(ctx, ListName.activeRunners),
+    listActive: () =>
+      queryList<RunnerRecord>(ctx, ListName.activeRunners, { keep: (runner) => runner.state !== RunnerState.stopped }),
   };
 }

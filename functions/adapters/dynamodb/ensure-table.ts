@@ -96,7 +96,7 @@ async function create(client: DynamoDBClient, tableName: string): Promise<boolea
               { AttributeName: LIST_INDEX.partitionKey, KeyType: 'HASH' },
               { AttributeName: LIST_INDEX.sortKey, KeyType: 'RANGE' },
             ],
-            Projection: { ProjectionType: 'ALL' },
+            Projection: { ProjectionType: LIST_INDEX.projection },
           },
         ],
       }),

@@ -4,22 +4,38 @@
  *
  * Layout (every item has `pk`, `sk` = `META` and `entity`):
  *
- * | pk                 | entity   | gsi1pk (listing index)          | gsi1sk      | expiresAt (TTL, seconds)         |
- * |--------------------|----------|---------------------------------|-------------|----------------------------------|
- * | `JOB#<jobId>`      | job      | `JOB_OPEN` / `JOB_ENDED`        | updatedAt   | completed/failed + 30 days       |
- * | `BASELINE#<scope>` | baseline | `BASELINE`                      | updatedAt   | —                                |
- * | `BREAKER#<scope>`  | breaker  | —                               | —           | —                                |
- * | `RUNNER#<name>`    | runner   | `RUNNER_ACTIVE` until stopped   | createdAt   | stopped + 30 days                |
- * | `LOCK#<name>`      | lock     | —                               | —           | lease end + 1 day                |
- * | `VALUE#<name>`     | value    | —                               | —           | —                                |
- * | `MARK#<name>`      | mark     | —                               | —           | mark end + 1 day                 |
+ * | pk                 | entity   | gsi1pk (listing index)                  | gsi1sk           | expiresAt (TTL, seconds)   |
+ * |--------------------|----------|-----------------------------------------|------------------|----------------------------|
+ * | `JOB#<jobId>`      | job      | `JOB_OPEN#<s>` / `JOB_ENDED#<s>`        | createdAt / end  | completed/failed + 30 days |
+ * | `BASELINE#<scope>` | baseline | `BASELINE`                              | updatedAt        | —                          |
+ * | `BREAKER#<scope>`  | breaker  | —                                       | —                | —                          |
+ * | `RUNNER#<name>`    | runner   | `RUNNER_ACTIVE#<s>` until stopped       | createdAt        | stopped + 30 days          |
+ * | `LOCK#<name>`      | lock     | —                                       | —                | lease end + 1 day          |
+ * | `VALUE#<name>`     | value    | —                                       | —                | —                          |
+ * | `MARK#<name>`      | mark     | —                                       | —                | mark end + 1 day           |
  *
  * The listing index is sparse: an item is in it only while it has `gsi1pk`, so "open jobs" and "active
- * runners" are Queries that never touch finished items. A finished job moves to `JOB_ENDED` in the same
+ * runners" are Queries that never touch finished items. A finished job moves to `JOB_ENDED#<s>` in the same
  * write that finishes it (no extra request): the reconciler reads "ended since its last run" as a range
- * of that partition's sort key, and TTL removes the items after 30 days. Why one shared index instead of one per list:
- * every GSI multiplies write cost; the three lists never collide because their `gsi1pk` values differ.
- * Each list is one index partition, which is fine at the scale of one fleet (hundreds of open jobs, not millions).
+ * of that list's sort key (the job's last write once ended), and TTL removes the items after 30 days. Why one
+ * shared index instead of one per list: every GSI multiplies write cost; the lists never collide because their
+ * `gsi1pk` values differ.
+ *
+ * Why the job and runner lists are sharded (`<s>` = {@link listShard} of the job id or runner name, one of
+ * {@link LIST_SHARDS}): DynamoDB serves at most 1,000 write units per second per partition key value, index
+ * included, and a throttled index throttles the table. One `JOB_OPEN` key capped a deployment at about a
+ * hundred job transitions per second; a list is now read by one Query per shard, merged in sort-key order.
+ * Why the index entries do not churn: the index projects KEYS_ONLY (the listing reads the items with one
+ * consistent BatchGetItem per 100 keys, so callers see fresh records), and an open job's sort key is its
+ * creation time, so a job write that leaves its list alone leaves its index entry alone: per job, one entry
+ * put when it is recorded and one move (delete + put) when it ends. Baselines are one per scope and written
+ * rarely, so their list stays one key.
+ *
+ * Older layout (before the sharding): lists under the bare names (`JOB_OPEN`, `JOB_ENDED`, `RUNNER_ACTIVE`),
+ * open jobs sorted by last write, index projecting ALL. Readers still query those legacy keys (one more Query
+ * per list, a few bytes while empty), so a table written by the old layout needs no migration; an item leaves
+ * its legacy key on its next list change (a status change of a job, a runner stopping), and ended entries
+ * expire with their items. See docs/decisions.md.
  *
  * Times inside items are epoch milliseconds, like the domain; only `expiresAt` is epoch seconds, as DynamoDB TTL
  * requires. TTL deletion is lazy (up to days late), so no condition ever relies on it: leases and marks carry
@@ -33,14 +49,44 @@ export const META_SORT_KEY = 'META';
 /** Names the kind of every item, for people reading the table (the domain has its own `kind` on runners). */
 export const ENTITY_ATTRIBUTE = 'entity';
 
-/** Sparse global secondary index that lists open jobs, baselines and active runners. */
+/**
+ * Sparse global secondary index that lists open jobs, baselines and active runners. KEYS_ONLY: readers fetch
+ * the items themselves (a table created with the older ALL projection works the same, only costlier to write).
+ */
 export const LIST_INDEX = {
   name: 'gsi1',
   partitionKey: 'gsi1pk',
   sortKey: 'gsi1sk',
+  projection: 'KEYS_ONLY',
 } as const;
 
-/** The values of `gsi1pk`, one per list. */
+/** Shards of each sharded list: 8 × 1,000 write units/s, and 8 Queries (in parallel) per listing. */
+export const LIST_SHARDS = 8;
+
+/** The shard of a job id or runner name: a stable hash, so an item always lands in the same shard. */
+export function listShard(id: string | number): number {
+  // FNV-1a over the decimal/string form: cheap, stable across processes and versions, evenly spread.
+  let hash = 0x811c9dc5;
+  const text = String(id);
+  for (let i = 0; i < text.length; i++) {
+    hash ^= text.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193);
+  }
+  return (hash >>> 0) % LIST_SHARDS;
+}
+
+/** The `gsi1pk` value of `list` for the item with this id (baselines: the bare list name, unsharded). */
+export function listKey(list: ListName, id: string | number): string {
+  return list === ListName.baselines ? list : `${list}#${listShard(id)}`;
+}
+
+/** Every `gsi1pk` value a reader of `list` queries: its shards, then the older layout's bare key. */
+export function listKeys(list: ListName): string[] {
+  if (list === ListName.baselines) return [list];
+  return [...Array.from({ length: LIST_SHARDS }, (_, shard) => `${list}#${shard}`), list];
+}
+
+/** The values of `gsi1pk`, one per list (sharded lists add `#<shard>`, see {@link listKey}). */
 export const ListName = {
   openJobs: 'JOB_OPEN',
   endedJobs: 'JOB_ENDED',

@@ -140,7 +140,7 @@ export function createMemoryStore(): MemoryStore {
           .filter((job) => job.status !== JobStatus.completed && job.status !== JobStatus.failed)
           .sort(
             byThenKey(
-              (job) => job.updatedAt,
+              (job) => job.createdAt,
               (job) => job.jobId,
             ),
           );

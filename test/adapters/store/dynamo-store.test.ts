@@ -7,7 +7,10 @@ import { ensureTable } from '../../../functions/adapters/dynamodb/ensure-table.t
 import { createLocalDynamoClient } from '../../../functions/adapters/dynamodb/local-client.ts';
 import {
   LIST_INDEX,
+  LIST_SHARDS,
   ListName,
+  listKey,
+  listShard,
   TERMINAL_JOB_RETENTION_MS,
   TTL_ATTRIBUTE,
 } from '../../../functions/adapters/dynamodb/table-schema.ts';
@@ -131,15 +134,94 @@ describe('DynamoStore item layout', () => {
     const store = createDynamoStore({ client, tableName });
     await store.jobs.create(newJob(), 'd', 1_000_000);
     const open = await rawJob(tableName, 101);
-    expect(open[LIST_INDEX.partitionKey]).toBe(ListName.openJobs);
+    expect(open[LIST_INDEX.partitionKey]).toBe(listKey(ListName.openJobs, 101));
+    expect(open[LIST_INDEX.partitionKey]).toBe(`JOB_OPEN#${listShard(101)}`);
+    expect(open[LIST_INDEX.sortKey]).toBe(1_000_000);
     expect(open[TTL_ATTRIBUTE]).toBeUndefined();
     expect(open.deliveryIds).toBeInstanceOf(Set);
     const now = 1_700_000_000_000;
     await store.jobs.update(101, {}, { set: { status: 'completed' } }, now);
     const done = await rawJob(tableName, 101);
-    expect(done[LIST_INDEX.partitionKey]).toBe(ListName.endedJobs);
+    expect(done[LIST_INDEX.partitionKey]).toBe(listKey(ListName.endedJobs, 101));
     expect(done[LIST_INDEX.sortKey]).toBe(now);
     expect(done[TTL_ATTRIBUTE]).toBe(Math.ceil((now + TERMINAL_JOB_RETENTION_MS) / 1000));
+  });
+
+  it("leaves an open job's index keys alone on writes that keep it open, and sorts it by creation", async () => {
+    const tableName = await freshTable();
+    const store = createDynamoStore({ client, tableName });
+    await store.jobs.create(newJob(), 'd', 1_000);
+    await store.jobs.update(101, { statusIn: ['queued'] }, { set: { status: 'provisioning' } }, 2_000);
+    await store.jobs.update(101, {}, { set: { heals: 1 } }, 3_000);
+    await store.jobs.update(101, {}, { set: { status: 'launched' }, event: { status: 'launched', note: 'x' } }, 4_000);
+    const item = await rawJob(tableName, 101);
+    expect(item[LIST_INDEX.partitionKey]).toBe(listKey(ListName.openJobs, 101));
+    expect(item[LIST_INDEX.sortKey]).toBe(1_000);
+    expect(item.updatedAt).toBe(4_000);
+  });
+
+  it('spreads jobs over every shard and lists them merged, oldest first', async () => {
+    const tableName = await freshTable();
+    const store = createDynamoStore({ client, tableName });
+    const ids = Array.from({ length: 40 }, (_, i) => 1_000 + i);
+    // Created newest id first, so creation order is the reverse of id order.
+    for (const [i, id] of [...ids].reverse().entries()) await store.jobs.create(newJob(id), `d${id}`, 10_000 + i);
+    expect(new Set(ids.map((id) => listShard(id))).size).toBe(LIST_SHARDS);
+    expect((await store.jobs.listOpen()).map((j) => j.jobId)).toEqual([...ids].reverse());
+    expect((await store.jobs.listOpen(5)).map((j) => j.jobId)).toEqual([...ids].reverse().slice(0, 5));
+    for (const [i, id] of ids.entries()) {
+      await store.jobs.update(id, {}, { set: { status: 'completed', conclusion: 'success' } }, 20_000 + i);
+    }
+    expect(await store.jobs.listOpen()).toEqual([]);
+    expect((await store.jobs.listEndedSince(20_010)).map((j) => j.jobId)).toEqual(ids.slice(10));
+    expect((await store.jobs.listEndedSince(20_010, 3)).map((j) => j.jobId)).toEqual(ids.slice(10, 13));
+  });
+
+  it('reads, updates and moves items written by the older unsharded layout (no migration)', async () => {
+    // The layout before the sharding: bare list names, open jobs sorted by their last write.
+    const tableName = await freshTable();
+    const store = createDynamoStore({ client, tableName });
+    const doc = DynamoDBDocumentClient.from(client);
+    for (const id of [701, 702, 703]) await store.jobs.create(newJob(id), `d${id}`, 1_000 + id);
+    await store.runners.put(
+      {
+        name: 'legacy-runner',
+        kind: 'jit',
+        state: 'running',
+        scopeKey: 'org/repo',
+        installationId: 1,
+        version: '2.330.0',
+        createdAt: 5,
+      },
+      1_000,
+    );
+    const legacy = async (pk: string, list: string, sort: number) =>
+      doc.send(
+        new UpdateCommand({
+          TableName: tableName,
+          Key: { pk, sk: 'META' },
+          UpdateExpression: 'SET #gpk = :list, #gsk = :sort',
+          ExpressionAttributeNames: { '#gpk': LIST_INDEX.partitionKey, '#gsk': LIST_INDEX.sortKey },
+          ExpressionAttributeValues: { ':list': list, ':sort': sort },
+        }),
+      );
+    await legacy('JOB#701', 'JOB_OPEN', 9_000);
+    await store.jobs.update(702, {}, { set: { status: 'completed', conclusion: 'success' } }, 8_000);
+    await legacy('JOB#702', 'JOB_ENDED', 8_000);
+    await legacy('RUNNER#legacy-runner', 'RUNNER_ACTIVE', 5);
+
+    expect((await store.jobs.listOpen()).map((j) => j.jobId)).toEqual([703, 701]);
+    expect((await store.jobs.listEndedSince(7_000)).map((j) => j.jobId)).toEqual([702]);
+    expect((await store.runners.listActive()).map((r) => r.name)).toEqual(['legacy-runner']);
+
+    // A status change moves a legacy entry to the new layout; it is never listed twice nor lost.
+    await store.jobs.update(701, {}, { set: { status: 'provisioning' } }, 9_500);
+    expect((await rawJob(tableName, 701))[LIST_INDEX.partitionKey]).toBe(listKey(ListName.openJobs, 701));
+    expect((await store.jobs.listOpen()).map((j) => j.jobId)).toEqual([701, 703]);
+    await store.jobs.update(701, {}, { set: { status: 'failed', reason: 'x' } }, 9_600);
+    expect((await store.jobs.listEndedSince(7_000)).map((j) => j.jobId)).toEqual([702, 701]);
+    await store.runners.update('legacy-runner', { state: 'stopped' }, 9_700);
+    expect(await store.runners.listActive()).toEqual([]);
   });
 
   it('leaves every attribute of a stored job, index keys and TTL included, as it was on a duplicate', async () => {
@@ -148,7 +230,7 @@ describe('DynamoStore item layout', () => {
     await store.jobs.create(newJob(), 'd1', 1_000);
     await store.jobs.update(101, {}, { set: { status: 'failed', reason: 'config' } }, 2_000);
     const before = await rawJob(tableName, 101);
-    expect(before[LIST_INDEX.partitionKey]).toBe(ListName.endedJobs);
+    expect(before[LIST_INDEX.partitionKey]).toBe(listKey(ListName.endedJobs, 101));
 
     await store.jobs.create(newJob(), 'd2', 3_000);
     await store.jobs.create(newJob(), 'd3', 3_001, { owner: 'handoff-late', expiresAt: 60_000 });

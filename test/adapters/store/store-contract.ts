@@ -432,18 +432,18 @@ export function describeStoreContract(implementation: string, makeStore: StoreFa
   });
 
   describe(`${implementation}: jobs.listOpen`, () => {
-    it('lists non-terminal jobs, oldest update first, and drops jobs once completed or failed', async () => {
+    it('lists non-terminal jobs, oldest created first, and drops jobs once completed or failed', async () => {
       const store = await makeStore();
       for (const [i, id] of [201, 202, 203, 204].entries()) await store.jobs.create(newJob(id), `d${id}`, T0 + i);
       await store.jobs.update(201, {}, { set: { status: 'provisioning' } }, T0 + 10);
       await store.jobs.update(202, {}, { set: { status: 'completed', conclusion: 'success' } }, T0 + 11);
       await store.jobs.update(203, {}, { set: { status: 'failed', reason: 'config' } }, T0 + 12);
-      expect((await store.jobs.listOpen()).map((j) => j.jobId)).toEqual([204, 201]);
+      expect((await store.jobs.listOpen()).map((j) => j.jobId)).toEqual([201, 204]);
       // Updating a finished job without changing its status must not bring it back.
       await store.jobs.update(202, {}, { set: { reason: 'late webhook' } }, T0 + 13);
-      expect((await store.jobs.listOpen()).map((j) => j.jobId)).toEqual([204, 201]);
+      expect((await store.jobs.listOpen()).map((j) => j.jobId)).toEqual([201, 204]);
       const open = await store.jobs.listOpen();
-      expect(open[1]).toEqual(await store.jobs.get(201));
+      expect(open[0]).toEqual(await store.jobs.get(201));
     });
 
     it('honours the limit, keeping the oldest', async () => {
