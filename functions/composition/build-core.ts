@@ -52,7 +52,7 @@ export interface CoreOverrides {
   /** How long the scope guard trusts a breaker it read (default: the scope guard's own). */
   scopeGuardCacheMs?: number;
   /** What the baseline gate's request for the workaround does (default: run it in the background). */
-  requestWorkaround?: (scope: Scope, target: GitHubTarget, now: number) => void;
+  requestWorkaround?: (scope: Scope, target: GitHubTarget, now: number, pool: string) => void;
   /** Wraps the baseline gate every use case sees (for example to record its `forget` calls). */
   baselineGate?: (built: BaselineGate) => BaselineGate;
 }
@@ -85,7 +85,8 @@ export function buildCore(deps: CoreDeps) {
     baselines: store.baselines,
     logger,
     metrics,
-    requestWorkaround: overrides.requestWorkaround ?? ((scope, target, now) => requestWorkaround(scope, target, now)),
+    requestWorkaround:
+      overrides.requestWorkaround ?? ((scope, target, now, pool) => requestWorkaround(scope, target, now, pool)),
   });
   const baselineGate = overrides.baselineGate ? overrides.baselineGate(builtGate) : builtGate;
 
@@ -137,8 +138,8 @@ export function buildCore(deps: CoreDeps) {
     owner,
   });
   /** Fire and forget: the gate's jobs wait on the `BASELINE#` record, not on this promise. */
-  function requestWorkaround(scope: Scope, target: GitHubTarget, _now: number): void {
-    runWorkaround(scope, target, { reason: 'requested by the baseline gate before a JIT mint' }).catch(
+  function requestWorkaround(scope: Scope, target: GitHubTarget, _now: number, pool: string): void {
+    runWorkaround(scope, target, { reason: 'requested by the baseline gate before a JIT mint', pool }).catch(
       (error: unknown) => logger.error('workaround failed', { error: String(error) }),
     );
   }

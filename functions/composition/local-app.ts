@@ -163,8 +163,13 @@ export async function startLocalApp(options: LocalAppOptions): Promise<LocalApp>
     if (options.overrides?.launcher) {
       launcher = options.overrides.launcher;
     } else {
+      const runnerDir = resolve(config.local.runnerDir ?? SAMPLE_RUNNER_DIR);
       const local = createLocalLauncher({
-        runnerDir: resolve(config.local.runnerDir ?? SAMPLE_RUNNER_DIR),
+        runnerDir,
+        // Each pool's runners start from a copy of its own folder (RUNNER_DIR, or the sample runner, by default).
+        poolRunnerDirs: Object.fromEntries(
+          config.pools.map((pool) => [pool.name, resolve(pool.runnerDir ?? runnerDir)]),
+        ),
         workRoot: join(stateDir, 'runners'),
         env: { RUNNER_VERSION: config.runner.version },
         logger,

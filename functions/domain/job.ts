@@ -18,6 +18,12 @@ export interface Job {
   scopeKey: string;
   installationId: number;
   labels: string[];
+  /**
+   * Name of the pool that serves the job, chosen by its labels when it was recorded (docs/design.md
+   * "Configuration", Pools). Absent on items recorded before pools existed: those read as `default`
+   * (see `poolNameOf`).
+   */
+  pool?: string;
   status: JobStatus;
   /** 1-based; the runner name is derived from (job id, attempt). Counts failures and thefts alike. */
   attempt: number;
@@ -64,4 +70,7 @@ export interface Job {
 }
 
 /** What the webhook knows about a queued job when it first records it. */
-export type NewJob = Pick<Job, 'jobId' | 'runId' | 'owner' | 'repo' | 'scopeKey' | 'installationId' | 'labels'>;
+export type NewJob = Pick<
+  Job,
+  'jobId' | 'runId' | 'owner' | 'repo' | 'scopeKey' | 'installationId' | 'labels' | 'pool'
+>;

@@ -30,6 +30,7 @@ export function newJobRecord(
     scopeKey: job.scopeKey,
     installationId: job.installationId,
     labels: [...job.labels],
+    ...(job.pool !== undefined && { pool: job.pool }),
     status,
     ...(lease ? { leaseOwner: lease.owner, leaseExpiresAt: lease.expiresAt } : {}),
     attempt: 1,

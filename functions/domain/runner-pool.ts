@@ -1,3 +1,4 @@
+import type { Job } from './job.ts';
 import { normaliseLabels } from './labels.ts';
 import type { LauncherKind } from './launcher-kind.ts';
 
@@ -65,4 +66,24 @@ export function canLaunch(alive: number, pool: Pick<RunnerPool, 'maxRunners'>): 
 /** How many more runners `pool` may have now (Infinity without a cap, never negative). */
 export function freeSlots(alive: number, pool: Pick<RunnerPool, 'maxRunners'>): number {
   return pool.maxRunners === undefined ? Number.POSITIVE_INFINITY : Math.max(0, pool.maxRunners - alive);
+}
+
+/** The pool a job was recorded in; a job recorded before pools existed has none and reads as `default`. */
+export function poolNameOf(job: Pick<Job, 'pool'>): string {
+  return job.pool ?? DEFAULT_POOL_NAME;
+}
+
+/**
+ * The pool a recorded job's runners are minted in: the one named on the job. When the configuration no
+ * longer has a pool of that name (renamed, or an item recorded before pools, read as `default`, under a
+ * pool list without one), the pool its labels match now; undefined when none does. Why fall back to
+ * matching and not fail at once: the job was served when it was recorded, and its labels still say what
+ * it needs.
+ */
+export function poolForJob<P extends RunnerPool>(
+  pools: readonly P[],
+  job: Pick<Job, 'pool' | 'labels'>,
+): P | undefined {
+  const name = poolNameOf(job);
+  return pools.find((pool) => pool.name === name) ?? matchPool(pools, job.labels);
 }

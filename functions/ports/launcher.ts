@@ -17,6 +17,11 @@ export interface LaunchRequest {
   scopeKey: string;
   labels: readonly string[];
   runnerVersion: string;
+  /**
+   * Name of the pool the runner starts in (locally: a fresh copy of that pool's `runnerDir`). Absent: the
+   * launcher's own default, as before pools.
+   */
+  pool?: string;
   /** Secret: handed to the runner out of band, never logged or put in plain env/user data. */
   encodedJitConfig: string;
 }
@@ -30,6 +35,8 @@ export interface RegularRunnerRequest {
   registrationToken: string;
   labels: readonly string[];
   runnerVersion: string;
+  /** The pool it starts in, as {@link LaunchRequest.pool}. */
+  pool?: string;
 }
 
 export interface Launch {

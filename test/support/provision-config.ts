@@ -21,5 +21,14 @@ export function provisionConfig(fallbackVersion: string | undefined) {
       breakerMaxBackoffSeconds: 30,
     },
     baselinePolicy: 'on-error' as const,
-  } satisfies Pick<Config, 'runner' | 'limits' | 'baselinePolicy'>;
+    // What parseConfig makes of the same variables without RUNNER_POOLS: one pool `default`.
+    pools: [
+      {
+        name: 'default',
+        labels: ['self-hosted', 'linux', 'x64'],
+        launcher: 'local' as const,
+        runnerVersion: '2.330.0',
+      },
+    ],
+  } satisfies Pick<Config, 'runner' | 'limits' | 'baselinePolicy' | 'pools'>;
 }

@@ -75,8 +75,13 @@ export const JitConfigDelivery = { env: 'env', argv: 'argv' } as const;
 export type JitConfigDelivery = (typeof JitConfigDelivery)[keyof typeof JitConfigDelivery];
 
 export interface LocalLauncherOptions extends LocalLauncherListener {
-  /** An extracted actions runner (`config.sh`, `run.sh`): RUNNER_DIR. */
+  /** An extracted actions runner (`config.sh`, `run.sh`): RUNNER_DIR. Used for a request without a pool of `poolRunnerDirs`. */
   runnerDir: string;
+  /**
+   * Pool name → that pool's extracted runner (its `runnerDir`): a request naming the pool starts from a
+   * fresh copy of this folder instead of `runnerDir`.
+   */
+  poolRunnerDirs?: Readonly<Record<string, string>>;
   /** Where per-runner copies live, e.g. `<STATE_DIR>/runners`. Must not be inside `runnerDir`. */
   workRoot: string;
   /** Extra variables for runner processes (settings, never credentials: those names are refused). */
@@ -182,6 +187,7 @@ const waitFor = (promise: Promise<void>, ms: number): Promise<boolean> =>
 class LocalProcessLauncher implements LocalLauncher {
   readonly kind = 'local' as const;
   private readonly runnerDir: string;
+  private readonly poolRunnerDirs: ReadonlyMap<string, string>;
   private readonly workRoot: string;
   private readonly extraEnv: Record<string, string>;
   private readonly logger: Logger;
@@ -198,12 +204,17 @@ class LocalProcessLauncher implements LocalLauncher {
 
   constructor(options: LocalLauncherOptions) {
     this.runnerDir = resolve(options.runnerDir);
+    this.poolRunnerDirs = new Map(
+      Object.entries(options.poolRunnerDirs ?? {}).map(([pool, dir]) => [pool, resolve(dir)] as const),
+    );
     this.workRoot = resolve(options.workRoot);
-    const inside = relative(this.runnerDir, this.workRoot);
-    if (inside === '' || (!inside.startsWith('..') && !isAbsolute(inside))) {
-      throw new LaunchConfigError(
-        `local launcher: the work root ${this.workRoot} must not be inside ${EnvName.runnerDir} (${this.runnerDir})`,
-      );
+    for (const dir of new Set([this.runnerDir, ...this.poolRunnerDirs.values()])) {
+      const inside = relative(dir, this.workRoot);
+      if (inside === '' || (!inside.startsWith('..') && !isAbsolute(inside))) {
+        throw new LaunchConfigError(
+          `local launcher: the work root ${this.workRoot} must not be inside ${EnvName.runnerDir} (${dir})`,
+        );
+      }
     }
     this.extraEnv = { ...options.env };
     assertSafeExtraEnvironment(this.extraEnv);
@@ -237,8 +248,9 @@ class LocalProcessLauncher implements LocalLauncher {
         this.logger.info('local runner already running', { runnerName: name, launchId: running });
         return { launchId: running };
       }
-      await this.requireScript('run.sh');
-      const session = await this.prepare(name, [request.encodedJitConfig]);
+      const source = this.sourceFor(request.pool);
+      await this.requireScript(source, 'run.sh');
+      const session = await this.prepare(name, source, [request.encodedJitConfig]);
       try {
         const viaArgv = this.jitConfigDelivery === JitConfigDelivery.argv;
         await this.startRunner(session, LaunchKind.jit, {
@@ -262,9 +274,10 @@ class LocalProcessLauncher implements LocalLauncher {
         this.logger.info('local runner already running', { runnerName: name, launchId: running });
         return { launchId: running };
       }
-      await this.requireScript('config.sh');
-      await this.requireScript('run.sh');
-      const session = await this.prepare(name, [request.registrationToken]);
+      const source = this.sourceFor(request.pool);
+      await this.requireScript(source, 'config.sh');
+      await this.requireScript(source, 'run.sh');
+      const session = await this.prepare(name, source, [request.registrationToken]);
       try {
         await this.runConfigScript(session, request);
         await this.startRunner(session, LaunchKind.regular, {
@@ -385,8 +398,13 @@ class LocalProcessLauncher implements LocalLauncher {
     return { launchId: record.launchId, runnerName: name, startedAt: record.startedAt };
   }
 
-  private async requireScript(script: string): Promise<void> {
-    const path = join(this.runnerDir, script);
+  /** The folder a runner of `pool` is copied from: the pool's own, else `runnerDir`. */
+  private sourceFor(pool: string | undefined): string {
+    return (pool !== undefined && this.poolRunnerDirs.get(pool)) || this.runnerDir;
+  }
+
+  private async requireScript(source: string, script: string): Promise<void> {
+    const path = join(source, script);
     try {
       const info = await stat(path);
       if (!info.isFile()) throw Object.assign(new Error('not a file'), { code: 'EISDIR' });
@@ -401,10 +419,10 @@ class LocalProcessLauncher implements LocalLauncher {
     }
   }
 
-  private async prepare(name: string, secrets: string[]): Promise<Session> {
+  private async prepare(name: string, source: string, secrets: string[]): Promise<Session> {
     const dir = this.runnerPath(name);
     try {
-      await freshRunnerCopy(this.runnerDir, dir);
+      await freshRunnerCopy(source, dir);
       await mkdir(join(dir, '_tmp'), { recursive: true });
     } catch (error) {
       throw new LaunchTransientError(`cannot copy ${EnvName.runnerDir} to ${dir}`, { cause: error });

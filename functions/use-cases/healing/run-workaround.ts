@@ -5,17 +5,19 @@ import { classifyApiError } from '../../domain/classify-failure.ts';
 import { JitRunnersError } from '../../domain/errors.ts';
 import { JobStatus } from '../../domain/job-status.ts';
 import { baselineRunnerLabel, baselineRunnerName } from '../../domain/runner-name.ts';
+import type { RunnerPool } from '../../domain/runner-pool.ts';
 import { RunnerKind, RunnerState } from '../../domain/runner-record.ts';
 import { scopeKey as keyOf, type Scope, scopeUrl } from '../../domain/scope.ts';
 import { type GitHubPort, GitHubRequestError, type GitHubRunner, type GitHubTarget } from '../../ports/github.ts';
 import type { RunnerLauncher } from '../../ports/launcher.ts';
 import type { Clock, Dispatcher, Logger, Metrics } from '../../ports/runtime.ts';
 import { ConditionFailedError, type Store } from '../../ports/store.ts';
+import { pinnedVersion } from '../provisioning/runner-version-for.ts';
 import type { ScopeGuard } from '../provisioning/scope-guard.ts';
 import { createRetireRunner, type RetireRunner } from './retire-runner.ts';
 
 export interface RunWorkaroundDeps {
-  config: Pick<Config, 'runner' | 'limits' | 'timeouts' | 'github'>;
+  config: Pick<Config, 'runner' | 'limits' | 'timeouts' | 'github' | 'pools'>;
   store: Pick<Store, 'baselines' | 'runners' | 'jobs'>;
   github: GitHubPort;
   launcher: RunnerLauncher;
@@ -47,6 +49,11 @@ export interface WorkaroundOptions {
   reason: string;
   /** `manual` (`jit-runners baseline ensure`) is not bounded by `MAX_WORKAROUNDS_PER_SCOPE`. Default `workaround`. */
   method?: typeof BaselineMethod.workaround | typeof BaselineMethod.manual;
+  /**
+   * The pool the regular runner starts in (the asking job's pool): its runner folder and version. Absent
+   * or no longer configured (`baseline ensure` asks for a scope, not a job): the first pool.
+   */
+  pool?: string;
 }
 
 export type WorkaroundOutcome =
@@ -104,6 +111,11 @@ export function createRunWorkaround(deps: RunWorkaroundDeps) {
   const running = new Map<string, Promise<WorkaroundOutcome>>();
   /** Scope → end of a healing lease seen held by another process: requests before then cost nothing. */
   const heldElsewhere = new Map<string, number>();
+
+  /** The pool named, else the first one (parseConfig always gives at least one). */
+  function poolOf(name: string | undefined): RunnerPool | undefined {
+    return config.pools.find((p) => p.name === name) ?? config.pools[0];
+  }
 
   async function put(
     record: Omit<Baseline, 'version' | 'updatedAt'>,
@@ -284,6 +296,9 @@ export function createRunWorkaround(deps: RunWorkaroundDeps) {
         if (resumed) return resumed;
       }
 
+      // In the asking job's pool (its runner folder, its version); the label stays the unique baseline label.
+      const pool = poolOf(options.pool);
+      const runnerVersion = pinnedVersion(config.runner, pool);
       const token = await github.createRegistrationToken(target);
       await store.runners.put(
         {
@@ -291,7 +306,7 @@ export function createRunWorkaround(deps: RunWorkaroundDeps) {
           kind: RunnerKind.baseline,
           scopeKey: key,
           installationId: target.installationId,
-          version: config.runner.version,
+          version: runnerVersion,
           state: RunnerState.launched,
           createdAt: clock.now(),
         },
@@ -303,7 +318,8 @@ export function createRunWorkaround(deps: RunWorkaroundDeps) {
         url: scopeUrl(config.github.serverUrl, scope),
         registrationToken: token.token,
         labels: [baselineRunnerLabel(id)],
-        runnerVersion: config.runner.version,
+        runnerVersion,
+        ...(pool && { pool: pool.name }),
       }));
       await store.runners.update(name, { launchId }, clock.now()).catch(() => undefined);
       // config.sh may take a while: renew the lease for the online wait that starts now.

@@ -5,17 +5,19 @@ import { FailureClass } from '../../domain/failure-class.ts';
 import { type ActionKind, decide, decideRunnerEnded, type FailureAction } from '../../domain/failure-policy.ts';
 import type { Job } from '../../domain/job.ts';
 import { JobStatus } from '../../domain/job-status.ts';
+import { poolForJob } from '../../domain/runner-pool.ts';
 import { RunnerState } from '../../domain/runner-record.ts';
 import { scopeForRepository } from '../../domain/scope.ts';
 import type { GitHubPort, GitHubTarget } from '../../ports/github.ts';
 import type { RunnerLauncher } from '../../ports/launcher.ts';
 import type { Clock, Dispatcher, Logger, Metrics } from '../../ports/runtime.ts';
 import { ConditionFailedError, type JobChanges, type Store } from '../../ports/store.ts';
+import { pinnedVersion } from '../provisioning/runner-version-for.ts';
 import type { ScopeGuard } from '../provisioning/scope-guard.ts';
 import { createRetireRunner, type RetireRunner } from './retire-runner.ts';
 
 export interface RunnerFailureDeps {
-  config: Pick<Config, 'runner' | 'limits' | 'baselinePolicy'>;
+  config: Pick<Config, 'runner' | 'limits' | 'baselinePolicy' | 'pools'>;
   store: Pick<Store, 'jobs' | 'baselines' | 'runners'>;
   github: GitHubPort;
   launcher: RunnerLauncher;
@@ -106,6 +108,8 @@ export function createRunnerFailureActions(deps: RunnerFailureDeps) {
   /** What the failure policy says about this failure (reads the baseline or runner record when it matters). */
   async function decideFor(failure: RunnerFailure, now: number): Promise<FailureAction> {
     const { job, classification } = failure;
+    // The job's pool pins its version (a pool's runnerVersion, else RUNNER_VERSION).
+    const pinned = pinnedVersion(config.runner, poolForJob(config.pools, job));
     const needsBaseline =
       classification.class === FailureClass.metadataMissing || classification.class === FailureClass.startTimeout;
     const baseline: Baseline | undefined = needsBaseline ? await store.baselines.get(job.scopeKey) : undefined;
@@ -121,8 +125,8 @@ export function createRunnerFailureActions(deps: RunnerFailureDeps) {
       baselinePolicy: config.baselinePolicy,
       baseline,
       versions: {
-        current: job.runnerVersion ?? config.runner.version,
-        pinned: config.runner.version,
+        current: job.runnerVersion ?? pinned,
+        pinned,
         fallback: config.runner.fallbackVersion,
         floor: config.runner.versionFloor,
       },

@@ -4,7 +4,7 @@ import { isAllowed } from '../../domain/allowlist.ts';
 import { QueuedDelivery, readQueuedDelivery } from '../../domain/approval-wait.ts';
 import type { NewJob } from '../../domain/job.ts';
 import { JobStatus, statusesAllowing } from '../../domain/job-status.ts';
-import { isServed } from '../../domain/labels.ts';
+import { matchPool } from '../../domain/runner-pool.ts';
 import { scopeForRepository, scopeKey } from '../../domain/scope.ts';
 import type { Clock, Dispatcher, Logger, Metrics } from '../../ports/runtime.ts';
 import { ConditionFailedError, type JobRepository } from '../../ports/store.ts';
@@ -40,7 +40,7 @@ export interface JobProgress {
 }
 
 export interface AcceptWebhookDeps {
-  config: Pick<Config, 'runner' | 'allowlist'>;
+  config: Pick<Config, 'runner' | 'allowlist' | 'pools'>;
   /** Current webhook secrets (first = primary); a function so Lambda can load them from Secrets Manager once. */
   webhookSecrets: () => Promise<readonly string[]> | readonly string[];
   jobs: JobRepository;
@@ -162,7 +162,8 @@ export function createAcceptWebhook(deps: AcceptWebhookDeps) {
     };
   };
 
-  function newJobOf(event: WorkflowJobEvent): NewJob {
+  /** The job as first recorded, with the name of the pool its labels chose. */
+  function newJobOf(event: WorkflowJobEvent, pool: string): NewJob {
     const owner = event.repository.owner.login;
     const repo = event.repository.name;
     return {
@@ -173,6 +174,7 @@ export function createAcceptWebhook(deps: AcceptWebhookDeps) {
       scopeKey: scopeKey(scopeForRepository(config.runner.scope, owner, repo)),
       installationId: event.installation.id,
       labels: event.workflow_job.labels,
+      pool,
     };
   }
 
@@ -201,8 +203,8 @@ export function createAcceptWebhook(deps: AcceptWebhookDeps) {
     }
   }
 
-  async function onQueued(event: WorkflowJobEvent, deliveryId: string): Promise<WebhookResponse> {
-    const job = newJobOf(event);
+  async function onQueued(event: WorkflowJobEvent, deliveryId: string, pool: string): Promise<WebhookResponse> {
+    const job = newJobOf(event, pool);
     const { created, waiting } = await recordQueuedJob(job, { deliveryId });
     if (!created) {
       const answered = waiting ? await onRecordedQueued(event, deliveryId, JobStatus.waiting) : undefined;
@@ -218,11 +220,11 @@ export function createAcceptWebhook(deps: AcceptWebhookDeps) {
    * `waiting`: the job is held by an environment approval (docs/design.md "Approval waits"). A job we
    * never saw queued (its `queued` is late or lost) is recorded first, so the approval's `queued` finds it.
    */
-  async function onWaiting(event: WorkflowJobEvent, deliveryId: string): Promise<WebhookResponse> {
+  async function onWaiting(event: WorkflowJobEvent, deliveryId: string, pool: string): Promise<WebhookResponse> {
     const jobId = event.workflow_job.id;
     const now = clock.now();
     const { created } = await jobs.create(
-      newJobOf(event),
+      newJobOf(event, pool),
       deliveryId,
       now,
       undefined,
@@ -312,21 +314,21 @@ export function createAcceptWebhook(deps: AcceptWebhookDeps) {
     if (!parsed.success) return reply(400, `invalid workflow_job payload: ${describeSchemaError(parsed.error)}`);
     const event = parsed.data;
 
-    if (!isServed(event.workflow_job.labels, config.runner.labels)) {
-      return reply(200, 'ignored: labels not served', { jobId: event.workflow_job.id });
-    }
+    // The first pool, in listed order, whose labels cover the job's; none: not ours (no API call, no write).
+    const pool = matchPool(config.pools, event.workflow_job.labels);
+    if (!pool) return reply(200, 'ignored: labels not served', { jobId: event.workflow_job.id });
     if (!isAllowed(config.allowlist, event.repository.owner.login, event.repository.name)) {
       return reply(200, 'ignored: repository not in REPO_ALLOWLIST', { jobId: event.workflow_job.id });
     }
 
     switch (event.action) {
       case 'queued':
-        return onQueued(event, deliveryId);
+        return onQueued(event, deliveryId, pool.name);
       case 'in_progress':
       case 'completed':
         return onProgress(event, event.action, deliveryId);
       case 'waiting':
-        return onWaiting(event, deliveryId);
+        return onWaiting(event, deliveryId, pool.name);
       default:
         return reply(200, `ignored action ${event.action.slice(0, 64)}`, { jobId: event.workflow_job.id });
     }

@@ -1,6 +1,7 @@
 import type { Config } from '../../config/config.ts';
 import { type Baseline, BaselineState } from '../../domain/baseline.ts';
 import type { Job } from '../../domain/job.ts';
+import { poolNameOf } from '../../domain/runner-pool.ts';
 import type { Scope } from '../../domain/scope.ts';
 import type { GitHubTarget } from '../../ports/github.ts';
 import type { Logger, Metrics } from '../../ports/runtime.ts';
@@ -28,9 +29,10 @@ export interface BaselineGateDeps {
   metrics: Metrics;
   /**
    * Starts the regular-runner workaround for a scope in the background. Must be safe to call many
-   * times: the workaround elects one runner per scope with a conditional write.
+   * times: the workaround elects one runner per scope with a conditional write. `pool` is the asking
+   * job's pool: the regular runner starts there.
    */
-  requestWorkaround: (scope: Scope, target: GitHubTarget, now: number) => void;
+  requestWorkaround: (scope: Scope, target: GitHubTarget, now: number, pool: string) => void;
   /** How long a `present` baseline is trusted without a read (it only ever changes on a metadata signal). */
   presentCacheMs?: number;
   /**
@@ -110,7 +112,7 @@ export function createBaselineGate(deps: BaselineGateDeps): BaselineGate {
           reason: `the regular-runner workaround for ${job.scopeKey} failed ${baseline.workarounds} times${baseline.reason ? ` (last: ${baseline.reason})` : ''}`,
         };
       }
-      deps.requestWorkaround(scope, target, now);
+      deps.requestWorkaround(scope, target, now, poolNameOf(job));
       logger.info('job waits for the scope baseline', {
         jobId: job.jobId,
         scope: job.scopeKey,

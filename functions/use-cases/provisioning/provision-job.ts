@@ -6,6 +6,7 @@ import type { Job } from '../../domain/job.ts';
 import { giveUpReason, JobStep, spentBudget } from '../../domain/job-budget.ts';
 import { isTerminal, JobStatus } from '../../domain/job-status.ts';
 import { runnerName } from '../../domain/runner-name.ts';
+import { poolForJob, poolNameOf } from '../../domain/runner-pool.ts';
 import { scopeForRepository } from '../../domain/scope.ts';
 import { type GitHubPort, GitHubRequestError, type GitHubTarget, RunnerNameTakenError } from '../../ports/github.ts';
 import { LaunchCapacityError, LaunchConfigError, LauncherError, type RunnerLauncher } from '../../ports/launcher.ts';
@@ -19,7 +20,7 @@ import type { ScopeGuard } from './scope-guard.ts';
 export type ProvisionOutcome = 'launched' | 'skipped' | 'waiting' | 'retry' | 'failed';
 
 export interface ProvisionDeps {
-  config: Pick<Config, 'runner' | 'limits'>;
+  config: Pick<Config, 'runner' | 'limits' | 'pools'>;
   jobs: JobRepository;
   github: GitHubPort;
   launcher: RunnerLauncher;
@@ -317,6 +318,15 @@ export function createProvisionJob(deps: ProvisionDeps) {
     }
     const spent = spentBudget(job, JobStep.mint, config.limits);
     if (spent) return fail(job, job.failureClass ?? FailureClass.transient, giveUpReason(spent));
+    // The job's runners are minted with its pool's labels and version and start in that pool.
+    const pool = poolForJob(config.pools, job);
+    if (!pool) {
+      return fail(
+        job,
+        FailureClass.config,
+        `no configured pool serves the job: pool ${JSON.stringify(poolNameOf(job))} is gone and no pool covers its labels [${job.labels.join(', ')}]`,
+      );
+    }
 
     const scope = scopeForRepository(config.runner.scope, job.owner, job.repo);
     const target: GitHubTarget = { installationId: job.installationId, scope };
@@ -339,12 +349,12 @@ export function createProvisionJob(deps: ProvisionDeps) {
     }
 
     const name = runnerName(config.runner.namePrefix, job.jobId, job.attempt);
-    const version = runnerVersionFor(job, config.runner);
+    const version = runnerVersionFor(job, config.runner, pool);
     let jit: Awaited<ReturnType<GitHubPort['generateJitConfig']>>;
     try {
       jit = await github.generateJitConfig(target, {
         name,
-        labels: config.runner.labels,
+        labels: pool.labels,
         runnerGroupId: config.runner.groupId,
         workFolder: WORK_FOLDER,
       });
@@ -376,8 +386,9 @@ export function createProvisionJob(deps: ProvisionDeps) {
         jobId: job.jobId,
         attempt: job.attempt,
         scopeKey: job.scopeKey,
-        labels: config.runner.labels,
+        labels: pool.labels,
         runnerVersion: version,
+        pool: pool.name,
         encodedJitConfig: jit.encodedJitConfig,
       }));
     } catch (error) {

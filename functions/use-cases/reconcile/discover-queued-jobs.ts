@@ -1,7 +1,7 @@
 import type { Config } from '../../config/config.ts';
 import { isAllowed } from '../../domain/allowlist.ts';
 import type { NewJob } from '../../domain/job.ts';
-import { isServed } from '../../domain/labels.ts';
+import { matchPool } from '../../domain/runner-pool.ts';
 import { scopeForRepository, scopeKey } from '../../domain/scope.ts';
 import { type GitHubPort, GitHubRequestError, type OpenRunStatus, type WorkflowRunJob } from '../../ports/github.ts';
 import type { Logger, Metrics } from '../../ports/runtime.ts';
@@ -10,7 +10,7 @@ import type { RecordQueuedJob } from '../ingress/accept-webhook.ts';
 import type { ScopeGuard } from '../provisioning/scope-guard.ts';
 
 export interface DiscoverQueuedJobsDeps {
-  config: Pick<Config, 'runner' | 'allowlist' | 'discoverQueuedJobs'>;
+  config: Pick<Config, 'runner' | 'allowlist' | 'discoverQueuedJobs' | 'pools'>;
   github: Pick<GitHubPort, 'findInstallation' | 'listWorkflowRuns' | 'listWorkflowRunJobs'>;
   jobs: Pick<JobRepository, 'get'>;
   /** The webhook's own recording path (conditional create, then dispatch). */
@@ -237,7 +237,9 @@ export function createDiscoverQueuedJobs(deps: DiscoverQueuedJobsDeps) {
     report: DiscoveryReport,
   ): Promise<void> {
     if (job.status !== 'queued') return;
-    if (!isServed(job.labels, config.runner.labels)) {
+    // The webhook's rule: the first pool whose labels cover the job's serves it.
+    const pool = matchPool(config.pools, job.labels);
+    if (!pool) {
       report.unserved += 1;
       return;
     }
@@ -259,6 +261,7 @@ export function createDiscoverQueuedJobs(deps: DiscoverQueuedJobsDeps) {
       scopeKey: scope,
       installationId,
       labels: job.labels,
+      pool: pool.name,
     };
     const since = Number.isFinite(queuedAt) ? `, queued since ${new Date(queuedAt).toISOString()}` : '';
     const { created } = await recordQueuedJob(newJob, {

@@ -12,7 +12,7 @@ import { silentLogger } from '../../support/capture-logger.ts';
 import { signedDelivery, workflowJobPayload } from '../../support/webhook-fixtures.ts';
 
 const SECRET = 'primary-webhook-secret';
-const config: Pick<Config, 'runner' | 'allowlist'> = {
+const config: Pick<Config, 'runner' | 'allowlist' | 'pools'> = {
   runner: {
     scope: 'repo',
     labels: ['self-hosted', 'linux', 'x64'],
@@ -22,6 +22,7 @@ const config: Pick<Config, 'runner' | 'allowlist'> = {
     versionFloor: '2.329.0',
     namePrefix: 'jr',
   },
+  pools: [{ name: 'default', labels: ['self-hosted', 'linux', 'x64'], launcher: 'local', runnerVersion: '2.330.0' }],
   allowlist: [],
 };
 

@@ -157,7 +157,7 @@ describe('the Lambda hot path with hand-offs, on DynamoDB (dynalite)', () => {
       const handoffs: { jobId: number; handoff: JobHandoff | undefined }[] = [];
       const now = 5_000_000;
       const acceptWebhook = createAcceptWebhook({
-        config: { runner: config.runner, allowlist: [] },
+        config: { runner: config.runner, pools: config.pools, allowlist: [] },
         webhookSecrets: () => ['s3cret'],
         jobs: store.jobs,
         dispatcher: { dispatch: async (jobId, o) => void handoffs.push({ jobId, handoff: o?.handoff }) },
