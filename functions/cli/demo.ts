@@ -5,6 +5,7 @@ import { sign } from '@octokit/webhooks-methods';
 import { SANDBOX_FILE, type SandboxInfo } from '../composition/local-app.ts';
 import type { Config } from '../config/config.ts';
 import { isTerminal, type JobStatus } from '../domain/job-status.ts';
+import { parseLabelList } from '../domain/labels.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -15,7 +16,13 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  */
 export async function runDemo(config: Config, args: string[]): Promise<number> {
   const out = (line: string) => process.stdout.write(`${line}\n`);
-  const timeoutMs = Number(args.find((a) => a.startsWith('--timeout='))?.slice(10) ?? 120) * 1000;
+  const arg = (name: string) => args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
+  const timeoutMs = Number(arg('timeout') ?? 120) * 1000;
+  const labels = demoLabels(config, arg('pool'), arg('labels'));
+  if (typeof labels === 'string') {
+    out(labels);
+    return 2;
+  }
   const base = `http://127.0.0.1:${config.local.port}`;
 
   try {
@@ -38,7 +45,7 @@ export async function runDemo(config: Config, args: string[]): Promise<number> {
   const created = await fetch(`${sandbox.simulatorUrl}/_sim/jobs`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ owner: 'octo-org', repo: 'demo-repo', labels: config.runner.labels }),
+    body: JSON.stringify({ owner: 'octo-org', repo: 'demo-repo', labels }),
   });
   if (!created.ok) {
     out(`The GitHub simulator refused the demo job (status ${created.status}).`);
@@ -62,7 +69,10 @@ export async function runDemo(config: Config, args: string[]): Promise<number> {
     body,
   });
   out(`demo: POST /webhook → ${answer.status} ${JSON.stringify(await answer.json())}`);
-  if (answer.status !== 202) return 1;
+  if (answer.status !== 202) {
+    if (answer.status === 200) out(`demo: no pool serves [${labels.join(', ')}] (${poolList(config)})`);
+    return 1;
+  }
 
   const started = Date.now();
   let last: JobStatus | undefined;
@@ -71,10 +81,12 @@ export async function runDemo(config: Config, args: string[]): Promise<number> {
     if (res.ok) {
       const job = (await res.json()) as {
         status: JobStatus;
+        pool?: string;
         runnerName?: string;
         conclusion?: string;
         reason?: string;
       };
+      if (last === undefined) out(`demo: served by pool ${job.pool ?? 'default'}`);
       if (job.status !== last) {
         last = job.status;
         const detail = [job.runnerName && `runner ${job.runnerName}`, job.conclusion, job.reason]
@@ -93,4 +105,21 @@ export async function runDemo(config: Config, args: string[]): Promise<number> {
   }
   out(`demo: job ${jobId} did not finish within ${timeoutMs / 1000} s (last state: ${last ?? 'unknown'})`);
   return 1;
+}
+
+/** `name [labels]` of each pool, for messages. */
+function poolList(config: Pick<Config, 'pools'>): string {
+  return `pools: ${config.pools.map((p) => `${p.name} [${p.labels.join(', ')}]`).join('; ')}`;
+}
+
+/** The labels the demo job asks for: `--labels`, the labels of `--pool`, or the first pool's; a string is an error line. */
+export function demoLabels(
+  config: Pick<Config, 'pools'>,
+  pool: string | undefined,
+  labels: string | undefined,
+): string[] | string {
+  if (labels !== undefined) return parseLabelList(labels);
+  const chosen = pool === undefined ? config.pools[0] : config.pools.find((p) => p.name === pool);
+  if (!chosen) return `demo: no pool named ${JSON.stringify(pool)} (${poolList(config)})`;
+  return [...chosen.labels];
 }

@@ -1,5 +1,6 @@
 import type { Config } from '../config/config.ts';
 import type { Job } from '../domain/job.ts';
+import { poolNameOf } from '../domain/runner-pool.ts';
 
 /** `jit-runners job show <id>`: a job and its history, read from the running server. */
 export async function runJob(config: Config, args: string[]): Promise<number> {
@@ -28,6 +29,7 @@ export async function runJob(config: Config, args: string[]): Promise<number> {
 export function formatJob(job: Job): string {
   const lines = [
     `job ${job.jobId}  ${job.owner}/${job.repo}  status ${job.status}`,
+    `  pool: ${poolNameOf(job)}${job.pool === undefined ? ' (recorded before pools)' : ''}`,
     `  labels: ${job.labels.join(', ')}   attempt: ${job.attempt}   heals: ${job.heals}${job.thefts ? `   stolen runners replaced: ${job.thefts}` : ''}`,
   ];
   if (job.runnerName)

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { parseConfig } from '../config/config.ts';
+import { withSandboxPools } from '../config/sandbox-pools.ts';
 import { ConfigError } from '../domain/errors.ts';
 import { type CommandGrammar, parseCommand, UsageError } from './cli-args.ts';
 
@@ -38,12 +39,19 @@ const COMMANDS: Record<Command, { grammar: CommandGrammar; usage: string }> = {
   Configuration comes from environment variables; see README.md.`,
   },
   demo: {
-    grammar: { name: 'demo', maxPositionals: 0, options: { timeout: { type: 'string' } } },
-    usage: `usage: jit-runners demo [--timeout SECONDS]
+    grammar: {
+      name: 'demo',
+      maxPositionals: 0,
+      options: { timeout: { type: 'string' }, pool: { type: 'string' }, labels: { type: 'string' } },
+    },
+    usage: `usage: jit-runners demo [--pool NAME | --labels A,B,...] [--timeout SECONDS]
 
   Asks the running sandbox (npm start) for one queued job, delivers it as a signed webhook and
-  prints each state it reaches until it completes.
+  prints the pool that serves it and each state it reaches until it completes. Without
+  RUNNER_POOLS the sandbox has two sample pools: linux-x64 and linux-arm64.
 
+  --pool NAME         ask for the labels of this pool (default: the first pool)
+  --labels A,B,...    ask for exactly these labels (a set no pool covers is not served)
   --timeout SECONDS   give up after this long (default 120)`,
   },
   baseline: {
@@ -82,6 +90,10 @@ function checkArguments(command: Command, values: Record<string, string | boolea
       const timeout = values.timeout;
       if (typeof timeout === 'string' && !(Number(timeout) > 0))
         throw new UsageError(`demo: --timeout must be a number of seconds > 0, got '${timeout}'`);
+      if (values.pool !== undefined && values.labels !== undefined)
+        throw new UsageError('demo: give --pool or --labels, not both');
+      if (typeof values.labels === 'string' && values.labels.split(',').every((l) => l.trim() === ''))
+        throw new UsageError('demo: --labels needs at least one label');
       return;
     }
     case 'baseline':
@@ -149,7 +161,11 @@ async function main(argv: string[]): Promise<number> {
   }
 
   // Only now: help and bad arguments never depend on the environment being a valid configuration.
-  const config = parseConfig({ env: process.env, readFile: (p) => readFileSync(p, 'utf8') }, 'local');
+  // The sandbox commands see the sample pools when no pool or label variable is set (withSandboxPools).
+  const config = withSandboxPools(
+    parseConfig({ env: process.env, readFile: (p) => readFileSync(p, 'utf8') }, 'local'),
+    process.env,
+  );
   switch (first) {
     case 'start': {
       const { runStart } = await import('./start.ts');
@@ -157,8 +173,11 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'demo': {
       const { runDemo } = await import('./demo.ts');
-      const timeout = parsed.values.timeout;
-      return runDemo(config, typeof timeout === 'string' ? [`--timeout=${timeout}`] : []);
+      const option = (name: string) => {
+        const value = parsed.values[name];
+        return typeof value === 'string' ? [`--${name}=${value}`] : [];
+      };
+      return runDemo(config, [...option('timeout'), ...option('pool'), ...option('labels')]);
     }
     case 'baseline': {
       const { runBaseline } = await import('./baseline.ts');

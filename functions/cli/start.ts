@@ -13,6 +13,7 @@ export async function runStart(config: Config): Promise<number> {
     '',
     `jit-runners listening on ${app.url}  (POST /webhook, GET /healthz, GET /jobs/{id})`,
     `  mode: ${config.mode}   launcher: ${config.launcher}   store: ${config.store.endpoint ?? `embedded dynalite in ${config.local.stateDir}/dynamodb`}`,
+    `  pools (matched in this order): ${config.pools.map((p) => `${p.name} [${p.labels.join(', ')}]`).join('; ')}`,
     ...config.notices.map((notice) => `  note: ${notice}`),
   ];
   if (app.sandbox) {

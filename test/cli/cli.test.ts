@@ -90,6 +90,8 @@ describe('jit-runners CLI', { timeout: 180_000 }, () => {
     });
     expect(runs[4]?.stdout).toContain('usage: jit-runners start');
     expect(runs[6]?.stdout).toContain('--timeout SECONDS');
+    expect(runs[6]?.stdout).toContain('--pool NAME');
+    expect(runs[6]?.stdout).toContain('--labels A,B,...');
     expect(runs[12]?.stdout).toContain('usage: jit-runners job show');
     // No server started (it would have created the state directory), no request sent.
     expect(existsSync(env.STATE_DIR as string)).toBe(false);
@@ -132,6 +134,8 @@ describe('jit-runners CLI', { timeout: 180_000 }, () => {
       [['start', 'now'], /start: unexpected argument 'now'/],
       [['demo', '--timeout'], /demo: option '--timeout <value>' argument missing/],
       [['demo', '--timeout', 'soon'], /demo: --timeout must be a number of seconds/],
+      [['demo', '--pool', 'linux-x64', '--labels', 'gpu'], /demo: give --pool or --labels, not both/],
+      [['demo', '--labels', ' , '], /demo: --labels needs at least one label/],
       [['job'], /job: missing subcommand/],
       [['job', 'show'], /job show: expected a numeric workflow_job id/],
       [['job', 'show', 'abc'], /job show: expected a numeric workflow_job id, got 'abc'/],

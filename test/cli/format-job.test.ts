@@ -11,6 +11,7 @@ const job: Job = {
   scopeKey: 'octo-org/app',
   installationId: 1,
   labels: ['self-hosted', 'linux'],
+  pool: 'linux-x64',
   status: 'completed',
   attempt: 3,
   heals: 1,
@@ -35,6 +36,12 @@ describe('formatJob (jit-runners job show)', () => {
     expect(text).toContain('runner: jr-42-3 (id 99, v2.330.0)');
     expect(text).toContain('2026-11-23T09:00:05.000Z  completed       completed on jr-42-3 (success)');
     expect(text).not.toContain('stolen runners replaced');
+  });
+
+  it('prints the pool that serves the job, and `default` for a job recorded before pools', () => {
+    expect(formatJob(job)).toContain('\n  pool: linux-x64\n');
+    const { pool: _pool, ...old } = job;
+    expect(formatJob(old)).toContain('\n  pool: default (recorded before pools)\n');
   });
 
   it('shows how many stolen runners were replaced when the job was robbed', () => {
