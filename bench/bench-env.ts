@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { countStoreRequests, type StoreRequestCounter } from '../functions/adapters/dynamodb/count-store-requests.ts';
+import { countWriteUnits, type WriteUnitCounter } from '../functions/adapters/dynamodb/count-write-units.ts';
 import { createDynamoStore } from '../functions/adapters/dynamodb/dynamo-store.ts';
 import { createLocalDynamoClient, ensureTable } from '../functions/adapters/dynamodb/ensure-table.ts';
 import { createGitHubClient } from '../functions/adapters/github/github-client.ts';
@@ -71,6 +72,8 @@ export interface BenchApp {
   launcher: TimedLauncher;
   /** Requests the server's store client sent (the hot path's DynamoDB requests). */
   storeRequests: StoreRequestCounter;
+  /** Write units per partition key value of the table and its listing index, from the same client. */
+  writeUnits: WriteUnitCounter;
   client: DynamoDBClient;
   tableName: string;
   deliveries: DeliveryFactoryOptions;
@@ -117,6 +120,7 @@ export async function startBenchApp(
   await ensureTable(client, tableName);
   addStoreLatency(client, settings.latencies.storeMs);
   const storeRequests = countStoreRequests(client);
+  const writeUnits = countWriteUnits(client);
   const store = createDynamoStore({ client, tableName });
   const launcher = new TimedLauncher(settings.latencies.launchMs);
 
@@ -143,12 +147,14 @@ export async function startBenchApp(
     reconcile: false,
   });
   storeRequests.reset();
+  writeUnits.reset();
   return {
     app,
     config,
     webhookUrl: `${app.url}/webhook`,
     launcher,
     storeRequests,
+    writeUnits,
     client,
     tableName,
     deliveries: {

@@ -16,6 +16,7 @@ export const TARGETS: readonly Target[] = [
   { key: 'dynamodb_requests_per_job', op: '<=', value: 3 },
   { key: 'critical_path_ratio', op: '<=', value: 1.15 },
   { key: 'burst_1000_s', op: '<=', value: 10 },
+  { key: 'sustainable_jobs_per_s', op: '>=', value: 500 },
   { key: 'bundle_kb.webhook', op: '<=', value: 150 },
   { key: 'cold_init_ms.*', op: '<=', value: 80 },
 ];
@@ -33,6 +34,9 @@ const ORDER = [
   'queued_to_launch_p99_ms',
   'critical_path_ratio',
   'burst_1000_s',
+  'index_writes_per_job',
+  'peak_writes_per_partition_key_per_s',
+  'sustainable_jobs_per_s',
   'bundle_kb',
   'cold_init_ms',
 ];

@@ -1,4 +1,5 @@
 import { performance } from 'node:perf_hooks';
+import { sustainableJobsPerSecond } from '../../functions/adapters/dynamodb/count-write-units.ts';
 import type { BenchServices, Latencies } from '../bench-env.ts';
 import { startBenchApp } from '../bench-env.ts';
 import { checkExactlyOnce, describeExactlyOnce, isExactlyOnce } from '../exactly-once.ts';
@@ -40,6 +41,7 @@ export async function runBurst(services: BenchServices, settings: BurstSettings)
     await services.load.call('prepareBurst', request);
     await services.resetGitHubCounts();
     bench.storeRequests.reset();
+    bench.writeUnits.reset();
 
     const started = performance.now();
     const answers = await services.load.call<BurstAnswer>('fireBurst');
@@ -61,12 +63,17 @@ export async function runBurst(services: BenchServices, settings: BurstSettings)
     if (!isExactlyOnce(report)) failures.push(`burst: ${describeExactlyOnce(report)}`);
     const github = await services.githubCounts();
     const jobs = report.launched || 1;
+    const writes = bench.writeUnits.report();
+    const sustainable = sustainableJobsPerSecond(writes, jobs);
     const launchedAfter = summarize(bench.launcher.timings.map((t) => (t.doneAt - started) / 1000));
     return {
       figures: {
         burst_1000_s: timedOut ? Number.NaN : round((lastLaunch - started) / 1000),
         github_calls_per_job: round(github.total / jobs),
         dynamodb_requests_per_job: round(bench.storeRequests.total() / jobs),
+        index_writes_per_job: round(writes.indexWrites / jobs),
+        peak_writes_per_partition_key_per_s: writes.peak?.writeUnitsPerSecond ?? 0,
+        sustainable_jobs_per_s: sustainable.jobsPerSecond,
       },
       details: {
         jobs: settings.jobs,
@@ -78,6 +85,12 @@ export async function runBurst(services: BenchServices, settings: BurstSettings)
         half_launched_s: round(launchedAfter.p50),
         github_requests: github.byEndpoint,
         store_requests: bench.storeRequests.byCommand(),
+        // The write-unit figures: the busiest key in one second, the key with the most units per job (it
+        // bounds sustainable_jobs_per_s at 1,000 units/s per key), and the totals.
+        peak_key: writes.peak?.key ?? '',
+        busiest_key_per_job: { key: sustainable.key, write_units: round(sustainable.perJob) },
+        write_units_per_job: round((writes.tableWriteUnits + writes.indexWriteUnits) / jobs),
+        index_write_units_per_job: round(writes.indexWriteUnits / jobs),
         exactly_once: describeExactlyOnce(report),
       },
       failures,
