@@ -257,3 +257,74 @@ describe('recordQueuedJob (the one path of every queued job: webhook or discover
     expect(handoffs[0]?.job.leaseOwner).toBe('handoff-1');
   });
 });
+
+describe('acceptWebhook with pools', () => {
+  const pools: Config['pools'] = [
+    { name: 'linux-x64', labels: ['self-hosted', 'linux', 'x64'], launcher: 'local', runnerVersion: '2.330.0' },
+    { name: 'linux-arm64', labels: ['self-hosted', 'linux', 'arm64'], launcher: 'local', runnerVersion: '2.331.0' },
+  ];
+  let store: Store;
+  let dispatched: number[];
+  let writes: number;
+  let accept: ReturnType<typeof createAcceptWebhook>;
+
+  beforeEach(() => {
+    store = createMemoryStore();
+    dispatched = [];
+    writes = 0;
+    const counted: JobRepository = {
+      ...store.jobs,
+      create: (...args) => {
+        writes += 1;
+        return store.jobs.create(...args);
+      },
+      update: (...args) => {
+        writes += 1;
+        return store.jobs.update(...args);
+      },
+    };
+    accept = createAcceptWebhook({
+      config: { ...config, pools },
+      webhookSecrets: () => [SECRET],
+      jobs: counted,
+      dispatcher: { dispatch: async (id) => void dispatched.push(id) },
+      clock: { now: () => 1_000 },
+      logger: silentLogger,
+      metrics: { count() {} },
+    });
+  });
+
+  it('records on the job the first pool, in listed order, whose labels cover the job labels', async () => {
+    const cases = [
+      { jobId: 31, labels: ['self-hosted', 'linux', 'x64'], pool: 'linux-x64' },
+      { jobId: 32, labels: ['Self-Hosted', 'ARM64'], pool: 'linux-arm64' },
+      // Both pools cover it: the first listed serves it.
+      { jobId: 33, labels: ['linux'], pool: 'linux-x64' },
+    ];
+    for (const { jobId, labels } of cases) {
+      const answer = await accept(
+        await signedDelivery(SECRET, workflowJobPayload({ action: 'queued', jobId, labels })),
+      );
+      expect(answer.status).toBe(202);
+    }
+    for (const { jobId, pool } of cases) expect(await store.jobs.get(jobId)).toMatchObject({ status: 'queued', pool });
+    expect(dispatched).toEqual([31, 32, 33]);
+  });
+
+  it('records the pool of a job first seen waiting for an approval', async () => {
+    const payload = workflowJobPayload({ action: 'waiting', jobId: 34, labels: ['self-hosted', 'arm64'] });
+    expect((await accept(await signedDelivery(SECRET, payload))).status).toBe(202);
+    expect((await store.jobs.get(34))?.pool).toBe('linux-arm64');
+  });
+
+  it('answers 200 and writes and dispatches nothing for a job no pool covers, in any action', async () => {
+    for (const action of ['queued', 'waiting', 'in_progress', 'completed'] as const) {
+      const payload = workflowJobPayload({ action, jobId: 35, labels: ['self-hosted', 'x64', 'arm64'] });
+      const answer = await accept(await signedDelivery(SECRET, payload));
+      expect(answer).toEqual({ status: 200, body: { message: 'ignored: labels not served', jobId: 35 } });
+    }
+    expect(writes).toBe(0);
+    expect(dispatched).toEqual([]);
+    expect(await store.jobs.get(35)).toBeUndefined();
+  });
+});

@@ -180,6 +180,25 @@ describe('discoverQueuedJobs (DISCOVER_QUEUED_JOBS, a reconciler step)', () => {
       expect(await world.store.jobs.get(508)).toBeUndefined();
     });
 
+    it('records a discovered job with the pool its labels choose, and skips one no pool covers', async () => {
+      const RUNNER_POOLS = JSON.stringify([
+        { name: 'x64', labels: ['self-hosted', 'linux', 'x64'] },
+        { name: 'arm64', labels: ['self-hosted', 'linux', 'arm64'] },
+      ]);
+      const world = createWorld({ env: { DISCOVER_QUEUED_JOBS: `${OWNER}/app`, RUNNER_POOLS } });
+      onGitHub(world.github, 520, { labels: ['self-hosted', 'ARM64'] });
+      onGitHub(world.github, 521, { labels: ['linux'] });
+      onGitHub(world.github, 522, { labels: ['self-hosted', 'x64', 'arm64'] });
+
+      const report = await world.reconcile();
+
+      expect(report.discovery).toMatchObject({ unserved: 1 });
+      expect(report.discovery?.discovered.toSorted()).toEqual([520, 521]);
+      expect((await world.job(520)).pool).toBe('arm64');
+      expect((await world.job(521)).pool).toBe('x64');
+      expect(await world.store.jobs.get(522)).toBeUndefined();
+    });
+
     it('never looks at a repository outside REPO_ALLOWLIST, and says so at start-up', async () => {
       const world = createWorld({
         env: { DISCOVER_QUEUED_JOBS: `${OWNER}/app,${OWNER}/served`, REPO_ALLOWLIST: `${OWNER}/served` },
