@@ -39,7 +39,16 @@ export async function queryList<T>(ctx: DynamoContext, list: ListName, query: Li
   const merged = perKey
     .flat()
     .sort((a, b) => a.sort - b.sort || (a.key.pk < b.key.pk ? -1 : a.key.pk > b.key.pk ? 1 : 0));
-  const entries = limit === undefined ? merged : merged.slice(0, limit);
+  // One entry per item: an index can list an item twice (the embedded store keeps a stale entry when a
+  // process dies between an item's write and its index update; the ended list's sort key moves on every
+  // write), and BatchGetItem refuses a request whose keys repeat, which failed every later listing.
+  const seen = new Set<string>();
+  const unique = merged.filter((entry) => {
+    if (seen.has(entry.key.pk)) return false;
+    seen.add(entry.key.pk);
+    return true;
+  });
+  const entries = limit === undefined ? unique : unique.slice(0, limit);
   const items = await batchGet(ctx, list, entries);
   const records: T[] = [];
   for (const entry of entries) {
