@@ -29,6 +29,8 @@ import {
 export interface JitRunnersStackProps extends StackProps {
   /** Deploy-time configuration; see {@link DeploymentConfigInput} for every property and its default. */
   config?: DeploymentConfigInput;
+  /** The state table's listing-index projection; `all` only for stacks deployed before keys-only (see StateTable). */
+  listIndexProjection?: 'keys-only' | 'all';
 }
 
 /** Environment variable Powertools-style metric code reads for its namespace (not a setting of the table in functions/config/settings.ts). */
@@ -65,7 +67,11 @@ export class JitRunnersStack extends Stack {
     }
 
     // ── state and secrets ──
-    this.table = new StateTable(this, 'State');
+    this.table = new StateTable(
+      this,
+      'State',
+      props.listIndexProjection === undefined ? {} : { listIndexProjection: props.listIndexProjection },
+    );
     this.secrets = new AppSecrets(this, 'Secrets');
     this.handOff = new JitConfigParameters(this, 'JitConfigParameters', { prefix: `/${name}/jit-config` });
 
@@ -192,6 +198,8 @@ export class JitRunnersStack extends Stack {
           sid: 'StateTable',
           actions: [
             'dynamodb:GetItem',
+            // Listings read the listed items in batches (the index projects keys only).
+            'dynamodb:BatchGetItem',
             'dynamodb:PutItem',
             'dynamodb:UpdateItem',
             'dynamodb:DeleteItem',

@@ -17,10 +17,19 @@ const attributeType = (name: keyof typeof KEY_ATTRIBUTE_TYPES): dynamodb.Attribu
  * point-in-time recovery, TTL, and RETAINED when the stack is deleted: runtime state (jobs, baselines,
  * breakers) must survive a redeploy or a stack replacement (docs/design.md "Why it exists", the Semaphore lesson).
  */
+export interface StateTableProps {
+  /**
+   * `keys-only` (default): the store reads listed items itself (table-schema.ts). `all`: the projection of
+   * tables deployed before the store was sharded; CloudFormation cannot change an index's projection in
+   * place, so such a stack keeps it until the index is replaced (docs/decisions.md "Store layout and scale").
+   */
+  listIndexProjection?: 'keys-only' | 'all';
+}
+
 export class StateTable extends Construct {
   readonly table: dynamodb.Table;
 
-  constructor(scope: Construct, id: string) {
+  constructor(scope: Construct, id: string, props: StateTableProps = {}) {
     super(scope, id);
     this.table = new dynamodb.Table(this, 'Table', {
       partitionKey: { name: PARTITION_KEY, type: attributeType(PARTITION_KEY) },
@@ -36,8 +45,8 @@ export class StateTable extends Construct {
       indexName: LIST_INDEX.name,
       partitionKey: { name: LIST_INDEX.partitionKey, type: attributeType(LIST_INDEX.partitionKey) },
       sortKey: { name: LIST_INDEX.sortKey, type: attributeType(LIST_INDEX.sortKey) },
-      // Keys only: the store reads the listed items itself (table-schema.ts).
-      projectionType: dynamodb.ProjectionType.KEYS_ONLY,
+      projectionType:
+        props.listIndexProjection === 'all' ? dynamodb.ProjectionType.ALL : dynamodb.ProjectionType.KEYS_ONLY,
     });
   }
 }

@@ -244,6 +244,13 @@ describe('JitRunnersStack (CodeBuild launcher, defaults)', () => {
       }
     });
 
+    it('lets every function read listed items in batches (the listing index projects keys only)', () => {
+      for (const key of ['webhook', 'provisioner', 'runnerEvents', 'reconciler'] as const) {
+        const actions = statementsOfRole(s.json, roleId(key)).flatMap((st) => actionsOf(st));
+        expect(actions, key).toEqual(expect.arrayContaining(['dynamodb:Query', 'dynamodb:BatchGetItem']));
+      }
+    });
+
     it('lets only the webhook read the webhook secret; every other function reads the App key it signs with', () => {
       const reads = (key: 'webhook' | 'provisioner' | 'runnerEvents' | 'reconciler') =>
         statementsOfRole(s.json, roleId(key))
