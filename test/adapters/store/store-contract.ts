@@ -77,6 +77,18 @@ export function describeStoreContract(implementation: string, makeStore: StoreFa
       expect(job?.history[0]).toMatchObject({ at: T0, status: JobStatus.queued });
     });
 
+    it('keeps the pool a job was recorded in through reads, updates and listings; a job recorded without one has none', async () => {
+      const store = await makeStore();
+      await store.jobs.create(newJob(101, { pool: 'linux-arm64' }), 'd1', T0);
+      await store.jobs.create(newJob(102), 'd2', T0);
+      await store.jobs.update(101, {}, { set: { status: JobStatus.launched } }, T0 + 1);
+      expect((await store.jobs.get(101))?.pool).toBe('linux-arm64');
+      expect((await store.jobs.listOpen()).map((j) => [j.jobId, j.pool])).toEqual([
+        [101, 'linux-arm64'],
+        [102, undefined],
+      ]);
+    });
+
     it('keeps the first job on a duplicate, adding the new delivery id once, without a version bump', async () => {
       const store = await makeStore();
       await store.jobs.create(newJob(), 'delivery-a', T0);

@@ -71,6 +71,26 @@ describe('runWorkaround', () => {
     expect(await w.store.runners.get('jr-baseline-octo-app-n1')).toMatchObject({ kind: 'baseline', state: 'stopped' });
   });
 
+  it("starts the regular runner in the asking job's pool (its version), still with only the unique baseline label", async () => {
+    w = healWorld({
+      RUNNER_POOLS: JSON.stringify([
+        { name: 'x64', labels: ['self-hosted', 'linux', 'x64'] },
+        { name: 'arm64', labels: ['self-hosted', 'linux', 'arm64'], runnerVersion: '2.331.0' },
+      ]),
+    });
+    expect((await workaround()(SCOPE, REPO_TARGET, { reason: 'test', pool: 'arm64' })).outcome).toBe('healed');
+    expect(w.launcher.regular).toEqual([
+      expect.objectContaining({ pool: 'arm64', labels: ['jit-runners-baseline-n1'], runnerVersion: '2.331.0' }),
+    ]);
+    expect(await w.store.runners.get('jr-baseline-octo-app-n1')).toMatchObject({ version: '2.331.0' });
+  });
+
+  it('starts the regular runner of a request without a pool (baseline ensure) in the first pool', async () => {
+    w = healWorld({ RUNNER_POOLS: JSON.stringify([{ name: 'arm64', labels: ['self-hosted', 'arm64'] }]) });
+    await workaround()(SCOPE, REPO_TARGET, { reason: 'test' });
+    expect(w.launcher.regular.map((r) => r.pool)).toEqual(['arm64']);
+  });
+
   it('never logs the registration token', async () => {
     await workaround()(SCOPE, REPO_TARGET, { reason: 'test' });
     const token = w.launcher.regular[0]?.registrationToken;

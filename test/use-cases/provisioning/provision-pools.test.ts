@@ -40,6 +40,7 @@ describe("provisionJob in the job's pool", () => {
   let store: Store;
   let github: FakeGitHub;
   let launcher: RecordingLauncher;
+  let workarounds: string[];
   let now = 1_000_000;
 
   const provisioner = (pools: RunnerPool[] = config.pools) =>
@@ -61,7 +62,7 @@ describe("provisionJob in the job's pool", () => {
         baselines: store.baselines,
         logger: silentLogger,
         metrics: { count() {} },
-        requestWorkaround: () => undefined,
+        requestWorkaround: (scope, _target, _now, pool) => void workarounds.push(`${scope.kind}:${pool}`),
       }),
       clock: { now: () => now },
       logger: silentLogger,
@@ -78,6 +79,7 @@ describe("provisionJob in the job's pool", () => {
     store = createMemoryStore();
     github = new FakeGitHub();
     launcher = new RecordingLauncher();
+    workarounds = [];
   });
 
   it("mints the JIT config with the pool's labels and launches in that pool with its runnerVersion", async () => {
@@ -129,5 +131,13 @@ describe("provisionJob in the job's pool", () => {
     expect(await provisioner()(6)).toBe('launched');
     expect(launcher.launches.map((l) => l.pool)).toEqual(['arm64']);
     expect(mintedLabels()).toEqual([['self-hosted', 'linux', 'arm64']]);
+  });
+
+  it("asks for the regular-runner workaround in the waiting job's pool", async () => {
+    await store.baselines.put({ scopeKey: 'octo/app', state: 'missing', workarounds: 0, installationId: 5 }, 0, now);
+    await store.jobs.create(newJob(7, ['arm64'], 'arm64'), 'd1', now);
+    expect(await provisioner()(7)).toBe('waiting');
+    expect(workarounds).toEqual(['repo:arm64']);
+    expect(github.count('generateJitConfig')).toBe(0);
   });
 });

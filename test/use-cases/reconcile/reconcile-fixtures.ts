@@ -68,7 +68,7 @@ export interface World {
   webhook(
     action: 'queued' | 'waiting' | 'in_progress' | 'completed',
     jobId: number,
-    options?: { runnerName?: string | null; conclusion?: string | null; repo?: string },
+    options?: { runnerName?: string | null; conclusion?: string | null; repo?: string; labels?: string[] },
   ): Promise<number>;
   job(jobId: number): Promise<Job>;
   reconcile(): ReturnType<Core['reconcile']>;
@@ -126,6 +126,7 @@ export function createWorld(
         installationId: INSTALLATION,
         ...(o.runnerName !== undefined ? { runnerName: o.runnerName } : {}),
         ...(o.conclusion !== undefined ? { conclusion: o.conclusion } : {}),
+        ...(o.labels !== undefined ? { labels: o.labels } : {}),
       });
       const d = await signedDelivery(SECRET, payload);
       const answer = await world.core.acceptWebhook({ headers: d.headers, body: d.body });

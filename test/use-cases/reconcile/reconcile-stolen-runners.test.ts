@@ -88,6 +88,35 @@ describe('stolen and spare runners (progress listener)', () => {
       expect(world.launcher.launches.map((l) => l.runnerName)).toEqual(['jr-1-1', 'jr-1-2']);
     });
 
+    it("mints the replacement in the robbed job's pool: its labels, its version, its launch pool", async () => {
+      const RUNNER_POOLS = JSON.stringify([
+        { name: 'x64', labels: ['self-hosted', 'linux', 'x64'] },
+        { name: 'arm64', labels: ['self-hosted', 'linux', 'arm64'], runnerVersion: '2.331.0' },
+      ]);
+      const world = createWorld({ env: { RUNNER_POOLS } });
+      const ARM64 = ['self-hosted', 'arm64'];
+      expect(await world.webhook('queued', 1, { labels: ARM64 })).toBe(202);
+      world.githubJob(1, 'queued');
+      expect(await world.core.provisionJob(1)).toBe('launched');
+      world.dispatcher.clear();
+
+      // Job 9, never tracked by us, asks for the same pool and ran on jr-1-1.
+      await world.webhook('in_progress', 9, { runnerName: 'jr-1-1', labels: ARM64 });
+      expect((await world.job(1)).attempt).toBe(2);
+      expect(await world.core.provisionJob(1)).toBe('launched');
+
+      const inPool = { pool: 'arm64', labels: ['self-hosted', 'linux', 'arm64'], runnerVersion: '2.331.0' };
+      expect(world.launcher.launches).toEqual([
+        expect.objectContaining({ runnerName: 'jr-1-1', ...inPool }),
+        expect.objectContaining({ runnerName: 'jr-1-2', ...inPool }),
+      ]);
+      expect([...world.github.runners.values()].map((r) => [r.name, r.labels])).toEqual([
+        ['jr-1-1', inPool.labels],
+        ['jr-1-2', inPool.labels],
+      ]);
+      expect(await world.job(1)).toMatchObject({ pool: 'arm64', thefts: 1 });
+    });
+
     it('does nothing when GitHub shows the robbed job already running elsewhere', async () => {
       const world = createWorld();
       await world.launch(1);
