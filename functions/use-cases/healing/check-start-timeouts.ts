@@ -19,7 +19,7 @@ export interface CheckStartTimeoutsDeps {
   scopeGuard: ScopeGuard;
   actions: RunnerFailureActions;
   logger: Logger;
-  /** Jobs looked at per call, oldest update first (the next timer tick takes the rest). */
+  /** Jobs looked at per call, oldest created first (the next timer tick takes the rest). */
   batchSize?: number;
 }
 
