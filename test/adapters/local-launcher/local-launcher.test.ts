@@ -134,6 +134,39 @@ describe('createLocalLauncher', () => {
   });
 });
 
+describe('LocalLauncher pools (poolRunnerDirs)', () => {
+  it("copies the pool's own runner folder for a request naming the pool, RUNNER_DIR for any other", async () => {
+    const armDir = join(sandbox.root, 'runner-arm64');
+    await mkdir(armDir);
+    await writeScript(sandbox.runnerDir, 'run.sh', 'echo default > "$OUT_DIR/$(basename "$PWD").from"');
+    await writeScript(armDir, 'run.sh', 'echo arm64 > "$OUT_DIR/$(basename "$PWD").from"');
+    await writeScript(armDir, 'config.sh', 'exit 0');
+    const rec = recorder();
+    const local = launcher(rec, { poolRunnerDirs: { arm64: armDir } });
+
+    await local.launch(jitRequest('jr-1-1', { pool: 'arm64' }));
+    await local.launch(jitRequest('jr-2-1', { pool: 'x64' }));
+    await local.launch(jitRequest('jr-3-1'));
+    await local.launchRegular({ ...regularRequest('jr-baseline-a'), pool: 'arm64' });
+    await waitUntil('four exits', () => rec.exits.length === 4);
+
+    expect(await readOut(sandbox, 'jr-1-1.from')).toBe('arm64\n');
+    expect(await readOut(sandbox, 'jr-2-1.from')).toBe('default\n');
+    expect(await readOut(sandbox, 'jr-3-1.from')).toBe('default\n');
+    expect(await readOut(sandbox, 'jr-baseline-a.from')).toBe('arm64\n');
+  });
+
+  it("refuses a work root inside a pool's runner folder", () => {
+    expect(() =>
+      createLocalLauncher({
+        runnerDir: sandbox.runnerDir,
+        poolRunnerDirs: { arm64: sandbox.root },
+        workRoot: sandbox.workRoot,
+      }),
+    ).toThrow(LaunchConfigError);
+  });
+});
+
 describe('LocalLauncher.launch', () => {
   it('runs each runner in a fresh copy of the runner directory, without a configured identity', async () => {
     await writeScript(
