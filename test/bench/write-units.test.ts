@@ -26,11 +26,11 @@ afterAll(async () => {
   await server?.close();
 });
 
-async function counted(projection: 'ALL' | 'KEYS_ONLY') {
+async function counted(projection: 'ALL' | 'KEYS_ONLY', now?: () => number) {
   const tableName = `write-units-${++tables}`;
   await ensureTable(client, tableName);
   const own = createLocalDynamoClient(server.endpoint);
-  const counter = countWriteUnits(own, { ...LIST_INDEX, projection });
+  const counter = countWriteUnits(own, { ...LIST_INDEX, projection }, now);
   return { store: createDynamoStore({ client: own, tableName }), counter, own };
 }
 
@@ -76,11 +76,16 @@ describe('write unit counter', () => {
   });
 
   it('reports the busiest second of a key, and resets', async () => {
-    const { store, counter, own } = await counted('KEYS_ONLY');
+    // A clock that stays in one second for the job's life, then moves on for a second job's record.
+    let at = 5_000;
+    const { store, counter, own } = await counted('KEYS_ONLY', () => at);
     try {
       await lifeOfAJob(store);
-      const { peak } = counter.report();
+      at = 6_000;
+      await store.jobs.create(newJob(102), 'd2', 6_000);
+      const { peak, byKey } = counter.report();
       expect(peak?.key).toBe('table JOB#101');
+      expect(peak?.writeUnitsPerSecond).toBe(byKey['table JOB#101']);
       expect(peak?.writeUnitsPerSecond).toBeGreaterThanOrEqual(5);
       counter.reset();
       expect(counter.report()).toMatchObject({ indexWrites: 0, tableWriteUnits: 0, peak: undefined, byKey: {} });

@@ -104,6 +104,8 @@ export function countWriteUnits(
     sortKey: LIST_INDEX.sortKey,
     projection: LIST_INDEX.projection,
   },
+  /** The clock that buckets writes into seconds (epoch ms). */
+  now: () => number = Date.now,
 ): WriteUnitCounter {
   const name = `jit-runners-write-unit-counter-${Math.random().toString(36).slice(2)}`;
   const images = new Map<string, Item>();
@@ -114,7 +116,7 @@ export function countWriteUnits(
   let indexWriteUnits = 0;
 
   const charge = (key: string, wcu: number) => {
-    const second = Math.floor(Date.now() / 1000);
+    const second = Math.floor(now() / 1000);
     const bucket = `${second} ${key}`;
     perSecond.set(bucket, (perSecond.get(bucket) ?? 0) + wcu);
     byKey.set(key, (byKey.get(key) ?? 0) + wcu);
