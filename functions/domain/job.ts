@@ -55,6 +55,11 @@ export interface Job {
   /** Not to be provisioned before this time (breaker backoff, retry backoff). */
   notBefore?: number;
   launchedAt?: number;
+  /**
+   * The attempt whose provisioning a dead provisioner left unfinished, kept while GitHub has not been asked
+   * about it yet: its name may be minted and its runner may have run the job. Inert once `attempt` moved on.
+   */
+  interruptedAttempt?: number;
   /** When the job last went `waiting` (absent: it never waited for an approval). */
   waitingSince?: number;
   /**

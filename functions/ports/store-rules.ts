@@ -32,6 +32,7 @@ export const REMOVABLE_JOB_FIELDS: readonly (keyof Job)[] = [
   'leaseExpiresAt',
   'notBefore',
   'launchedAt',
+  'interruptedAttempt',
 ];
 
 export const MANAGED_RUNNER_FIELDS: readonly string[] = ['name', 'createdAt', 'updatedAt'];

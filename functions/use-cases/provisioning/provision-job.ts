@@ -8,7 +8,14 @@ import { isTerminal, JobStatus } from '../../domain/job-status.ts';
 import { runnerName } from '../../domain/runner-name.ts';
 import { poolForJob, poolNameOf } from '../../domain/runner-pool.ts';
 import { scopeForRepository } from '../../domain/scope.ts';
-import { type GitHubPort, GitHubRequestError, type GitHubTarget, RunnerNameTakenError } from '../../ports/github.ts';
+import {
+  type GitHubPort,
+  GitHubRequestError,
+  type GitHubRunner,
+  type GitHubTarget,
+  RunnerNameTakenError,
+  type WorkflowJobState,
+} from '../../ports/github.ts';
 import { LaunchCapacityError, LaunchConfigError, LauncherError, type RunnerLauncher } from '../../ports/launcher.ts';
 import type { Clock, Dispatcher, JobHandoff, Logger, Metrics } from '../../ports/runtime.ts';
 import { ConditionFailedError, type JobRepository, StoreUnavailableError } from '../../ports/store.ts';
@@ -39,8 +46,9 @@ export interface ProvisionDeps {
   random?: () => number;
 }
 
-/** Statuses a provisioner may take a job from (with a free lease). */
-const LEASABLE = [JobStatus.queued, JobStatus.provisioning, JobStatus.waitingBreaker, JobStatus.healing] as const;
+/** Statuses a provisioner takes a job from (with a free lease); an expired `provisioning` lease is a takeover. */
+const FRESH = [JobStatus.queued, JobStatus.waitingBreaker, JobStatus.healing] as const;
+const TAKEOVER = [JobStatus.provisioning] as const;
 export const DEFAULT_LEASE_MS = 20_000;
 const WORK_FOLDER = '_work';
 
@@ -60,6 +68,12 @@ export function createProvisionJob(deps: ProvisionDeps) {
    */
   const handedLeases = new WeakMap<Job, string>();
   const leaseOf = (job: Job) => ({ leaseHolder: handedLeases.get(job) ?? owner });
+  /**
+   * Jobs whose current attempt an earlier provisioner may have minted (it died holding the lease) and
+   * GitHub has not been asked about yet. A release keeps that in `interruptedAttempt`, so the check is
+   * not lost when the job waits (breaker, backoff) before it is minted.
+   */
+  const unchecked = new WeakSet<Job>();
 
   async function release(
     job: Job,
@@ -71,7 +85,11 @@ export function createProvisionJob(deps: ProvisionDeps) {
     await jobs.update(
       job.jobId,
       { ...leaseOf(job), statusIn: [JobStatus.provisioning] },
-      { set: { status, notBefore, ...extra }, remove: ['leaseOwner', 'leaseExpiresAt'], event: { status, note } },
+      {
+        set: { status, notBefore, ...(unchecked.has(job) ? { interruptedAttempt: job.attempt } : {}), ...extra },
+        remove: ['leaseOwner', 'leaseExpiresAt'],
+        event: { status, note },
+      },
       clock.now(),
     );
     await dispatcher.dispatch(job.jobId, { delayMs: Math.max(0, notBefore - clock.now()) });
@@ -166,7 +184,7 @@ export function createProvisionJob(deps: ProvisionDeps) {
       { ...leaseOf(job), statusIn: [JobStatus.provisioning] },
       {
         set: { status: JobStatus.launched, ...runner, launchedAt: clock.now() },
-        remove: ['leaseOwner', 'leaseExpiresAt', 'notBefore'],
+        remove: ['leaseOwner', 'leaseExpiresAt', 'notBefore', 'interruptedAttempt'],
         event: { status: JobStatus.launched, note },
       },
       clock.now(),
@@ -199,8 +217,13 @@ export function createProvisionJob(deps: ProvisionDeps) {
     return true;
   }
 
-  async function onNameTaken(job: Job, target: GitHubTarget, name: string): Promise<ProvisionOutcome> {
-    const existing = await github.findRunnerByName(target, name);
+  async function onNameTaken(
+    job: Job,
+    target: GitHubTarget,
+    name: string,
+    found?: GitHubRunner,
+  ): Promise<ProvisionOutcome> {
+    const existing = found ?? (await github.findRunnerByName(target, name));
     const booting =
       existing && existing.status !== 'online' && !existing.busy
         ? (await launcher.listActive().catch(() => [])).find((l) => l.runnerName === name)
@@ -217,6 +240,65 @@ export function createProvisionJob(deps: ProvisionDeps) {
     return onFailure(job, FailureClass.registrationGone, `runner name ${name} left over from an interrupted attempt`, {
       nameLeftOver: true,
     });
+  }
+
+  /**
+   * An interrupted attempt (docs/design.md "Crash safety"): the provisioner that held the lease died, maybe
+   * after minting this attempt's name and launching its runner, and an ephemeral runner that ran the job is
+   * gone from GitHub, so minting the name again would not meet a 409 but start a second runner for a job
+   * GitHub has run. GitHub is asked first, in this order: the name's registration (still there: adopt it or
+   * replace it, as after a 409), then the job (in progress or completed: recorded, nothing minted). Why that
+   * order: a runner takes its job before its registration goes, so a name found gone and a job then seen
+   * queued mean that runner never ran the job, and minting the name again is safe. Undefined: mint it.
+   */
+  async function checkInterrupted(job: Job, target: GitHubTarget, name: string): Promise<ProvisionOutcome | undefined> {
+    let existing: GitHubRunner | undefined;
+    let state: WorkflowJobState | undefined;
+    try {
+      existing = await github.findRunnerByName(target, name);
+      if (!existing) state = await github.getWorkflowJob(job.installationId, job.owner, job.repo, job.jobId);
+    } catch (error) {
+      // Not asked: the job keeps `interruptedAttempt` through the backoff and is asked again.
+      if (error instanceof GitHubRequestError) return onGitHubError(job, error);
+      throw error;
+    }
+    unchecked.delete(job);
+    if (existing) return onNameTaken(job, target, name, existing);
+    if (state?.status !== 'in_progress' && state?.status !== 'completed') return undefined;
+    const on = state.runnerName ? ` on ${state.runnerName}` : '';
+    const ranOn = state.runnerName ? { ranOn: state.runnerName } : {};
+    const note = `an interrupted attempt left no runner ${name} and GitHub shows the job ${state.status === 'completed' ? `completed${on} (${state.conclusion ?? 'unknown'})` : `in progress${on}`}: not minted again`;
+    const recorded = jobs.update(
+      job.jobId,
+      { ...leaseOf(job), statusIn: [JobStatus.provisioning] },
+      state.status === 'completed'
+        ? {
+            set: { status: JobStatus.completed, conclusion: state.conclusion ?? 'unknown', ...ranOn },
+            remove: ['leaseOwner', 'leaseExpiresAt', 'notBefore', 'interruptedAttempt'],
+            event: { status: JobStatus.completed, note },
+          }
+        : {
+            set: { status: JobStatus.running, ...ranOn },
+            remove: ['leaseOwner', 'leaseExpiresAt', 'notBefore', 'interruptedAttempt'],
+            event: { status: JobStatus.running, note },
+          },
+      clock.now(),
+    );
+    // A late webhook that moved the job on meanwhile says the same: nothing is left to do.
+    const written = await recorded.then(
+      () => true,
+      (error: unknown) => {
+        if (error instanceof ConditionFailedError) return false;
+        throw error;
+      },
+    );
+    if (!written) return 'skipped';
+    logger.info('interrupted attempt: the job already ran on GitHub, no runner minted', {
+      jobId: job.jobId,
+      runnerName: name,
+      status: state.status,
+    });
+    return 'skipped';
   }
 
   /**
@@ -339,6 +421,14 @@ export function createProvisionJob(deps: ProvisionDeps) {
       return 'waiting';
     }
 
+    const name = runnerName(config.runner.namePrefix, job.jobId, job.attempt);
+    // The name is minted again only when GitHub shows neither its runner nor the job started.
+    const reusing = unchecked.has(job);
+    if (reusing) {
+      const outcome = await checkInterrupted(job, target, name);
+      if (outcome !== undefined) return outcome;
+    }
+
     if (job.waitingSince !== undefined && (await stillWaiting(job))) return 'waiting';
 
     const gate = await baselineGate.beforeMint(job, scope, target, now);
@@ -348,7 +438,6 @@ export function createProvisionJob(deps: ProvisionDeps) {
       return 'waiting';
     }
 
-    const name = runnerName(config.runner.namePrefix, job.jobId, job.attempt);
     const version = runnerVersionFor(job, config.runner, pool);
     let jit: Awaited<ReturnType<GitHubPort['generateJitConfig']>>;
     try {
@@ -407,7 +496,7 @@ export function createProvisionJob(deps: ProvisionDeps) {
         await markLaunched(
           job,
           { runnerName: name, runnerId: jit.runnerId, launchId, runnerVersion: version },
-          `runner ${name} (id ${jit.runnerId}, v${version}) launch ${launchId}`,
+          `runner ${name} (id ${jit.runnerId}, v${version}) launch ${launchId}${reusing ? ` (reusing runner name ${name} of an interrupted attempt: GitHub had no runner of that name and the job queued)` : ''}`,
         );
         break;
       } catch (error) {
@@ -440,19 +529,29 @@ export function createProvisionJob(deps: ProvisionDeps) {
         throw error;
       }
     }
-    let job: Job;
-    try {
-      job = await jobs.update(
+    const lease = (statusIn: readonly JobStatus[]) =>
+      jobs.update(
         jobId,
-        { statusIn: LEASABLE, leaseFreeAt: now, leaseHolder: owner },
+        { statusIn, leaseFreeAt: now, leaseHolder: owner },
         { set: { status: JobStatus.provisioning, leaseOwner: owner, leaseExpiresAt: now + leaseMs } },
         now,
       );
+    let job: Job;
+    let takenOver = false;
+    try {
+      // Two writes only when the first fails: a takeover must be told apart (see checkInterrupted), and a
+      // failed conditional write does not say what the job was.
+      job = await lease(FRESH).catch(async (error: unknown) => {
+        if (!(error instanceof ConditionFailedError)) throw error;
+        takenOver = true;
+        return lease(TAKEOVER);
+      });
     } catch (error) {
       // Another process holds it, or it is launched/running/terminal already: nothing to do.
       if (error instanceof ConditionFailedError) return 'skipped';
       throw error;
     }
+    if (takenOver || job.interruptedAttempt === job.attempt) unchecked.add(job);
     return provision(job, now, false);
   };
 }
