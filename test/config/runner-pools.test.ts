@@ -93,7 +93,7 @@ describe('RUNNER_POOLS', () => {
     expect(config.notices).toEqual([
       "RUNNER_LABELS is ignored: RUNNER_POOLS is set, and each pool's labels choose the pool",
     ]);
-    // Not yet wired into the pipeline: the one-fleet labels keep their meaning until pools are.
+    // Parsed as before; the pipeline serves and mints by the pools, so these labels choose nothing here.
     expect(config.runner.labels).toEqual(['self-hosted', 'gpu']);
     expect(parseConfig({ env: pools([arm64]) }).notices).toEqual([]);
     expect(parseConfig({ env: { ...pools([arm64]), RUNNER_LABELS: ' ' } }).notices).toEqual([]);
