@@ -1,4 +1,4 @@
-import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { countStoreRequests } from '../../../functions/adapters/dynamodb/count-store-requests.ts';
@@ -178,8 +178,36 @@ describe('DynamoStore item layout', () => {
   });
 
   it('reads, updates and moves items written by the older unsharded layout (no migration)', async () => {
-    // The layout before the sharding: bare list names, open jobs sorted by their last write.
-    const tableName = await freshTable();
+    // The layout before the sharding: bare list names, open jobs sorted by their last write, and a table
+    // whose listing index projects ALL (what `ensureTable` created then, and what STATE_DIR keeps).
+    const tableName = `store-test-legacy-${++tables}`;
+    await client.send(
+      new CreateTableCommand({
+        TableName: tableName,
+        BillingMode: 'PAY_PER_REQUEST',
+        AttributeDefinitions: [
+          { AttributeName: 'pk', AttributeType: 'S' },
+          { AttributeName: 'sk', AttributeType: 'S' },
+          { AttributeName: LIST_INDEX.partitionKey, AttributeType: 'S' },
+          { AttributeName: LIST_INDEX.sortKey, AttributeType: 'N' },
+        ],
+        KeySchema: [
+          { AttributeName: 'pk', KeyType: 'HASH' },
+          { AttributeName: 'sk', KeyType: 'RANGE' },
+        ],
+        GlobalSecondaryIndexes: [
+          {
+            IndexName: LIST_INDEX.name,
+            KeySchema: [
+              { AttributeName: LIST_INDEX.partitionKey, KeyType: 'HASH' },
+              { AttributeName: LIST_INDEX.sortKey, KeyType: 'RANGE' },
+            ],
+            Projection: { ProjectionType: 'ALL' },
+          },
+        ],
+      }),
+    );
+    expect((await ensureTable(client, tableName)).created).toBe(false);
     const store = createDynamoStore({ client, tableName });
     const doc = DynamoDBDocumentClient.from(client);
     for (const id of [701, 702, 703]) await store.jobs.create(newJob(id), `d${id}`, 1_000 + id);
