@@ -170,7 +170,7 @@ export const SETTINGS = {
     ),
     default: 'self-hosted,linux,x64',
     range: 'comma list, at least one',
-    doc: 'labels this fleet serves; a job is served when all of its labels are in this set (case-insensitive)',
+    doc: 'labels of the one pool `default` when RUNNER_POOLS is unset: a job is served when all of its labels are in this set',
     source: 'deployment',
     deploy: { prop: 'labels', type: 'list', default: 'self-hosted,linux,{architecture}' },
   },
