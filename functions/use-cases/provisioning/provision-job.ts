@@ -263,6 +263,12 @@ export function createProvisionJob(deps: ProvisionDeps) {
       throw error;
     }
     unchecked.delete(job);
+    logger.info('interrupted attempt: asked GitHub before minting its name again', {
+      jobId: job.jobId,
+      runnerName: name,
+      registration: existing ? (existing.busy ? 'busy' : existing.status) : 'none',
+      ...(state ? { jobOnGitHub: state.status } : {}),
+    });
     if (existing) return onNameTaken(job, target, name, existing);
     if (state?.status !== 'in_progress' && state?.status !== 'completed') return undefined;
     const on = state.runnerName ? ` on ${state.runnerName}` : '';
