@@ -8,15 +8,13 @@ import { createMemoryStore } from '../../../functions/adapters/memory/memory-sto
 import type { Job } from '../../../functions/domain/job.ts';
 import type { JobHandoff } from '../../../functions/ports/runtime.ts';
 import type { JobRepository, Store } from '../../../functions/ports/store.ts';
-import { createRetireRunner } from '../../../functions/use-cases/healing/retire-runner.ts';
 import { createAcceptWebhook } from '../../../functions/use-cases/ingress/accept-webhook.ts';
-import { createBaselineGate } from '../../../functions/use-cases/provisioning/baseline-gate.ts';
-import { createProvisionJob, DEFAULT_LEASE_MS } from '../../../functions/use-cases/provisioning/provision-job.ts';
-import { createScopeGuard } from '../../../functions/use-cases/provisioning/scope-guard.ts';
+import { DEFAULT_LEASE_MS } from '../../../functions/use-cases/provisioning/provision-job.ts';
 import { silentLogger } from '../../support/capture-logger.ts';
 import { FakeGitHub } from '../../support/fake-github.ts';
 import { provisionConfig } from '../../support/provision-config.ts';
 import { RecordingLauncher } from '../../support/recording-launcher.ts';
+import { testProvisioner } from '../../support/test-provisioner.ts';
 import { signedDelivery, workflowJobPayload } from '../../support/webhook-fixtures.ts';
 
 const config = provisionConfig(undefined);
@@ -48,33 +46,7 @@ describe('provisionJob with a hand-off (job recorded already leased by the webho
   });
 
   const provisioner = (owner: string, jobs: JobRepository = countedJobs()) =>
-    createProvisionJob({
-      config,
-      jobs,
-      github,
-      launcher,
-      dispatcher: { dispatch: async () => undefined },
-      scopeGuard: createScopeGuard({
-        config,
-        breakers: store.breakers,
-        logger: silentLogger,
-        metrics: { count() {} },
-        random: () => 0.5,
-      }),
-      baselineGate: createBaselineGate({
-        config,
-        baselines: store.baselines,
-        logger: silentLogger,
-        metrics: { count() {} },
-        requestWorkaround: () => undefined,
-      }),
-      clock: { now: () => now },
-      logger: silentLogger,
-      metrics: { count() {} },
-      retireRunner: createRetireRunner({ store, github, launcher, logger: silentLogger, metrics: { count() {} } }),
-      owner,
-      random: () => 0.5,
-    });
+    testProvisioner({ config, store, jobs, github, launcher, now: () => now, owner });
 
   /** What the webhook records with a lease: the job created `provisioning`, leased to the hand-off token. */
   async function leasedJob(jobId: number): Promise<Job> {
@@ -166,35 +138,12 @@ describe('the Lambda hot path with hand-offs, on DynamoDB (dynalite)', () => {
         metrics: { count() {} },
         handoffLease: { ms: DEFAULT_LEASE_MS, token: () => `handoff-${handoffs.length}` },
       });
-      const provision = createProvisionJob({
+      const provision = testProvisioner({
         config,
-        jobs: store.jobs,
+        store,
         github: new FakeGitHub(),
         launcher: new RecordingLauncher(),
-        dispatcher: { dispatch: async () => undefined },
-        scopeGuard: createScopeGuard({
-          config,
-          breakers: store.breakers,
-          logger: silentLogger,
-          metrics: { count() {} },
-        }),
-        baselineGate: createBaselineGate({
-          config,
-          baselines: store.baselines,
-          logger: silentLogger,
-          metrics: { count() {} },
-          requestWorkaround: () => undefined,
-        }),
-        clock: { now: () => now },
-        logger: silentLogger,
-        metrics: { count() {} },
-        retireRunner: createRetireRunner({
-          store,
-          github: new FakeGitHub(),
-          launcher: new RecordingLauncher(),
-          logger: silentLogger,
-          metrics: { count() {} },
-        }),
+        now: () => now,
         owner: 'provisioner-1',
       });
       const jobIds = [71, 72, 73, 74];

@@ -2,14 +2,10 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { createMemoryStore } from '../../../functions/adapters/memory/memory-store.ts';
 import { LaunchConfigError, LaunchTransientError } from '../../../functions/ports/launcher.ts';
 import type { Store } from '../../../functions/ports/store.ts';
-import { createRetireRunner } from '../../../functions/use-cases/healing/retire-runner.ts';
-import { createBaselineGate } from '../../../functions/use-cases/provisioning/baseline-gate.ts';
-import { createProvisionJob } from '../../../functions/use-cases/provisioning/provision-job.ts';
-import { createScopeGuard } from '../../../functions/use-cases/provisioning/scope-guard.ts';
-import { silentLogger } from '../../support/capture-logger.ts';
 import { apiError, FakeGitHub } from '../../support/fake-github.ts';
 import { provisionConfig } from '../../support/provision-config.ts';
 import { RecordingLauncher } from '../../support/recording-launcher.ts';
+import { testProvisioner } from '../../support/test-provisioner.ts';
 
 const config = provisionConfig('2.331.0');
 
@@ -32,32 +28,15 @@ describe('provisionJob', () => {
   let workarounds: string[];
 
   const provisioner = (owner = 'p1') =>
-    createProvisionJob({
+    testProvisioner({
       config,
-      jobs: store.jobs,
+      store,
       github,
       launcher,
-      dispatcher: { dispatch: async (jobId, o) => void dispatched.push({ jobId, delayMs: o?.delayMs ?? 0 }) },
-      scopeGuard: createScopeGuard({
-        config,
-        breakers: store.breakers,
-        logger: silentLogger,
-        metrics: { count() {} },
-        random: () => 0.5,
-      }),
-      baselineGate: createBaselineGate({
-        config,
-        baselines: store.baselines,
-        logger: silentLogger,
-        metrics: { count() {} },
-        requestWorkaround: (scope) => void workarounds.push(JSON.stringify(scope)),
-      }),
-      clock: { now: () => now },
-      logger: silentLogger,
-      metrics: { count() {} },
-      retireRunner: createRetireRunner({ store, github, launcher, logger: silentLogger, metrics: { count() {} } }),
+      now: () => now,
       owner,
-      random: () => 0.5,
+      dispatcher: { dispatch: async (jobId, o) => void dispatched.push({ jobId, delayMs: o?.delayMs ?? 0 }) },
+      requestWorkaround: (scope) => void workarounds.push(JSON.stringify(scope)),
     });
 
   beforeEach(() => {

@@ -2,14 +2,10 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { createMemoryStore } from '../../../functions/adapters/memory/memory-store.ts';
 import type { RunnerPool } from '../../../functions/domain/runner-pool.ts';
 import type { Store } from '../../../functions/ports/store.ts';
-import { createRetireRunner } from '../../../functions/use-cases/healing/retire-runner.ts';
-import { createBaselineGate } from '../../../functions/use-cases/provisioning/baseline-gate.ts';
-import { createProvisionJob } from '../../../functions/use-cases/provisioning/provision-job.ts';
-import { createScopeGuard } from '../../../functions/use-cases/provisioning/scope-guard.ts';
-import { silentLogger } from '../../support/capture-logger.ts';
 import { apiError, FakeGitHub } from '../../support/fake-github.ts';
 import { provisionConfig } from '../../support/provision-config.ts';
 import { RecordingLauncher } from '../../support/recording-launcher.ts';
+import { testProvisioner } from '../../support/test-provisioner.ts';
 
 const x64: RunnerPool = {
   name: 'x64',
@@ -44,32 +40,13 @@ describe("provisionJob in the job's pool", () => {
   let now = 1_000_000;
 
   const provisioner = (pools: RunnerPool[] = config.pools) =>
-    createProvisionJob({
+    testProvisioner({
       config: { ...config, pools },
-      jobs: store.jobs,
+      store,
       github,
       launcher,
-      dispatcher: { dispatch: async () => undefined },
-      scopeGuard: createScopeGuard({
-        config,
-        breakers: store.breakers,
-        logger: silentLogger,
-        metrics: { count() {} },
-        random: () => 0.5,
-      }),
-      baselineGate: createBaselineGate({
-        config,
-        baselines: store.baselines,
-        logger: silentLogger,
-        metrics: { count() {} },
-        requestWorkaround: (scope, _target, _now, pool) => void workarounds.push(`${scope.kind}:${pool}`),
-      }),
-      clock: { now: () => now },
-      logger: silentLogger,
-      metrics: { count() {} },
-      retireRunner: createRetireRunner({ store, github, launcher, logger: silentLogger, metrics: { count() {} } }),
-      owner: 'p1',
-      random: () => 0.5,
+      now: () => now,
+      requestWorkaround: (scope, _target, _now, pool) => void workarounds.push(`${scope.kind}:${pool}`),
     });
 
   const mintedLabels = () => [...github.runners.values()].map((r) => r.labels);
