@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
 import { parseConfig } from '../config/config.ts';
 import { withSandboxPools } from '../config/sandbox-pools.ts';
 import { ConfigError } from '../domain/errors.ts';
@@ -163,7 +164,7 @@ async function main(argv: string[]): Promise<number> {
   // Only now: help and bad arguments never depend on the environment being a valid configuration.
   // The sandbox commands see the sample pools when no pool or label variable is set (withSandboxPools).
   const config = withSandboxPools(
-    parseConfig({ env: process.env, readFile: (p) => readFileSync(p, 'utf8') }, 'local'),
+    parseConfig({ env: process.env, readFile: (p) => readFileSync(p, 'utf8'), parseYaml }, 'local'),
     process.env,
   );
   switch (first) {

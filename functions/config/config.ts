@@ -85,6 +85,8 @@ export interface ConfigSources {
   env: Readonly<Record<string, string | undefined>>;
   /** Reads `GITHUB_APP_PRIVATE_KEY_FILE`; injected so parsing stays testable. */
   readFile?: (path: string) => string;
+  /** Decodes a YAML `RUNNER_POOLS_FILE` (injected by the local root so Lambda bundles carry no YAML parser). */
+  parseYaml?: (text: string) => unknown;
 }
 
 /** The variables, as the settings table parses them (keyed by variable name). */
@@ -262,7 +264,7 @@ function parsePoolSettings(
       (() => {
         throw new Error('no file reader');
       });
-    const list = readPoolsFile(p.RUNNER_POOLS_FILE, readFile, EnvName.runnerPoolsFile);
+    const list = readPoolsFile(p.RUNNER_POOLS_FILE, readFile, EnvName.runnerPoolsFile, sources.parseYaml);
     pools = parsePools(list, EnvName.runnerPoolsFile, defaults);
   } else {
     return { pools: [defaultPool(p.RUNNER_LABELS, defaults)], notices: [] };

@@ -1,4 +1,3 @@
-import { parse as parseYaml } from 'yaml';
 import * as z from 'zod/mini';
 import { ConfigError } from '../domain/errors.ts';
 import { normaliseLabels } from '../domain/labels.ts';
@@ -143,7 +142,12 @@ export function decodePoolsJson(text: string, variable: string): unknown {
 }
 
 /** Reads and decodes `RUNNER_POOLS_FILE`: JSON for `.json`, YAML otherwise (YAML also reads JSON). */
-export function readPoolsFile(path: string, readFile: (path: string) => string, variable: string): unknown {
+export function readPoolsFile(
+  path: string,
+  readFile: (path: string) => string,
+  variable: string,
+  parseYaml: ((text: string) => unknown) | undefined,
+): unknown {
   let text: string;
   try {
     text = readFile(path);
@@ -158,6 +162,9 @@ export function readPoolsFile(path: string, readFile: (path: string) => string, 
       throw new ConfigError(variable, `${path} is not valid JSON (${firstLine(error)})`);
     }
   }
+  // The YAML parser comes from the local root (cli/main.ts): the Lambda bundles, which never read a
+  // pools file, then do not carry it (about 130 KB in every bundle).
+  if (!parseYaml) throw new ConfigError(variable, `${path}: only .json files can be read here`);
   try {
     return parseYaml(text);
   } catch (error) {

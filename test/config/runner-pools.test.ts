@@ -3,11 +3,13 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
 import { type ConfigSources, parseConfig } from '../../functions/config/config.ts';
 import { ConfigError } from '../../functions/domain/errors.ts';
 import { DEFAULT_RUNNER_VERSION, DEFAULT_RUNNER_VERSION_FLOOR } from '../../functions/domain/runner-version.ts';
 
 const readFile = (path: string) => readFileSync(path, 'utf8');
+const parseYaml = (text: string): unknown => parse(text);
 const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
 const app = {
   GITHUB_APP_ID: '123',
@@ -24,7 +26,7 @@ function messageOf(
   context: 'local' | 'lambda' = 'local',
 ) {
   try {
-    parseConfig({ env, readFile, ...sources }, context);
+    parseConfig({ env, readFile, parseYaml, ...sources }, context);
   } catch (error) {
     if (error instanceof ConfigError) return error.message;
     throw error;
@@ -259,7 +261,7 @@ describe('RUNNER_POOLS_FILE', () => {
         '',
       ].join('\n'),
     );
-    expect(parseConfig({ env: { RUNNER_POOLS_FILE: path }, readFile }).pools).toEqual([
+    expect(parseConfig({ env: { RUNNER_POOLS_FILE: path }, readFile, parseYaml }).pools).toEqual([
       { ...x64, launcher: 'local', maxRunners: 5, runnerVersion: DEFAULT_RUNNER_VERSION },
       { ...arm64, launcher: 'codebuild', runnerVersion: '2.331.0' },
     ]);
@@ -267,7 +269,7 @@ describe('RUNNER_POOLS_FILE', () => {
 
   it('reads the pool list from a JSON file', () => {
     const path = file('pools.json', JSON.stringify([x64, arm64], null, 2));
-    expect(parseConfig({ env: { RUNNER_POOLS_FILE: path }, readFile }).pools.map((p) => p.name)).toEqual([
+    expect(parseConfig({ env: { RUNNER_POOLS_FILE: path }, readFile, parseYaml }).pools.map((p) => p.name)).toEqual([
       'x64',
       'arm64',
     ]);
@@ -275,9 +277,9 @@ describe('RUNNER_POOLS_FILE', () => {
 
   it('says RUNNER_LABELS is ignored when set beside the file', () => {
     const path = file('one.yaml', '- name: x64\n  labels: [linux]\n');
-    expect(parseConfig({ env: { RUNNER_POOLS_FILE: path, RUNNER_LABELS: 'linux' }, readFile }).notices).toEqual([
-      "RUNNER_LABELS is ignored: RUNNER_POOLS_FILE is set, and each pool's labels choose the pool",
-    ]);
+    expect(
+      parseConfig({ env: { RUNNER_POOLS_FILE: path, RUNNER_LABELS: 'linux' }, readFile, parseYaml }).notices,
+    ).toEqual(["RUNNER_LABELS is ignored: RUNNER_POOLS_FILE is set, and each pool's labels choose the pool"]);
   });
 
   it('names RUNNER_POOLS_FILE, the pool and the field when a pool in the file is bad', () => {
