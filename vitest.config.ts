@@ -5,8 +5,9 @@ import { defineConfig } from 'vitest/config';
  *
  * - `unit`: domain, use cases with in-memory fakes, adapters against dynalite and the simulator, CDK
  *   templates. Fast, parallel across both cores.
- * - `system`: whole-server scenarios (integration, reliability, the bench smoke, `cdk synth`) that start
- *   servers and runner processes and wait on real timers. They run one file at a time: on a 2-core
+ * - `system`: whole-server scenarios (integration, reliability, the bench smoke, `cdk synth`, the packed
+ *   package in a user app) that start servers and runner processes, build, and wait on real timers.
+ *   They run one file at a time: on a 2-core
  *   machine two of them side by side starve each other's timers, and a starved reconciler is not the
  *   behaviour under test.
  */
@@ -15,6 +16,7 @@ const SYSTEM = [
   'test/reliability/**/*.test.ts',
   'test/bench/bench-smoke.test.ts',
   'test/cdk/cli-synth.test.ts',
+  'test/packaging/packed-construct.test.ts',
 ];
 
 export default defineConfig({

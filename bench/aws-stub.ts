@@ -48,7 +48,7 @@ function ec2AnswerFor(action: string): string | undefined {
     case 'RunInstances': {
       const id = `i-0${randomUUID().replaceAll('-', '').slice(0, 16)}`;
       return xml(
-        `<reservationId>r-0bench</reservationId><instancesSet><item><instanceId>${id}</instanceId></item></instancesSet>`,
+        `<reservationId>r-0bench</reservationId><ownerId>111122223333</ownerId><instancesSet><item><instanceId>${id}</instanceId></item></instancesSet>`,
       );
     }
     case 'DescribeInstances':

@@ -12,6 +12,7 @@ import { createConsoleLogger } from '../functions/adapters/logging/console-logge
 import { type LocalApp, startLocalApp } from '../functions/composition/local-app.ts';
 import { type Config, parseConfig } from '../functions/config/config.ts';
 import { EnvName } from '../functions/config/env-names.ts';
+import type { GitHubPort } from '../functions/ports/github.ts';
 import { type ChildService, startChild } from './child-service.ts';
 import type { DeliveryFactoryOptions } from './deliveries.ts';
 import type { DynamoServiceReady } from './services/dynamo-service.ts';
@@ -90,6 +91,12 @@ export async function startBenchApp(
     name: string;
     /** Experiments only: the GitHub client's in-flight limit instead of the app's default wiring. */
     githubMaxConcurrent?: number | undefined;
+    /** More settings by env name (e.g. `RUNNER_POOLS`, `RECONCILE_INTERVAL_SECONDS`). */
+    env?: Record<string, string>;
+    /** Run the reconciler on its timer (`RECONCILE_INTERVAL_SECONDS`), as `npm start` does; default off. */
+    reconcile?: boolean;
+    /** Wraps the GitHub client the app uses (e.g. to time the JIT mints). */
+    wrapGitHub?: (github: GitHubPort) => GitHubPort;
   },
 ): Promise<BenchApp> {
   const tableName = `bench-${settings.name}-${++tables}-${randomBytes(3).toString('hex')}`;
@@ -111,6 +118,7 @@ export async function startBenchApp(
         [EnvName.stateDir]: stateDir,
         [EnvName.tableName]: tableName,
         [EnvName.logLevel]: 'INFO',
+        ...settings.env,
       },
     },
     'local',
@@ -126,6 +134,16 @@ export async function startBenchApp(
 
   // Logs are formatted as in production (JSON lines) and dropped: their cost stays in the figures.
   const logger = createConsoleLogger({ level: 'INFO', format: 'json', write: () => {} });
+  const github =
+    settings.githubMaxConcurrent === undefined && !settings.wrapGitHub
+      ? undefined
+      : createGitHubClient({
+          appId: gh.appId,
+          privateKey: gh.privateKey,
+          apiUrl: gh.apiUrl,
+          logger,
+          ...(settings.githubMaxConcurrent === undefined ? {} : { maxConcurrent: settings.githubMaxConcurrent }),
+        });
   const app = await startLocalApp({
     config,
     logger,
@@ -133,18 +151,9 @@ export async function startBenchApp(
     overrides: {
       launcher,
       store,
-      ...(settings.githubMaxConcurrent === undefined
-        ? {}
-        : {
-            github: createGitHubClient({
-              appId: gh.appId,
-              privateKey: gh.privateKey,
-              apiUrl: gh.apiUrl,
-              maxConcurrent: settings.githubMaxConcurrent,
-            }),
-          }),
+      ...(github ? { github: settings.wrapGitHub ? settings.wrapGitHub(github) : github } : {}),
     },
-    reconcile: false,
+    reconcile: settings.reconcile ?? false,
   });
   storeRequests.reset();
   writeUnits.reset();

@@ -8,6 +8,7 @@ export const Phase = {
   throughput: 'throughput',
   bundles: 'bundles',
   cold: 'cold',
+  capacity: 'capacity',
 } as const;
 export type Phase = (typeof Phase)[keyof typeof Phase];
 const ALL_PHASES = Object.values(Phase);
@@ -22,6 +23,7 @@ export interface BenchOptions {
   critical: { rate: number; jobs: number };
   burst: { jobs: number; timeoutMs: number };
   cold: { runs: number };
+  capacity: { jobs: number; maxRunners: number; idleMs: number; reconcileIntervalSeconds: number; sequential: number };
   /** Also write the JSON report to this file. */
   save: string | undefined;
   /** Experiments: the GitHub client's in-flight limit (default: the app's own wiring). */
@@ -48,7 +50,7 @@ export const USAGE = `npm run bench [-- options]
   --save FILE                  also write that JSON object to FILE
   --out-dir DIR                where the handler bundles go (default .bench/bundles, git-ignored)
   --quick                      tiny sizes (smoke run; percentiles then come from few samples)
-  --only ack,critical,burst,throughput,bundles,cold
+  --only ack,critical,burst,throughput,bundles,cold,capacity
   --github-latency-ms N        simulated GitHub answer latency (default 80)
   --store-latency-ms N         minimum DynamoDB round trip (default 5)
   --launch-latency-ms N        simulated StartBuild/RunInstances latency (default 150)
@@ -61,6 +63,9 @@ export const USAGE = `npm run bench [-- options]
   --critical-rate N            jobs/s of that phase (default 50)
   --burst-jobs N               jobs delivered at once (default 1000)
   --cold-runs N                fresh processes per function (default 5)
+  --capacity-jobs N            jobs queued at once into the capped pool (default 50)
+  --capacity-max-runners N     that pool's maxRunners (default 5)
+  --capacity-idle-s N          idle window with the pool full (default 15; reconciler every 5 s)
   --profile-dir DIR            write .cpuprofile files of the helper processes to DIR
   --github-max-concurrent N    experiment: GitHub client in-flight limit instead of the app's default
   --help, -h                   print this and exit`;
@@ -71,6 +76,7 @@ const QUICK = {
   critical: { rate: 20, jobs: 12 },
   burst: { jobs: 20 },
   cold: { runs: 1 },
+  capacity: { jobs: 12, maxRunners: 3, idleS: 3, reconcileIntervalSeconds: 1, sequential: 5 },
 };
 
 function int(value: string | undefined, name: string, fallback: number, min = 1): number {
@@ -101,6 +107,9 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions {
         'critical-rate': { type: 'string' },
         'burst-jobs': { type: 'string' },
         'cold-runs': { type: 'string' },
+        'capacity-jobs': { type: 'string' },
+        'capacity-max-runners': { type: 'string' },
+        'capacity-idle-s': { type: 'string' },
         'out-dir': { type: 'string' },
         'profile-dir': { type: 'string' },
         'github-max-concurrent': { type: 'string' },
@@ -161,6 +170,13 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions {
     },
     burst: { jobs: int(s('burst-jobs'), 'burst-jobs', quick ? QUICK.burst.jobs : 1000), timeoutMs: 120_000 },
     cold: { runs: int(s('cold-runs'), 'cold-runs', quick ? QUICK.cold.runs : 5) },
+    capacity: {
+      jobs: int(s('capacity-jobs'), 'capacity-jobs', quick ? QUICK.capacity.jobs : 50),
+      maxRunners: int(s('capacity-max-runners'), 'capacity-max-runners', quick ? QUICK.capacity.maxRunners : 5),
+      idleMs: 1000 * int(s('capacity-idle-s'), 'capacity-idle-s', quick ? QUICK.capacity.idleS : 15),
+      reconcileIntervalSeconds: quick ? QUICK.capacity.reconcileIntervalSeconds : 5,
+      sequential: quick ? QUICK.capacity.sequential : 25,
+    },
     outDir: s('out-dir') ?? '.bench/bundles',
     profileDir: s('profile-dir'),
     save: s('save'),

@@ -8,6 +8,7 @@ import type { PhaseResult } from './phase.ts';
 import { runAckLatency } from './phases/ack-latency.ts';
 import { runBundles } from './phases/bundles.ts';
 import { runBurst } from './phases/burst.ts';
+import { runCapacity } from './phases/capacity.ts';
 import { runColdInit } from './phases/cold-init.ts';
 import { runCriticalPath } from './phases/critical-path.ts';
 import { runThroughput } from './phases/throughput.ts';
@@ -21,6 +22,7 @@ const FIRST_JOB_ID = {
   critical: 2_000_000,
   burst: 3_000_000,
   throughput: 4_000_000,
+  capacity: 5_000_000,
   cold: 9_000_000,
 };
 
@@ -143,6 +145,24 @@ export async function runBench(options: BenchOptions, progress: (line: string) =
       record('throughput', result);
       samples.throughput_step = `>= ${options.throughput.minSamples} deliveries and >= ${options.throughput.minStepMs / 1000} s per step`;
     }
+    if (want(Phase.capacity) && services) {
+      const s = services;
+      const result = await timed('pool capacity', () =>
+        runCapacity(s, {
+          latencies,
+          repos,
+          jobs: options.capacity.jobs,
+          maxRunners: options.capacity.maxRunners,
+          idleMs: options.capacity.idleMs,
+          reconcileIntervalSeconds: options.capacity.reconcileIntervalSeconds,
+          sequentialReleases: options.capacity.sequential,
+          firstJobId: FIRST_JOB_ID.capacity,
+          timeoutMs: 60_000,
+        }),
+      );
+      record('capacity', result);
+      samples.capacity_releases = result.details.releases;
+    }
     if (want(Phase.bundles) || want(Phase.cold)) {
       await mkdir(options.outDir, { recursive: true });
       const bundles = await timed('bundles', () => runBundles(options.outDir));
@@ -168,6 +188,16 @@ export async function runBench(options: BenchOptions, progress: (line: string) =
       repos: options.repos,
       ack: { rate_per_s: options.ack.rate, mix: mixText(options.ack.mix) },
       critical: { rate_per_s: options.critical.rate },
+      ...(want(Phase.capacity)
+        ? {
+            capacity: {
+              jobs: options.capacity.jobs,
+              max_runners: options.capacity.maxRunners,
+              idle_s: options.capacity.idleMs / 1000,
+              reconcile_interval_s: options.capacity.reconcileIntervalSeconds,
+            },
+          }
+        : {}),
       phases: options.phases,
       ...(options.githubMaxConcurrent === undefined ? {} : { github_max_concurrent: options.githubMaxConcurrent }),
     },

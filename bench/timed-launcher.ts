@@ -11,6 +11,7 @@ import { RecordingLauncher } from '../test/support/recording-launcher.ts';
 export interface LaunchTiming {
   jobId: number;
   runnerName: string;
+  launchId: string;
   /** `performance.now()` when the provisioner issued the launch. */
   calledAt: number;
   /** `performance.now()` when the platform accepted it (after the simulated launch latency). */
@@ -26,6 +27,8 @@ export class TimedLauncher implements RunnerLauncher {
   readonly inner = new RecordingLauncher();
   readonly timings: LaunchTiming[] = [];
   private waiters: { count: number; resolve: () => void }[] = [];
+  /** Told of every launch request as it arrives (before the simulated latency), with its `performance.now()`. */
+  onLaunchRequest: ((request: LaunchRequest, calledAt: number) => void) | undefined;
 
   constructor(latencyMs: number) {
     this.inner.latencyMs = latencyMs;
@@ -33,8 +36,15 @@ export class TimedLauncher implements RunnerLauncher {
 
   async launch(request: LaunchRequest): Promise<Launch> {
     const calledAt = performance.now();
+    this.onLaunchRequest?.(request, calledAt);
     const launch = await this.inner.launch(request);
-    this.timings.push({ jobId: request.jobId, runnerName: request.runnerName, calledAt, doneAt: performance.now() });
+    this.timings.push({
+      jobId: request.jobId,
+      runnerName: request.runnerName,
+      launchId: launch.launchId,
+      calledAt,
+      doneAt: performance.now(),
+    });
     this.waiters = this.waiters.filter((w) => {
       if (this.timings.length < w.count) return true;
       w.resolve();
@@ -57,6 +67,11 @@ export class TimedLauncher implements RunnerLauncher {
       };
       this.waiters.push({ count, resolve: done });
     });
+  }
+
+  /** The runner of `launchId` ended: the platform no longer lists it (`listActive`). */
+  ended(launchId: string): void {
+    this.inner.stopped.push(launchId);
   }
 
   launchRegular(request: RegularRunnerRequest): Promise<Launch> {

@@ -55,8 +55,18 @@ export interface StackOnlyInput {
   subnetIds?: readonly string[];
   /** EC2 root volume size in GiB. Default 30. */
   rootVolumeGiB?: number;
-  /** Reserved concurrency of the webhook function; unset = the account's unreserved pool. */
-  webhookReservedConcurrency?: number;
+  /**
+   * Reserved concurrency of the webhook function: the most webhook invocations that run at once, and
+   * concurrency no other function can take from it. The Function URL is public, so unsigned requests
+   * each cost an invocation (refused in milliseconds); without a cap a flood of them could take the
+   * account's whole concurrency, and the provisioner, runner-events and reconciler would be throttled.
+   * 50 serves about a thousand deliveries a second (a warm delivery takes tens of milliseconds), and a
+   * delivery throttled above that (HTTP 429) is redelivered by the reconciler. `'unreserved'` leaves the
+   * webhook in the account's unreserved pool: for accounts whose concurrency quota cannot spare any
+   * (Lambda keeps at least 100 unreserved; new accounts may have a quota of 10).
+   * @default 50
+   */
+  readonly webhookReservedConcurrency?: number | 'unreserved';
   /** Days to keep function and runner logs. Default 30. */
   logRetentionDays?: number;
   /** Alarm when at least this many jobs fail within 15 minutes. Default 1. */
@@ -83,12 +93,13 @@ export type DeploymentConfig = Omit<ResolvedSettings, 'launcher'> & { launcher: 
   > & {
     alarmTopicArn: string | undefined;
     vpcId: string | undefined;
+    /** Undefined: `'unreserved'` was asked for. */
     webhookReservedConcurrency: number | undefined;
     subnetIds: string[];
   };
 
 /** How `-c key=value` of each stack-only property is read (the settings' come from the table). */
-const STACK_ONLY_TYPES: Record<keyof StackOnlyInput, 'string' | 'number' | 'list' | 'boolean'> = {
+const STACK_ONLY_TYPES: Record<keyof StackOnlyInput, 'string' | 'number' | 'list' | 'boolean' | 'concurrency'> = {
   architecture: 'string',
   codebuildComputeType: 'string',
   runnerTimeoutMinutes: 'number',
@@ -97,7 +108,7 @@ const STACK_ONLY_TYPES: Record<keyof StackOnlyInput, 'string' | 'number' | 'list
   vpcId: 'string',
   subnetIds: 'list',
   rootVolumeGiB: 'number',
-  webhookReservedConcurrency: 'number',
+  webhookReservedConcurrency: 'concurrency',
   logRetentionDays: 'number',
   jobsFailedAlarmThreshold: 'number',
   metadataMissingAlarmThreshold: 'number',
@@ -132,6 +143,22 @@ function intIn(property: string, value: number | undefined, fallback: number, mi
   const v = value ?? fallback;
   if (!Number.isInteger(v) || v < min || v > max) {
     throw new DeploymentConfigError(property, `must be a whole number from ${min} to ${max} (got ${String(value)})`);
+  }
+  return v;
+}
+
+/** The webhook's default reserved concurrency (see {@link StackOnlyInput.webhookReservedConcurrency}). */
+export const DEFAULT_WEBHOOK_RESERVED_CONCURRENCY = 50;
+
+/** `webhookReservedConcurrency`: a whole number, or `'unreserved'` (undefined in the resolved config). */
+function reservedConcurrency(value: number | 'unreserved' | undefined): number | undefined {
+  if (value === 'unreserved') return undefined;
+  const v = value ?? DEFAULT_WEBHOOK_RESERVED_CONCURRENCY;
+  if (!Number.isInteger(v) || v < 1 || v > 1000) {
+    throw new DeploymentConfigError(
+      'webhookReservedConcurrency',
+      `must be a whole number from 1 to 1000, or 'unreserved' to leave the webhook in the account's unreserved pool (got ${JSON.stringify(value)}); 0 would throttle every delivery`,
+    );
   }
   return v;
 }
@@ -294,10 +321,7 @@ export function resolveDeploymentConfig(
       `"${codebuildComputeType}" is not a CodeBuild compute type such as BUILD_GENERAL1_MEDIUM`,
     );
   }
-  const webhookReservedConcurrency =
-    input.webhookReservedConcurrency === undefined
-      ? undefined
-      : intIn('webhookReservedConcurrency', input.webhookReservedConcurrency, 0, 1, 1000);
+  const webhookReservedConcurrency = reservedConcurrency(input.webhookReservedConcurrency);
 
   const alarmTopicArn = input.alarmTopicArn;
   if (alarmTopicArn !== undefined && !/^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]+$/.test(alarmTopicArn)) {
@@ -365,7 +389,9 @@ export function configFromContext(get: (key: string) => unknown): DeploymentConf
       .map((s) => s.trim())
       .filter(Boolean);
   };
-  const read = { string: str, number: num, boolean: bool, list } as const;
+  const concurrency = (key: string): number | 'unreserved' | undefined =>
+    str(key) === 'unreserved' ? 'unreserved' : num(key);
+  const read = { string: str, number: num, boolean: bool, list, concurrency } as const;
   const types: Array<[string, keyof typeof read]> = [
     ...DEPLOYABLE_KEYS.map((key): [string, keyof typeof read] => [
       SETTINGS[key].deploy.prop,

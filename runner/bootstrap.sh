@@ -5,12 +5,21 @@
 #   1. read what to run (JR_* below: build environment on CodeBuild, instance tags via IMDSv2 on EC2)
 #   2. download the pinned actions-runner tarball for this architecture
 #   3. verify its SHA-256 against checksums.json (mismatch or missing entry: refuse)
-#   4. read the JIT config (or registration token) from its SSM SecureString and delete the parameter
-#   5. jit:     ./run.sh --jitconfig <config>                 (one job, then the runner exits)
-#      regular: ./config.sh --unattended ... --disableupdate && ./run.sh   (metadata workaround)
+#   4. wait for the hand-off (the JIT config or registration token in its SSM SecureString; the functions
+#      write it only after the launch) and read it; never delete it (runners can delete nothing: the
+#      functions delete it once the runner is seen, an SSM expiration policy is the backstop)
+#   5. jit:     write the files the JIT config carries (.runner with DisableUpdate, .credentials,
+#               .credentials_rsaparams; mode 600) into the runner directory, then ./run.sh
+#      regular: ./config.sh --unattended ... --disableupdate (token in ACTIONS_RUNNER_INPUT_TOKEN of
+#               config.sh alone), then ./run.sh                 (the metadata workaround)
 #   6. EC2: shut down (the launch template terminates the instance on shutdown)
 #
-# Inputs (never secrets: the secret only ever lives in SSM and in this process' memory):
+# The secret never appears in a process's arguments or in an exported variable: it goes from the aws
+# CLI's stdout into a shell variable, then through pipes into base64 and the files, and the runner and
+# the workflow steps it starts inherit an environment without it (docs/decisions.md, "Secrets out of
+# argv": what actions/runner's own source says about --jitconfig, ACTIONS_RUNNER_INPUT_* and DisableUpdate).
+#
+# Inputs (never secrets: the secret only ever lives in SSM, in this shell's memory and in the runner's files):
 #   JR_MODE            jit | regular
 #   JR_PARAMETER       SSM parameter name holding the JIT config / registration token
 #   JR_RUNNER_NAME     runner name (logs; config.sh --name in regular mode)
@@ -21,13 +30,25 @@
 #   JR_DOWNLOAD_BASE_URL  default https://github.com/actions/runner/releases/download
 #   JR_CHECKSUMS_FILE  default: checksums.json next to this script
 #   JR_AWS             AWS CLI command (default aws)
+#   JR_HANDOFF_WAIT_SECONDS  how long to wait for the hand-off to appear (default 120)
+#   JR_HANDOFF_POLL_SECONDS  sleep between reads while waiting (default 2)
 #   JR_RUNNER_DIR      where the runner is unpacked (default: a fresh temporary directory)
 #   JR_ARCH            x64 | arm64 (default: from uname -m)
 #   JR_IMDS_URL        default http://169.254.169.254
 #   JR_LOG_FILE        also append all output to this file (EC2: shipped to CloudWatch Logs by the agent)
+#   JR_FAILURE_FLUSH_SECONDS  CodeBuild/EC2: seconds to wait after a bootstrap failure before exiting
+#                      (EC2: shutting down), so its log line reaches runner-events first (default 10)
 #
-# Exit codes: 2 bad input, 3 no checksum for the tarball, 4 checksum mismatch, 5 hand-off unreadable,
-# 6 download failed, otherwise the runner's own exit code.
+# Exit codes (runner-events reads them from the build's phase context; functions/domain/bootstrap-exit.ts
+# holds the same table, and failure classes follow from it):
+#   2 bad input (or config.sh failed)
+#   3 no checksum for the tarball in checksums.json
+#   4 checksum mismatch: the tarball's SHA-256 is not the pinned one. Failure class checksum-mismatch:
+#     the job fails at once (no retry: every attempt would download the same bytes). The line reads
+#     `jit-runners bootstrap: error: checksum mismatch for runner version V (TARBALL): expected sha256 E, got A; …`
+#   5 hand-off unreadable: not readable within JR_HANDOFF_WAIT_SECONDS, empty, or not a JIT config
+#   6 download failed
+#   otherwise the runner's own exit code (run.sh exits 0 after its one job).
 
 # Never trace: the JIT config and the registration token pass through variables of this shell.
 set +x
@@ -56,17 +77,27 @@ download_base=${JR_DOWNLOAD_BASE_URL:-https://github.com/actions/runner/releases
 checksums_file=${JR_CHECKSUMS_FILE:-$script_dir/checksums.json}
 aws_cli=${JR_AWS:-aws}
 imds=${JR_IMDS_URL:-http://169.254.169.254}
+handoff_wait=${JR_HANDOFF_WAIT_SECONDS:-120}
+handoff_poll=${JR_HANDOFF_POLL_SECONDS:-2}
+failure_flush=${JR_FAILURE_FLUSH_SECONDS:-10}
 
-# ── EC2: whatever happens below, the instance must not outlive its one runner ──
-if [[ "$platform" == ec2 ]]; then
-  # shellcheck disable=SC2317  # invoked by the EXIT trap
-  shutdown_on_exit() {
-    local rc=$?
+# ── on exit: let the failure line reach runner-events; EC2: the instance must not outlive its runner ──
+runner_started=false
+# shellcheck disable=SC2317  # invoked by the EXIT trap
+on_exit() {
+  local rc=$?
+  if [[ "$rc" != 0 && "$runner_started" == false && "$platform" != other ]]; then
+    # Why: runner-events learns why a bootstrap failed from its log line; the build's or instance's end
+    # may reach it first (an instance state change carries no exit code), and the CloudWatch agent
+    # ships every few seconds. Waiting a little lets the line that names the cause arrive first.
+    sleep "$failure_flush" || true
+  fi
+  if [[ "$platform" == ec2 ]]; then
     log "runner finished (exit $rc); shutting down"
     shutdown -h now || poweroff || true
-  }
-  trap shutdown_on_exit EXIT
-fi
+  fi
+}
+trap on_exit EXIT
 
 # ── 1. what to run ──
 imds_token=''
@@ -96,6 +127,9 @@ case "$mode" in
 esac
 [[ -n "$parameter" ]] || die 2 "JR_PARAMETER is missing: no JIT config hand-off to read"
 [[ "$version" =~ ^[0-9]+\.[0-9]+\.[0-9]+$ ]] || die 2 "JR_RUNNER_VERSION must be an exact version such as 2.330.0 (got '${version}')"
+[[ "$handoff_wait" =~ ^[0-9]+$ ]] || die 2 "JR_HANDOFF_WAIT_SECONDS must be a whole number of seconds (got '${handoff_wait}')"
+[[ "$handoff_poll" =~ ^[0-9]+(\.[0-9]+)?$ ]] || die 2 "JR_HANDOFF_POLL_SECONDS must be a number of seconds (got '${handoff_poll}')"
+[[ "$failure_flush" =~ ^[0-9]+$ ]] || die 2 "JR_FAILURE_FLUSH_SECONDS must be a whole number of seconds (got '${failure_flush}')"
 if [[ "$mode" == regular ]]; then
   [[ -n "${JR_URL:-}" ]] || die 2 "JR_URL is required in regular mode"
   [[ -n "${JR_LABELS:-}" ]] || die 2 "JR_LABELS is required in regular mode"
@@ -130,26 +164,105 @@ curl -fsSL --retry 3 --retry-delay 2 -o "$download" "$url" || die 6 "download of
 actual=$(sha256sum "$download" | cut -d ' ' -f 1)
 if [[ "${actual,,}" != "${expected,,}" ]]; then
   rm -f "$download"
-  die 4 "SHA-256 mismatch for $tarball: expected $expected, got $actual; refusing to run it"
+  # One stable line: the checksum-mismatch signature (functions/domain/failure-signatures.ts) reads the
+  # version and the expected digest from it.
+  die 4 "checksum mismatch for runner version $version ($tarball): expected sha256 ${expected,,}, got ${actual,,}; refusing to run it"
 fi
 log "verified $tarball sha256=$actual"
 tar -xzf "$download" -C "$runner_dir"
 rm -f "$download"
 
 # ── 4. the secret, out of band ──
-secret=$("$aws_cli" ssm get-parameter --name "$parameter" --with-decryption --query Parameter.Value --output text 2>/dev/null) ||
-  die 5 "cannot read the JIT config from SSM parameter $parameter (already used, swept, or not readable by this role)"
+# The functions launch first and write the hand-off after (its read permission names this very build
+# or instance), so it may not exist yet, or not be readable yet (a read before the tag lands is denied):
+# both are retried until the deadline. Anything else (a KMS or validation error) will not heal by waiting.
+handoff_error=$(mktemp "${TMPDIR:-/tmp}/jr-handoff.XXXXXX")
+deadline=$((SECONDS + handoff_wait))
+tries=0
+secret=''
+while :; do
+  tries=$((tries + 1))
+  # The value leaves the CLI through its stdout (a pipe into this shell), never through an argument.
+  if secret=$("$aws_cli" ssm get-parameter --name "$parameter" --with-decryption \
+    --query Parameter.Value --output text 2>"$handoff_error"); then
+    break
+  fi
+  # Only the error's code is logged: the message may quote ARNs, never the value, but keep it short.
+  reason=$(grep -oE 'ParameterNotFound|AccessDenied[A-Za-z]*|Throttling[A-Za-z]*|TooManyRequests[A-Za-z]*|Rate exceeded|Could not connect to the endpoint URL|timed out|[A-Z][A-Za-z]+Exception' "$handoff_error" | head -n 1 || true)
+  case "$reason" in
+    ParameterNotFound | AccessDenied* | Throttling* | TooManyRequests* | 'Rate exceeded' | 'Could not connect to the endpoint URL' | 'timed out') ;;
+    *)
+      rm -f "$handoff_error"
+      die 5 "cannot read the JIT config from SSM parameter $parameter (${reason:-aws CLI failed}); not retried"
+      ;;
+  esac
+  if ((SECONDS >= deadline)); then
+    rm -f "$handoff_error"
+    die 5 "cannot read the JIT config from SSM parameter $parameter within ${handoff_wait} s ($tries tries, last: $reason)"
+  fi
+  ((tries == 1)) && log "waiting up to ${handoff_wait} s for the hand-off $parameter ($reason)"
+  sleep "$handoff_poll"
+done
+rm -f "$handoff_error"
 [[ -n "$secret" && "$secret" != None ]] || die 5 "SSM parameter $parameter is empty"
-# Delete right after reading: the hand-off is single use, and a leftover would only be a liability.
-"$aws_cli" ssm delete-parameter --name "$parameter" >/dev/null 2>&1 ||
-  log "warning: could not delete $parameter; the reconciler will sweep it"
+log "read the hand-off $parameter (try $tries); it stays for the functions to delete"
 
 # ── 5. run ──
 cd "$runner_dir"
+
+# Writes the files a JIT config carries, as `Runner.Listener run --jitconfig` would: the config is
+# base64 of a JSON object whose keys are file names in the runner root and whose values are the base64
+# contents. Flat JSON with base64 values, so a pattern reads it. .runner also gets DisableUpdate (the
+# setting config.sh --disableupdate writes): the listener sends it with every message poll.
+write_jit_files() {
+  local json pair key value runner_json written=()
+  json=$(printf '%s' "$secret" | base64 -d 2>/dev/null) || die 5 "SSM parameter $parameter does not hold a JIT config (not base64)"
+  # Pairs come through a pipe (process substitution), not a here-string, which bash may put in a temp file.
+  while IFS= read -r pair; do
+    [[ -n "$pair" ]] || continue
+    key=${pair#\"}
+    key=${key%%\"*}
+    value=${pair#*:}
+    value=${value#*\"}
+    value=${value%\"}
+    value=${value//\\\//\/} # JSON may escape '/'; base64 has no other use for a backslash
+    [[ "$key" =~ ^[.A-Za-z0-9_-]+$ && "$key" != . && "$key" != .. ]] ||
+      die 5 "SSM parameter $parameter: the JIT config names a file outside the runner directory"
+    [[ "$value" != *\\* ]] || die 5 "SSM parameter $parameter: the JIT config's $key is not base64"
+    if [[ "$key" == .runner ]]; then
+      runner_json=$(printf '%s' "$value" | base64 -d 2>/dev/null) || die 5 "SSM parameter $parameter: the JIT config's .runner is not base64"
+      runner_json=$(disable_update "$runner_json")
+      printf '%s' "$runner_json" >"$key"
+    else
+      printf '%s' "$value" | base64 -d >"$key" 2>/dev/null || die 5 "SSM parameter $parameter: the JIT config's $key is not base64"
+    fi
+    chmod 600 "$key"
+    written+=("$key")
+  done < <(printf '%s' "$json" | grep -oE '"[^"]+"[[:space:]]*:[[:space:]]*"[A-Za-z0-9+/=\\]*"' || true)
+  [[ -f .runner && -f .credentials ]] ||
+    die 5 "SSM parameter $parameter does not hold a JIT config (no .runner and .credentials in it)"
+  log "wrote the JIT config's files (${written[*]}) for ${runner_name:-?}; self-update disabled in .runner"
+}
+
+# `.runner` with "DisableUpdate": true (Newtonsoft reads property names case-insensitively).
+disable_update() {
+  local text=$1
+  shopt -s nocasematch
+  if [[ "$text" =~ \"DisableUpdate\"[[:space:]]*:[[:space:]]*(true|false) ]]; then
+    text=${text/"${BASH_REMATCH[0]}"/'"DisableUpdate": true'}
+  elif [[ "$text" =~ ^[^{]*\{[[:space:]]*\} ]]; then
+    text=${text/\{/'{"DisableUpdate": true'}
+  else
+    text=${text/\{/'{"DisableUpdate": true, '}
+  fi
+  shopt -u nocasematch
+  printf '%s' "$text"
+}
+
 if [[ "$(id -u)" == 0 ]]; then export RUNNER_ALLOW_RUNASROOT=1; fi
-# The runner and the workflow it runs get no AWS credentials from this environment.
+# The runner and the workflow it runs get no AWS credentials from this environment, nor the hand-off's name.
 unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN AWS_CONTAINER_CREDENTIALS_RELATIVE_URI \
-  AWS_CONTAINER_CREDENTIALS_FULL_URI AWS_CONTAINER_AUTHORIZATION_TOKEN
+  AWS_CONTAINER_CREDENTIALS_FULL_URI AWS_CONTAINER_AUTHORIZATION_TOKEN JR_PARAMETER
 if [[ "$platform" == ec2 ]]; then
   # Nothing after this point needs the instance role: keep workflow code away from it. (The CloudWatch
   # agent, started by the user data before this script, already holds its credentials.)
@@ -159,18 +272,23 @@ fi
 rc=0
 case "$mode" in
   jit)
+    write_jit_files
+    unset secret
     log "starting JIT runner ${runner_name:-?}"
-    ./run.sh --jitconfig "$secret" || rc=$?
+    runner_started=true
+    ./run.sh || rc=$?
     ;;
   regular)
     log "configuring regular runner $runner_name for $JR_URL"
-    ./config.sh --unattended --url "$JR_URL" --token "$secret" --name "$runner_name" \
+    # The runner reads ACTIONS_RUNNER_INPUT_<ARG> like --<arg> and removes it from its environment;
+    # the assignment prefix puts it in config.sh's environment alone, never in this shell's exports.
+    ACTIONS_RUNNER_INPUT_TOKEN=$secret ./config.sh --unattended --url "$JR_URL" --name "$runner_name" \
       --labels "$JR_LABELS" --no-default-labels --disableupdate --work _work ||
       die 2 "config.sh failed for $runner_name"
     unset secret
+    runner_started=true
     ./run.sh || rc=$?
     ;;
 esac
-unset secret
 log "runner exited with $rc"
 exit "$rc"

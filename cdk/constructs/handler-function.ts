@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { ArnFormat, type Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -5,7 +6,42 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import type { BundledLauncher } from '../../functions/composition/lambda-launcher.ts';
+import { acknowledgeGuard, acknowledgeLogGroup, GuardRule } from './acknowledge-guard.ts';
+
+/**
+ * The launchers one set of bundles carries (`globalThis.JR_BUNDLED_LAUNCHER`): the set the deployment's
+ * pools use, `codebuild,ec2` for a deployment with pools of both kinds.
+ */
+export type LauncherSet = 'codebuild' | 'ec2' | 'codebuild,ec2';
+export const LAUNCHER_SETS: readonly LauncherSet[] = ['codebuild', 'ec2', 'codebuild,ec2'];
+
+/** The functions and their handler files under functions/handlers/. */
+export const HANDLER_ENTRIES = ['webhook.ts', 'provisioner.ts', 'runner-events.ts', 'reconciler.ts'] as const;
+export type HandlerEntry = (typeof HANDLER_ENTRIES)[number];
+
+/**
+ * Where the installed package keeps the bundles its build made (`npm run build`: dist/lambda/, next to
+ * the compiled construct). From the repository's sources the folder does not exist and each function is
+ * bundled at synth by NodejsFunction with the local esbuild (docs/decisions.md "Packaging and CLI").
+ */
+export const PREBUILT_DIR = fileURLToPath(new URL('../../lambda/', import.meta.url));
+
+/** The folder of one function's prebuilt bundle for one launcher set: `<root><set>/<function>/`. */
+export function prebuiltBundleDir(root: string, launcher: LauncherSet, entry: HandlerEntry): string {
+  return `${root}${launcher.replace(',', '+')}/${entry.replace(/\.ts$/, '')}/`;
+}
+
+/** The folder of a function whose bundle is the same for every launcher set (the webhook's): kept once. */
+export function sharedBundleDir(root: string, entry: HandlerEntry): string {
+  return `${root}shared/${entry.replace(/\.ts$/, '')}/`;
+}
+
+/** The prebuilt bundle folder of a function for a launcher set under `root`, if the build made one. */
+export function prebuiltBundle(root: string, launcher: LauncherSet, entry: HandlerEntry): string | undefined {
+  return [prebuiltBundleDir(root, launcher, entry), sharedBundleDir(root, entry)].find((dir) =>
+    existsSync(`${dir}index.mjs`),
+  );
+}
 
 /** The repository root (functions/, package-lock.json). */
 export const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -69,7 +105,7 @@ export const HANDLER_ESBUILD = {
  * CodeBuild deployment ships no EC2 client code (and the reverse). The stack, the bench and the bundle
  * tests all build with it.
  */
-export function launcherDefine(launcher: BundledLauncher): Record<string, string> {
+export function launcherDefine(launcher: LauncherSet): Record<string, string> {
   return { 'globalThis.JR_BUNDLED_LAUNCHER': JSON.stringify(launcher) };
 }
 
@@ -82,9 +118,9 @@ const APPLICATION_LOG_LEVEL: Record<HandlerFunctionProps['logLevel'], lambda.App
 
 export interface HandlerFunctionProps {
   /** File under functions/handlers/, e.g. `webhook.ts`. */
-  entry: string;
-  /** The deployment's launcher: the only one the bundle carries (`launcherDefine`). */
-  launcher: BundledLauncher;
+  entry: HandlerEntry;
+  /** The deployment's launchers: the only ones the bundle carries (`launcherDefine`). */
+  launcher: LauncherSet;
   /** Physical function name (the stack prefixes its own name). */
   functionName: string;
   description: string;
@@ -107,17 +143,23 @@ export interface HandlerFunctionProps {
  * retention, and its own role that may write only that log group (no AWS managed policy).
  */
 export class HandlerFunction extends Construct {
-  readonly fn: NodejsFunction;
+  readonly fn: lambda.Function;
   readonly role: iam.Role;
   readonly logGroup: logs.LogGroup;
 
   constructor(scope: Construct, id: string, props: HandlerFunctionProps) {
     super(scope, id);
+    acknowledgeGuard(
+      this,
+      GuardRule.lambdaInVpc,
+      'The functions call only GitHub and public AWS APIs and serve no private network; in a VPC they would need a NAT gateway (or one endpoint per AWS API) to reach the same endpoints, adding cost and a failure point without narrowing what they can reach.',
+    );
     this.logGroup = new logs.LogGroup(this, 'Logs', {
       logGroupName: `/aws/lambda/${props.functionName}`,
       retention: props.logRetention,
       removalPolicy: RemovalPolicy.DESTROY,
     });
+    acknowledgeLogGroup(this.logGroup, props.logRetention);
     this.role = new iam.Role(this, 'Role', {
       assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
       description: `${props.functionName}: ${props.description}`,
@@ -129,13 +171,10 @@ export class HandlerFunction extends Construct {
         resources: [this.logGroup.logGroupArn],
       }),
     );
-    this.fn = new NodejsFunction(this, 'Function', {
+    const common = {
       functionName: props.functionName,
       description: props.description,
-      entry: fileURLToPath(new URL(`../../functions/handlers/${props.entry}`, import.meta.url)),
-      handler: 'handler',
-      projectRoot: PROJECT_ROOT,
-      depsLockFilePath: fileURLToPath(new URL('../../package-lock.json', import.meta.url)),
+      handler: 'index.handler',
       runtime: HANDLER_RUNTIME,
       architecture: lambda.Architecture.ARM_64,
       memorySize: props.memorySize ?? 512,
@@ -152,6 +191,26 @@ export class HandlerFunction extends Construct {
       ...(props.reservedConcurrentExecutions === undefined
         ? {}
         : { reservedConcurrentExecutions: props.reservedConcurrentExecutions }),
+    } satisfies lambda.FunctionProps | Omit<lambda.FunctionProps, 'code'>;
+    const prebuilt = prebuiltBundle(PREBUILT_DIR, props.launcher, props.entry);
+    if (prebuilt !== undefined) {
+      // Installed package: the bundle its build made with the same esbuild settings (no esbuild at synth).
+      this.fn = new lambda.Function(this, 'Function', { ...common, code: lambda.Code.fromAsset(prebuilt) });
+      return;
+    }
+    const entry = fileURLToPath(new URL(`../../functions/handlers/${props.entry}`, import.meta.url));
+    if (!existsSync(entry)) {
+      // The compiled construct without its bundles: a package whose build did not run.
+      throw new Error(
+        `jit-runners: no bundle of ${props.entry} for the ${props.launcher} launchers in ${PREBUILT_DIR} and no source at ${entry}; install a package made by npm pack (its prepack runs npm run build)`,
+      );
+    }
+    this.fn = new NodejsFunction(this, 'Function', {
+      ...common,
+      entry,
+      handler: 'handler',
+      projectRoot: PROJECT_ROOT,
+      depsLockFilePath: fileURLToPath(new URL('../../package-lock.json', import.meta.url)),
       bundling: {
         forceDockerBundling: false,
         format: OutputFormat.ESM,

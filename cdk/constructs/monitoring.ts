@@ -8,6 +8,7 @@ import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { FailureClass } from '../../functions/domain/failure-class.ts';
 import { LOG_SIGNATURES } from '../../functions/domain/failure-signatures.ts';
+import { acknowledgeGuard, GuardRule } from './acknowledge-guard.ts';
 
 /** Metric names the functions emit (EMF, see functions/adapters/aws/emf-metrics.ts) and the alarms watch. */
 export const AppMetric = {
@@ -16,6 +17,8 @@ export const AppMetric = {
   /** From the runner log group (metric filters), not from the functions. */
   runnerMetadataMissingLines: 'RunnerMetadataMissingLines',
   runnerBreakerOpenLines: 'RunnerBreakerOpenLines',
+  /** The bootstrap's line when a downloaded actions/runner tarball does not match runner/checksums.json. */
+  runnerChecksumMismatchLines: 'RunnerChecksumMismatchLines',
 } as const;
 
 export interface MonitoringProps {
@@ -23,7 +26,8 @@ export interface MonitoringProps {
   namespace: string;
   dashboardName: string;
   deadLetterQueue: sqs.IQueue;
-  runnerLogGroup: logs.ILogGroup;
+  /** The runner log group of every pool (one without pools). */
+  runnerLogGroups: readonly logs.ILogGroup[];
   functions: Record<string, lambda.IFunction>;
   jobsFailedThreshold: number;
   metadataMissingThreshold: number;
@@ -41,7 +45,10 @@ function anyOf(terms: readonly string[]): logs.IFilterPattern {
 
 /** Alarms (dead letters, failed jobs, metadata-missing rate, breaker open) and one dashboard. */
 export class Monitoring extends Construct {
-  readonly alarms: Record<'deadLetters' | 'jobsFailed' | 'metadataMissing' | 'breakerOpen', cloudwatch.Alarm>;
+  readonly alarms: Record<
+    'deadLetters' | 'jobsFailed' | 'metadataMissing' | 'breakerOpen' | 'checksumMismatch',
+    cloudwatch.Alarm
+  >;
   readonly dashboard: cloudwatch.Dashboard;
 
   constructor(scope: Construct, id: string, props: MonitoringProps) {
@@ -49,17 +56,21 @@ export class Monitoring extends Construct {
     const metric = (metricName: string, period = Duration.minutes(15)) =>
       new cloudwatch.Metric({ namespace: props.namespace, metricName, statistic: 'Sum', period });
 
-    // Counted straight from the runner logs, so the rate is visible even when no function ran.
+    // Counted straight from the runner logs, so the rate is visible even when no function ran. The
+    // filters of every pool's log group add to the same metric.
     for (const [name, failureClass, metricName] of [
       ['MetadataMissingLines', FailureClass.metadataMissing, AppMetric.runnerMetadataMissingLines],
       ['BreakerOpenLines', FailureClass.breakerOpen, AppMetric.runnerBreakerOpenLines],
+      ['ChecksumMismatchLines', FailureClass.checksumMismatch, AppMetric.runnerChecksumMismatchLines],
     ] as const) {
-      new logs.MetricFilter(this, name, {
-        logGroup: props.runnerLogGroup,
-        filterPattern: anyOf(termsOf(failureClass)),
-        metricNamespace: props.namespace,
-        metricName,
-        metricValue: '1',
+      props.runnerLogGroups.forEach((logGroup, index) => {
+        new logs.MetricFilter(this, index === 0 ? name : `${name}${index}`, {
+          logGroup,
+          filterPattern: anyOf(termsOf(failureClass)),
+          metricNamespace: props.namespace,
+          metricName,
+          metricValue: '1',
+        });
       });
     }
 
@@ -69,6 +80,7 @@ export class Monitoring extends Construct {
     });
     const jobsFailed = metric(AppMetric.jobFailed);
     const metadataMissing = metric(AppMetric.runnerMetadataMissingLines);
+    const checksumMismatch = metric(AppMetric.runnerChecksumMismatchLines);
     const breakerOpen = new cloudwatch.MathExpression({
       expression: 'FILL(opened, 0) + FILL(lines, 0)',
       usingMetrics: {
@@ -108,10 +120,26 @@ export class Monitoring extends Construct {
         1,
         "GitHub's backend answered breaker open; scopes back off.",
       ),
+      // One line is enough: every attempt downloads the same bytes, so it is a wrong checksum entry, a
+      // changed release or a tampered download, never noise (the job already failed without a retry).
+      checksumMismatch: alarm(
+        'ChecksumMismatchAlarm',
+        checksumMismatch,
+        1,
+        'A runner refused its actions/runner tarball: the SHA-256 does not match runner/checksums.json (wrong entry, a re-published release or a tampered download). Jobs of that version fail until the checksum or the pinned version is fixed.',
+      ),
     };
     if (props.alarmTopicArn) {
       const topic = sns.Topic.fromTopicArn(this, 'AlarmTopic', props.alarmTopicArn);
       for (const a of Object.values(this.alarms)) a.addAlarmAction(new actions.SnsAction(topic));
+    } else {
+      for (const a of Object.values(this.alarms)) {
+        acknowledgeGuard(
+          a,
+          GuardRule.alarmAction,
+          'No alarmTopicArn was given: the deployment chose dashboard-only alarms. With alarmTopicArn every alarm notifies the topic and this control passes unacknowledged.',
+        );
+      }
     }
 
     this.dashboard = new cloudwatch.Dashboard(this, 'Dashboard', { dashboardName: props.dashboardName });
@@ -122,6 +150,13 @@ export class Monitoring extends Construct {
       new cloudwatch.GraphWidget({ title: 'Jobs failed', left: [jobsFailed], width: 8 }),
       new cloudwatch.GraphWidget({ title: 'Metadata-missing lines (runner logs)', left: [metadataMissing], width: 8 }),
       new cloudwatch.GraphWidget({ title: 'Breaker open', left: [breakerOpen], width: 8 }),
+    );
+    this.dashboard.addWidgets(
+      new cloudwatch.GraphWidget({
+        title: 'Tarball checksum mismatches (runner logs)',
+        left: [checksumMismatch],
+        width: 8,
+      }),
     );
     this.dashboard.addWidgets(
       new cloudwatch.GraphWidget({ title: 'Dead-letter queue depth', left: [dlqDepth], width: 8 }),

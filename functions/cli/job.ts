@@ -35,6 +35,14 @@ export function formatJob(job: Job): string {
   if (job.runnerName)
     lines.push(`  runner: ${job.runnerName} (id ${job.runnerId ?? '?'}, v${job.runnerVersion ?? '?'})`);
   if (job.ranOn) lines.push(`  ran on: ${job.ranOn}`);
+  if (job.status === 'waiting-capacity' && job.backlogSince !== undefined)
+    lines.push(
+      `  waiting for a runner of pool ${poolNameOf(job)} to end since ${new Date(job.backlogSince).toISOString()} (turn ${job.turn ?? '?'}; the pool is at its maxRunners)`,
+    );
+  else if (job.backlogSince !== undefined)
+    lines.push(
+      `  waited for capacity from ${new Date(job.backlogSince).toISOString()} (turn ${job.turn ?? '?'})${job.launchedAt === undefined ? '' : `, launched after ${formatWait(job.launchedAt - job.backlogSince)}`}`,
+    );
   if (job.status === 'waiting' && job.waitingSince !== undefined)
     lines.push(`  waiting for an environment approval since ${new Date(job.waitingSince).toISOString()}`);
   else if (job.assignableAt !== undefined)
@@ -44,4 +52,12 @@ export function formatJob(job: Job): string {
   lines.push('  history:');
   for (const e of job.history) lines.push(`    ${new Date(e.at).toISOString()}  ${e.status.padEnd(15)} ${e.note}`);
   return `${lines.join('\n')}\n`;
+}
+
+/** A wait as people read it: `850 ms`, `12.3 s`, `4 min 5 s`. */
+function formatWait(ms: number): string {
+  if (ms < 1_000) return `${Math.max(0, Math.round(ms))} ms`;
+  if (ms < 60_000) return `${(ms / 1_000).toFixed(1)} s`;
+  const seconds = Math.round(ms / 1_000);
+  return `${Math.floor(seconds / 60)} min ${seconds % 60} s`;
 }

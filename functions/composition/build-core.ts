@@ -7,6 +7,7 @@ import type { Clock, Dispatcher, Logger, Metrics } from '../ports/runtime.ts';
 import type { Store } from '../ports/store.ts';
 import { createBaselineAdmin } from '../use-cases/admin/baseline-admin.ts';
 import { createCheckStartTimeouts } from '../use-cases/healing/check-start-timeouts.ts';
+import { createConfirmRunnerSignal } from '../use-cases/healing/confirm-runner-signal.ts';
 import { createHandleRunnerSignal } from '../use-cases/healing/handle-runner-signal.ts';
 import { createRecordObservedBaseline } from '../use-cases/healing/record-observed-baseline.ts';
 import { createRetireRunner } from '../use-cases/healing/retire-runner.ts';
@@ -15,7 +16,9 @@ import { createRunnerFailureActions } from '../use-cases/healing/runner-failure-
 import { createAcceptWebhook, createRecordQueuedJob, type JobProgress } from '../use-cases/ingress/accept-webhook.ts';
 import { createHandleJobProgress } from '../use-cases/ingress/handle-job-progress.ts';
 import { type BaselineGate, createBaselineGate } from '../use-cases/provisioning/baseline-gate.ts';
+import { createDropHandoff } from '../use-cases/provisioning/drop-handoff.ts';
 import { createProvisionJob } from '../use-cases/provisioning/provision-job.ts';
+import { createRunnerCapacity } from '../use-cases/provisioning/runner-capacity.ts';
 import { createScopeGuard } from '../use-cases/provisioning/scope-guard.ts';
 import { createDiscoverQueuedJobs, discoveryGraceMs } from '../use-cases/reconcile/discover-queued-jobs.ts';
 import { createReconcile, type ReconcileSettings } from '../use-cases/reconcile/reconcile.ts';
@@ -55,6 +58,8 @@ export interface CoreOverrides {
   requestWorkaround?: (scope: Scope, target: GitHubTarget, now: number, pool: string) => void;
   /** Wraps the baseline gate every use case sees (for example to record its `forget` calls). */
   baselineGate?: (built: BaselineGate) => BaselineGate;
+  /** How long a capped pool's slot may lack a listed runner before the reconciler frees it (default 60 s). */
+  lostSlotGraceMs?: number;
 }
 
 /**
@@ -90,8 +95,29 @@ export function buildCore(deps: CoreDeps) {
   });
   const baselineGate = overrides.baselineGate ? overrides.baselineGate(builtGate) : builtGate;
 
+  // Slots and backlogs of the pools with `maxRunners` (docs/design.md "Capacity"); inert without a cap.
+  const runnerCapacity = createRunnerCapacity({
+    config,
+    store,
+    launcher,
+    dispatcher,
+    clock,
+    logger,
+    metrics,
+    random,
+    ...(overrides.lostSlotGraceMs !== undefined ? { lostSlotGraceMs: overrides.lostSlotGraceMs } : {}),
+  });
+  const onRunnerGone = runnerCapacity.active ? (name: string) => runnerCapacity.runnerEnded(name) : undefined;
   // The one retire path (docs/design.md "Retiring a runner"): every caller that retires a runner uses it.
-  const retireRunner = createRetireRunner({ store, github, launcher, scopeGuard, logger, metrics });
+  const retireRunner = createRetireRunner({
+    store,
+    github,
+    launcher,
+    scopeGuard,
+    logger,
+    metrics,
+    onProcessGone: onRunnerGone,
+  });
   const provisionJob = createProvisionJob({
     config,
     jobs: store.jobs,
@@ -104,6 +130,7 @@ export function buildCore(deps: CoreDeps) {
     logger,
     metrics,
     retireRunner,
+    capacity: runnerCapacity,
     owner,
     random,
     ...(deps.leaseMs !== undefined ? { leaseMs: deps.leaseMs } : {}),
@@ -156,12 +183,23 @@ export function buildCore(deps: CoreDeps) {
     metrics,
     random,
   });
+  // A runner that read its hand-off, or ended, no longer needs it: the functions delete it (runners cannot).
+  const dropHandoff = createDropHandoff({ config, launcher, logger });
+  progressListeners.push(dropHandoff.onProgress);
   const handleRunnerSignal = createHandleRunnerSignal({
     config,
     jobs: store.jobs,
     actions: runnerFailures,
+    confirm: createConfirmRunnerSignal({ config, github, launcher, scopeGuard }),
     clock,
     logger,
+    onRunnerEnded: async (runnerName) => {
+      try {
+        await onRunnerGone?.(runnerName);
+      } finally {
+        await dropHandoff.onRunnerEnded(runnerName);
+      }
+    },
   });
   const checkStartTimeouts = createCheckStartTimeouts({
     config,
@@ -224,6 +262,7 @@ export function buildCore(deps: CoreDeps) {
     },
     checkStartTimeouts,
     ...(discoverQueuedJobs ? { discoverQueuedJobs } : {}),
+    ...(runnerCapacity.active ? { runnerCapacity } : {}),
     owner,
     logger,
     metrics,
@@ -244,6 +283,7 @@ export function buildCore(deps: CoreDeps) {
     scopeGuard,
     baselineGate,
     retireRunner,
+    runnerCapacity,
     runnerFailures,
     progressListeners,
     runWorkaround,

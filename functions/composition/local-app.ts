@@ -104,7 +104,14 @@ export async function startLocalApp(options: LocalAppOptions): Promise<LocalApp>
 
     const github =
       options.overrides?.github ??
-      createGitHubClient({ appId: appId as number, privateKey: privateKey as string, apiUrl, logger });
+      createGitHubClient({
+        appId: appId as number,
+        privateKey: privateKey as string,
+        apiUrl,
+        logger,
+        // Every token and JIT config GitHub mints is registered for redaction as it arrives.
+        onSecret: (value) => secrets.addMinted(value),
+      });
 
     // ── Store ──
     let store = options.overrides?.store;
@@ -136,8 +143,8 @@ export async function startLocalApp(options: LocalAppOptions): Promise<LocalApp>
         while (storeRequests > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
         client.destroy();
       });
-      await ensureTable(client, config.store.tableName);
-      store = createDynamoStore({ client, tableName: config.store.tableName });
+      const table = await ensureTable(client, config.store.tableName);
+      store = createDynamoStore({ client, tableName: config.store.tableName, backlogIndex: table.backlogIndex });
     }
 
     // ── Launcher, dispatcher, core ──

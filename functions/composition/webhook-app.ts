@@ -8,19 +8,21 @@ import { createDynamoStore } from '../adapters/dynamodb/dynamo-store.ts';
 import { createLocalDynamoClient } from '../adapters/dynamodb/local-client.ts';
 import { LambdaDispatcher } from '../adapters/lambda/lambda-dispatcher.ts';
 import { createRedactingLogger, SecretRegistry } from '../adapters/logging/redacting-logger.ts';
-import { parseConfig } from '../config/config.ts';
 import { EnvName } from '../config/env-names.ts';
 import { ConfigError } from '../domain/errors.ts';
 import { createLambdaLogger } from '../handlers/lambda-logger.ts';
 import { type Logger, systemClock } from '../ports/runtime.ts';
 import { createAcceptWebhook, type WebhookRequest, type WebhookResponse } from '../use-cases/ingress/accept-webhook.ts';
 import { DEFAULT_LEASE_MS } from '../use-cases/provisioning/provision-job.ts';
+import { loadLambdaConfig } from './lambda-config.ts';
 
 const METRICS_NAMESPACE_ENV = 'POWERTOOLS_METRICS_NAMESPACE';
 
 export interface WebhookApp {
   acceptWebhook: (request: WebhookRequest) => Promise<WebhookResponse>;
   logger: Logger;
+  /** What the logger redacts (the webhook secrets); the handler's error boundary redacts with it too. */
+  secrets: SecretRegistry;
 }
 
 /**
@@ -32,22 +34,33 @@ export interface WebhookApp {
  * observed baselines) are handed to the provisioner function with an asynchronous invoke instead.
  */
 export async function createWebhookApp(env: Readonly<Record<string, string | undefined>>): Promise<WebhookApp> {
-  const parsed = parseConfig({ env }, 'lambda');
+  // The pools choose which jobs are served: a long list is read from SSM (RUNNER_POOLS_PARAMETER) first.
+  const parsed = await loadLambdaConfig(env);
   const registry = new SecretRegistry();
   const logger = createRedactingLogger(createLambdaLogger('webhook', parsed.logLevel), registry);
 
-  let webhookSecrets = parsed.github.webhookSecrets;
-  if (webhookSecrets.length === 0) {
-    // Only the webhook secret: this function's role may not read the App private key.
+  let webhookSecrets: () => Promise<readonly string[]> | readonly string[];
+  let first: readonly string[] = parsed.github.webhookSecrets;
+  if (first.length > 0) {
+    webhookSecrets = () => parsed.github.webhookSecrets;
+  } else {
+    // Only the webhook secret: this function's role may not read the App private key. Read again once
+    // SECRETS_CACHE_SECONDS have passed, so a rotation (docs/deploy.md) needs no cold start.
     const loadSecrets = createSecretsLoader({
       client: new SecretsManagerClient({}),
       privateKeySecretArn: undefined,
       webhookSecretArn: parsed.aws.webhookSecretArn,
+      ttlMs: parsed.secretsCacheSeconds * 1000,
     });
-    webhookSecrets = (await loadSecrets()).webhookSecrets;
+    first = (await loadSecrets()).webhookSecrets;
+    webhookSecrets = async () => {
+      const current = (await loadSecrets()).webhookSecrets;
+      for (const s of current) registry.add(s);
+      return current;
+    };
   }
-  for (const s of webhookSecrets) registry.add(s);
-  if (webhookSecrets.length === 0) {
+  for (const s of first) registry.add(s);
+  if (first.length === 0) {
     throw new ConfigError(EnvName.githubWebhookSecretArn, 'the webhook secret is required in AWS');
   }
 
@@ -59,7 +72,7 @@ export async function createWebhookApp(env: Readonly<Record<string, string | und
 
   const acceptWebhook = createAcceptWebhook({
     config: parsed,
-    webhookSecrets: () => webhookSecrets,
+    webhookSecrets,
     jobs: store.jobs,
     dispatcher,
     clock: systemClock,
@@ -79,5 +92,5 @@ export async function createWebhookApp(env: Readonly<Record<string, string | und
       }
     },
   });
-  return { acceptWebhook, logger };
+  return { acceptWebhook, logger, secrets: registry };
 }

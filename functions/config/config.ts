@@ -1,9 +1,15 @@
 import { ConfigError } from '../domain/errors.ts';
 import { LauncherKind } from '../domain/launcher-kind.ts';
-import type { RunnerPool } from '../domain/runner-pool.ts';
 import { compareVersions } from '../domain/runner-version.ts';
 import { EnvName } from './env-names.ts';
-import { decodePoolsJson, defaultPool, type PoolDefaults, parsePools, readPoolsFile } from './runner-pools.ts';
+import {
+  type ConfiguredPool,
+  decodePoolsJson,
+  defaultPool,
+  type PoolDefaults,
+  parsePools,
+  readPoolsFile,
+} from './runner-pools.ts';
 import { reason, SETTINGS, type SettingKey, type SettingValue } from './settings.ts';
 
 export const BaselinePolicy = { onError: 'on-error', proactive: 'proactive', off: 'off' } as const;
@@ -45,9 +51,10 @@ export interface Config {
   /**
    * The runner pools, in matching order (docs/design.md "Configuration", Pools): `RUNNER_POOLS` or
    * `RUNNER_POOLS_FILE`, else one pool `default` from `RUNNER_LABELS`, `LAUNCHER`, `RUNNER_DIR` and
-   * `RUNNER_VERSION`. Each has its launcher and runnerVersion filled in (and runnerDir when known).
+   * `RUNNER_VERSION`. Each has its launcher and runnerVersion filled in (and runnerDir when known), and
+   * its own AWS resources (`codebuild` / `ec2`) when the list gives them.
    */
-  pools: RunnerPool[];
+  pools: ConfiguredPool[];
   /** Lines start-up prints once (a setting that is ignored, and why); never a secret. */
   notices: string[];
   local: { runnerDir: string | undefined; port: number; stateDir: string };
@@ -65,6 +72,8 @@ export interface Config {
     breakerMaxBackoffSeconds: number;
   };
   logLevel: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
+  /** How long read secrets are served before they are read again (`SECRETS_CACHE_SECONDS`). */
+  secretsCacheSeconds: number;
   aws: {
     provisionerFunctionName: string | undefined;
     privateKeySecretArn: string | undefined;
@@ -75,6 +84,7 @@ export interface Config {
     ec2InstanceType: string | undefined;
     ec2UseSpot: boolean;
     jitConfigParameterPrefix: string;
+    jitConfigKmsKeyId: string | undefined;
   };
 }
 
@@ -87,6 +97,11 @@ export interface ConfigSources {
   readFile?: (path: string) => string;
   /** Decodes a YAML `RUNNER_POOLS_FILE` (injected by the local root so Lambda bundles carry no YAML parser). */
   parseYaml?: (text: string) => unknown;
+  /**
+   * The value of the SSM parameter `RUNNER_POOLS_PARAMETER` names, read by the Lambda composition before
+   * parsing (functions/composition/lambda-config.ts); parsed exactly as `RUNNER_POOLS`.
+   */
+  runnerPoolsParameterValue?: string;
 }
 
 /** The variables, as the settings table parses them (keyed by variable name). */
@@ -157,10 +172,13 @@ export function parseConfig(sources: ConfigSources, context: ConfigContext = 'lo
   }
 
   const launcher = p.LAUNCHER ?? 'local';
-  if (context === 'lambda' && launcher === 'codebuild' && !p.CODEBUILD_PROJECT_NAME) {
+  // With a pool list each codebuild/ec2 pool needs its own resources or these variables (runner-pools.ts).
+  const poolList =
+    p.RUNNER_POOLS !== undefined || p.RUNNER_POOLS_FILE !== undefined || p.RUNNER_POOLS_PARAMETER !== undefined;
+  if (context === 'lambda' && !poolList && launcher === 'codebuild' && !p.CODEBUILD_PROJECT_NAME) {
     throw new ConfigError(EnvName.codebuildProjectName, `is required with ${EnvName.launcher}=codebuild`);
   }
-  if (context === 'lambda' && launcher === 'ec2' && !p.EC2_LAUNCH_TEMPLATE_ID) {
+  if (context === 'lambda' && !poolList && launcher === 'ec2' && !p.EC2_LAUNCH_TEMPLATE_ID) {
     throw new ConfigError(EnvName.ec2LaunchTemplateId, `is required with ${EnvName.launcher}=ec2`);
   }
   if (context === 'local' && mode === 'github' && launcher === 'local' && !p.RUNNER_DIR) {
@@ -176,6 +194,9 @@ export function parseConfig(sources: ConfigSources, context: ConfigContext = 'lo
     runnerVersion: p.RUNNER_VERSION,
     versionFloor: p.RUNNER_VERSION_FLOOR,
     requireRunnerDir: context === 'local' && mode === 'github',
+    ...(context === 'lambda' && {
+      launcherResources: { codebuild: Boolean(p.CODEBUILD_PROJECT_NAME), ec2: Boolean(p.EC2_LAUNCH_TEMPLATE_ID) },
+    }),
   };
   const { pools, notices } = parsePoolSettings(p, sources, context, poolDefaults);
 
@@ -219,6 +240,7 @@ export function parseConfig(sources: ConfigSources, context: ConfigContext = 'lo
       breakerMaxBackoffSeconds: p.BREAKER_MAX_BACKOFF_SECONDS,
     },
     logLevel: p.LOG_LEVEL,
+    secretsCacheSeconds: p.SECRETS_CACHE_SECONDS,
     aws: {
       provisionerFunctionName: p.PROVISIONER_FUNCTION_NAME,
       privateKeySecretArn: p.GITHUB_APP_PRIVATE_KEY_SECRET_ARN,
@@ -229,29 +251,60 @@ export function parseConfig(sources: ConfigSources, context: ConfigContext = 'lo
       ec2InstanceType: p.EC2_INSTANCE_TYPE,
       ec2UseSpot: p.EC2_USE_SPOT === 'true',
       jitConfigParameterPrefix: p.JIT_CONFIG_PARAMETER_PREFIX,
+      jitConfigKmsKeyId: p.JIT_CONFIG_KMS_KEY_ID,
     },
   };
 }
 
 /**
- * The pools from `RUNNER_POOLS` or `RUNNER_POOLS_FILE`, or the one pool `default`. `RUNNER_LABELS` keeps
- * its meaning for the default pool only; a list of pools says its labels pool by pool.
+ * The pools from `RUNNER_POOLS`, `RUNNER_POOLS_PARAMETER` (AWS) or `RUNNER_POOLS_FILE` (local), or the
+ * one pool `default`. `RUNNER_LABELS` keeps its meaning for the default pool only; a list of pools says
+ * its labels pool by pool.
  */
 function parsePoolSettings(
   p: Parsed,
   sources: ConfigSources,
   context: ConfigContext,
   defaults: PoolDefaults,
-): { pools: RunnerPool[]; notices: string[] } {
+): { pools: ConfiguredPool[]; notices: string[] } {
   if (p.RUNNER_POOLS !== undefined && p.RUNNER_POOLS_FILE !== undefined) {
     throw new ConfigError(
       EnvName.runnerPoolsFile,
       `set either ${EnvName.runnerPools} or ${EnvName.runnerPoolsFile}, not both`,
     );
   }
-  let pools: RunnerPool[];
+  const parameter = p.RUNNER_POOLS_PARAMETER;
+  if (parameter !== undefined) {
+    const other =
+      p.RUNNER_POOLS !== undefined ? EnvName.runnerPools : p.RUNNER_POOLS_FILE !== undefined && EnvName.runnerPoolsFile;
+    if (other) {
+      throw new ConfigError(
+        EnvName.runnerPoolsParameter,
+        `set either ${other} or ${EnvName.runnerPoolsParameter}, not both (the stack sets one of ${EnvName.runnerPools} and ${EnvName.runnerPoolsParameter})`,
+      );
+    }
+    // Why not read it in local mode: local mode never calls AWS to start (it runs offline), and its
+    // runners are local processes, whatever launcher the deployment's pools name.
+    if (context !== 'lambda') {
+      throw new ConfigError(
+        EnvName.runnerPoolsParameter,
+        `is read in AWS only; locally put the list in ${EnvName.runnerPools} or ${EnvName.runnerPoolsFile} (aws ssm get-parameter --name ${parameter} --query Parameter.Value --output text > pools.json)`,
+      );
+    }
+  }
+  let pools: ConfiguredPool[];
   if (p.RUNNER_POOLS !== undefined) {
     pools = parsePools(decodePoolsJson(p.RUNNER_POOLS, EnvName.runnerPools), EnvName.runnerPools, defaults);
+  } else if (parameter !== undefined) {
+    const text = sources.runnerPoolsParameterValue;
+    if (text === undefined) {
+      throw new ConfigError(
+        EnvName.runnerPoolsParameter,
+        `${parameter} was not read before the configuration was parsed`,
+      );
+    }
+    const list = decodePoolsJson(text, EnvName.runnerPoolsParameter, parameter);
+    pools = parsePools(list, EnvName.runnerPoolsParameter, defaults);
   } else if (p.RUNNER_POOLS_FILE !== undefined) {
     if (context !== 'local') {
       throw new ConfigError(
@@ -270,7 +323,12 @@ function parsePoolSettings(
     return { pools: [defaultPool(p.RUNNER_LABELS, defaults)], notices: [] };
   }
   const labelsSet = (sources.env[EnvName.runnerLabels] ?? '').trim() !== '';
-  const from = p.RUNNER_POOLS !== undefined ? EnvName.runnerPools : EnvName.runnerPoolsFile;
+  const from =
+    p.RUNNER_POOLS !== undefined
+      ? EnvName.runnerPools
+      : parameter !== undefined
+        ? EnvName.runnerPoolsParameter
+        : EnvName.runnerPoolsFile;
   const notices = labelsSet
     ? [`${EnvName.runnerLabels} is ignored: ${from} is set, and each pool's labels choose the pool`]
     : [];

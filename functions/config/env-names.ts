@@ -24,6 +24,7 @@ export const EnvName = {
   runnerDir: 'RUNNER_DIR',
   runnerPools: 'RUNNER_POOLS',
   runnerPoolsFile: 'RUNNER_POOLS_FILE',
+  runnerPoolsParameter: 'RUNNER_POOLS_PARAMETER',
   port: 'PORT',
   stateDir: 'STATE_DIR',
   dynamodbEndpoint: 'DYNAMODB_ENDPOINT',
@@ -40,6 +41,7 @@ export const EnvName = {
   runnerNamePrefix: 'RUNNER_NAME_PREFIX',
   discoverQueuedJobs: 'DISCOVER_QUEUED_JOBS',
   logLevel: 'LOG_LEVEL',
+  secretsCacheSeconds: 'SECRETS_CACHE_SECONDS',
   // AWS wiring, set by the CDK stack only.
   provisionerFunctionName: 'PROVISIONER_FUNCTION_NAME',
   githubAppPrivateKeySecretArn: 'GITHUB_APP_PRIVATE_KEY_SECRET_ARN',
@@ -50,6 +52,7 @@ export const EnvName = {
   ec2InstanceType: 'EC2_INSTANCE_TYPE',
   ec2UseSpot: 'EC2_USE_SPOT',
   jitConfigParameterPrefix: 'JIT_CONFIG_PARAMETER_PREFIX',
+  jitConfigKmsKeyId: 'JIT_CONFIG_KMS_KEY_ID',
 } as const;
 
 export type EnvName = (typeof EnvName)[keyof typeof EnvName];

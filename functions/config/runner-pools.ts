@@ -13,8 +13,75 @@ import { reason } from './settings.ts';
  * Each pool is parsed on its own so a failure names the pool and the field, on one line.
  */
 
-const POOL_FIELDS = ['name', 'labels', 'launcher', 'runnerDir', 'maxRunners', 'runnerVersion'] as const;
+const POOL_FIELDS = [
+  'name',
+  'labels',
+  'launcher',
+  'runnerDir',
+  'maxRunners',
+  'runnerVersion',
+  'codebuild',
+  'ec2',
+] as const;
+const CODEBUILD_FIELDS = ['projectName'] as const;
+const EC2_FIELDS = ['launchTemplateId', 'instanceTypes', 'subnetIds', 'spot'] as const;
 const LAUNCHERS = Object.values(LauncherKind);
+
+/** A `codebuild` pool's own resources: the CodeBuild project its runners build in. */
+export interface CodeBuildPoolResources {
+  readonly projectName: string;
+}
+
+/** An `ec2` pool's own resources: where and how its runner instances start. */
+export interface Ec2PoolResources {
+  /** The launch template (AMI, instance profile, user data); also the value of the instances' fleet tag. */
+  readonly launchTemplateId: string;
+  /** Tried in order; empty: the launch template's own type. */
+  readonly instanceTypes: readonly string[];
+  /** Empty: the launch template's network settings. */
+  readonly subnetIds: readonly string[];
+  /** Spot first (across `instanceTypes`), then on-demand. */
+  readonly spot: boolean;
+}
+
+/**
+ * A pool as the configuration holds it: the domain's {@link RunnerPool} plus the AWS resources the
+ * stack made for it (`codebuild` or `ec2`, matching its launcher). A codebuild/ec2 pool without them
+ * uses the single-launcher variables (`CODEBUILD_PROJECT_NAME`, `EC2_*`), as before pools.
+ */
+export interface ConfiguredPool extends RunnerPool {
+  readonly codebuild?: CodeBuildPoolResources;
+  readonly ec2?: Ec2PoolResources;
+}
+
+/** Each entry once: a type or subnet listed twice is a mistake (a spot list would try it twice). */
+const distinct = (list: readonly string[]) => new Set(list).size === list.length;
+
+const codebuildSchema = z.strictObject({
+  projectName: z
+    .string()
+    .check(
+      z.regex(
+        /^[A-Za-z0-9][A-Za-z0-9_-]{1,254}$/,
+        'must be a CodeBuild project name (2-255 of A-Z a-z 0-9 - _, not starting with - or _)',
+      ),
+    ),
+});
+
+const ec2Schema = z.strictObject({
+  launchTemplateId: z.string().check(z.regex(/^lt-[0-9a-f]{1,32}$/, 'must be a launch template id (lt- then hex)')),
+  instanceTypes: z.optional(
+    z
+      .array(z.string().check(z.regex(/^[a-z0-9-]+\.[a-z0-9-]+$/, 'must be an instance type such as m7g.large')))
+      .check(z.refine(distinct, 'lists an instance type twice')),
+  ),
+  subnetIds: z.optional(
+    z
+      .array(z.string().check(z.regex(/^subnet-[0-9a-f]{1,32}$/, 'must be a subnet id (subnet- then hex)')))
+      .check(z.refine(distinct, 'lists a subnet twice')),
+  ),
+  spot: z.optional(z.boolean()),
+});
 
 const poolSchema = z.strictObject({
   name: z.string().check(z.regex(/^[a-z0-9-]{1,32}$/, 'must be 1-32 characters of a-z 0-9 -')),
@@ -29,6 +96,8 @@ const poolSchema = z.strictObject({
   runnerDir: z.optional(z.string().check(z.minLength(1, 'must be a path'))),
   maxRunners: z.optional(z.number().check(z.int('must be a whole number'), z.minimum(1, 'must be at least 1'))),
   runnerVersion: z.optional(z.string().check(z.refine(isExactVersion, 'must be an exact version such as 2.330.0'))),
+  codebuild: z.optional(codebuildSchema),
+  ec2: z.optional(ec2Schema),
 });
 
 /** What a pool takes from the other variables when it leaves a field out. */
@@ -43,15 +112,22 @@ export interface PoolDefaults {
   readonly versionFloor: string;
   /** A GitHub App in local mode: a `local` pool needs a runner folder (the sandbox has its sample runner). */
   readonly requireRunnerDir: boolean;
+  /**
+   * In AWS: whether the single-launcher variables name a project (`CODEBUILD_PROJECT_NAME`) and a launch
+   * template (`EC2_LAUNCH_TEMPLATE_ID`) for a codebuild/ec2 pool without its own `codebuild`/`ec2`.
+   * Undefined (local mode): not checked, since local mode starts every runner as a local process.
+   */
+  readonly launcherResources?: { readonly codebuild: boolean; readonly ec2: boolean };
 }
 
 /** The pool a deployment without `RUNNER_POOLS` has: the fleet of `RUNNER_LABELS`, `LAUNCHER`, `RUNNER_DIR`. */
-export function defaultPool(labels: readonly string[], defaults: PoolDefaults): RunnerPool {
+export function defaultPool(labels: readonly string[], defaults: PoolDefaults): ConfiguredPool {
   return withDefaults({ name: DEFAULT_POOL_NAME, labels: [...labels] }, defaults);
 }
 
-function withDefaults(pool: z.output<typeof poolSchema>, defaults: PoolDefaults): RunnerPool {
+function withDefaults(pool: z.output<typeof poolSchema>, defaults: PoolDefaults): ConfiguredPool {
   const runnerDir = pool.runnerDir ?? defaults.runnerDir;
+  const ec2 = pool.ec2;
   return {
     name: pool.name,
     labels: pool.labels,
@@ -59,17 +135,32 @@ function withDefaults(pool: z.output<typeof poolSchema>, defaults: PoolDefaults)
     ...(runnerDir !== undefined && { runnerDir }),
     ...(pool.maxRunners !== undefined && { maxRunners: pool.maxRunners }),
     runnerVersion: pool.runnerVersion ?? defaults.runnerVersion,
+    ...(pool.codebuild && { codebuild: { projectName: pool.codebuild.projectName } }),
+    ...(ec2 && {
+      ec2: {
+        launchTemplateId: ec2.launchTemplateId,
+        instanceTypes: ec2.instanceTypes ?? [],
+        subnetIds: ec2.subnetIds ?? [],
+        spot: ec2.spot ?? false,
+      },
+    }),
   };
 }
 
 /** The field a schema failure is about (`labels[2]`), and what is wrong with it. */
 function fieldProblem(error: z.core.$ZodError): { field: string; problem: string } {
-  const issue = error.issues[0];
-  if (issue?.code === 'unrecognized_keys') {
-    return { field: String(issue.keys[0]), problem: `is not a pool field (${POOL_FIELDS.join(', ')})` };
-  }
+  // An unknown field first: a misspelt `projectName` also makes `projectName` missing, and the spelling is the fix.
+  const issue = error.issues.find((i) => i.code === 'unrecognized_keys') ?? error.issues[0];
   const path = issue?.path ?? [];
   const field = path.map((p, i) => (typeof p === 'number' ? `[${p}]` : `${i > 0 ? '.' : ''}${String(p)}`)).join('');
+  if (issue?.code === 'unrecognized_keys') {
+    const key = String(issue.keys[0]);
+    if (field === 'codebuild' || field === 'ec2') {
+      const known = field === 'codebuild' ? CODEBUILD_FIELDS : EC2_FIELDS;
+      return { field: `${field}.${key}`, problem: `is not a field of ${field} (${known.join(', ')})` };
+    }
+    return { field: key, problem: `is not a pool field (${POOL_FIELDS.join(', ')})` };
+  }
   const problem = reason(error);
   return { field: field || 'pool', problem: /received undefined$/.test(problem) ? 'is required' : problem };
 }
@@ -80,11 +171,11 @@ const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'obj
  * Parses the pool list (already decoded from JSON or YAML). `variable` is the name errors start with:
  * `RUNNER_POOLS: pool "arm64" (index 1): labels: needs at least one label`.
  */
-export function parsePools(list: unknown, variable: string, defaults: PoolDefaults): RunnerPool[] {
+export function parsePools(list: unknown, variable: string, defaults: PoolDefaults): ConfiguredPool[] {
   if (!Array.isArray(list)) throw new ConfigError(variable, 'must be a list (JSON array) of pools');
   if (list.length === 0) throw new ConfigError(variable, 'needs at least one pool');
 
-  const pools: RunnerPool[] = [];
+  const pools: ConfiguredPool[] = [];
   const indexOfName = new Map<string, number>();
   list.forEach((raw: unknown, index) => {
     const name = isRecord(raw) && typeof raw.name === 'string' ? raw.name : undefined;
@@ -113,6 +204,7 @@ export function parsePools(list: unknown, variable: string, defaults: PoolDefaul
         `is required with a GitHub App and the local launcher (or set ${EnvName.runnerDir}): point it at an extracted actions-runner directory`,
       );
     }
+    checkLauncherResources(pool, defaults, fail);
     pools.push(pool);
   });
 
@@ -128,16 +220,56 @@ export function parsePools(list: unknown, variable: string, defaults: PoolDefaul
   return pools;
 }
 
+/**
+ * `codebuild` and `ec2` belong to a pool of that launcher only; in AWS a codebuild/ec2 pool needs its own
+ * resources or the single-launcher variable that names them.
+ */
+function checkLauncherResources(
+  pool: ConfiguredPool,
+  defaults: PoolDefaults,
+  fail: (field: string, problem: string) => ConfigError,
+): void {
+  for (const kind of [LauncherKind.codebuild, LauncherKind.ec2] as const) {
+    if (pool[kind] !== undefined && pool.launcher !== kind) {
+      throw fail(kind, `is only for a pool with launcher ${kind} (this pool's launcher is ${pool.launcher})`);
+    }
+  }
+  const known = defaults.launcherResources;
+  if (known === undefined) return;
+  if (pool.launcher === LauncherKind.local) {
+    throw fail(
+      'launcher',
+      `must be codebuild or ec2 in AWS (the local launcher runs processes on this machine; or set ${EnvName.launcher})`,
+    );
+  }
+  if (pool.launcher === LauncherKind.codebuild && pool.codebuild === undefined && !known.codebuild) {
+    throw fail(
+      'codebuild',
+      `is required with launcher codebuild: { "projectName": … } (or set ${EnvName.codebuildProjectName})`,
+    );
+  }
+  if (pool.launcher === LauncherKind.ec2 && pool.ec2 === undefined && !known.ec2) {
+    throw fail(
+      'ec2',
+      `is required with launcher ec2: { "launchTemplateId": … } (or set ${EnvName.ec2LaunchTemplateId})`,
+    );
+  }
+}
+
 /** The first line of a parser's message (YAML's add a code frame below it). */
 const firstLine = (error: unknown) =>
   (error instanceof Error ? error.message : String(error)).split('\n')[0]?.replace(/:$/, '') ?? '';
 
-/** Decodes `RUNNER_POOLS` (JSON text). */
-export function decodePoolsJson(text: string, variable: string): unknown {
+/**
+ * Decodes `RUNNER_POOLS` (JSON text), or the value of the `RUNNER_POOLS_PARAMETER` parameter: then
+ * `source` is the parameter's name, which the message names.
+ */
+export function decodePoolsJson(text: string, variable: string, source?: string): unknown {
   try {
     return JSON.parse(text);
   } catch (error) {
-    throw new ConfigError(variable, `is not valid JSON (${firstLine(error)})`);
+    const what = source === undefined ? 'is not valid JSON' : `${source} is not valid JSON`;
+    throw new ConfigError(variable, `${what} (${firstLine(error)})`);
   }
 }
 

@@ -186,7 +186,7 @@ export const SETTINGS = {
     schema: withDefault(exactVersion, DEFAULT_RUNNER_VERSION),
     default: DEFAULT_RUNNER_VERSION,
     range: 'exact version, ≥ the floor',
-    doc: 'pinned actions/runner version (exact semver; runner self-update disabled)',
+    doc: 'pinned actions/runner version (exact semver; self-update asked off, GitHub decides: Runner version policy)',
     source: 'deployment',
     deploy: { prop: 'runnerVersion', type: 'string' },
   },
@@ -261,6 +261,17 @@ export const SETTINGS = {
     range: 'path (`.json`; else read as YAML)',
     doc: 'local mode: the pool list in a JSON or YAML file, instead of `RUNNER_POOLS`',
     source: 'local',
+  },
+  runnerPoolsParameter: {
+    // The stack sets it instead of RUNNER_POOLS when the list does not fit Lambda's 4 KB environment;
+    // the Lambda composition reads the parameter once per cold start (functions/composition/lambda-config.ts).
+    schema: optional(
+      z.string().check(z.regex(/^(arn:\S+|[A-Za-z0-9_.\-/]{1,2048})$/, 'must be an SSM parameter name or ARN')),
+    ),
+    default: undefined,
+    range: 'SSM parameter name or ARN',
+    doc: 'AWS only: SSM String parameter holding the `RUNNER_POOLS` JSON (a long list), read once per cold start',
+    source: 'stack',
   },
   port: {
     schema: withDefault(int(0, 65535), '8080'),
@@ -413,6 +424,14 @@ export const SETTINGS = {
     source: 'deployment',
     deploy: { prop: 'logLevel', type: 'string' },
   },
+  secretsCacheSeconds: {
+    schema: withDefault(int(1, 86_400), '300'),
+    default: '300',
+    ...intRange(1, 86_400),
+    doc: 'how long secrets read from Secrets Manager are kept before the next read: a rotation takes effect within it',
+    source: 'deployment',
+    deploy: { prop: 'secretsCacheSeconds', type: 'number' },
+  },
   provisionerFunctionName: {
     schema: optional(z.string()),
     default: undefined,
@@ -482,6 +501,14 @@ export const SETTINGS = {
     default: '/jit-runners/jit-config',
     range: 'SSM path',
     doc: 'SSM prefix of the JIT config hand-off parameters',
+    source: 'stack',
+    wiring: true,
+  },
+  jitConfigKmsKeyId: {
+    schema: optional(z.string()),
+    default: undefined,
+    range: 'KMS key id or ARN',
+    doc: "customer-managed KMS key of the hand-off SecureStrings (the stack's key; unset: alias/aws/ssm)",
     source: 'stack',
     wiring: true,
   },

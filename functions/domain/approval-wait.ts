@@ -12,6 +12,7 @@ export const WAITABLE: readonly JobStatus[] = [
   JobStatus.queued,
   JobStatus.provisioning,
   JobStatus.waitingBreaker,
+  JobStatus.waitingCapacity,
   JobStatus.launched,
   JobStatus.healing,
 ];

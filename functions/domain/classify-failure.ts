@@ -1,3 +1,4 @@
+import { BootstrapExit } from './bootstrap-exit.ts';
 import { FailureClass } from './failure-class.ts';
 import {
   API_SIGNATURES,
@@ -50,6 +51,13 @@ function logFacts(line: string): string {
   if (host) facts.push(`host ${host}`);
   const version = /\bRunner version (v?\d+\.\d+\.\d+)\b/i.exec(line)?.[1];
   if (version) facts.push(`version ${version.startsWith('v') ? version : `v${version}`}`);
+  // The bootstrap's checksum line: which tarball, the pinned digest and what came instead (hashes, never secrets).
+  const tarball = /\((actions-runner-[A-Za-z0-9._-]+\.tar\.gz)\)/.exec(line)?.[1];
+  if (tarball) facts.push(tarball);
+  const expected = /\bexpected sha256 ([0-9a-f]{64})\b/i.exec(line)?.[1];
+  if (expected) facts.push(`expected sha256 ${expected.toLowerCase()}`);
+  const got = expected ? /\bgot ([0-9a-f]{64})\b/i.exec(line)?.[1] : undefined;
+  if (got) facts.push(`got ${got.toLowerCase()}`);
   return facts.length > 0 ? ` (${facts.join(', ')})` : '';
 }
 
@@ -231,4 +239,38 @@ export function classifyStolenRunner(input: { jobId: number; runnerName: string;
     detail: `runner ${input.runnerName}, minted for job ${input.jobId}, ran job ${input.tookJobId} instead`,
     source: ClassificationSource.event,
   };
+}
+
+// ───────────── the bootstrap's exit ─────────────
+
+export interface BootstrapExitInput {
+  runnerName: string;
+  /** Exit status of `runner/bootstrap.sh` (on CodeBuild: the build phase's `exit status N`). */
+  code: number;
+}
+
+/**
+ * Classifies the exits of `runner/bootstrap.sh` that no retry can change (see `bootstrap-exit.ts`); any
+ * other code gives `undefined` and the caller treats the end as it treats any runner that ended early.
+ * The bootstrap's own log line says more (version, digests) and is classified by {@link classifyLogLine}.
+ */
+export function classifyBootstrapExit(input: BootstrapExitInput): Classification | undefined {
+  switch (input.code) {
+    case BootstrapExit.checksumMismatch:
+      return {
+        class: FailureClass.checksumMismatch,
+        signature: 'bootstrap-exit-checksum-mismatch',
+        detail: `the bootstrap of runner ${input.runnerName} refused the runner tarball: its SHA-256 is not the one pinned in runner/checksums.json (exit ${input.code}; its log line names the version and both digests)`,
+        source: ClassificationSource.event,
+      };
+    case BootstrapExit.noChecksum:
+      return {
+        class: FailureClass.config,
+        signature: 'bootstrap-exit-no-checksum',
+        detail: `the bootstrap of runner ${input.runnerName} found no SHA-256 for the runner tarball in runner/checksums.json (exit ${input.code})`,
+        source: ClassificationSource.event,
+      };
+    default:
+      return undefined;
+  }
 }

@@ -59,6 +59,7 @@ export const ACTION_FOR_CLASS: Readonly<Record<FailureClass, ActionKind>> = {
   config: ActionKind.fail,
   stolen: ActionKind.replaceIfQueued,
   'start-timeout': ActionKind.remint,
+  'checksum-mismatch': ActionKind.fail,
 };
 
 /** The job budgets (see `job-budget.ts`) and the scope's workaround budget, from `config.limits`. */
@@ -254,6 +255,9 @@ export function decide(input: DecideInput): FailureAction {
     case FailureClass.stolen:
       return newRunner({ kind: 'replace-if-queued' });
 
+    case FailureClass.checksumMismatch:
+      return failed(c, CHECKSUM_MISMATCH_HINT);
+
     case FailureClass.startTimeout: {
       // Nothing said why the runner never worked. In a scope with no verified baseline the known
       // cause is missing runner metadata with logs we did not see, so heal while the scope's
@@ -268,16 +272,35 @@ export function decide(input: DecideInput): FailureAction {
   }
 }
 
+/** Why a checksum mismatch is not retried, and what to do about it. */
+const CHECKSUM_MISMATCH_HINT =
+  'not retried: every attempt would download the same tarball. Check the entry in runner/checksums.json against the release notes of that version (or what between the runner and github.com alters downloads), then re-run the job';
+
 /**
  * A JIT runner that exited (or whose build/instance ended) while its job was still `launched`: it never
- * took the job. A fresh runner while the job's budgets last, else `fail` with the give-up reason.
+ * took the job. A fresh runner while the job's budgets last, else `fail` with the give-up reason; an end
+ * no fresh runner can change (the bootstrap refused the tarball, or found no checksum for it) fails at once.
  */
 export function decideRunnerEnded(input: {
   classification: Classification;
   job: JobSpending;
   limits: JobLimits;
 }): FailureAction {
-  return ifNewRunnerAllowed(input.classification, input.job, input.limits, { kind: 'remint' });
+  const c = input.classification;
+  switch (c.class) {
+    case FailureClass.checksumMismatch:
+      return failed(c, CHECKSUM_MISMATCH_HINT);
+    case FailureClass.config:
+      return failed(c, 'not retried: fix the configuration, then re-run the job');
+    case FailureClass.metadataMissing:
+    case FailureClass.breakerOpen:
+    case FailureClass.versionDeprecated:
+    case FailureClass.registrationGone:
+    case FailureClass.transient:
+    case FailureClass.stolen:
+    case FailureClass.startTimeout:
+      return ifNewRunnerAllowed(c, input.job, input.limits, { kind: 'remint' });
+  }
 }
 
 /** What the provisioner does about a failed mint or launch (see {@link decideProvisionFailure}). */
@@ -320,6 +343,7 @@ export function decideProvisionFailure(input: ProvisionFailureInput): ProvisionA
     case FailureClass.breakerOpen:
       return { kind: 'open-breaker' };
     case FailureClass.config:
+    case FailureClass.checksumMismatch:
       return { kind: 'fail', reason: cause };
     case FailureClass.metadataMissing:
     case FailureClass.versionDeprecated:

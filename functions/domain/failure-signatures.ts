@@ -59,6 +59,16 @@ export type FailureSignature = LogSignature | ApiSignature;
 const ERROR_CONTEXT = /\b(?:error|err|exception|failed|failure|status|http)\b/i;
 
 export const LOG_SIGNATURES: readonly LogSignature[] = [
+  // The bootstrap's own line (runner/bootstrap.sh, exit 4), printed before any runner exists. Its prefix
+  // is required: the phrase alone could be anyone's words.
+  {
+    id: 'bootstrap-checksum-mismatch',
+    class: FailureClass.checksumMismatch,
+    source: 'log',
+    pattern: /\bjit-runners bootstrap: error: checksum mismatch for runner version \d+\.\d+\.\d+\b/,
+    filterTerm: 'checksum mismatch for runner version',
+    description: 'the bootstrap refused the runner tarball: its SHA-256 is not the one pinned in runner/checksums.json',
+  },
   // Before metadata-missing: the broker answers `BadRequest … breaker open` once bad requests pile up,
   // and docs/design.md "Configuration" says `breaker open` alone means back off, not run the workaround.
   {

@@ -7,6 +7,8 @@
  *      │  waiting-breaker       healing ─▶ (re-provision)│
  *      └──────────── retry ◀──────┘          any ─▶ failed
  *
+ * `waiting-capacity` is a job whose pool is full: only a provisioning leaves it for a runner (or an end).
+ *
  * `waiting` is GitHub's own state of a job held by an environment's required reviewers
  * (docs/design.md "Approval waits"): any state before `running` may enter it, and it leaves only to
  * `queued` (approved: assignable again) or to an end. It holds no runner and no lease.
@@ -17,6 +19,11 @@ export const JobStatus = {
   waitingBreaker: 'waiting-breaker',
   /** Held by an environment approval: not assignable to any runner until GitHub queues it again. */
   waiting: 'waiting',
+  /**
+   * Its pool has `maxRunners` runners alive: the job waits in the pool's backlog, holding no runner and
+   * no lease, until a runner of the pool ends and hands it a slot (docs/design.md "Capacity").
+   */
+  waitingCapacity: 'waiting-capacity',
   launched: 'launched',
   healing: 'healing',
   running: 'running',
@@ -33,7 +40,19 @@ export function isTerminal(status: JobStatus): boolean {
 
 const ALLOWED: Record<JobStatus, readonly JobStatus[]> = {
   queued: ['provisioning', 'running', 'completed', 'failed', 'waiting-breaker', 'waiting'],
-  provisioning: ['queued', 'launched', 'waiting-breaker', 'running', 'completed', 'failed', 'healing', 'waiting'],
+  provisioning: [
+    'queued',
+    'launched',
+    'waiting-breaker',
+    'waiting-capacity',
+    'running',
+    'completed',
+    'failed',
+    'healing',
+    'waiting',
+  ],
+  // Why `running`: a runner of the pool minted for another job may take this one (runners match by labels).
+  'waiting-capacity': ['provisioning', 'queued', 'running', 'completed', 'failed', 'waiting'],
   'waiting-breaker': ['queued', 'provisioning', 'running', 'completed', 'failed', 'waiting'],
   launched: ['running', 'healing', 'queued', 'provisioning', 'completed', 'failed', 'waiting-breaker', 'waiting'],
   healing: ['queued', 'provisioning', 'running', 'completed', 'failed', 'waiting-breaker', 'waiting'],

@@ -60,6 +60,13 @@ export interface Job {
    * about it yet: its name may be minted and its runner may have run the job. Inert once `attempt` moved on.
    */
   interruptedAttempt?: number;
+  /**
+   * Its place in its pool's backlog rotation while `waiting-capacity` (see `turnFor`); kept afterwards
+   * for `job show`.
+   */
+  turn?: number;
+  /** When the job last started waiting for room in its pool (absent: it never did). */
+  backlogSince?: number;
   /** When the job last went `waiting` (absent: it never waited for an approval). */
   waitingSince?: number;
   /**

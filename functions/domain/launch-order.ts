@@ -1,40 +1,29 @@
-import { freeSlots, type RunnerPool } from './runner-pool.ts';
-
-/** A job waiting for room in its pool. */
+/** A job waiting for room in its pool (status `waiting-capacity`). */
 export interface WaitingJob {
   readonly jobId: number;
   /** `owner/repo`: the unit that takes turns. */
   readonly repository: string;
   /** When the job started waiting, epoch milliseconds (the caller's clock, passed in). */
   readonly queuedAt: number;
-  /** Its place in the rotation across repositories, from {@link nextTurn} when it started waiting. */
+  /** Its place in the rotation across repositories, from {@link turnFor} when it started waiting. */
   readonly turn: number;
 }
 
 /**
- * The turn a job of `repository` gets when it starts waiting in a pool whose waiting jobs are
- * `waiting`: one after its repository's last waiting job, and never before the turn being served now
- * (the lowest turn waiting). Stored with the job when it starts waiting.
+ * The turn a job of a repository gets when it starts waiting in a full pool: one after the turn of its
+ * repository's newest job still waiting (`lastTurn`), and never before the turn being served now
+ * (`serving`: the turn of the last job the pool launched from its backlog). A repository with nothing
+ * waiting (`lastTurn` undefined) joins the turn being served.
  *
- * Why a stored turn rather than rounds recomputed from the waiting jobs alone: the order is asked again
- * each time a runner ends, after the previous head launched; rounds recomputed from what is still
- * waiting forget what launched, so every release would go to whichever repository has the oldest job,
- * and a repository with 100 old jobs would starve the others. A turn fixed on arrival remembers it,
- * survives a restart with the job, and needs no counter of its own: a repository with nothing waiting
- * joins the turn being served, so it cannot bank turns by being idle, and its lone job waits only for
- * the jobs of that same turn queued before it (at most one per repository), never for a backlog.
- * Two jobs of one repository starting to wait at the same instant may get the same turn; that only
- * orders them by age between themselves, the cap is not affected.
+ * Why a turn fixed on arrival and stored with the job, rather than rounds recomputed from the waiting jobs
+ * each time a runner ends: rounds recomputed from what is still waiting forget what already launched, so
+ * every release would go to whichever repository has the oldest job, and a repository with 100 old jobs
+ * would starve the others. A stored turn remembers it and survives a restart with the job. A repository
+ * cannot bank turns by being idle (it joins the turn being served), and its lone job waits only for the
+ * jobs of that same turn queued before it (at most one per other repository), never for a backlog.
  */
-export function nextTurn(waiting: readonly WaitingJob[], repository: string): number {
-  let serving = Number.POSITIVE_INFINITY;
-  let own = Number.NEGATIVE_INFINITY;
-  for (const job of waiting) {
-    serving = Math.min(serving, job.turn);
-    if (job.repository === repository) own = Math.max(own, job.turn);
-  }
-  if (serving === Number.POSITIVE_INFINITY) return 0;
-  return Math.max(serving, own + 1);
+export function turnFor(serving: number, lastTurn: number | undefined): number {
+  return lastTurn === undefined ? serving : Math.max(serving, lastTurn + 1);
 }
 
 /**
@@ -43,19 +32,10 @@ export function nextTurn(waiting: readonly WaitingJob[], repository: string): nu
  * time fall to the lower job id, so every process computes the same order.
  */
 export function launchOrder<J extends WaitingJob>(waiting: readonly J[]): J[] {
-  return [...waiting].sort((a, b) => a.turn - b.turn || a.queuedAt - b.queuedAt || a.jobId - b.jobId);
+  return [...waiting].sort(compareWaiting);
 }
 
-/**
- * The waiting jobs of `pool` to launch now, with `alive` of its runners alive: the head of
- * {@link launchOrder}, as many as the pool has room for.
- */
-export function jobsToLaunch<J extends WaitingJob>(
-  waiting: readonly J[],
-  pool: Pick<RunnerPool, 'maxRunners'>,
-  alive: number,
-): J[] {
-  const room = freeSlots(alive, pool);
-  const order = launchOrder(waiting);
-  return room === Number.POSITIVE_INFINITY ? order : order.slice(0, room);
+/** The comparator of {@link launchOrder}. */
+export function compareWaiting(a: WaitingJob, b: WaitingJob): number {
+  return a.turn - b.turn || a.queuedAt - b.queuedAt || a.jobId - b.jobId;
 }

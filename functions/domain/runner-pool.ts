@@ -55,19 +55,6 @@ export function shadowedBy<P extends RunnerPool>(pools: readonly P[], index: num
   return pools.slice(0, index).find((earlier) => covers(normaliseLabels(earlier.labels), wanted));
 }
 
-/**
- * The capacity decision: may one more runner of `pool` be minted while `alive` of its runners exist
- * (minted and not yet ended, replacements included)? No `maxRunners`: always.
- */
-export function canLaunch(alive: number, pool: Pick<RunnerPool, 'maxRunners'>): boolean {
-  return pool.maxRunners === undefined || alive < pool.maxRunners;
-}
-
-/** How many more runners `pool` may have now (Infinity without a cap, never negative). */
-export function freeSlots(alive: number, pool: Pick<RunnerPool, 'maxRunners'>): number {
-  return pool.maxRunners === undefined ? Number.POSITIVE_INFINITY : Math.max(0, pool.maxRunners - alive);
-}
-
 /** The pool a job was recorded in; a job recorded before pools existed has none and reads as `default`. */
 export function poolNameOf(job: Pick<Job, 'pool'>): string {
   return job.pool ?? DEFAULT_POOL_NAME;

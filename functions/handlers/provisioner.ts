@@ -3,9 +3,11 @@ import type { ProgressEvent, ProvisionEvent } from '../adapters/lambda/lambda-di
 import { createLambdaCore, once } from '../composition/lambda-core.ts';
 import type { JobProgress } from '../use-cases/ingress/accept-webhook.ts';
 import type { ProvisionOutcome } from '../use-cases/provisioning/provision-job.ts';
+import { errorBoundary } from './error-boundary.ts';
 import { useInvocationContext } from './lambda-logger.ts';
 
 const lambdaCore = once(() => createLambdaCore({ role: 'provisioner', readsWebhookSecret: false }));
+const boundary = errorBoundary('provisioner');
 
 export interface ProvisionResult {
   jobId: number;
@@ -33,14 +35,20 @@ function isProgress(value: unknown): value is JobProgress {
  * runners, observed baselines), which need GitHub and the launcher the webhook function may not use.
  * An unexpected error is thrown so Lambda retries the event and, after the configured attempts, parks
  * it in the dead-letter queue; the job itself is leased and conditional, so a retry never launches a
- * second runner, and the progress listeners re-read the job before acting.
+ * second runner, and the progress listeners re-read the job before acting. What is thrown is the error
+ * reduced to safe fields (error-boundary.ts): the runtime log and the dead-letter record see no message
+ * of an SDK error.
  */
 export async function handler(
   event: Partial<ProvisionEvent & ProgressEvent> | null,
   context?: Context,
 ): Promise<ProvisionResult> {
   useInvocationContext(context);
-  const app = await lambdaCore();
+  return boundary.run(context?.awsRequestId, () => provision(event));
+}
+
+async function provision(event: Partial<ProvisionEvent & ProgressEvent> | null): Promise<ProvisionResult> {
+  const app = boundary.use(await lambdaCore());
   if (event && 'progress' in event) {
     const progress = event.progress;
     if (!isProgress(progress)) {

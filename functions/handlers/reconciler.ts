@@ -1,16 +1,19 @@
 import type { Context } from 'aws-lambda';
+import { HANDOFF_LIFETIME_MS } from '../adapters/ssm/jit-config-handoff.ts';
 import { createLambdaCore, once } from '../composition/lambda-core.ts';
 import type { ReconcileReport } from '../use-cases/reconcile/reconcile.ts';
+import { errorBoundary, safeError } from './error-boundary.ts';
 import { useInvocationContext } from './lambda-logger.ts';
 
 const lambdaCore = once(() => createLambdaCore({ role: 'reconciler', readsWebhookSecret: false }));
+const boundary = errorBoundary('reconciler');
 
 /**
- * How old an unread JIT-config hand-off must be before the sweep deletes it. Why an hour: longer than
- * CodeBuild's 30-minute queue timeout plus an EC2 boot, so a runner that is merely slow to start still
- * finds its config; a runner that never started has long been replaced by then.
+ * How old a hand-off must be before the sweep deletes it: past its SSM expiration
+ * (`HANDOFF_LIFETIME_MS`, 15 minutes), so the sweep only removes what the expiration policy has not
+ * removed yet; a runner not started by then has long been replaced under a new name.
  */
-export const HANDOFF_MAX_AGE_MS = 60 * 60 * 1000;
+export const HANDOFF_MAX_AGE_MS = HANDOFF_LIFETIME_MS + 5 * 60_000;
 
 export interface ReconcilerResult extends ReconcileReport {
   sweptHandOffs: number;
@@ -19,7 +22,11 @@ export interface ReconcilerResult extends ReconcileReport {
 /** EventBridge schedule → reconcile, then sweep hand-offs no runner picked up. */
 export async function handler(_event?: unknown, context?: Context): Promise<ReconcilerResult> {
   useInvocationContext(context);
-  const app = await lambdaCore();
+  return boundary.run(context?.awsRequestId, reconcile);
+}
+
+async function reconcile(): Promise<ReconcilerResult> {
+  const app = boundary.use(await lambdaCore());
   const now = Date.now();
   const report = await app.core.reconcile(now);
   let sweptHandOffs = 0;
@@ -28,7 +35,7 @@ export async function handler(_event?: unknown, context?: Context): Promise<Reco
   } catch (error) {
     // The sweep is housekeeping: a failure is logged and retried on the next schedule.
     report.failedSteps.push('sweep-handoffs');
-    app.logger.warn('hand-off sweep failed', { error: (error as Error).message });
+    app.logger.warn('hand-off sweep failed', { error: safeError(error, (text) => app.secrets.redact(text)) });
   }
   app.logger.info('reconciled', { ...report, sweptHandOffs });
   return { ...report, sweptHandOffs };

@@ -27,6 +27,12 @@ const CodeBuildStateInput = z.object({
     'build-id': z.string().check(z.regex(/build\/./)),
     'additional-information': z.optional(
       z.object({
+        // Only hints: entries are read loosely, so an odd phase never drops the build's end.
+        phases: z.optional(
+          z.array(
+            z.object({ 'phase-type': z.optional(z.unknown()), 'phase-context': z.optional(z.array(z.unknown())) }),
+          ),
+        ),
         environment: z.optional(
           z.object({
             'environment-variables': z.optional(z.array(z.object({ name: z.string(), value: z.optional(z.string()) }))),
@@ -49,10 +55,25 @@ export type CodeBuildStateInput = z.infer<typeof CodeBuildStateInput>;
 export type Ec2StateInput = z.infer<typeof Ec2StateInput>;
 export type RunnerEventsInput = CloudWatchLogsInput | CodeBuildStateInput | Ec2StateInput;
 
-/** A signal whose runner is known only by its launch id (build id / instance id) until looked up. */
+/**
+ * A signal whose runner is known only by its launch id (build id / instance id) until looked up. A
+ * CodeBuild log stream names the build but not its project: with several pools' projects, `candidates`
+ * holds the build id under each project (build ids are unique, so at most one is a launch of ours), and
+ * `toSignal` takes the one found.
+ */
 export type PendingSignal =
   | { signal: RunnerSignal; launchId?: string }
-  | { launchId: string; toSignal: (runnerName: string) => RunnerSignal };
+  | {
+      launchId: string;
+      candidates?: readonly string[];
+      toSignal: (runnerName: string, launchId?: string) => RunnerSignal;
+    };
+
+/** The CodeBuild projects whose builds may be runners: one name (a deployment before pools) or every pool's. */
+export type RunnerProjects = string | readonly string[] | undefined;
+
+const projectList = (projects: RunnerProjects): readonly string[] =>
+  projects === undefined ? [] : typeof projects === 'string' ? [projects] : projects;
 
 export const RunnerEventShape = {
   logs: 'cloudwatch-logs',
@@ -78,10 +99,19 @@ const MAX_LOGS_BYTES = 32 * 1024 * 1024;
  * agent writes `ec2/<instance id>`. Returns the launch id the launcher recorded for the runner.
  */
 export function launchIdOfLogStream(logStream: string, projectName: string | undefined): string | undefined {
+  return launchIdsOfLogStream(logStream, projectName)[0];
+}
+
+/** Every launch id a log stream may belong to: one for EC2, one per project for CodeBuild (see {@link PendingSignal}). */
+export function launchIdsOfLogStream(logStream: string, projects: RunnerProjects): string[] {
   const [prefix, rest] = [logStream.slice(0, logStream.indexOf('/')), logStream.slice(logStream.indexOf('/') + 1)];
-  if (prefix === 'ec2' && /^i-[0-9a-f]+$/.test(rest)) return rest;
-  if (prefix === 'codebuild' && projectName && /^[0-9a-f-]{36}$/.test(rest)) return `${projectName}:${rest}`;
-  return undefined;
+  if (prefix === 'ec2' && /^i-[0-9a-f]+$/.test(rest)) return [rest];
+  if (prefix === 'codebuild' && /^[0-9a-f-]{36}$/.test(rest)) {
+    return projectList(projects)
+      .filter(Boolean)
+      .map((project) => `${project}:${rest}`);
+  }
+  return [];
 }
 
 function issues(error: z.core.$ZodError): string {
@@ -91,7 +121,7 @@ function issues(error: z.core.$ZodError): string {
     .join('; ');
 }
 
-function decodeLogs(event: unknown, projectName: string | undefined): DecodedRunnerEvent {
+function decodeLogs(event: unknown, projects: RunnerProjects): DecodedRunnerEvent {
   const shape = RunnerEventShape.logs;
   const input = CloudWatchLogsInput.safeParse(event);
   if (!input.success) return { ok: false, shape, reason: issues(input.error) };
@@ -121,23 +151,39 @@ function decodeLogs(event: unknown, projectName: string | undefined): DecodedRun
   const parsed = LogsData.safeParse(json);
   if (!parsed.success) return { ok: false, shape, reason: issues(parsed.error) };
   const payload = parsed.data;
-  const launchId = launchIdOfLogStream(payload.logStream, projectName);
+  const [launchId, ...others] = launchIdsOfLogStream(payload.logStream, projects);
   if (!launchId) return { ok: true, shape, pending: [] };
+  const candidates = others.length > 0 ? { candidates: [launchId, ...others] } : {};
   return {
     ok: true,
     shape,
     pending: payload.logEvents.map((e) => ({
       launchId,
-      toSignal: (runnerName: string): RunnerSignal => ({
+      ...candidates,
+      toSignal: (runnerName: string, found = launchId): RunnerSignal => ({
         kind: 'log',
         runnerName,
         line: e.message,
         source: `cloudwatch:${payload.logStream}`,
         at: e.timestamp,
-        launchId,
+        launchId: found,
       }),
     })),
   };
+}
+
+/**
+ * The bootstrap's exit status: the buildspec runs it as the BUILD phase's one command, and CodeBuild puts
+ * `COMMAND_EXECUTION_ERROR: Error while executing command: bash ./bootstrap.sh. Reason: exit status 4`
+ * in that phase's context when it fails.
+ */
+function bootstrapExitCode(input: CodeBuildStateInput): { exitCode?: number } {
+  const build = input.detail['additional-information']?.phases?.find((p) => p['phase-type'] === 'BUILD');
+  for (const context of build?.['phase-context'] ?? []) {
+    const status = typeof context === 'string' ? /\bexit status (\d{1,3})\b/.exec(context)?.[1] : undefined;
+    if (status !== undefined) return { exitCode: Number(status) };
+  }
+  return {};
 }
 
 function decodeCodeBuild(event: unknown): DecodedRunnerEvent {
@@ -148,15 +194,20 @@ function decodeCodeBuild(event: unknown): DecodedRunnerEvent {
   const launchId = detail['build-id'].slice(detail['build-id'].indexOf('build/') + 'build/'.length);
   const state = detail['build-status'].toLowerCase();
   const at = Date.parse(time);
+  const exit = bootstrapExitCode(parsed.data);
   const named = detail['additional-information']?.environment?.['environment-variables']?.find(
     (v) => v.name === RunnerEnv.runnerName,
   )?.value;
   if (named)
-    return { ok: true, shape, pending: [{ signal: { kind: 'state', runnerName: named, state, at }, launchId }] };
+    return {
+      ok: true,
+      shape,
+      pending: [{ signal: { kind: 'state', runnerName: named, state, at, launchId, ...exit }, launchId }],
+    };
   return {
     ok: true,
     shape,
-    pending: [{ launchId, toSignal: (runnerName) => ({ kind: 'state', runnerName, state, at }) }],
+    pending: [{ launchId, toSignal: (runnerName) => ({ kind: 'state', runnerName, state, at, launchId, ...exit }) }],
   };
 }
 
@@ -171,16 +222,22 @@ function decodeEc2(event: unknown): DecodedRunnerEvent {
     ok: true,
     shape,
     pending: [
-      { launchId: detail['instance-id'], toSignal: (runnerName) => ({ kind: 'state', runnerName, state, at }) },
+      {
+        launchId: detail['instance-id'],
+        toSignal: (runnerName) => ({ kind: 'state', runnerName, state, at, launchId: detail['instance-id'] }),
+      },
     ],
   };
 }
 
 /**
  * Turns one incoming event into runner signals (log lines, platform states), or says why it cannot.
- * Never throws: a malformed event is dropped by the caller (retrying it cannot make it well-formed).
+ * `projects`: the CodeBuild projects of the deployment's pools (log streams name the build only). A
+ * CodeBuild state change carries its build id (project included) and an EC2 one its instance id, so any
+ * pool's build or instance is recognised by the launch ids on record. Never throws: a malformed event is
+ * dropped by the caller (retrying it cannot make it well-formed).
  */
-export function decodeRunnerEvent(event: unknown, projectName: string | undefined): DecodedRunnerEvent {
+export function decodeRunnerEvent(event: unknown, projects: RunnerProjects): DecodedRunnerEvent {
   if (typeof event !== 'object' || event === null) {
     return {
       ok: false,
@@ -188,7 +245,7 @@ export function decodeRunnerEvent(event: unknown, projectName: string | undefine
       reason: `the event is ${event === null ? 'null' : typeof event}`,
     };
   }
-  if ('awslogs' in event) return decodeLogs(event, projectName);
+  if ('awslogs' in event) return decodeLogs(event, projects);
   const source = (event as { source?: unknown }).source;
   if (source === 'aws.codebuild') return decodeCodeBuild(event);
   if (source === 'aws.ec2') return decodeEc2(event);
@@ -200,7 +257,7 @@ export function decodeRunnerEvent(event: unknown, projectName: string | undefine
 }
 
 /** The signals of one event; a malformed or unknown one gives none. */
-export function parseRunnerEvents(event: unknown, projectName: string | undefined): PendingSignal[] {
-  const decoded = decodeRunnerEvent(event, projectName);
+export function parseRunnerEvents(event: unknown, projects: RunnerProjects): PendingSignal[] {
+  const decoded = decodeRunnerEvent(event, projects);
   return decoded.ok ? decoded.pending : [];
 }

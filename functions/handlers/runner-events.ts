@@ -1,10 +1,13 @@
 import type { Context } from 'aws-lambda';
 import { createLambdaCore, once } from '../composition/lambda-core.ts';
+import { codebuildProjects } from '../composition/pool-launcher.ts';
 import type { SignalOutcome } from '../use-cases/healing/handle-runner-signal.ts';
+import { errorBoundary } from './error-boundary.ts';
 import { useInvocationContext } from './lambda-logger.ts';
 import { decodeRunnerEvent } from './runner-events-input.ts';
 
 const lambdaCore = once(() => createLambdaCore({ role: 'runner-events', readsWebhookSecret: false }));
+const boundary = errorBoundary('runner-events');
 
 export interface RunnerEventsResult {
   signals: number;
@@ -22,8 +25,13 @@ export interface RunnerEventsResult {
  */
 export async function handler(event: unknown, context?: Context): Promise<RunnerEventsResult> {
   useInvocationContext(context);
-  const app = await lambdaCore();
-  const decoded = decodeRunnerEvent(event, app.config.aws.codebuildProjectName);
+  return boundary.run(context?.awsRequestId, () => handleEvent(event));
+}
+
+/** An error here is thrown reduced to safe fields (error-boundary.ts): Lambda retries the event. */
+async function handleEvent(event: unknown): Promise<RunnerEventsResult> {
+  const app = boundary.use(await lambdaCore());
+  const decoded = decodeRunnerEvent(event, codebuildProjects(app.config));
   if (!decoded.ok) {
     // Returned, not thrown: Lambda would retry an async event that no retry can make well-formed.
     app.logger.warn('runner event dropped: malformed', { shape: decoded.shape, reason: decoded.reason });
@@ -49,12 +57,19 @@ export async function handler(event: unknown, context?: Context): Promise<Runner
     if ('signal' in p) {
       outcome = await app.core.handleRunnerSignal(p.signal);
     } else {
-      const runnerName = await runnerOf(p.launchId);
-      if (!runnerName) {
+      let found: { launchId: string; runnerName: string } | undefined;
+      for (const launchId of p.candidates ?? [p.launchId]) {
+        const runnerName = await runnerOf(launchId);
+        if (runnerName) {
+          found = { launchId, runnerName };
+          break;
+        }
+      }
+      if (!found) {
         result.unknown++;
         continue;
       }
-      outcome = await app.core.handleRunnerSignal(p.toSignal(runnerName));
+      outcome = await app.core.handleRunnerSignal(p.toSignal(found.runnerName, found.launchId));
     }
     result.signals++;
     if (outcome.acted) {

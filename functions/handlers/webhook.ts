@@ -1,11 +1,12 @@
 import type { Context, LambdaFunctionURLEvent, LambdaFunctionURLResult } from 'aws-lambda';
 import { createWebhookApp } from '../composition/webhook-app.ts';
-import { ConfigError } from '../domain/errors.ts';
 import { MAX_BODY_BYTES } from '../use-cases/ingress/accept-webhook.ts';
+import { errorBoundary } from './error-boundary.ts';
 import { useInvocationContext } from './lambda-logger.ts';
 import { once } from './once.ts';
 
 const webhookApp = once(() => createWebhookApp(process.env));
+const boundary = errorBoundary('webhook');
 
 const json = (statusCode: number, body: Record<string, unknown>): LambdaFunctionURLResult => ({
   statusCode,
@@ -29,20 +30,20 @@ export async function handler(event: LambdaFunctionURLEvent, context?: Context):
 
   let app: Awaited<ReturnType<typeof webhookApp>>;
   try {
-    app = await webhookApp();
+    app = boundary.use(await webhookApp());
   } catch (error) {
     // Cold-start failures (bad configuration, unreadable secret) answer 500 with no detail; the
-    // function log carries the variable name (ConfigError messages never contain secret values).
-    console.error(
-      JSON.stringify({
-        level: 'ERROR',
-        message: 'webhook function cannot start',
-        function_request_id: context?.awsRequestId,
-        error: error instanceof ConfigError ? error.message : String((error as Error)?.name ?? error),
-      }),
-    );
+    // function log carries the safe fields (a ConfigError's message names the variable, never a value).
+    boundary.contain(error, context?.awsRequestId);
     return json(500, { message: 'the provisioner is misconfigured; see the webhook function log' });
   }
-  const response = await app.acceptWebhook({ headers: event.headers ?? {}, body: text });
-  return json(response.status, response.body);
+  try {
+    const response = await app.acceptWebhook({ headers: event.headers ?? {}, body: text });
+    return json(response.status, response.body);
+  } catch (error) {
+    // Answered, not thrown: GitHub never retries a delivery (the reconciler recovers it from the
+    // deliveries list), and a thrown error would reach the runtime log whole.
+    boundary.contain(error, context?.awsRequestId);
+    return json(500, { message: 'the delivery could not be recorded; see the webhook function log' });
+  }
 }

@@ -64,4 +64,11 @@ export interface RunnerLauncher {
   stop(launchId: string): Promise<void>;
   /** Launches still running (for orphan cleanup). */
   listActive(): Promise<LaunchSummary[]>;
+  /**
+   * Deletes the secret handed to `runnerName` out of band, once the runner has read it (its job is in
+   * progress, it is online) or its build/instance ended. Absent for launchers that hand nothing out of
+   * band (the local launcher passes the config to the process it starts). A hand-off already gone is
+   * success.
+   */
+  dropHandoff?(runnerName: string): Promise<void>;
 }

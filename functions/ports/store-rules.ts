@@ -5,6 +5,7 @@
 
 import { INTERNAL_ATTRIBUTES } from '../adapters/dynamodb/table-schema.ts';
 import type { Job } from '../domain/job.ts';
+import { JobStatus } from '../domain/job-status.ts';
 import type { RunnerRecord } from '../domain/runner-record.ts';
 import type { JobChanges, JobExpectation } from './store.ts';
 
@@ -52,6 +53,12 @@ export function checkJobChanges(changes: JobChanges): void {
   for (const key of changes.remove ?? []) {
     if (!REMOVABLE_JOB_FIELDS.includes(key)) throw new TypeError(`job field '${key}' cannot be removed`);
     if (setKeys.includes(key)) throw new TypeError(`job field '${key}' is both set and removed`);
+  }
+  // The backlog is listed in launch order from these three (the DynamoStore indexes them in the same write).
+  if (changes.set?.status === JobStatus.waitingCapacity) {
+    for (const key of ['pool', 'turn', 'backlogSince'] as const) {
+      if (changes.set[key] === undefined) throw new TypeError(`a write to waiting-capacity must set '${key}'`);
+    }
   }
 }
 

@@ -4,6 +4,7 @@ import { JitRunnersError } from '../domain/errors.ts';
 import type { Job, JobEvent, NewJob } from '../domain/job.ts';
 import type { JobStatus } from '../domain/job-status.ts';
 import type { NewJobLease } from '../domain/new-job.ts';
+import type { PoolCapacity, PoolCapacityState } from '../domain/pool-capacity.ts';
 import type { RunnerRecord, RunnerState } from '../domain/runner-record.ts';
 
 // ───────────── errors ─────────────
@@ -75,6 +76,19 @@ export interface JobRepository {
    * reconciler's orphan sweep learns from them which scopes had jobs it never saw open.
    */
   listEndedSince(since: number, limit?: number): Promise<Job[]>;
+  /**
+   * The jobs of `pool` waiting for room (`waiting-capacity`), in launch order (`launchOrder`), at most
+   * `limit`, each read fresh. A write that makes a job wait must set its `pool`, `turn` and `backlogSince`.
+   */
+  listBacklog(pool: string, limit: number): Promise<Job[]>;
+}
+
+// ───────────── pool capacity ─────────────
+
+export interface PoolRepository {
+  get(pool: string): Promise<PoolCapacity | undefined>;
+  /** Same version semantics as {@link BaselineRepository.put}: the record is read, decided on, written back. */
+  put(capacity: PoolCapacityState, expectVersion: number, now: number): Promise<PoolCapacity>;
 }
 
 // ───────────── baselines ─────────────
@@ -133,4 +147,5 @@ export interface Store {
   breakers: BreakerRepository;
   runners: RunnerRepository;
   locks: LockRepository;
+  pools: PoolRepository;
 }

@@ -40,6 +40,10 @@ const FLAT_KEYS = [
   'queued_to_launch_p99_ms',
   'critical_path_ratio',
   'burst_1000_s',
+  'capacity_overshoot',
+  'backlog_release_p50_ms',
+  'store_requests_per_waiting_job_per_min',
+  'reconcile_store_requests_per_pass',
 ] as const;
 const HANDLERS = ['webhook', 'provisioner', 'runner-events', 'reconciler'] as const;
 
@@ -74,6 +78,10 @@ describe('npm run bench (smoke, tiny sizes)', () => {
     expect(samples.burst_jobs).toBe(20);
     const details = report.details as Record<string, Record<string, unknown>>;
     expect(details.burst?.exactly_once).toBe('expected 20, launched 20, lost 0, doubled 0, unexpected 0');
+    // The capped pool: never over its cap, nothing polling while it is full, every job launched once.
+    expect(report.capacity_overshoot).toBe(0);
+    expect(report.store_requests_per_waiting_job_per_min).toBe(0);
+    expect(details.capacity?.exactly_once).toBe('expected 12, launched 12, lost 0, doubled 0, unexpected 0');
   }, 240_000);
 
   it('exits 2 with a message on an unknown option', async () => {

@@ -1,6 +1,7 @@
 import { Match } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
+  BACKLOG_INDEX,
   KEY_ATTRIBUTE_TYPES,
   LIST_INDEX,
   PARTITION_KEY,
@@ -54,6 +55,14 @@ describe('JitRunnersStack (CodeBuild launcher, defaults)', () => {
               { AttributeName: LIST_INDEX.partitionKey, KeyType: 'HASH' },
               { AttributeName: LIST_INDEX.sortKey, KeyType: 'RANGE' },
             ],
+          }),
+          Match.objectLike({
+            IndexName: BACKLOG_INDEX.name,
+            KeySchema: [
+              { AttributeName: BACKLOG_INDEX.partitionKey, KeyType: 'HASH' },
+              { AttributeName: BACKLOG_INDEX.sortKey, KeyType: 'RANGE' },
+            ],
+            Projection: { ProjectionType: 'KEYS_ONLY' },
           }),
         ],
       });
@@ -133,10 +142,13 @@ describe('JitRunnersStack (CodeBuild launcher, defaults)', () => {
       });
     });
 
-    it('answers within GitHub’s 10 s delivery timeout and has no reserved concurrency by default', () => {
+    it('answers within GitHub’s 10 s delivery timeout and reserves 50 concurrent executions by default', () => {
       const fn = s.json.Resources[fnId('webhook')];
       expect(fn?.Properties.Timeout).toBeLessThan(10);
-      expect(fn?.Properties).not.toHaveProperty('ReservedConcurrentExecutions');
+      expect(fn?.Properties.ReservedConcurrentExecutions).toBe(50);
+      for (const other of ['provisioner', 'runnerEvents', 'reconciler'] as const) {
+        expect(s.json.Resources[fnId(other)]?.Properties).not.toHaveProperty('ReservedConcurrentExecutions');
+      }
     });
   });
 
@@ -235,20 +247,34 @@ describe('JitRunnersStack (CodeBuild launcher, defaults)', () => {
       }
     });
 
-    it('scopes table access to the table and its listing index, never index/*', () => {
+    it('scopes table access to the table, its listing index and its backlog index, never index/*', () => {
       const table = logicalId(s.stack, s.stack.table.table);
       for (const st of allStatements().filter((x) => actionsOf(x).some((a) => a.startsWith('dynamodb:')))) {
-        expect(JSON.stringify(st.Resource)).toContain(table);
-        expect(JSON.stringify(st.Resource)).toContain(`/index/${LIST_INDEX.name}`);
-        expect(JSON.stringify(st.Resource)).not.toContain('/index/*');
+        const resources = JSON.stringify(st.Resource);
+        expect(resources).toContain(table);
+        expect(resources).not.toContain('/index/*');
+        // Queries go to the two indexes by name; item requests to the table, held to their key prefixes.
+        if (actionsOf(st).includes('dynamodb:Query')) {
+          expect(resources).toContain(`/index/${LIST_INDEX.name}`);
+          expect(resources).toContain(`/index/${BACKLOG_INDEX.name}`);
+        } else {
+          expect(resources).not.toContain('/index/');
+          expect(st.Condition).toHaveProperty(['ForAllValues:StringLike', 'dynamodb:LeadingKeys']);
+        }
       }
     });
 
-    it('lets every function read listed items in batches (the listing index projects keys only)', () => {
-      for (const key of ['webhook', 'provisioner', 'runnerEvents', 'reconciler'] as const) {
+    it('lets the functions that list read listed items in batches (the indexes project keys only); not the webhook', () => {
+      for (const key of ['provisioner', 'runnerEvents', 'reconciler'] as const) {
         const actions = statementsOfRole(s.json, roleId(key)).flatMap((st) => actionsOf(st));
         expect(actions, key).toEqual(expect.arrayContaining(['dynamodb:Query', 'dynamodb:BatchGetItem']));
       }
+      const webhook = statementsOfRole(s.json, roleId('webhook')).flatMap((st) => actionsOf(st));
+      expect(webhook.filter((a) => a.startsWith('dynamodb:')).sort()).toEqual([
+        'dynamodb:GetItem',
+        'dynamodb:PutItem',
+        'dynamodb:UpdateItem',
+      ]);
     });
 
     it('lets only the webhook read the webhook secret; every other function reads the App key it signs with', () => {
@@ -288,11 +314,17 @@ describe('JitRunnersStack (CodeBuild launcher, defaults)', () => {
       expect(JSON.stringify(st?.Resource)).toContain(':parameter/JitRunners/jit-config/*');
     });
 
-    it('gives the runner role its hand-off and logs, but neither the table nor the App secrets', () => {
+    // What each runner can do to another is proven by evaluating these policies: test/cdk/iam-matrix.test.ts.
+    it('gives the runner role the read of its own hand-off (by build ARN) and logs, no delete, neither the table nor the App secrets', () => {
       const runnerRole = logicalId(s.stack, s.stack.launcher.runnerRole as never);
       const statements = statementsOfRole(s.json, runnerRole);
       const actions = statements.flatMap(actionsOf);
-      expect(actions).toEqual(expect.arrayContaining(['ssm:GetParameter', 'ssm:DeleteParameter']));
+      expect(actions).toContain('ssm:GetParameter');
+      expect(actions.filter((a) => a.startsWith('ssm:Delete'))).toEqual([]);
+      expect(statements.find((st) => st.Sid === 'JitConfigPickUp')?.Condition).toEqual({
+        // biome-ignore lint/suspicious/noTemplateCurlyInString: an IAM policy variable, literally
+        StringEquals: { 'aws:ResourceTag/jit-runners:reader': '${codebuild:buildArn}' },
+      });
       expect(actions.filter((a) => a.startsWith('dynamodb:'))).toEqual([]);
       expect(actions.filter((a) => a.startsWith('secretsmanager:'))).toEqual([]);
       expect(actions.filter((a) => a.startsWith('ssm:PutParameter'))).toEqual([]);
@@ -302,15 +334,30 @@ describe('JitRunnersStack (CodeBuild launcher, defaults)', () => {
   });
 
   describe('monitoring', () => {
-    it('alarms on dead letters, failed jobs, the metadata-missing rate and breaker open', () => {
+    it('alarms on dead letters, failed jobs, the metadata-missing rate, breaker open and checksum mismatches', () => {
       const alarms = resourcesOfType(s.json, 'AWS::CloudWatch::Alarm').map((a) => JSON.stringify(a.Properties));
-      expect(alarms).toHaveLength(4);
+      expect(alarms).toHaveLength(5);
       expect(alarms.some((a) => a.includes('ApproximateNumberOfMessagesVisible'))).toBe(true);
       expect(alarms.some((a) => a.includes('"MetricName":"JobFailed"') && a.includes('JitRunners/JitRunners'))).toBe(
         true,
       );
       expect(alarms.some((a) => a.includes('RunnerMetadataMissingLines'))).toBe(true);
       expect(alarms.some((a) => a.includes('BreakerOpened') && a.includes('RunnerBreakerOpenLines'))).toBe(true);
+    });
+
+    it("counts the bootstrap's checksum-mismatch lines from the runner log group and alarms on the first", () => {
+      s.template.hasResourceProperties('AWS::Logs::MetricFilter', {
+        LogGroupName: { Ref: logicalId(s.stack, s.stack.runnerLogGroup) },
+        FilterPattern: Match.stringLikeRegexp('checksum mismatch for runner version'),
+        MetricTransformations: [Match.objectLike({ MetricName: 'RunnerChecksumMismatchLines', MetricValue: '1' })],
+      });
+      s.template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        MetricName: 'RunnerChecksumMismatchLines',
+        Namespace: 'JitRunners/JitRunners',
+        Threshold: 1,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        EvaluationPeriods: 1,
+      });
     });
 
     it('counts metadata-missing lines from the runner log group', () => {

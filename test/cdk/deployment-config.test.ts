@@ -35,7 +35,7 @@ describe('resolveDeploymentConfig', () => {
       logRetentionDays: 30,
       provisionerRetryAttempts: 2,
       codebuildComputeType: 'BUILD_GENERAL1_MEDIUM',
-      webhookReservedConcurrency: undefined,
+      webhookReservedConcurrency: 50,
       githubApiUrl: 'https://api.github.com',
       githubServerUrl: 'https://github.com',
     });
@@ -159,6 +159,18 @@ describe('resolveDeploymentConfig', () => {
   ])('names the property of a bad value: %o', (input, property) => {
     expect(error(() => resolveDeploymentConfig(input)).property).toBe(property);
   });
+
+  it("reserves the webhook's concurrency unless 'unreserved' is asked for, and says how to fix a bad value", () => {
+    expect(resolveDeploymentConfig({ webhookReservedConcurrency: 5 }).webhookReservedConcurrency).toBe(5);
+    expect(resolveDeploymentConfig({ webhookReservedConcurrency: 'unreserved' }).webhookReservedConcurrency).toBe(
+      undefined,
+    );
+    for (const bad of [0, 1001, 2.5]) {
+      const e = error(() => resolveDeploymentConfig({ webhookReservedConcurrency: bad }));
+      expect(e.property).toBe('webhookReservedConcurrency');
+      expect(e.message).toContain("from 1 to 1000, or 'unreserved'");
+    }
+  });
 });
 
 describe('checksummedTarballs', () => {
@@ -193,6 +205,14 @@ describe('configFromContext', () => {
       maxHealsPerJob: 4,
       logLevel: 'WARN',
     });
+  });
+
+  it("reads the webhook's reserved concurrency as a number or 'unreserved'", () => {
+    const read = (value: string) =>
+      configFromContext((k) => (k === 'webhookReservedConcurrency' ? value : undefined)).webhookReservedConcurrency;
+    expect(read('20')).toBe(20);
+    expect(read('unreserved')).toBe('unreserved');
+    expect(error(() => read('none')).property).toBe('webhookReservedConcurrency');
   });
 
   it('names the key of an unparsable value', () => {

@@ -147,10 +147,16 @@ describe('JitRunnersStack (EC2 launcher, arm64, spot)', () => {
       });
     });
 
-    it('gives the instance role its hand-off, its bootstrap files and its logs, nothing of the table or secrets', () => {
+    // What each runner can do to another is proven by evaluating these policies: test/cdk/iam-matrix.test.ts.
+    it('gives the instance role the read of its own hand-off (by instance ARN), its bootstrap files and its logs, no delete, nothing of the table or secrets', () => {
       const statements = statementsOfRole(s.json, logicalId(s.stack, s.stack.launcher.runnerRole as never));
       const actions = statements.flatMap(actionsOf);
-      expect(actions).toEqual(expect.arrayContaining(['ssm:GetParameter', 'ssm:DeleteParameter', 's3:GetObject']));
+      expect(actions).toEqual(expect.arrayContaining(['ssm:GetParameter', 's3:GetObject', 'logs:PutLogEvents']));
+      expect(actions.filter((a) => a.startsWith('ssm:Delete') || a === 'logs:DescribeLogStreams')).toEqual([]);
+      expect(statements.find((st) => st.Sid === 'JitConfigPickUp')?.Condition).toEqual({
+        // biome-ignore lint/suspicious/noTemplateCurlyInString: an IAM policy variable, literally
+        StringEquals: { 'aws:ResourceTag/jit-runners:reader': '${ec2:SourceInstanceARN}' },
+      });
       expect(actions.some((a) => /^(dynamodb|secretsmanager|ec2|lambda):/.test(a))).toBe(false);
       expect(JSON.stringify(statements)).not.toMatch(/AppPrivateKey|WebhookSecret|StateTable/);
     });

@@ -51,6 +51,7 @@ const NON_DEFAULT: Required<DeployableSettingsInput> = {
   runnerNamePrefix: 'acme',
   discoverQueuedJobs: ['octo/app'],
   logLevel: 'DEBUG',
+  secretsCacheSeconds: 60,
 };
 
 const asVariable = (v: unknown) => (Array.isArray(v) ? v.join(',') : String(v));

@@ -3,6 +3,7 @@ import { Template } from 'aws-cdk-lib/assertions';
 import type { DeploymentConfigInput } from '../../cdk/deployment-config.ts';
 import { JitRunnersStack } from '../../cdk/jit-runners-stack.ts';
 import { addNagChecks } from '../../cdk/nag.ts';
+import type { JitRunnersPool } from '../../cdk/pool-props.ts';
 
 export interface Synthesized {
   stack: JitRunnersStack;
@@ -17,9 +18,13 @@ export interface Synthesized {
  * Bundling is skipped (`aws:cdk:bundling-stacks: []`): these tests read the template; the real esbuild
  * bundles are built and loaded by test/handlers and by the `cdk synth` CLI test.
  */
-export function synthesize(config: DeploymentConfigInput, stackName = 'JitRunners'): Synthesized {
+export function synthesize(
+  config: DeploymentConfigInput,
+  stackName = 'JitRunners',
+  pools?: readonly JitRunnersPool[],
+): Synthesized {
   const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
-  const stack = new JitRunnersStack(app, stackName, { stackName, config });
+  const stack = new JitRunnersStack(app, stackName, { stackName, config, ...(pools === undefined ? {} : { pools }) });
   addNagChecks(app);
   app.synth();
   const template = Template.fromStack(stack);

@@ -59,4 +59,18 @@ describe('formatJob (jit-runners job show)', () => {
     const text = formatJob({ ...job, waitingSince: T0 + 60_000, assignableAt: T0 + 3_600_000 });
     expect(text).toContain('assignable again since 2026-11-23T10:00:00.000Z (after an approval wait)');
   });
+
+  it('prints the turn and the time a job has waited since, while its pool is full for a runner of its full pool', () => {
+    const text = formatJob({ ...job, status: 'waiting-capacity', turn: 4, backlogSince: T0 + 1_000 });
+    expect(text).toContain(
+      '\n  waiting for a runner of pool linux-x64 to end since 2026-11-23T09:00:01.000Z (turn 4; the pool is at its maxRunners)\n',
+    );
+  });
+
+  it('prints how long a launched job waited for capacity', () => {
+    const text = formatJob({ ...job, turn: 4, backlogSince: T0 + 1_000, launchedAt: T0 + 66_000 });
+    expect(text).toContain('waited for capacity from 2026-11-23T09:00:01.000Z (turn 4), launched after 1 min 5 s');
+    expect(formatJob({ ...job, turn: 2, backlogSince: T0, launchedAt: T0 + 850 })).toContain('launched after 850 ms');
+    expect(formatJob(job)).not.toContain('capacity');
+  });
 });

@@ -2,13 +2,14 @@ import { describe, expect, it } from 'vitest';
 import {
   type ApiErrorInput,
   classifyApiError,
+  classifyBootstrapExit,
   classifyLogLine,
   classifyStolenRunner,
   classifyTimeout,
   isRunnerProgressLine,
   normaliseLogLine,
 } from '../../functions/domain/classify-failure.ts';
-import { MATCHING_LINES, NEAR_MISSES } from './runner-log-lines.ts';
+import { CHECKSUM_MISMATCH_LINE, MATCHING_LINES, NEAR_MISSES } from './runner-log-lines.ts';
 
 describe('classifyLogLine', () => {
   it.each(MATCHING_LINES)('classifies $name as $class ($signature)', ({ line, class: cls, signature }) => {
@@ -59,6 +60,15 @@ describe('classifyLogLine', () => {
       'An error occured: Forbidden Runner version v2.300.0 is deprecated and cannot receive messages.',
     );
     expect(c?.detail).toContain('v2.300.0');
+  });
+
+  it("names the version, the tarball and both digests of the bootstrap's checksum mismatch", () => {
+    const c = classifyLogLine(CHECKSUM_MISMATCH_LINE);
+    expect(c?.class).toBe('checksum-mismatch');
+    expect(c?.detail).toContain('version v2.330.0');
+    expect(c?.detail).toContain('actions-runner-linux-x64-2.330.0.tar.gz');
+    expect(c?.detail).toContain('expected sha256 af5c33fa94f3cc33b8e97937939136a6b04197e6dadfcfb3b6e33ae1bf41e79a');
+    expect(c?.detail).toContain(`got ${'0'.repeat(64)}`);
   });
 
   it('never copies the raw line into the detail, so query strings and secrets stay out', () => {
@@ -321,4 +331,28 @@ describe('classifyStolenRunner', () => {
     expect(c.detail).toContain('jr-10-1');
     expect(c.detail).toContain('11');
   });
+});
+
+describe('classifyBootstrapExit', () => {
+  it('classifies exit 4 as checksum-mismatch', () => {
+    const c = classifyBootstrapExit({ runnerName: 'jr-7-1', code: 4 });
+    expect(c).toMatchObject({
+      class: 'checksum-mismatch',
+      signature: 'bootstrap-exit-checksum-mismatch',
+      source: 'event',
+    });
+    expect(c?.detail).toContain('jr-7-1');
+    expect(c?.detail).toContain('exit 4');
+  });
+
+  it('classifies exit 3 (no checksum for the tarball) as config', () => {
+    expect(classifyBootstrapExit({ runnerName: 'jr-7-1', code: 3 })?.class).toBe('config');
+  });
+
+  it.each([0, 1, 2, 5, 6, 7, 137])(
+    'leaves exit %i to the caller (a retry may help, or it is the runner’s own code)',
+    (code) => {
+      expect(classifyBootstrapExit({ runnerName: 'jr-7-1', code })).toBeUndefined();
+    },
+  );
 });

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   type Classification,
   classifyApiError,
+  classifyBootstrapExit,
   classifyLogLine,
   classifyTimeout,
 } from '../../functions/domain/classify-failure.ts';
@@ -17,6 +18,7 @@ import {
   mintsRunner,
   spendsHeal,
 } from '../../functions/domain/failure-policy.ts';
+import { CHECKSUM_MISMATCH_LINE } from './runner-log-lines.ts';
 
 const NOW = Date.UTC(2026, 10, 23, 5, 40, 0);
 const BROKER_LINE =
@@ -267,6 +269,33 @@ describe('decide: budgets', () => {
   });
 });
 
+describe('decide: checksum mismatch', () => {
+  const mismatch = log(CHECKSUM_MISMATCH_LINE);
+
+  it('fails the job at once, naming the version and the expected digest, on its first attempt', () => {
+    const action = decide(input({ classification: mismatch, job: { attempt: 1, heals: 0, status: 'launched' } }));
+    const reason = reasonOf(action);
+    expect(reason.startsWith('checksum-mismatch: ')).toBe(true);
+    expect(reason).toContain('version v2.330.0');
+    expect(reason).toContain('expected sha256 af5c33fa94f3cc33b8e97937939136a6b04197e6dadfcfb3b6e33ae1bf41e79a');
+    expect(reason).toContain('not retried');
+  });
+
+  it('spends no heal and mints no runner (no retry storm)', () => {
+    const action = decide(input({ classification: mismatch }));
+    expect(spendsHeal(action)).toBe(false);
+    expect(mintsRunner(action)).toBe(false);
+    expect(ACTION_FOR_CLASS['checksum-mismatch']).toBe('fail');
+  });
+
+  it('still ignores the line of an older attempt (the job already moved on)', () => {
+    const action = decide(
+      input({ classification: mismatch, job: { attempt: 2, heals: 1, status: 'launched' }, signalAttempt: 1 }),
+    );
+    expect(action.kind).toBe('ignore');
+  });
+});
+
 describe('decideRunnerEnded', () => {
   const exited = classifyTimeout({ kind: 'never-online', runnerName: 'jr-1-1', waitedMs: 1 });
 
@@ -282,6 +311,24 @@ describe('decideRunnerEnded', () => {
     );
     expect(reason.startsWith(`${exited.class}: ${exited.detail}; `)).toBe(true);
     expect(reason).toMatch(/gave up after 3 attempts \(limit 3 per job\)$/);
+  });
+
+  it('fails at once when the bootstrap exited with its checksum-mismatch code, attempts left or not', () => {
+    const exit4 = classifyBootstrapExit({ runnerName: 'jr-1-1', code: 4 });
+    if (!exit4) throw new Error('exit 4 not classified');
+    const reason = reasonOf(
+      decideRunnerEnded({ classification: exit4, job: { attempt: 1, heals: 0 }, limits: LIMITS }),
+    );
+    expect(reason.startsWith('checksum-mismatch: ')).toBe(true);
+    expect(reason).toContain('not retried');
+  });
+
+  it('fails at once when the bootstrap found no checksum for the tarball', () => {
+    const exit3 = classifyBootstrapExit({ runnerName: 'jr-1-1', code: 3 });
+    if (!exit3) throw new Error('exit 3 not classified');
+    expect(decideRunnerEnded({ classification: exit3, job: { attempt: 1, heals: 0 }, limits: LIMITS }).kind).toBe(
+      'fail',
+    );
   });
 
   it('fails once the failure-handling steps are spent, with the same reason decide gives', () => {
@@ -315,16 +362,28 @@ describe('decideProvisionFailure', () => {
     });
   });
 
-  it.each(Object.values(FailureClass).filter((c) => c !== FailureClass.breakerOpen && c !== FailureClass.config))(
-    'retries %s under the same attempt after a backoff from 1 s',
-    (failureClass) => {
-      expect(decideProvisionFailure({ ...base, failureClass, random: () => 0.999_999 })).toEqual({
-        kind: 'retry',
-        backoffMs: 1_000,
-        notBefore: NOW + 1_000,
-      });
-    },
-  );
+  it('fails a checksum mismatch with the cause as the reason', () => {
+    expect(
+      decideProvisionFailure({
+        ...base,
+        cause: 'tarball refused',
+        failureClass: FailureClass.checksumMismatch,
+        random: () => 0,
+      }),
+    ).toEqual({ kind: 'fail', reason: 'tarball refused' });
+  });
+
+  it.each(
+    Object.values(FailureClass).filter(
+      (c) => c !== FailureClass.breakerOpen && c !== FailureClass.config && c !== FailureClass.checksumMismatch,
+    ),
+  )('retries %s under the same attempt after a backoff from 1 s', (failureClass) => {
+    expect(decideProvisionFailure({ ...base, failureClass, random: () => 0.999_999 })).toEqual({
+      kind: 'retry',
+      backoffMs: 1_000,
+      notBefore: NOW + 1_000,
+    });
+  });
 
   it('spends neither an attempt nor a heal on a transient retry: a job with its heals spent still retries', () => {
     const action = decideProvisionFailure({

@@ -46,6 +46,7 @@ describe('failure signatures', () => {
     ['The runner no longer exists on the server', 'registration-gone'],
     ['A session for this runner already exists', 'transient'],
     ['may be out of sync with the server time', 'config'],
+    ['checksum mismatch for runner version', 'checksum-mismatch'],
   ])('cover the docs/design.md "Failure classes" string "%s" (%s)', (phrase, cls) => {
     const signature = LOG_SIGNATURES.find((s) => s.filterTerm === phrase);
     expect(signature?.class).toBe(cls);

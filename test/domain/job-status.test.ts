@@ -42,6 +42,18 @@ describe('job state machine', () => {
     expect(statusesAllowing('completed')).not.toContain('completed');
   });
 
+  it('lets a job wait for capacity only from provisioning, and leave only to a provisioning, queued, a runner or an end', () => {
+    expect(statusesAllowing('waiting-capacity')).toEqual(['provisioning']);
+    expect(Object.values(JobStatus).filter((to) => canTransition('waiting-capacity', to))).toEqual([
+      'queued',
+      'provisioning',
+      'waiting',
+      'running',
+      'completed',
+      'failed',
+    ]);
+  });
+
   it('lets every state before a runner took the job go waiting, and a waiting job only back to queued or on', () => {
     expect(statusesAllowing('waiting').sort()).toEqual([
       'healing',
@@ -49,6 +61,7 @@ describe('job state machine', () => {
       'provisioning',
       'queued',
       'waiting-breaker',
+      'waiting-capacity',
     ]);
     expect(Object.values(JobStatus).filter((to) => canTransition('waiting', to))).toEqual([
       'queued',

@@ -1,30 +1,59 @@
 import { describe, expect, it } from 'vitest';
-import { jobsToLaunch, launchOrder, nextTurn, type WaitingJob } from '../../functions/domain/launch-order.ts';
+import { launchOrder, turnFor, type WaitingJob } from '../../functions/domain/launch-order.ts';
+import {
+  admit,
+  type BacklogHead,
+  emptyCapacity,
+  handOut,
+  type PoolCapacityState,
+  releaseSlot,
+} from '../../functions/domain/pool-capacity.ts';
 
-/** A pool's waiting jobs as the store would keep them: each job gets its turn when it starts waiting. */
+const MAX = 5;
+
+/**
+ * A full pool of 5 as the use cases drive it: jobs arrive through `admit` (each waiting job gets its turn
+ * from the stored record), and each runner's end hands its slot to the head of the launch order.
+ */
 function backlog() {
-  const waiting: WaitingJob[] = [];
+  let capacity: PoolCapacityState = emptyCapacity('p');
+  const waiting: BacklogHead[] = [];
   let clock = 1_000;
   let id = 0;
+  // Fill the pool: five runners alive before the test's jobs arrive.
+  for (let i = 0; i < MAX; i++) {
+    const a = admit(capacity, { runnerName: `alive-${i}`, jobId: 900 + i, repository: 'o/x', maxRunners: MAX, now: 0 });
+    capacity = a.next;
+  }
+  const alive = Array.from({ length: MAX }, (_, i) => `alive-${i}`);
   return {
     waiting,
     /** `n` jobs of `repository` start waiting, one millisecond apart. */
-    arrive(repository: string, n = 1): WaitingJob[] {
-      const added = Array.from({ length: n }, () => {
-        const job = { jobId: ++id, repository, queuedAt: ++clock, turn: nextTurn(waiting, repository) };
+    arrive(repository: string, n = 1): BacklogHead[] {
+      return Array.from({ length: n }, () => {
+        const jobId = ++id;
+        const a = admit(capacity, { runnerName: `r-${jobId}`, jobId, repository, maxRunners: MAX, now: ++clock });
+        if (a.kind !== 'wait') throw new Error('the pool should be full');
+        capacity = a.next;
+        const job = { jobId, repository, queuedAt: clock, turn: a.turn, runnerName: `r-${jobId}` };
         waiting.push(job);
         return job;
       });
-      return added;
     },
-    /** `n` runners end one after the other; each release launches the head of the order then. */
-    release(n = 1): WaitingJob[] {
-      const launched: WaitingJob[] = [];
+    /** `n` runners end one after the other; each end hands its slot to the head of the order then. */
+    release(n = 1): BacklogHead[] {
+      const launched: BacklogHead[] = [];
       for (let i = 0; i < n; i++) {
-        const [next] = jobsToLaunch(waiting, { maxRunners: 5 }, 4);
-        if (!next) break;
-        waiting.splice(waiting.indexOf(next), 1);
-        launched.push(next);
+        const ended = alive.shift();
+        if (!ended) break;
+        capacity = releaseSlot(capacity, ended).next;
+        const out = handOut(capacity, launchOrder(waiting).slice(0, 1), MAX, ++clock);
+        capacity = out.next;
+        for (const head of out.given) {
+          waiting.splice(waiting.indexOf(head), 1);
+          alive.push(head.runnerName);
+          launched.push(head);
+        }
       }
       return launched;
     },
@@ -39,28 +68,16 @@ const job = (jobId: number, repository: string, queuedAt: number, turn: number):
   turn,
 });
 
-describe('nextTurn', () => {
+describe('turnFor', () => {
   it.each([
-    { waiting: [], repo: 'o/a', turn: 0, why: 'nothing waits' },
-    { waiting: [job(1, 'o/a', 1, 0), job(2, 'o/a', 2, 1)], repo: 'o/a', turn: 2, why: 'after its own last job' },
-    {
-      waiting: [job(1, 'o/a', 1, 3), job(2, 'o/a', 2, 4)],
-      repo: 'o/b',
-      turn: 3,
-      why: 'a repository with nothing waiting joins the turn served now',
-    },
-    {
-      waiting: [job(1, 'o/a', 1, 7), job(2, 'o/b', 2, 9)],
-      repo: 'o/b',
-      turn: 10,
-      why: 'after its own last job, however far ahead',
-    },
-  ] satisfies Array<{ waiting: WaitingJob[]; repo: string; turn: number; why: string }>)(
-    'gives turn $turn when $why',
-    ({ waiting, repo, turn }) => {
-      expect(nextTurn(waiting, repo)).toBe(turn);
-    },
-  );
+    { serving: 0, last: undefined, turn: 0, why: 'nothing waits' },
+    { serving: 0, last: 1, turn: 2, why: 'after its own newest waiting job' },
+    { serving: 3, last: undefined, turn: 3, why: 'a repository with nothing waiting joins the turn served now' },
+    { serving: 7, last: 2, turn: 7, why: 'never before the turn served now' },
+    { serving: 4, last: 4, turn: 5, why: 'its job of the turn served now still waits' },
+  ])('gives turn $turn when $why', ({ serving, last, turn }) => {
+    expect(turnFor(serving, last)).toBe(turn);
+  });
 });
 
 describe('launchOrder', () => {
@@ -104,8 +121,8 @@ describe('launchOrder', () => {
     q.arrive('o/busy', 100);
     q.release(30);
     const [lone] = q.arrive('o/lone');
-    // Ahead of it: o/busy's job of the turn being served, queued before it; then it launches.
-    expect(repos(q.release(2))).toEqual(['o/busy', 'o/lone']);
+    // It joins the turn being served (o/busy's job of that turn already launched): the next runner's end is its.
+    expect(repos(q.release(2))).toEqual(['o/lone', 'o/busy']);
     expect(q.waiting).not.toContain(lone);
   });
 
@@ -114,7 +131,8 @@ describe('launchOrder', () => {
     q.arrive('o/a', 10);
     q.release(5);
     q.arrive('o/b', 3);
-    expect(repos(q.release(8))).toEqual(['o/a', 'o/b', 'o/a', 'o/b', 'o/a', 'o/b', 'o/a', 'o/a']);
+    // o/b's jobs get turns 4, 5, 6 (turn 4 is being served), not 0-3: alternating from there.
+    expect(repos(q.release(8))).toEqual(['o/b', 'o/a', 'o/b', 'o/a', 'o/b', 'o/a', 'o/a', 'o/a']);
   });
 
   it('serves 10 repositories evenly: each of the first 10 launches is a different repository', () => {
@@ -129,23 +147,5 @@ describe('launchOrder', () => {
     const jobs = [job(2, 'o/a', 2, 1), job(1, 'o/a', 1, 0)];
     launchOrder(jobs);
     expect(ids(jobs)).toEqual([2, 1]);
-  });
-});
-
-describe('jobsToLaunch', () => {
-  const jobs = [job(1, 'o/a', 1, 0), job(2, 'o/a', 2, 1), job(3, 'o/b', 3, 0), job(4, 'o/c', 4, 0)];
-
-  it.each([
-    { maxRunners: 5, alive: 0, launch: [1, 3, 4, 2], why: 'there is room for all' },
-    { maxRunners: 5, alive: 2, launch: [1, 3, 4], why: 'there is room for 3' },
-    { maxRunners: 3, alive: 2, launch: [1], why: 'there is room for 1' },
-    { maxRunners: 3, alive: 3, launch: [], why: 'the pool is full' },
-    { maxRunners: 2, alive: 3, launch: [], why: 'more are alive than the cap (after lowering it)' },
-  ])('launches $launch when $why', ({ maxRunners, alive, launch }) => {
-    expect(ids(jobsToLaunch(jobs, { maxRunners }, alive))).toEqual(launch);
-  });
-
-  it('launches every waiting job in a pool without maxRunners', () => {
-    expect(ids(jobsToLaunch(jobs, {}, 500))).toEqual([1, 3, 4, 2]);
   });
 });

@@ -15,7 +15,23 @@ export interface LogLineCase {
 const BROKER = 'https://broker.actions.githubusercontent.com/message';
 const BAD_REQUEST_OLD = `Failed to get job message. Request to ${BROKER} failed with status: BadRequest. Error message Error: Bad Request`;
 
+/** The line runner/bootstrap.sh prints before exit 4 (test/runner/bootstrap.test.ts checks the script prints it). */
+export const CHECKSUM_MISMATCH_LINE =
+  'jit-runners bootstrap: error: checksum mismatch for runner version 2.330.0 (actions-runner-linux-x64-2.330.0.tar.gz): expected sha256 af5c33fa94f3cc33b8e97937939136a6b04197e6dadfcfb3b6e33ae1bf41e79a, got 0000000000000000000000000000000000000000000000000000000000000000; refusing to run it';
+
 export const MATCHING_LINES: readonly LogLineCase[] = [
+  {
+    name: "the bootstrap's checksum mismatch line",
+    line: CHECKSUM_MISMATCH_LINE,
+    class: 'checksum-mismatch',
+    signature: 'bootstrap-checksum-mismatch',
+  },
+  {
+    name: "the bootstrap's checksum mismatch line as the EC2 log file ships it (colours, CR)",
+    line: `\u001b[0m${CHECKSUM_MISMATCH_LINE}\r`,
+    class: 'checksum-mismatch',
+    signature: 'bootstrap-checksum-mismatch',
+  },
   {
     name: 'stdout connect error (older runners)',
     line: `2026-11-23 05:40:01Z: Runner connect error: ${BAD_REQUEST_OLD}. Retrying until reconnected.`,
@@ -159,6 +175,14 @@ export const NEAR_MISSES: readonly { name: string; line: string }[] = [
   { name: 'current runner version', line: "Current runner version: '2.330.0'" },
   { name: 'a version that is not deprecated', line: 'Runner version v2.330.0 is current' },
   { name: 'a registration that was created', line: 'The runner registration has been created' },
+  {
+    name: 'a step talking about a checksum mismatch for a runner version, without the bootstrap prefix',
+    line: 'warning: checksum mismatch for runner version 2.330.0 in my cache',
+  },
+  {
+    name: "the bootstrap's prefix on a line that names no exact version",
+    line: 'jit-runners bootstrap: error: checksum mismatch for runner version latest',
+  },
   { name: 'an empty line', line: '' },
   { name: 'only blanks and colour codes', line: '\u001b[0m   \r' },
 ];

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { isServed } from '../../functions/domain/labels.ts';
-import { canLaunch, freeSlots, matchPool, type RunnerPool, shadowedBy } from '../../functions/domain/runner-pool.ts';
+import { matchPool, type RunnerPool, shadowedBy } from '../../functions/domain/runner-pool.ts';
 
 const pool = (name: string, labels: string[], extra: Partial<RunnerPool> = {}): RunnerPool => ({
   name,
@@ -95,32 +95,5 @@ describe('shadowedBy', () => {
 
   it('finds no shadowed pool in a list where each pool serves a label set of its own', () => {
     expect(pools.map((_, i) => shadowedBy(pools, i))).toEqual([undefined, undefined, undefined, undefined]);
-  });
-});
-
-describe('canLaunch', () => {
-  it.each([
-    { alive: 0, maxRunners: 5, can: true },
-    { alive: 4, maxRunners: 5, can: true },
-    { alive: 5, maxRunners: 5, can: false },
-    { alive: 7, maxRunners: 5, can: false },
-    { alive: 0, maxRunners: 1, can: true },
-    { alive: 1, maxRunners: 1, can: false },
-  ])('answers $can with $alive alive and maxRunners $maxRunners', ({ alive, maxRunners, can }) => {
-    expect(canLaunch(alive, { maxRunners })).toBe(can);
-  });
-
-  it('always launches in a pool without maxRunners', () => {
-    expect(canLaunch(0, {})).toBe(true);
-    expect(canLaunch(10_000, {})).toBe(true);
-  });
-});
-
-describe('freeSlots', () => {
-  it('counts the room left under the cap, never below 0, and no limit without a cap', () => {
-    expect(freeSlots(2, { maxRunners: 5 })).toBe(3);
-    expect(freeSlots(5, { maxRunners: 5 })).toBe(0);
-    expect(freeSlots(8, { maxRunners: 5 })).toBe(0);
-    expect(freeSlots(8, {})).toBe(Number.POSITIVE_INFINITY);
   });
 });

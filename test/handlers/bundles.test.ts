@@ -132,13 +132,26 @@ describe('bundled Lambda handlers', () => {
     expect(aws.calls.some((c) => c.operation === 'CodeBuild_20161006.StartBuild')).toBe(false);
   });
 
-  it('provisioner: mints a JIT config, hands it over in SSM and starts one CodeBuild build', async () => {
+  it('provisioner: mints a JIT config, starts one CodeBuild build, then hands the config over in SSM for that build', async () => {
     const result = await handlers.provisioner(provisionEvent);
     expect(result).toEqual({ jobId, outcome: 'launched' });
+    const operations = aws.calls.map((c) => c.operation);
+    expect(operations.indexOf('CodeBuild_20161006.StartBuild')).toBeLessThan(
+      operations.indexOf('AmazonSSM.PutParameter'),
+    );
     const put = aws.calls.find((c) => c.operation === 'AmazonSSM.PutParameter');
-    const putBody = JSON.parse(put?.body ?? '{}') as { Name: string; Type: string; Value: string };
+    const putBody = JSON.parse(put?.body ?? '{}') as {
+      Name: string;
+      Type: string;
+      Value: string;
+      Tags: { Key: string; Value: string }[];
+    };
     expect(putBody.Type).toBe('SecureString');
-    expect(putBody.Name).toMatch(/^\/JitRunners\/jit-config\/jr-\d+-1$/);
+    expect(putBody.Name).toMatch(/^\/JitRunners\/jit-config\/jr-\d+-1-[0-9a-f]{32}$/);
+    expect(putBody.Tags[0]).toEqual({
+      Key: 'jit-runners:reader',
+      Value: expect.stringMatching(/^arn:aws:codebuild:eu-west-1:111122223333:build\//),
+    });
     const start = aws.calls.find((c) => c.operation === 'CodeBuild_20161006.StartBuild');
     expect(start?.body).toContain(putBody.Name);
     expect(start?.body).not.toContain(putBody.Value);

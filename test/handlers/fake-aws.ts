@@ -17,7 +17,7 @@ function ec2Answer(action: string): string | undefined {
   switch (action) {
     case 'RunInstances':
       return wrap(
-        `<reservationId>r-0fake</reservationId><instancesSet><item><instanceId>i-0${randomUUID().replaceAll('-', '').slice(0, 16)}</instanceId></item></instancesSet>`,
+        `<reservationId>r-0fake</reservationId><ownerId>111122223333</ownerId><instancesSet><item><instanceId>i-0${randomUUID().replaceAll('-', '').slice(0, 16)}</instanceId></item></instancesSet>`,
       );
     case 'DescribeInstances':
       return wrap('<reservationSet/>');
@@ -61,11 +61,14 @@ export async function startFakeAws(projectName: string) {
       const operation = String(req.headers['x-amz-target'] ?? 'unknown');
       calls.push({ operation, body, accessKeyId });
       const answers: Record<string, unknown> = {
-        'CodeBuild_20161006.StartBuild': {
-          build: { id: `${projectName}:${randomUUID()}`, buildStatus: 'IN_PROGRESS' },
-        },
+        'CodeBuild_20161006.StartBuild': (() => {
+          const id = `${projectName}:${randomUUID()}`;
+          return {
+            build: { id, arn: `arn:aws:codebuild:eu-west-1:111122223333:build/${id}`, buildStatus: 'IN_PROGRESS' },
+          };
+        })(),
         'CodeBuild_20161006.ListBuildsForProject': { ids: [] },
-        'AmazonSSM.PutParameter': { Version: 1, Tier: 'Standard' },
+        'AmazonSSM.PutParameter': { Version: 1, Tier: 'Advanced' },
         'AmazonSSM.DeleteParameter': {},
         'AmazonSSM.DescribeParameters': { Parameters: [] },
       };

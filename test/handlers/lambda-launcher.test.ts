@@ -10,6 +10,7 @@ import { ConfigError } from '../../functions/domain/errors.ts';
 const handoff = new JitConfigHandoff({
   client: new SSMClient({ region: 'eu-west-1' }),
   prefix: '/JitRunners/jit-config',
+  nameKey: 'functions-only key',
 });
 const config = (launcher: string) =>
   parseConfig(

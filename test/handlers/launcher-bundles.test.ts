@@ -14,9 +14,11 @@ import { buildHandlers, stackBuildOptions } from './build-handlers.ts';
 import { startFakeAws } from './fake-aws.ts';
 
 const LAUNCHER_FUNCTIONS = ['provisioner', 'runner-events', 'reconciler'] as const;
-const LAUNCHERS: readonly BundledLauncher[] = ['codebuild', 'ec2'];
+const LAUNCHERS = ['codebuild', 'ec2'] as const;
+/** A deployment whose pools use both launchers. */
+const BOTH: BundledLauncher = 'codebuild,ec2';
 /** The package each launcher's client comes from. */
-const CLIENT_OF: Record<BundledLauncher, string> = {
+const CLIENT_OF: Record<(typeof LAUNCHERS)[number], string> = {
   codebuild: '@aws-sdk/client-codebuild',
   ec2: '@aws-sdk/client-ec2',
 };
@@ -50,11 +52,11 @@ const bytesFrom = (inputs: Record<string, number>, pkg: string): number =>
 describe('Lambda bundles per launcher (the stack builds each function for its deployment launcher)', () => {
   const inputs = {} as Record<string, Record<string, number>>;
   beforeAll(async () => {
-    for (const launcher of LAUNCHERS) {
+    for (const launcher of [...LAUNCHERS, BOTH]) {
       for (const fn of [...LAUNCHER_FUNCTIONS, 'webhook'])
         inputs[`${fn}/${launcher}`] = await bundleInputs(fn, launcher);
     }
-  }, 180_000);
+  }, 240_000);
 
   for (const launcher of LAUNCHERS) {
     const other = launcher === 'codebuild' ? 'ec2' : 'codebuild';
@@ -67,8 +69,16 @@ describe('Lambda bundles per launcher (the stack builds each function for its de
     });
   }
 
+  it('carries both launcher clients in a deployment whose pools use CodeBuild and EC2', () => {
+    for (const fn of LAUNCHER_FUNCTIONS) {
+      for (const pkg of Object.values(CLIENT_OF)) {
+        expect(bytesFrom(inputs[`${fn}/${BOTH}`] ?? {}, pkg), `${fn}: ${pkg}`).toBeGreaterThan(1000);
+      }
+    }
+  });
+
   it('keeps both launcher clients out of the webhook bundle whatever the launcher', () => {
-    for (const launcher of LAUNCHERS) {
+    for (const launcher of [...LAUNCHERS, BOTH]) {
       for (const pkg of Object.values(CLIENT_OF)) expect(bytesFrom(inputs[`webhook/${launcher}`] ?? {}, pkg)).toBe(0);
     }
   });
@@ -158,7 +168,16 @@ describe('provisioner bundled for EC2', () => {
     expect(params.get('LaunchTemplate.LaunchTemplateId')).toBe('lt-0123456789abcdef0');
     expect(params.get('SubnetId')).toBe('subnet-0123456789abcdef0');
     expect(aws.calls.some((c) => c.operation.startsWith('CodeBuild'))).toBe(false);
-    expect((await store.jobs.get(jobId))?.launchId).toMatch(/^i-0[0-9a-f]{16}$/);
+    const launchId = (await store.jobs.get(jobId))?.launchId;
+    expect(launchId).toMatch(/^i-0[0-9a-f]{16}$/);
+    // The hand-off is written after the launch, readable by that instance only.
+    const operations = aws.calls.map((c) => c.operation);
+    expect(operations.indexOf('EC2.RunInstances')).toBeLessThan(operations.indexOf('AmazonSSM.PutParameter'));
+    const put = JSON.parse(aws.calls.find((c) => c.operation === 'AmazonSSM.PutParameter')?.body ?? '{}');
+    expect(put.Tags?.[0]).toEqual({
+      Key: 'jit-runners:reader',
+      Value: `arn:aws:ec2:eu-west-1:111122223333:instance/${launchId}`,
+    });
     // Every AWS request of the bundle was signed with the role credentials Lambda puts in the environment.
     expect(new Set(aws.calls.map((c) => c.accessKeyId))).toEqual(new Set(['AKIAEC2BUNDLETEST']));
   });

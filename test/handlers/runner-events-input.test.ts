@@ -71,8 +71,53 @@ describe('parseRunnerEvents', () => {
       'proj',
     );
     expect(p).toEqual({
-      signal: { kind: 'state', runnerName: 'jr-7-2', state: 'failed', at: Date.parse('2026-01-01T00:00:00Z') },
+      signal: {
+        kind: 'state',
+        runnerName: 'jr-7-2',
+        state: 'failed',
+        at: Date.parse('2026-01-01T00:00:00Z'),
+        launchId: `proj:${UUID}`,
+      },
       launchId: `proj:${UUID}`,
+    });
+  });
+
+  it("carries the bootstrap's exit status from the failed BUILD phase's context", () => {
+    const event = (phases: unknown) => ({
+      source: 'aws.codebuild',
+      'detail-type': 'CodeBuild Build State Change',
+      time: '2026-01-01T00:00:00Z',
+      detail: {
+        'build-status': 'FAILED',
+        'build-id': `arn:aws:codebuild:eu-west-1:123456789012:build/proj:${UUID}`,
+        'additional-information': {
+          phases,
+          environment: { 'environment-variables': [{ name: 'JR_RUNNER_NAME', value: 'jr-7-2' }] },
+        },
+      },
+    });
+    const signalOf = (phases: unknown) => {
+      const [p] = parseRunnerEvents(event(phases), 'proj');
+      return p && 'signal' in p ? p.signal : undefined;
+    };
+    const failedBuild = [
+      { 'phase-type': 'SUBMITTED', 'phase-status': 'SUCCEEDED', 'phase-context': [] },
+      {
+        'phase-type': 'BUILD',
+        'phase-status': 'FAILED',
+        'phase-context': [
+          'COMMAND_EXECUTION_ERROR: Error while executing command: bash ./bootstrap.sh. Reason: exit status 4',
+        ],
+      },
+    ];
+    expect(signalOf(failedBuild)).toMatchObject({ kind: 'state', state: 'failed', exitCode: 4 });
+    // Another phase's context is not the bootstrap's exit; no context, no exit code; odd entries are only ignored.
+    expect(
+      signalOf([{ 'phase-type': 'PRE_BUILD', 'phase-context': ['COMMAND_EXECUTION_ERROR: Reason: exit status 4'] }]),
+    ).not.toHaveProperty('exitCode');
+    expect(signalOf(undefined)).not.toHaveProperty('exitCode');
+    expect(signalOf([{ 'phase-type': 'BUILD', 'phase-context': [null, 7, ': Reason: exit status 6'] }])).toMatchObject({
+      exitCode: 6,
     });
   });
 

@@ -1,16 +1,18 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { builtinModules } from 'node:module';
-import { join, relative } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 const ROOT = join(import.meta.dirname, '../..');
 const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
   dependencies: Record<string, string>;
   devDependencies: Record<string, string>;
+  peerDependencies: Record<string, string>;
   scripts: Record<string, string>;
 };
 const dependencies = new Set(Object.keys(pkg.dependencies));
 const devDependencies = new Set(Object.keys(pkg.devDependencies));
+const peerDependencies = new Set(Object.keys(pkg.peerDependencies));
 
 interface Import {
   file: string;
@@ -49,6 +51,24 @@ function importsIn(files: string[]): Import[] {
   return found;
 }
 
+/**
+ * The repository files `entry` loads at run time, itself included: its relative imports followed
+ * transitively, type-only ones left out (they are erased).
+ */
+function moduleGraph(entry: string): string[] {
+  const seen = new Set<string>();
+  const visit = (file: string) => {
+    if (seen.has(file)) return;
+    seen.add(file);
+    for (const m of readFileSync(join(ROOT, file), 'utf8').matchAll(IMPORT)) {
+      const spec = m[2] ?? m[3] ?? m[4] ?? '';
+      if (spec.startsWith('.') && m[1] === undefined) visit(relative(ROOT, join(ROOT, dirname(file), spec)));
+    }
+  };
+  visit(entry);
+  return [...seen];
+}
+
 const declaredAnywhere = (name: string) =>
   dependencies.has(name) || devDependencies.has(name) || devDependencies.has(`@types/${name}`);
 
@@ -70,6 +90,27 @@ describe('package.json dependencies', () => {
       .filter((i) => !declaredAnywhere(i.pkg))
       .map((i) => `${i.pkg} (${i.file})`);
     expect(missing).toEqual([]);
+  });
+
+  it('declare every package the construct entry (cdk/index.ts) loads under dependencies or peerDependencies, so the installed package synthesizes', () => {
+    const graph = moduleGraph('cdk/index.ts');
+    expect(graph).toContain('cdk/jit-runners.ts');
+    const missing = importsIn(graph)
+      .filter((i) => !i.typeOnly && !dependencies.has(i.pkg) && !peerDependencies.has(i.pkg))
+      .map((i) => `${i.pkg} (${i.file})`);
+    expect(missing).toEqual([]);
+  });
+
+  it('keep aws-cdk-lib and constructs as peer and dev dependencies: the app brings them, npm ci --omit=dev leaves them out', () => {
+    expect(pkg.peerDependencies).toEqual({
+      'aws-cdk-lib': pkg.devDependencies['aws-cdk-lib'],
+      constructs: pkg.devDependencies.constructs,
+    });
+    expect([...peerDependencies].filter((p) => dependencies.has(p))).toEqual([]);
+    // The local server (`npm start`, functions/cli/main.ts) never loads them.
+    const server = importsIn(moduleGraph('functions/cli/main.ts')).filter((i) => !i.typeOnly);
+    expect(server.length).toBeGreaterThan(0);
+    expect(server.filter((i) => peerDependencies.has(i.pkg))).toEqual([]);
   });
 
   it('list nothing under dependencies that no runtime or deploy code imports', () => {

@@ -16,7 +16,7 @@ describe('faults, each on its own and then mixed (real sample runners, simulator
 
     expect(result.runs).toHaveLength(11);
     for (const run of result.runs) {
-      expect({ fault: run.fault, lost: run.lost, doubled: run.doubled }).toEqual({
+      expect({ fault: run.fault, lost: run.lost, doubled: run.doubled }, run.lostStories.join('\n')).toEqual({
         fault: run.fault,
         lost: [],
         doubled: [],

@@ -1,9 +1,10 @@
 /**
  * `npm run soak`: the reliability runs at full size, printing the counts. The same scenarios
  * run at small sizes in `npm test` (test/reliability). Exit code 1 when any run loses, doubles or leaves
- * something behind. `npm run soak -- load kills` runs only the named parts; `--help` lists them.
+ * something behind, or breaks a pool's cap or its fairness (capacity). `npm run soak -- load kills` runs only the named parts; `--help` lists them.
  */
 import { parseArgs } from 'node:util';
+import type { CapacityResult } from '../reliability/scenarios/capacity-scenario.ts';
 import type { FaultsResult } from '../reliability/scenarios/faults-scenario.ts';
 import type { FuzzResult } from '../reliability/scenarios/fuzz-scenario.ts';
 import type { KillResult } from '../reliability/scenarios/kill-scenario.ts';
@@ -20,7 +21,7 @@ process.emitWarning = ((warning: string | Error, ...rest: unknown[]) => {
   (emitWarning as (...args: unknown[]) => void)(warning, ...rest);
 }) as typeof process.emitWarning;
 
-const PARTS = ['load', 'faults', 'kills', 'missed', 'stolen', 'fuzz'] as const;
+const PARTS = ['load', 'faults', 'kills', 'missed', 'stolen', 'fuzz', 'capacity'] as const;
 type Part = (typeof PARTS)[number];
 
 const failures: string[] = [];
@@ -117,10 +118,49 @@ function printFuzz(r: FuzzResult) {
   print(`  ${check(r.unexpected === 0 && r.strayJobs === 0, 'fuzz')}`);
 }
 
+function printCapacity(r: CapacityResult) {
+  const { size } = r;
+  const jobs = r.jobs.length + r.lost.length;
+  print(
+    `capacity: ${jobs} jobs across ${size.repos + 1} repositories (busy ${size.busyJobs}, lone 1), pools ${r.pools.map((p) => p.name).join(' and ')} of ${size.maxRunners} runners, ${r.duplicates.posted} duplicate deliveries, ${r.kills.length} SIGKILLs (${seconds(r.elapsedMs)})`,
+  );
+  print(
+    `  kills at ${r.kills.map((k) => `${seconds(k.afterMs)} (${k.queuedAtGitHub} jobs queued at GitHub)`).join(', ')}; duplicate answers ${JSON.stringify(r.duplicates.answers)}, refused ${r.duplicates.refused}`,
+  );
+  for (const p of r.pools) {
+    print(
+      `  pool ${p.name.padEnd(6)} jobs ${String(p.jobs).padStart(4)}  runners started ${String(p.lives).padStart(4)}  most alive at once ${p.mostAlive} (max ${p.maxRunners})  lives without an end ${p.unended}  slot-seconds unused while its jobs were queued ${p.unusedSlotSeconds} of ${p.slotSeconds}  ${check(p.mostAlive <= p.maxRunners, `capacity: pool ${p.name} over its cap`)}`,
+    );
+  }
+  print(
+    `  completed ${jobs - r.lost.length - r.notCompleted.length}, not completed ${r.notCompleted.length}, lost ${r.lost.length}, not run once on its pool ${r.notRunOnce.length}, runners that ran two jobs ${r.sharedRunners.length}, doubled ${r.doubled.length}; mints ${r.mints}, launches ${r.launches}`,
+  );
+  print(
+    `  waited for capacity: ${r.waited} jobs; recorded -> launched p50 ${seconds(r.waitMs.p50)}, max ${seconds(r.waitMs.max)}`,
+  );
+  const f = r.fairness;
+  print(
+    f
+      ? `  lone repository's job (pool ${f.pool}, ${f.busyBacklog} busy jobs queued there): ${f.startsAhead} runner starts before its own (at most ${f.bound}, one turn per repository); first-in first-out would have put ${f.fifoAhead} jobs ahead of it`
+      : "  lone repository's job: ran on no recorded runner of its pool",
+  );
+  const slots = Object.values(r.lingering.slots).flat().length;
+  const turns = Object.values(r.lingering.turns).flat().length;
+  print(
+    `  left behind: ${r.lingering.registrations.length} registrations, ${r.lingering.processes.length} processes, ${slots} pool slots, ${turns} waiting repositories`,
+  );
+  for (const line of r.failures) failures.push(`capacity: ${line}`);
+  for (const line of r.failures) print(`  FAILED ${line}`);
+  for (const line of r.details) print(`    ${line}`);
+  print(`  ${r.failures.length === 0 ? 'ok' : 'FAILED'}`);
+}
+
 const USAGE = `npm run soak [-- part ...]
 
   Runs the reliability scenarios at full size and prints their counts; exit 1 when a run loses,
-  doubles or leaves something behind. Without parts, all of them run (several minutes).
+  doubles or leaves something behind, or (capacity) a pool has more runners alive than its cap or a
+  lone repository waits more than one turn per repository. Without parts, all of them run (several
+  minutes).
 
   parts: ${PARTS.join(', ')}
   --help, -h   print this and exit`;
@@ -173,6 +213,7 @@ async function main(): Promise<number> {
   const { runLoad, LOAD_FULL } = await import('../reliability/scenarios/load-scenario.ts');
   const { runMissedWebhooks, MISSED_FULL } = await import('../reliability/scenarios/missed-webhook-scenario.ts');
   const { runStolen } = await import('../reliability/scenarios/stolen-scenario.ts');
+  const { runCapacity, CAPACITY_FULL } = await import('../reliability/scenarios/capacity-scenario.ts');
   const started = Date.now();
   print(`jit-runners soak: ${parts.join(', ')}`);
   for (const part of parts) {
@@ -207,6 +248,19 @@ async function main(): Promise<number> {
         case 'fuzz':
           printFuzz(await withWorld((keep) => runFuzz(FUZZ_FULL, keep)));
           break;
+        case 'capacity': {
+          let cleanup: (() => Promise<void>) | undefined;
+          try {
+            printCapacity(
+              await runCapacity(CAPACITY_FULL, (c) => {
+                cleanup = c;
+              }),
+            );
+          } finally {
+            await cleanup?.();
+          }
+          break;
+        }
       }
     } catch (error) {
       failures.push(part);

@@ -26,6 +26,11 @@ export interface TestProvisionerDeps {
  * fixed at the midpoint, no token bucket, the workaround request recorded instead of run.
  */
 export function testProvisioner(deps: TestProvisionerDeps) {
+  return testCore(deps).provisionJob;
+}
+
+/** The whole core over the specs' fakes, wired as {@link testProvisioner} wires it. */
+export function testCore(deps: TestProvisionerDeps) {
   const store = deps.jobs ? { ...deps.store, jobs: deps.jobs } : deps.store;
   return buildCore({
     config: deps.config,
@@ -41,5 +46,5 @@ export function testProvisioner(deps: TestProvisionerDeps) {
     random: () => 0.5,
     githubRateLimit: false,
     overrides: { requestWorkaround: deps.requestWorkaround ?? (() => undefined) },
-  }).provisionJob;
+  });
 }

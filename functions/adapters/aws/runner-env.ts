@@ -4,7 +4,7 @@
  * config or registration token stays in SSM and only the parameter NAME travels.
  */
 export const RunnerEnv = {
-  /** `jit` (run.sh --jitconfig) or `regular` (config.sh then run.sh, the metadata workaround). */
+  /** `jit` (the JIT config's files written, then run.sh) or `regular` (config.sh then run.sh, the metadata workaround). */
   mode: 'JR_MODE',
   /** SSM SecureString parameter name holding the JIT config (jit) or the registration token (regular). */
   parameter: 'JR_PARAMETER',

@@ -9,8 +9,6 @@ import {
 } from '@aws-sdk/client-codebuild';
 import {
   type Launch,
-  LaunchCapacityError,
-  LaunchConfigError,
   type LaunchRequest,
   type LaunchSummary,
   LaunchTransientError,
@@ -53,8 +51,7 @@ export class CodeBuildLauncher implements RunnerLauncher {
   }
 
   async launch(request: LaunchRequest): Promise<Launch> {
-    const parameter = await this.#handoff.put(request.runnerName, request.encodedJitConfig);
-    return this.#start(request.runnerName, [
+    return this.#launchWith(request.runnerName, request.encodedJitConfig, (parameter) => [
       plain(RunnerEnv.mode, RunnerMode.jit),
       plain(RunnerEnv.parameter, parameter),
       plain(RunnerEnv.runnerName, request.runnerName),
@@ -63,8 +60,7 @@ export class CodeBuildLauncher implements RunnerLauncher {
   }
 
   async launchRegular(request: RegularRunnerRequest): Promise<Launch> {
-    const parameter = await this.#handoff.put(request.runnerName, request.registrationToken);
-    return this.#start(request.runnerName, [
+    return this.#launchWith(request.runnerName, request.registrationToken, (parameter) => [
       plain(RunnerEnv.mode, RunnerMode.regular),
       plain(RunnerEnv.parameter, parameter),
       plain(RunnerEnv.runnerName, request.runnerName),
@@ -74,31 +70,52 @@ export class CodeBuildLauncher implements RunnerLauncher {
     ]);
   }
 
-  async #start(runnerName: string, env: EnvironmentVariable[]): Promise<Launch> {
-    let build: Build | undefined;
+  async dropHandoff(runnerName: string): Promise<void> {
+    await this.#handoff.dropFor(runnerName);
+  }
+
+  /**
+   * Launch first, then hand off (docs/decisions.md "Per-runner hand-off"): the build ARN the hand-off is
+   * tagged with exists only once StartBuild answered. The runner waits for its parameter to appear.
+   */
+  async #launchWith(
+    runnerName: string,
+    secret: string,
+    env: (parameter: string) => EnvironmentVariable[],
+  ): Promise<Launch> {
+    const planned = this.#handoff.plan(runnerName);
+    const build = await this.#start(runnerName, env(planned));
+    // A retried StartBuild (same idempotency token) answers with the first try's build, which was told
+    // the first try's name: write that one (ParameterAlreadyExists then means the first try wrote it).
+    const told = build.environment?.environmentVariables?.find((v) => v.name === RunnerEnv.parameter)?.value;
+    const parameter = told !== undefined && this.#handoff.owns(told) ? told : planned;
     try {
-      const out = await withLaunchErrors('codebuild:StartBuild', () =>
-        this.#client.send(
-          new StartBuildCommand({
-            projectName: this.#projectName,
-            // Same runner name → same token: a retried StartBuild (within CodeBuild's 5-minute token
-            // window) returns the first build instead of starting a second runner.
-            idempotencyToken: idempotencyToken(runnerName),
-            environmentVariablesOverride: env,
-          }),
-        ),
-      );
-      build = out.build;
+      if (!build.arn) throw new LaunchTransientError('codebuild:StartBuild answered without a build ARN');
+      await this.#handoff.write(parameter, secret, build.arn, runnerName);
     } catch (error) {
-      // Why only for capacity/config errors: after a transient error (a timeout) the build may have
-      // started anyway and still needs the hand-off; the retry overwrites it and the sweep removes leftovers.
-      if (error instanceof LaunchConfigError || error instanceof LaunchCapacityError) {
-        await this.#handoff.delete(runnerName).catch(() => undefined);
-      }
+      // Why stop: the build would wait for a hand-off that never comes and then fail; stopping it now
+      // frees the slot and the provisioner retries under the next attempt's name (a new token).
+      await this.stop(build.id as string).catch(() => undefined);
       throw error;
     }
+    return { launchId: build.id as string };
+  }
+
+  async #start(runnerName: string, env: EnvironmentVariable[]): Promise<Build & { id: string }> {
+    const out = await withLaunchErrors('codebuild:StartBuild', () =>
+      this.#client.send(
+        new StartBuildCommand({
+          projectName: this.#projectName,
+          // Same runner name → same token: a retried StartBuild (within CodeBuild's 5-minute token
+          // window) returns the first build instead of starting a second runner.
+          idempotencyToken: idempotencyToken(runnerName),
+          environmentVariablesOverride: env,
+        }),
+      ),
+    );
+    const build = out.build;
     if (!build?.id) throw new LaunchTransientError('codebuild:StartBuild answered without a build id');
-    return { launchId: build.id };
+    return build as Build & { id: string };
   }
 
   async stop(launchId: string): Promise<void> {

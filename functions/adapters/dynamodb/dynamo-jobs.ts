@@ -14,8 +14,12 @@ import { type DynamoContext, storeCall } from './dynamo-context.ts';
 import { ExpressionBuilder } from './expression-builder.ts';
 import { fromItem } from './item-codec.ts';
 import { addJobCondition, jobConditionParts } from './job-condition.ts';
+import { queryBacklog } from './query-backlog.ts';
 import { queryList } from './query-list.ts';
 import {
+  BACKLOG_INDEX,
+  backlogKey,
+  backlogSortKey,
   ENTITY_ATTRIBUTE,
   Entity,
   itemKey,
@@ -29,9 +33,11 @@ import {
 } from './table-schema.ts';
 
 const jobKey = (jobId: number) => itemKey(Entity.job, jobId);
+const byLaunchOrder = (a: Job, b: Job) =>
+  (a.turn ?? 0) - (b.turn ?? 0) || (a.backlogSince ?? 0) - (b.backlogSince ?? 0) || a.jobId - b.jobId;
 const TERMINAL_STATUSES = Object.values(JobStatus).filter(isTerminal);
 
-export function createDynamoJobs(ctx: DynamoContext): JobRepository {
+export function createDynamoJobs(ctx: DynamoContext, options: { backlogIndex: boolean }): JobRepository {
   const { doc, tableName } = ctx;
 
   /**
@@ -165,6 +171,15 @@ export function createDynamoJobs(ctx: DynamoContext): JobRepository {
       // move the sort key on every write, as the older layout did: each job write was then an index delete
       // + put in one hot partition (table-schema.ts).
       const status = changes.set?.status;
+      // The backlog index follows the status the same way: in it only while waiting for capacity.
+      if (status === JobStatus.waitingCapacity) {
+        const { pool, turn, backlogSince } = changes.set ?? {};
+        b.set(BACKLOG_INDEX.partitionKey, backlogKey(pool ?? '', jobId));
+        b.set(BACKLOG_INDEX.sortKey, backlogSortKey(turn ?? 0, backlogSince ?? now, jobId));
+      } else if (status !== undefined) {
+        b.remove(BACKLOG_INDEX.partitionKey);
+        b.remove(BACKLOG_INDEX.sortKey);
+      }
       const endedKnown =
         expect.statusIn !== undefined && expect.statusIn.length > 0 && expect.statusIn.every(isTerminal);
       if (status !== undefined && isTerminal(status)) {
@@ -193,6 +208,15 @@ export function createDynamoJobs(ctx: DynamoContext): JobRepository {
 
     async listOpen(limit) {
       return queryList<Job>(ctx, ListName.openJobs, { limit, keep: (job) => !isTerminal(job.status) });
+    },
+
+    async listBacklog(pool, limit) {
+      if (options.backlogIndex) return queryBacklog(ctx, pool, limit);
+      // No backlog index (an older embedded table): the open jobs, filtered and put in launch order.
+      const open = await queryList<Job>(ctx, ListName.openJobs, {
+        keep: (job) => job.status === JobStatus.waitingCapacity && job.pool === pool && job.turn !== undefined,
+      });
+      return open.sort(byLaunchOrder).slice(0, Math.max(0, limit));
     },
 
     async listEndedSince(since, limit) {

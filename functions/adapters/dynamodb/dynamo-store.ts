@@ -6,12 +6,18 @@ import { createDynamoBreakers } from './dynamo-breakers.ts';
 import type { DynamoContext } from './dynamo-context.ts';
 import { createDynamoJobs } from './dynamo-jobs.ts';
 import { createDynamoLocks } from './dynamo-locks.ts';
+import { createDynamoPools } from './dynamo-pools.ts';
 import { createDynamoRunners } from './dynamo-runners.ts';
 
 export interface DynamoStoreOptions {
   /** A plain client: `new DynamoDBClient({})` in AWS, `createLocalDynamoClient(endpoint)` locally. */
   client: DynamoDBClient;
   tableName: string;
+  /**
+   * Whether the table has the backlog index (default true: every table the stack or `ensureTable` creates).
+   * False: backlogs are listed from the open jobs (an embedded table from before the index; see ensure-table.ts).
+   */
+  backlogIndex?: boolean;
 }
 
 /**
@@ -23,11 +29,13 @@ export function createDynamoStore(options: DynamoStoreOptions): Store {
     marshallOptions: { removeUndefinedValues: true },
   });
   const ctx: DynamoContext = { doc, tableName: options.tableName };
+  const backlogIndex = options.backlogIndex ?? true;
   return {
-    jobs: createDynamoJobs(ctx),
+    jobs: createDynamoJobs(ctx, { backlogIndex }),
     baselines: createDynamoBaselines(ctx),
     breakers: createDynamoBreakers(ctx),
     runners: createDynamoRunners(ctx),
     locks: createDynamoLocks(ctx),
+    pools: createDynamoPools(ctx),
   };
 }

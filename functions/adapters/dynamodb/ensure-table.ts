@@ -4,11 +4,20 @@ import {
   DescribeTableCommand,
   DescribeTimeToLiveCommand,
   type DynamoDBClient,
+  type GlobalSecondaryIndex,
   type TableDescription,
+  UpdateTableCommand,
   UpdateTimeToLiveCommand,
 } from '@aws-sdk/client-dynamodb';
 import { StoreError } from '../../ports/store.ts';
-import { KEY_ATTRIBUTE_TYPES, LIST_INDEX, PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE } from './table-schema.ts';
+import {
+  BACKLOG_INDEX,
+  KEY_ATTRIBUTE_TYPES,
+  LIST_INDEX,
+  PARTITION_KEY,
+  SORT_KEY,
+  TTL_ATTRIBUTE,
+} from './table-schema.ts';
 import { translateStoreError } from './translate-store-error.ts';
 
 export interface EnsureTableOptions {
@@ -21,6 +30,8 @@ export interface EnsureTableResult {
   created: boolean;
   /** Whether TTL is enabled (false on servers without the TTL API, such as dynalite). */
   ttlEnabled: boolean;
+  /** Whether the table has the backlog index (false: an older embedded table that could not get it). */
+  backlogIndex: boolean;
 }
 
 const errorName = (error: unknown) => (error as { name?: unknown } | undefined)?.name;
@@ -56,7 +67,25 @@ export async function ensureTable(
       `table ${tableName} exists without the index ${LIST_INDEX.name}; delete it or point TABLE_NAME at a new table`,
     );
   }
-  return { created, ttlEnabled: await enableTtl(client, tableName) };
+  let backlogIndex = true;
+  if (!table.GlobalSecondaryIndexes.some((index) => index.IndexName === BACKLOG_INDEX.name)) {
+    // A table created before pools had capacity: the backlog index is added in place and waited for. The
+    // embedded store (dynalite) accepts the request but never adds an index to an existing table: then the
+    // store lists backlogs from the open jobs instead (`DynamoStoreOptions.backlogIndex`).
+    await addIndex(client, tableName, indexOf(BACKLOG_INDEX));
+    for (;;) {
+      table = await describe(client, tableName);
+      const added = table?.GlobalSecondaryIndexes?.some((i) => i.IndexName === BACKLOG_INDEX.name) ?? false;
+      if (!added) {
+        backlogIndex = false;
+        break;
+      }
+      if (table && isActive(table)) break;
+      if (Date.now() > deadline) throw new StoreError(`table ${tableName}: index ${BACKLOG_INDEX.name} not ACTIVE`);
+      await sleep(pollMs);
+    }
+  }
+  return { created, ttlEnabled: await enableTtl(client, tableName), backlogIndex };
 }
 
 async function describe(client: DynamoDBClient, tableName: string): Promise<TableDescription | undefined> {
@@ -89,16 +118,7 @@ async function create(client: DynamoDBClient, tableName: string): Promise<boolea
           { AttributeName: PARTITION_KEY, KeyType: 'HASH' },
           { AttributeName: SORT_KEY, KeyType: 'RANGE' },
         ],
-        GlobalSecondaryIndexes: [
-          {
-            IndexName: LIST_INDEX.name,
-            KeySchema: [
-              { AttributeName: LIST_INDEX.partitionKey, KeyType: 'HASH' },
-              { AttributeName: LIST_INDEX.sortKey, KeyType: 'RANGE' },
-            ],
-            Projection: { ProjectionType: LIST_INDEX.projection },
-          },
-        ],
+        GlobalSecondaryIndexes: [indexOf(LIST_INDEX), indexOf(BACKLOG_INDEX)],
       }),
     );
     return true;
@@ -106,6 +126,46 @@ async function create(client: DynamoDBClient, tableName: string): Promise<boolea
     // Another process created it between our describe and create: fine, wait for it like ours.
     if (errorName(error) === 'ResourceInUseException') return false;
     throw translateStoreError(error, `table ${tableName} create`);
+  }
+}
+
+function indexOf(index: typeof LIST_INDEX | typeof BACKLOG_INDEX): GlobalSecondaryIndex {
+  return {
+    IndexName: index.name,
+    KeySchema: [
+      { AttributeName: index.partitionKey, KeyType: 'HASH' },
+      { AttributeName: index.sortKey, KeyType: 'RANGE' },
+    ],
+    Projection: { ProjectionType: index.projection },
+  };
+}
+
+async function addIndex(client: DynamoDBClient, tableName: string, index: GlobalSecondaryIndex): Promise<void> {
+  const keys = index.KeySchema?.map((k) => k.AttributeName ?? '') ?? [];
+  const update = (create: GlobalSecondaryIndex) =>
+    client.send(
+      new UpdateTableCommand({
+        TableName: tableName,
+        AttributeDefinitions: keys.map((name) => ({
+          AttributeName: name,
+          AttributeType: KEY_ATTRIBUTE_TYPES[name as keyof typeof KEY_ATTRIBUTE_TYPES],
+        })),
+        GlobalSecondaryIndexUpdates: [{ Create: create }],
+      }),
+    );
+  try {
+    try {
+      await update(index);
+    } catch (error) {
+      // The embedded store (dynalite) predates on-demand index creation and insists on a throughput, which
+      // DynamoDB itself refuses for an on-demand table: asked again with one only when refused for lacking it.
+      if (errorName(error) !== 'ValidationException' || !/provisionedThroughput/i.test(String(error))) throw error;
+      await update({ ...index, ProvisionedThroughput: { ReadCapacityUnits: 1, WriteCapacityUnits: 1 } });
+    }
+  } catch (error) {
+    // Another process is adding it right now: wait for it like ours.
+    if (errorName(error) === 'ResourceInUseException') return;
+    throw translateStoreError(error, `table ${tableName} add index ${index.IndexName}`);
   }
 }
 

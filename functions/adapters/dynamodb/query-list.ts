@@ -49,7 +49,11 @@ export async function queryList<T>(ctx: DynamoContext, list: ListName, query: Li
     return true;
   });
   const entries = limit === undefined ? unique : unique.slice(0, limit);
-  const items = await batchGet(ctx, list, entries);
+  const items = await batchGetItems(
+    ctx,
+    `list ${list}`,
+    entries.map((entry) => entry.key),
+  );
   const records: T[] = [];
   for (const entry of entries) {
     const item = items.get(entry.key.pk);
@@ -105,24 +109,25 @@ async function queryEntries(
   return entries;
 }
 
-/** The items of `entries` by partition key, read consistently; unprocessed keys are asked for again. */
-async function batchGet(
+/**
+ * The items of `keys` (no repeats) by partition key, read consistently; unprocessed keys are asked for again.
+ * `what` names the listing in errors.
+ */
+export async function batchGetItems(
   ctx: DynamoContext,
-  list: ListName,
-  entries: readonly ListEntry[],
+  what: string,
+  keys: readonly ItemKey[],
 ): Promise<Map<string, Record<string, unknown>>> {
   const items = new Map<string, Record<string, unknown>>();
   const batches: ItemKey[][] = [];
-  for (let i = 0; i < entries.length; i += BATCH_GET_MAX) {
-    batches.push(entries.slice(i, i + BATCH_GET_MAX).map((entry) => entry.key));
-  }
+  for (let i = 0; i < keys.length; i += BATCH_GET_MAX) batches.push(keys.slice(i, i + BATCH_GET_MAX));
   await Promise.all(
     batches.map(async (batch) => {
       let keys: Record<string, unknown>[] = batch.map((key) => ({ ...key }));
       for (let attempt = 0; keys.length > 0; attempt++) {
         // Unprocessed keys mean the read was throttled: back off a little, like the SDK's own retries.
         if (attempt > 0) await sleep(Math.min(1000, 25 * 2 ** attempt));
-        const result = await storeCall(`list ${list} get ${keys.length} items`, () =>
+        const result = await storeCall(`${what} get ${keys.length} items`, () =>
           ctx.doc.send(
             new BatchGetCommand({ RequestItems: { [ctx.tableName]: { Keys: keys, ConsistentRead: true } } }),
           ),
@@ -130,9 +135,7 @@ async function batchGet(
         for (const item of result.Responses?.[ctx.tableName] ?? []) items.set(String(item[PARTITION_KEY]), item);
         keys = result.UnprocessedKeys?.[ctx.tableName]?.Keys ?? [];
         if (attempt >= 8 && keys.length > 0) {
-          throw new StoreUnavailableError(
-            `list ${list}: ${keys.length} items still unprocessed after ${attempt + 1} reads`,
-          );
+          throw new StoreUnavailableError(`${what}: ${keys.length} items still unprocessed after ${attempt + 1} reads`);
         }
       }
     }),

@@ -13,6 +13,15 @@
  * | `LOCK#<name>`      | lock     | —                                       | —                | lease end + 1 day          |
  * | `VALUE#<name>`     | value    | —                                       | —                | —                          |
  * | `MARK#<name>`      | mark     | —                                       | —                | mark end + 1 day           |
+ * | `POOL#<name>`      | pool     | —                                       | —                | —                          |
+ *
+ * The backlog index (`gsi2`) lists the jobs waiting for room in a capped pool (`waiting-capacity`) under
+ * `BACKLOG#<pool>#<s>`, sorted by launch order (`gsi2sk` = turn, then since when, then job id, as one
+ * fixed-width string): the head of a pool's backlog is one Query per shard with a small `Limit`. Sparse like
+ * the listing index: a job is in it only while it waits for capacity, so it costs one index put when the job
+ * starts waiting and one delete when it leaves; jobs of uncapped pools never touch it. Why a second index and
+ * not another list of the first: a waiting job is still an open job (the reconciler lists it), and the first
+ * index's numeric sort key cannot hold the three-part launch order.
  *
  * The listing index is sparse: an item is in it only while it has `gsi1pk`, so "open jobs" and "active
  * runners" are Queries that never touch finished items. A finished job moves to `JOB_ENDED#<s>` in the same
@@ -59,6 +68,33 @@ export const LIST_INDEX = {
   sortKey: 'gsi1sk',
   projection: 'KEYS_ONLY',
 } as const;
+
+/** Sparse index of the jobs waiting for room in their pool, in launch order (see the layout above). */
+export const BACKLOG_INDEX = {
+  name: 'gsi2',
+  partitionKey: 'gsi2pk',
+  sortKey: 'gsi2sk',
+  projection: 'KEYS_ONLY',
+} as const;
+
+/** The `gsi2pk` value of a waiting job of `pool`. */
+export function backlogKey(pool: string, jobId: number): string {
+  return `BACKLOG#${pool}#${listShard(jobId)}`;
+}
+
+/** Every `gsi2pk` value of `pool`'s backlog. */
+export function backlogKeys(pool: string): string[] {
+  return Array.from({ length: LIST_SHARDS }, (_, shard) => `BACKLOG#${pool}#${shard}`);
+}
+
+/**
+ * The `gsi2sk` value: turn, since when (epoch ms) and job id, zero-padded so the string order is the launch
+ * order (`launchOrder` in the domain).
+ */
+export function backlogSortKey(turn: number, since: number, jobId: number): string {
+  const pad = (n: number, width: number) => String(Math.max(0, Math.trunc(n))).padStart(width, '0');
+  return `${pad(turn, 12)}#${pad(since, 15)}#${pad(jobId, 20)}`;
+}
 
 /** Shards of each sharded list: 8 × 1,000 write units/s, and 8 Queries (in parallel) per listing. */
 export const LIST_SHARDS = 8;
@@ -112,6 +148,8 @@ export const KEY_ATTRIBUTE_TYPES = {
   [SORT_KEY]: 'S',
   [LIST_INDEX.partitionKey]: 'S',
   [LIST_INDEX.sortKey]: 'N',
+  [BACKLOG_INDEX.partitionKey]: 'S',
+  [BACKLOG_INDEX.sortKey]: 'S',
 } as const;
 
 export const Entity = {
@@ -122,6 +160,7 @@ export const Entity = {
   lock: 'lock',
   value: 'value',
   mark: 'mark',
+  pool: 'pool',
 } as const;
 export type Entity = (typeof Entity)[keyof typeof Entity];
 
@@ -133,6 +172,7 @@ const PREFIX: Record<Entity, string> = {
   lock: 'LOCK#',
   value: 'VALUE#',
   mark: 'MARK#',
+  pool: 'POOL#',
 };
 
 /** Primary key of one item. */
@@ -152,6 +192,8 @@ export const INTERNAL_ATTRIBUTES: readonly string[] = [
   ENTITY_ATTRIBUTE,
   LIST_INDEX.partitionKey,
   LIST_INDEX.sortKey,
+  BACKLOG_INDEX.partitionKey,
+  BACKLOG_INDEX.sortKey,
   TTL_ATTRIBUTE,
 ];
 

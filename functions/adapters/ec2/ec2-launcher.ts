@@ -9,8 +9,7 @@ import {
 } from '@aws-sdk/client-ec2';
 import {
   type Launch,
-  LaunchCapacityError,
-  LaunchConfigError,
+  LauncherError,
   type LaunchRequest,
   type LaunchSummary,
   LaunchTransientError,
@@ -19,8 +18,18 @@ import {
 } from '../../ports/launcher.ts';
 import { idempotencyToken } from '../aws/idempotency-token.ts';
 import { FLEET_TAG, RunnerEnv, RunnerMode } from '../aws/runner-env.ts';
-import { awsErrorCode, translateLaunchError, withLaunchErrors } from '../aws/translate-launch-error.ts';
+import {
+  awsErrorCode,
+  classifyLaunchError,
+  LaunchErrorKind,
+  translateLaunchError,
+  withLaunchErrors,
+} from '../aws/translate-launch-error.ts';
 import type { JitConfigHandoff } from '../ssm/jit-config-handoff.ts';
+import { fallbackStep, type LaunchTry, launchTries, Market, nextTry } from './launch-tries.ts';
+
+/** Tag naming the pool an instance belongs to (the stack tags its launch templates the same way). */
+export const POOL_TAG = 'jit-runners:pool';
 
 export interface Ec2LauncherOptions {
   client: EC2Client;
@@ -31,99 +40,147 @@ export interface Ec2LauncherOptions {
   launchTemplateVersion?: string;
   /** `EC2_SUBNET_IDS`; empty = the template's network settings. */
   subnetIds?: readonly string[];
-  /** `EC2_INSTANCE_TYPE`; unset = the template's type. */
+  /** `EC2_INSTANCE_TYPE`; unset = the template's type. Ignored when `instanceTypes` lists any. */
   instanceType?: string;
+  /**
+   * A pool's instance types, tried in order (launch-tries.ts): spot across the list first when
+   * `useSpot`, then on-demand across it. Empty or unset: `instanceType`, else the template's type.
+   */
+  instanceTypes?: readonly string[];
   /** `EC2_USE_SPOT`: try spot first, fall back to on-demand on capacity errors. */
   useSpot?: boolean;
-  /** Value of the fleet tag, so two stacks in one account never list or stop each other's runners. */
+  /**
+   * Value of the fleet tag, so two stacks in one account never list or stop each other's runners; the
+   * launch template id, which the functions' IAM conditions name.
+   */
   fleet: string;
+  /** The pool's name, tagged as `jit-runners:pool` on instances and volumes; unset: no pool tag. */
+  pool?: string;
 }
-
-type Market = 'spot' | 'on-demand';
 
 /** Launches each runner as one EC2 instance that terminates itself after the job. */
 export class Ec2Launcher implements RunnerLauncher {
   readonly kind = 'ec2';
-  readonly #o: Required<Omit<Ec2LauncherOptions, 'instanceType'>> & { instanceType: string | undefined };
+  readonly #o: Required<Omit<Ec2LauncherOptions, 'instanceType' | 'instanceTypes' | 'pool'>> & {
+    pool: string | undefined;
+  };
+  readonly #tries: readonly LaunchTry[];
+  readonly #severalTypes: boolean;
 
   constructor(options: Ec2LauncherOptions) {
-    this.#o = {
-      launchTemplateVersion: '$Latest',
-      subnetIds: [],
-      useSpot: false,
-      ...options,
-      instanceType: options.instanceType,
-    };
+    const { instanceType, instanceTypes, pool, ...rest } = options;
+    this.#o = { launchTemplateVersion: '$Latest', subnetIds: [], useSpot: false, ...rest, pool };
+    const types = instanceTypes && instanceTypes.length > 0 ? instanceTypes : instanceType ? [instanceType] : [];
+    this.#tries = launchTries(types, this.#o.useSpot);
+    this.#severalTypes = types.length > 1;
   }
 
   async launch(request: LaunchRequest): Promise<Launch> {
-    const parameter = await this.#o.handoff.put(request.runnerName, request.encodedJitConfig);
-    return this.#run(request.runnerName, [
+    return this.#run(request.runnerName, request.encodedJitConfig, [
       { Key: RunnerEnv.mode, Value: RunnerMode.jit },
-      { Key: RunnerEnv.parameter, Value: parameter },
       { Key: RunnerEnv.runnerVersion, Value: request.runnerVersion },
     ]);
   }
 
   async launchRegular(request: RegularRunnerRequest): Promise<Launch> {
-    const parameter = await this.#o.handoff.put(request.runnerName, request.registrationToken);
-    return this.#run(request.runnerName, [
+    return this.#run(request.runnerName, request.registrationToken, [
       { Key: RunnerEnv.mode, Value: RunnerMode.regular },
-      { Key: RunnerEnv.parameter, Value: parameter },
       { Key: RunnerEnv.runnerVersion, Value: request.runnerVersion },
       { Key: RunnerEnv.url, Value: request.url },
       { Key: RunnerEnv.labels, Value: request.labels.join(',') },
     ]);
   }
 
-  async #run(runnerName: string, tags: Tag[]): Promise<Launch> {
+  async dropHandoff(runnerName: string): Promise<void> {
+    await this.#o.handoff.dropFor(runnerName);
+  }
+
+  /**
+   * Launch first, then hand off (docs/decisions.md "Per-runner hand-off"): the hand-off is tagged with
+   * the instance ARN, which exists only once RunInstances answered. The runner waits for its parameter.
+   */
+  async #run(runnerName: string, secret: string, tags: Tag[]): Promise<Launch> {
     // Why look first: ClientToken makes an identical retry safe, but a retry after a spot → on-demand
     // fallback would repeat the spot call (a different token) and could start a second instance.
     const existing = await this.#findByRunnerName(runnerName);
-    if (existing?.InstanceId) return { launchId: existing.InstanceId };
+    const launched = existing ?? (await this.#runInstances(runnerName, tags));
+    const instanceId = launched.instance.InstanceId as string;
+    // The instance was told its parameter name in a tag: write that one (for an instance of an earlier
+    // try it is that try's name, and ParameterAlreadyExists then means that try wrote it).
+    const told = launched.instance.Tags?.find((t) => t.Key === RunnerEnv.parameter)?.Value;
+    const parameter = told !== undefined && this.#o.handoff.owns(told) ? told : launched.planned;
+    try {
+      if (!parameter) throw new LaunchTransientError(`instance ${instanceId} carries no hand-off name`);
+      const arn = await this.#instanceArn(instanceId, launched.ownerId);
+      await this.#o.handoff.write(parameter, secret, arn, runnerName);
+    } catch (error) {
+      // Why terminate: the instance would wait for a hand-off that never comes and then fail; ending it
+      // now frees the slot, and the provisioner retries under the next attempt's name (new tokens).
+      await this.stop(instanceId).catch(() => undefined);
+      throw error;
+    }
+    return { launchId: instanceId };
+  }
 
+  /** The ARN `ec2:SourceInstanceARN` carries for requests signed with the instance's role credentials. */
+  async #instanceArn(instanceId: string, ownerId: string | undefined): Promise<string> {
+    const region = await this.#o.client.config.region();
+    if (!ownerId) throw new LaunchTransientError(`ec2 answered without the owner of ${instanceId}`);
+    return `arn:${partitionOf(region)}:ec2:${region}:${ownerId}:instance/${instanceId}`;
+  }
+
+  async #runInstances(
+    runnerName: string,
+    tags: Tag[],
+  ): Promise<{ instance: Instance; ownerId: string | undefined; planned: string }> {
+    const planned = this.#o.handoff.plan(runnerName);
+    const pool: Tag[] = this.#o.pool === undefined ? [] : [{ Key: POOL_TAG, Value: this.#o.pool }];
     const allTags: Tag[] = [
       { Key: 'Name', Value: runnerName },
       { Key: FLEET_TAG, Value: this.#o.fleet },
+      ...pool,
       { Key: RunnerEnv.runnerName, Value: runnerName },
+      { Key: RunnerEnv.parameter, Value: planned },
       ...tags,
     ];
     const subnet = this.#subnetFor(runnerName);
-    const markets: Market[] = this.#o.useSpot ? ['spot', 'on-demand'] : ['on-demand'];
+    const tries = this.#tries;
+    const tried: string[] = [];
     let lastError: unknown;
-    for (const market of markets) {
+    for (let index: number | undefined = 0; index !== undefined; ) {
+      const attempt = tries[index] as LaunchTry;
       try {
-        const out = await withLaunchErrors('ec2:RunInstances', () =>
-          this.#o.client.send(new RunInstancesCommand(this.#input(runnerName, market, subnet, allTags))),
+        const out = await this.#o.client.send(
+          new RunInstancesCommand(this.#input(runnerName, attempt, subnet, allTags)),
         );
-        const id = out.Instances?.[0]?.InstanceId;
-        if (!id) throw new LaunchTransientError('ec2:RunInstances answered without an instance id');
-        return { launchId: id };
+        const instance = out.Instances?.[0];
+        if (!instance?.InstanceId) throw new LaunchTransientError('ec2:RunInstances answered without an instance id');
+        return { instance, ownerId: out.OwnerId, planned };
       } catch (error) {
-        lastError = error;
-        if (market === 'spot' && error instanceof LaunchCapacityError) continue;
-        break;
+        lastError = translateLaunchError(error, 'ec2:RunInstances');
+        const code = awsErrorCode(error);
+        tried.push(`${attempt.market} ${attempt.instanceType ?? "the template's type"}: ${code}`);
+        const capacity = classifyLaunchError(error) === LaunchErrorKind.capacity;
+        index = nextTry(tries, index, fallbackStep(code, capacity, attempt.market));
       }
     }
-    // Same reasoning as CodeBuild: only drop the hand-off when no instance can have started.
-    if (lastError instanceof LaunchConfigError || lastError instanceof LaunchCapacityError) {
-      await this.#o.handoff.delete(runnerName).catch(() => undefined);
-    }
-    throw lastError;
+    // Nothing was written before the launch, so a failed launch leaves no hand-off behind.
+    throw withTries(lastError, tried);
   }
 
-  #input(runnerName: string, market: Market, subnet: string | undefined, tags: Tag[]): RunInstancesCommandInput {
+  #input(runnerName: string, attempt: LaunchTry, subnet: string | undefined, tags: Tag[]): RunInstancesCommandInput {
+    const { market, instanceType } = attempt;
+    // Per market (and type, when the pool lists several) so a fallback call is not an
+    // IdempotentParameterMismatch of the call before it. One type: the market alone, as before pools.
+    const variant = this.#severalTypes ? `${market}:${instanceType}` : market;
     return {
       LaunchTemplate: { LaunchTemplateId: this.#o.launchTemplateId, Version: this.#o.launchTemplateVersion },
       MinCount: 1,
       MaxCount: 1,
-      // Per market so the on-demand fallback is not an IdempotentParameterMismatch of the spot call.
-      ClientToken: idempotencyToken(runnerName, market),
-      ...(this.#o.instanceType
-        ? { InstanceType: this.#o.instanceType as RunInstancesCommandInput['InstanceType'] }
-        : {}),
+      ClientToken: idempotencyToken(runnerName, variant),
+      ...(instanceType ? { InstanceType: instanceType as RunInstancesCommandInput['InstanceType'] } : {}),
       ...(subnet ? { SubnetId: subnet } : {}),
-      ...(market === 'spot'
+      ...(market === Market.spot
         ? {
             InstanceMarketOptions: {
               MarketType: 'spot',
@@ -134,7 +191,10 @@ export class Ec2Launcher implements RunnerLauncher {
       InstanceInitiatedShutdownBehavior: 'terminate',
       TagSpecifications: [
         { ResourceType: 'instance', Tags: tags },
-        { ResourceType: 'volume', Tags: tags.filter((t) => t.Key === 'Name' || t.Key === FLEET_TAG) },
+        {
+          ResourceType: 'volume',
+          Tags: tags.filter((t) => t.Key === 'Name' || t.Key === FLEET_TAG || t.Key === POOL_TAG),
+        },
       ],
     };
   }
@@ -148,7 +208,9 @@ export class Ec2Launcher implements RunnerLauncher {
     return subnets[h % subnets.length];
   }
 
-  async #findByRunnerName(runnerName: string): Promise<Instance | undefined> {
+  async #findByRunnerName(
+    runnerName: string,
+  ): Promise<{ instance: Instance; ownerId: string | undefined; planned: undefined } | undefined> {
     const out = await withLaunchErrors('ec2:DescribeInstances', () =>
       this.#o.client.send(
         new DescribeInstancesCommand({
@@ -160,7 +222,11 @@ export class Ec2Launcher implements RunnerLauncher {
         }),
       ),
     );
-    return out.Reservations?.flatMap((r) => r.Instances ?? [])[0];
+    for (const reservation of out.Reservations ?? []) {
+      const instance = reservation.Instances?.find((i) => i.InstanceId);
+      if (instance) return { instance, ownerId: reservation.OwnerId, planned: undefined };
+    }
+    return undefined;
   }
 
   async stop(launchId: string): Promise<void> {
@@ -197,4 +263,23 @@ export class Ec2Launcher implements RunnerLauncher {
     } while (nextToken);
     return active;
   }
+}
+
+/** The partition of a region, as in ARNs (`aws`, `aws-cn`, `aws-us-gov`, `aws-iso`…). */
+export function partitionOf(region: string): string {
+  if (region.startsWith('cn-')) return 'aws-cn';
+  if (region.startsWith('us-gov-')) return 'aws-us-gov';
+  if (region.startsWith('us-isob-')) return 'aws-iso-b';
+  if (region.startsWith('us-iso-')) return 'aws-iso';
+  return 'aws';
+}
+
+/**
+ * The last error of a launch that tried several instance types or markets, its message listing every
+ * try (the job's failure reason then says what was tried). Error codes only: no request value.
+ */
+function withTries(error: unknown, tried: readonly string[]): unknown {
+  if (tried.length < 2 || !(error instanceof LauncherError)) return error;
+  const Same = error.constructor as new (message: string, options?: { cause?: unknown }) => LauncherError;
+  return new Same(`${error.message} (tried ${tried.join(', ')})`, { cause: error.cause });
 }

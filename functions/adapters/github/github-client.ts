@@ -45,6 +45,34 @@ export interface GitHubClientOptions {
   maxConcurrent?: number;
   /** Defaults to Node's global fetch, which pools keep-alive connections per origin. */
   fetch?: typeof fetch;
+  /**
+   * Told every secret GitHub hands out, as it arrives and before any caller sees it: installation
+   * tokens, JIT configs, registration and remove tokens. The composition roots register them with the
+   * redacting logger here, the one place every mint passes (docs/decisions.md).
+   */
+  onSecret?: (value: string) => void;
+}
+
+/** `POST /app/installations/{id}/access_tokens`: where auth-app mints installation tokens. */
+const ACCESS_TOKENS = /\/app\/installations\/\d+\/access_tokens$/;
+
+/**
+ * Wraps fetch so an installation token is handed to `onSecret` before Octokit reads the answer: auth-app
+ * mints and caches the tokens itself, out of sight of the port methods.
+ */
+function tokenWatchingFetch(inner: typeof fetch, onSecret: (value: string) => void): typeof fetch {
+  return async (input, init) => {
+    const response = await inner(input, init);
+    const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
+    if (response.ok && ACCESS_TOKENS.test(new URL(url).pathname)) {
+      const body = (await response
+        .clone()
+        .json()
+        .catch(() => undefined)) as { token?: unknown } | undefined;
+      if (typeof body?.token === 'string') onSecret(body.token);
+    }
+    return response;
+  };
 }
 
 /** Largest page the Actions list endpoints serve. */
@@ -121,6 +149,9 @@ export function createGitHubClient(options: GitHubClientOptions): GitHubPort {
   // POST/DELETE one second apart, which would serialise a burst of JIT mints. Requests stay bounded by
   // `maxConcurrent`; 403/429 answers are still retried by the plugin, honouring `retry-after`.
   const unpaced = concurrencyGroup(Number.POSITIVE_INFINITY);
+  const onSecret = options.onSecret ?? (() => {});
+  const baseFetch = options.fetch ?? globalThis.fetch;
+  const watchedFetch = options.onSecret ? tokenWatchingFetch(baseFetch, options.onSecret) : baseFetch;
   // `global` is read by the plugin at runtime but missing from its option types, hence `object`.
   const groups: object = {
     global: concurrencyGroup(options.maxConcurrent ?? 32),
@@ -151,7 +182,7 @@ export function createGitHubClient(options: GitHubClientOptions): GitHubPort {
         installationId === undefined
           ? { appId: options.appId, privateKey }
           : { appId: options.appId, privateKey, installationId },
-      request: { fetch: options.fetch ?? globalThis.fetch },
+      request: { fetch: watchedFetch },
       log: {
         debug: () => {},
         info: () => {},
@@ -241,6 +272,7 @@ export function createGitHubClient(options: GitHubClientOptions): GitHubPort {
       params,
       toScopeKey(target.scope),
     );
+    onSecret(data.token);
     return { token: data.token, expiresAt: data.expires_at };
   }
 
@@ -261,6 +293,7 @@ export function createGitHubClient(options: GitHubClientOptions): GitHubPort {
           },
           toScopeKey(target.scope),
         );
+        onSecret(data.encoded_jit_config);
         return { runnerId: data.runner.id, runnerName: data.runner.name, encodedJitConfig: data.encoded_jit_config };
       } catch (error) {
         if (error instanceof GitHubRequestError && error.status === 409) {

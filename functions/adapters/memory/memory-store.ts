@@ -2,7 +2,9 @@ import type { Baseline } from '../../domain/baseline.ts';
 import type { Breaker } from '../../domain/breaker.ts';
 import type { Job } from '../../domain/job.ts';
 import { JobStatus } from '../../domain/job-status.ts';
+import { compareWaiting } from '../../domain/launch-order.ts';
 import { newJobRecord } from '../../domain/new-job.ts';
+import type { PoolCapacity } from '../../domain/pool-capacity.ts';
 import { type RunnerRecord, RunnerState } from '../../domain/runner-record.ts';
 import { ConditionFailedError, type Store, StoreUnavailableError } from '../../ports/store.ts';
 import { checkJobChanges, checkRunnerChanges, definedEntries, expectationParts } from '../../ports/store-rules.ts';
@@ -55,6 +57,7 @@ export function createMemoryStore(): MemoryStore {
   const locks = new Map<string, Lease>();
   const values = new Map<string, string>();
   const marks = new Map<string, number>();
+  const pools = new Map<string, PoolCapacity>();
   const failures = new Map<StoreOperation, Error[]>();
 
   /** Throws the next injected failure of `operation`, if any. */
@@ -147,6 +150,23 @@ export function createMemoryStore(): MemoryStore {
         return (limit === undefined ? open : open.slice(0, Math.max(0, limit))).map(copy);
       },
 
+      async listBacklog(pool, limit) {
+        await enter('jobs.listBacklog');
+        const waiting = [...jobs.values()].filter(
+          (job) => job.status === JobStatus.waitingCapacity && job.pool === pool && job.turn !== undefined,
+        );
+        const asWaiting = (job: Job) => ({
+          jobId: job.jobId,
+          repository: `${job.owner}/${job.repo}`,
+          queuedAt: job.backlogSince ?? 0,
+          turn: job.turn ?? 0,
+        });
+        return waiting
+          .sort((a, b) => compareWaiting(asWaiting(a), asWaiting(b)))
+          .slice(0, Math.max(0, limit))
+          .map(copy);
+      },
+
       async listEndedSince(since, limit) {
         await enter('jobs.listEndedSince');
         const ended = [...jobs.values()]
@@ -235,6 +255,18 @@ export function createMemoryStore(): MemoryStore {
             ),
           )
           .map(copy);
+      },
+    },
+
+    pools: {
+      async get(pool) {
+        await enter('pools.get');
+        const capacity = pools.get(pool);
+        return capacity ? copy(capacity) : undefined;
+      },
+      async put(capacity, expectVersion, now) {
+        await enter('pools.put');
+        return putVersioned(pools, `pool ${capacity.pool}`, capacity.pool, capacity, expectVersion, now);
       },
     },
 

@@ -1,11 +1,18 @@
 import type { Config } from '../../config/config.ts';
-import { type Classification, ClassificationSource, classifyLogLine } from '../../domain/classify-failure.ts';
+import {
+  type Classification,
+  ClassificationSource,
+  classifyBootstrapExit,
+  classifyLogLine,
+} from '../../domain/classify-failure.ts';
 import { FailureClass } from '../../domain/failure-class.ts';
 import type { ActionKind, FailureAction } from '../../domain/failure-policy.ts';
 import { isTerminal, JobStatus } from '../../domain/job-status.ts';
 import { parseRunnerName } from '../../domain/runner-name.ts';
+import { SignalVerdict } from '../../domain/signal-confirmation.ts';
 import type { Clock, Logger } from '../../ports/runtime.ts';
 import type { JobRepository } from '../../ports/store.ts';
+import type { ConfirmRunnerSignal } from './confirm-runner-signal.ts';
 import type { RunnerFailure, RunnerFailureActions } from './runner-failure-actions.ts';
 
 /**
@@ -15,7 +22,15 @@ import type { RunnerFailure, RunnerFailureActions } from './runner-failure-actio
 export type RunnerSignal =
   | { kind: 'log'; runnerName: string; line: string; source: string; at: number; launchId?: string }
   | { kind: 'exit'; runnerName: string; code: number | null; signal?: string | null; at: number; launchId?: string }
-  | { kind: 'state'; runnerName: string; state: string; at: number };
+  | {
+      kind: 'state';
+      runnerName: string;
+      state: string;
+      at: number;
+      launchId?: string;
+      /** The bootstrap's exit status when the platform reports it (a CodeBuild build phase's context). */
+      exitCode?: number;
+    };
 
 export interface SignalOutcome {
   /** Whether the signal changed anything (a job write). */
@@ -28,8 +43,18 @@ export interface HandleRunnerSignalDeps {
   config: Pick<Config, 'runner'>;
   jobs: Pick<JobRepository, 'get'>;
   actions: RunnerFailureActions;
+  /**
+   * Asks GitHub or the platform whether the signal is true (docs/design.md "Signals are hints"): nothing
+   * is stopped, opened or spent on a signal it does not confirm.
+   */
+  confirm: ConfirmRunnerSignal;
   clock: Clock;
   logger: Logger;
+  /**
+   * Told of every exit and every ended platform state, whatever the exit code (a capped pool takes the
+   * runner's slot back: `RunnerCapacity.runnerEnded`). Errors are logged, never thrown.
+   */
+  onRunnerEnded?: ((runnerName: string) => Promise<unknown>) | undefined;
 }
 
 /**
@@ -48,6 +73,18 @@ const ENDED_STATES: ReadonlySet<string> = new Set([
 
 const UNKNOWN_LINE: SignalOutcome = Object.freeze({ acted: false, note: 'no failure signature' });
 const FOREVER = Number.POSITIVE_INFINITY;
+/**
+ * How long a runner's log lines are dropped after one was not confirmed. Why: a looping (or forged)
+ * line repeats every few seconds and each confirmation costs GitHub calls; a genuine failure is met
+ * again after the pause, and the start timeout is the backstop either way.
+ */
+export const UNCONFIRMED_QUIET_MS = 30_000;
+/**
+ * The pause after a line GitHub or the platform could not be asked about (a lookup failed, the breaker is
+ * open): shorter, because nothing refuted the line; a genuine failure met during a GitHub hiccup is looked
+ * at again within seconds instead of waiting out the whole pause.
+ */
+export const UNDETERMINED_QUIET_MS = 5_000;
 /** Bound on the in-memory "already handled" map (one entry per runner name). */
 const MAX_QUIET_ENTRIES = 10_000;
 
@@ -70,6 +107,12 @@ function endedClassification(signal: Exclude<RunnerSignal, { kind: 'log' }>): Cl
   }
   const state = signal.state.trim().toLowerCase();
   if (!ENDED_STATES.has(state)) return undefined;
+  // An exit no fresh runner can change (checksum mismatch, no checksum) is classified by the domain.
+  const bootstrap =
+    signal.exitCode === undefined
+      ? undefined
+      : classifyBootstrapExit({ runnerName: signal.runnerName, code: signal.exitCode });
+  if (bootstrap) return bootstrap;
   return {
     class: FailureClass.transient,
     signature: 'runner-ended',
@@ -138,15 +181,31 @@ export function createHandleRunnerSignal(deps: HandleRunnerSignalDeps) {
       processEnded: signal.kind !== 'log',
       launchId: signal.kind === 'state' ? undefined : signal.launchId,
     };
-    let action: FailureAction;
-    if (signal.kind === 'log') {
-      action = await actions.decideFor(failure, now);
-    } else {
-      if (await actions.stoppedByUs(job, runnerName)) {
-        return ignored('we stopped that runner ourselves');
-      }
-      action = actions.decideEnded(failure);
+    if (signal.kind !== 'log' && (await actions.stoppedByUs(job, runnerName))) {
+      return ignored('we stopped that runner ourselves');
     }
+    // Signals are hints: only what GitHub or the platform confirms may stop, open or spend anything.
+    const confirmation = await deps.confirm(
+      { kind: signal.kind, runnerName, failureClass: classification.class, job, launchId: signal.launchId },
+      now,
+    );
+    if (confirmation.verdict !== SignalVerdict.confirmed) {
+      // A state event is not repeated by the platform: a later one (terminated after shutting-down) gets its chance.
+      if (signal.kind === 'log') {
+        const pause =
+          confirmation.verdict === SignalVerdict.undetermined ? UNDETERMINED_QUIET_MS : UNCONFIRMED_QUIET_MS;
+        quiet(runnerName, now + pause);
+      }
+      logger.info('runner signal not confirmed; nothing done', {
+        runnerName,
+        signature: classification.signature,
+        verdict: confirmation.verdict,
+        reason: confirmation.reason,
+      });
+      return ignored(`not confirmed (${confirmation.verdict}): ${confirmation.reason}`);
+    }
+    const action: FailureAction =
+      signal.kind === 'log' ? await actions.decideFor(failure, now) : actions.decideEnded(failure);
     const outcome = await actions.act(failure, action, now);
     if (outcome.acted) {
       // A new attempt or a terminal job: this name will never matter again. A breaker pause keeps the
@@ -157,7 +216,19 @@ export function createHandleRunnerSignal(deps: HandleRunnerSignalDeps) {
     return { acted: outcome.acted, action: outcome.action, note: outcome.note };
   }
 
+  /** Whether the signal says the runner's process, build or instance is gone. */
+  const ended = (signal: RunnerSignal) =>
+    signal.kind === 'exit' || (signal.kind === 'state' && ENDED_STATES.has(signal.state.trim().toLowerCase()));
+
   return async function handleRunnerSignal(signal: RunnerSignal): Promise<SignalOutcome> {
+    if (deps.onRunnerEnded && ended(signal)) {
+      await deps.onRunnerEnded(signal.runnerName).catch((error: unknown) =>
+        logger.warn('cannot release the runner slot; the reconciler frees it', {
+          runnerName: signal.runnerName,
+          error: String(error),
+        }),
+      );
+    }
     let classification: Classification | undefined;
     switch (signal.kind) {
       case 'log':

@@ -27,6 +27,13 @@ export interface RunnerToRetire {
   launchedAt?: number | undefined;
   /** Why, for the log (never a secret). */
   reason: string;
+  /**
+   * A runner that may take a job between the caller's look and this retire (a spare, an orphan launch, a
+   * failing runner whose scope may just have healed): its registration goes first, and GitHub's refusal to
+   * delete a runner that is running a job (`422`) keeps it, process and all (`busy` in the outcome). Why:
+   * stopping a runner that just took a job would cancel that job.
+   */
+  onlyIdle?: boolean | undefined;
 }
 
 export interface RetireOutcome {
@@ -36,6 +43,8 @@ export interface RetireOutcome {
   stopped: boolean;
   /** The registration is gone (deleted now, already gone, or never registered). */
   deleted: boolean;
+  /** `onlyIdle` only: GitHub refused the delete because the runner runs a job; nothing was stopped. */
+  busy?: true;
 }
 
 export interface RetireRunnerDeps {
@@ -46,6 +55,11 @@ export interface RetireRunnerDeps {
   scopeGuard?: Pick<ScopeGuard, 'openUntil'> | undefined;
   logger: Logger;
   metrics: Metrics;
+  /**
+   * Told once the runner's process is gone (stopped now, or it had ended) or it never had one: a capped
+   * pool takes its slot back here (`RunnerCapacity.runnerEnded`). Errors are logged, never thrown.
+   */
+  onProcessGone?: ((runnerName: string) => Promise<unknown>) | undefined;
 }
 
 /**
@@ -59,7 +73,10 @@ export interface RetireRunnerDeps {
  * 4. Mark it `stopped`.
  *
  * Why the process goes first: a registration deleted under a live process makes the runner log
- * "registration deleted" and exit, and a stopped process cannot take a job in between.
+ * "registration deleted" and exit, and a stopped process cannot take a job in between. A spare
+ * (`onlyIdle`) is the exception: it may take a job between its caller's look and the stop, and stopping
+ * it then cancels that job, so its registration goes first (steps 3, 2, 4) and GitHub's `422` for a
+ * runner running a job keeps it.
  *
  * Races and repeats: the mark is an unconditional upsert, so it cannot lose a race. A second retirer of
  * the same runner (a reconciler next to a spare check, a retry after a crash that left the item in
@@ -82,7 +99,7 @@ export interface RetireRunnerDeps {
  * Best effort throughout: it never throws.
  */
 export function createRetireRunner(deps: RetireRunnerDeps) {
-  const { store, github, launcher, scopeGuard, logger, metrics } = deps;
+  const { store, github, launcher, scopeGuard, logger, metrics, onProcessGone } = deps;
 
   async function mark(runner: RunnerToRetire, state: RunnerState, now: number): Promise<void> {
     const set: Partial<Omit<RunnerRecord, 'name' | 'createdAt' | 'updatedAt'>> = { state };
@@ -122,6 +139,39 @@ export function createRetireRunner(deps: RetireRunnerDeps) {
     }
   }
 
+  /**
+   * `onlyIdle`: the registration first. True when GitHub refused because the runner runs a job (it is then
+   * kept: nothing is stopped, the mark goes back). Otherwise the retire goes on as usual (the stop, then a
+   * delete unless this one succeeded): a breaker-open scope or a failed delete leaves no better choice than
+   * the stop it always made.
+   */
+  async function deleteWhileIdle(
+    runner: RunnerToRetire,
+    outcome: RetireOutcome,
+    breakerOpen: () => Promise<boolean>,
+    now: number,
+  ): Promise<boolean> {
+    const fields = { runnerName: runner.runnerName, jobId: runner.jobId, reason: runner.reason };
+    try {
+      if (await breakerOpen()) return false;
+      await deleteRegistration(runner);
+      outcome.deleted = true;
+      return false;
+    } catch (error) {
+      if (error instanceof GitHubRequestError && error.status === 422) {
+        // It took a job after the caller looked: stopping it would cancel that job. The mark goes back,
+        // so its end is its own.
+        await mark(runner, RunnerState.running, now).catch((cause: unknown) =>
+          logger.warn('cannot clear the stopping mark of a busy runner', { ...fields, error: String(cause) }),
+        );
+        logger.info('runner kept: it is running a job', fields);
+        return true;
+      }
+      logger.warn('cannot delete the runner registration before its stop', { ...fields, error: String(error) });
+      return false;
+    }
+  }
+
   return async function retireRunner(runner: RunnerToRetire, now: number): Promise<RetireOutcome> {
     const outcome: RetireOutcome = { marked: false, stopped: false, deleted: false };
     const fields = { runnerName: runner.runnerName, jobId: runner.jobId, reason: runner.reason };
@@ -132,6 +182,15 @@ export function createRetireRunner(deps: RetireRunnerDeps) {
       logger.warn('cannot mark the runner stopping; left for the next reconcile', { ...fields, error: String(error) });
       return outcome;
     }
+    // Asked once per retire: an onlyIdle retire whose first delete was skipped for it must not ask again.
+    let open: boolean | undefined;
+    const breakerOpen = async () => {
+      open ??= scopeGuard !== undefined && (await scopeGuard.openUntil(runner.scopeKey, now)) !== undefined;
+      return open;
+    };
+    if (runner.onlyIdle && (await deleteWhileIdle(runner, outcome, breakerOpen, now))) {
+      return { ...outcome, busy: true };
+    }
     if (runner.launchId !== undefined && !runner.processEnded) {
       try {
         await launcher.stop(runner.launchId);
@@ -140,12 +199,19 @@ export function createRetireRunner(deps: RetireRunnerDeps) {
         logger.warn('cannot stop the runner process', { ...fields, launchId: runner.launchId, error: String(error) });
       }
     }
+    // A failed stop leaves the process maybe alive: its slot stays held until its end (or the reconciler).
+    const gone = runner.launchId === undefined || runner.processEnded === true || outcome.stopped;
+    if (gone && onProcessGone && (runner.kind ?? RunnerKind.jit) === RunnerKind.jit) {
+      await onProcessGone(runner.runnerName).catch((error: unknown) =>
+        logger.warn('cannot release the runner slot; the reconciler frees it', { ...fields, error: String(error) }),
+      );
+    }
     try {
-      if (scopeGuard && (await scopeGuard.openUntil(runner.scopeKey, now)) !== undefined) {
+      if (!outcome.deleted && (await breakerOpen())) {
         logger.info('breaker open: the runner registration is left for the reconciler', fields);
         return outcome;
       }
-      await deleteRegistration(runner);
+      if (!outcome.deleted) await deleteRegistration(runner);
       outcome.deleted = true;
     } catch (error) {
       logger.warn('cannot delete the runner registration', { ...fields, error: String(error) });

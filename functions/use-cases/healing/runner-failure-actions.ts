@@ -166,6 +166,8 @@ export function createRunnerFailureActions(deps: RunnerFailureDeps) {
         version: job.runnerVersion ?? config.runner.version,
         launchedAt: job.launchedAt,
         reason: `${failure.classification.class} (${failure.classification.signature})`,
+        // Its scope may have healed meanwhile and the runner taken a job: GitHub's 422 then keeps it.
+        onlyIdle: true,
       },
       now,
     );

@@ -140,9 +140,11 @@ export function createHandleJobProgress(deps: HandleJobProgressDeps) {
         launchId: job.launchId,
         version: job.runnerVersion,
         reason,
+        onlyIdle: true,
       },
       progress.at,
     );
+    if (outcome.busy) return ProgressOutcome.spareKept;
     await store.jobs
       .update(
         job.jobId,

@@ -6,7 +6,7 @@ import type { Job } from '../../domain/job.ts';
 import { giveUpReason, JobStep, spentBudget } from '../../domain/job-budget.ts';
 import { isTerminal, JobStatus } from '../../domain/job-status.ts';
 import { runnerName } from '../../domain/runner-name.ts';
-import { poolForJob, poolNameOf } from '../../domain/runner-pool.ts';
+import { poolForJob, poolNameOf, type RunnerPool } from '../../domain/runner-pool.ts';
 import { scopeForRepository } from '../../domain/scope.ts';
 import {
   type GitHubPort,
@@ -21,6 +21,7 @@ import type { Clock, Dispatcher, JobHandoff, Logger, Metrics } from '../../ports
 import { ConditionFailedError, type JobRepository, StoreUnavailableError } from '../../ports/store.ts';
 import type { RetireRunner } from '../healing/retire-runner.ts';
 import type { BaselineGate } from './baseline-gate.ts';
+import type { RunnerCapacity } from './runner-capacity.ts';
 import { runnerVersionFor } from './runner-version-for.ts';
 import type { ScopeGuard } from './scope-guard.ts';
 
@@ -39,6 +40,8 @@ export interface ProvisionDeps {
   metrics: Metrics;
   /** The one retire path, for a runner whose job ended while it was launched. */
   retireRunner: RetireRunner;
+  /** Slots and backlogs of pools with `maxRunners`; absent: no pool is capped (specs without pools). */
+  capacity?: Pick<RunnerCapacity, 'active' | 'admit' | 'release' | 'fill' | 'unclaimed'> | undefined;
   /** Lease owner id of this process (Lambda request id, local process id). */
   owner: string;
   /** How long a lease lives; a crashed holder's job is picked up after this. */
@@ -47,7 +50,7 @@ export interface ProvisionDeps {
 }
 
 /** Statuses a provisioner takes a job from (with a free lease); an expired `provisioning` lease is a takeover. */
-const FRESH = [JobStatus.queued, JobStatus.waitingBreaker, JobStatus.healing] as const;
+const FRESH = [JobStatus.queued, JobStatus.waitingBreaker, JobStatus.waitingCapacity, JobStatus.healing] as const;
 const TAKEOVER = [JobStatus.provisioning] as const;
 export const DEFAULT_LEASE_MS = 20_000;
 const WORK_FOLDER = '_work';
@@ -59,7 +62,7 @@ const WORK_FOLDER = '_work';
  */
 export function createProvisionJob(deps: ProvisionDeps) {
   const { config, jobs, github, launcher, dispatcher, scopeGuard, baselineGate, clock, logger, metrics, owner } = deps;
-  const { retireRunner } = deps;
+  const { retireRunner, capacity } = deps;
   const leaseMs = deps.leaseMs ?? DEFAULT_LEASE_MS;
   const random = deps.random ?? Math.random;
   /**
@@ -92,7 +95,60 @@ export function createProvisionJob(deps: ProvisionDeps) {
       },
       clock.now(),
     );
+    await freeSlot(job, note);
     await dispatcher.dispatch(job.jobId, { delayMs: Math.max(0, notBefore - clock.now()) });
+  }
+
+  /**
+   * The job leaves provisioning without a runner of this attempt alive (it waits, retries or failed before
+   * its launch): a slot held under the attempt's name (taken by this provisioning, or handed to the job by
+   * its pool's backlog) goes back to the pool. Only for a capped pool; never throws (a slot left held is
+   * freed by the reconciler's capacity pass).
+   */
+  async function freeSlot(job: Job, why: string): Promise<void> {
+    if (!capacity?.active) return;
+    const pool = poolForJob(config.pools, job);
+    if (pool?.maxRunners === undefined) return;
+    await capacity
+      .release(job, runnerName(config.runner.namePrefix, job.jobId, job.attempt), why)
+      .catch((error: unknown) =>
+        logger.warn('cannot release the runner slot; the reconciler frees it', {
+          jobId: job.jobId,
+          error: String(error),
+        }),
+      );
+  }
+
+  /**
+   * The pool is full: the job waits in its backlog with its turn, holding no lease and no timer (a runner's
+   * end hands it a slot and dispatches it). Then the backlog is filled once, in case a runner ended between
+   * the capacity decision and this write.
+   */
+  async function enterBacklog(job: Job, pool: RunnerPool, turn: number, alive: number): Promise<ProvisionOutcome> {
+    const now = clock.now();
+    const note = `pool ${pool.name} is full (${alive} of ${pool.maxRunners} runners): waits for a runner to end (turn ${turn})`;
+    await jobs.update(
+      job.jobId,
+      { ...leaseOf(job), statusIn: [JobStatus.provisioning] },
+      {
+        set: {
+          status: JobStatus.waitingCapacity,
+          pool: pool.name,
+          turn,
+          backlogSince: now,
+          ...(unchecked.has(job) ? { interruptedAttempt: job.attempt } : {}),
+        },
+        remove: ['leaseOwner', 'leaseExpiresAt', 'notBefore'],
+        event: { status: JobStatus.waitingCapacity, note },
+      },
+      now,
+    );
+    metrics.count('JobBacklogged', 1, { pool: pool.name });
+    logger.info('pool full: the job waits for a runner to end', { jobId: job.jobId, pool: pool.name, turn, alive });
+    await capacity
+      ?.fill(pool.name)
+      .catch((error: unknown) => logger.warn('cannot fill the backlog', { pool: pool.name, error: String(error) }));
+    return 'waiting';
   }
 
   async function fail(job: Job, failureClass: FailureClass, reason: string): Promise<ProvisionOutcome> {
@@ -106,6 +162,7 @@ export function createProvisionJob(deps: ProvisionDeps) {
       },
       clock.now(),
     );
+    await freeSlot(job, `failed: ${failureClass}`);
     metrics.count('JobFailed', 1, { failureClass });
     logger.warn('job failed', { jobId: job.jobId, failureClass, reason });
     return 'failed';
@@ -444,6 +501,18 @@ export function createProvisionJob(deps: ProvisionDeps) {
       return 'waiting';
     }
 
+    // Capacity comes last before the mint: a job held by the breaker or the baseline gate holds no slot.
+    if (capacity?.active && pool.maxRunners !== undefined) {
+      let verdict: Awaited<ReturnType<RunnerCapacity['admit']>>;
+      try {
+        verdict = await capacity.admit(job, pool, name, now);
+      } catch (error) {
+        if (!(error instanceof StoreUnavailableError)) throw error;
+        return onFailure(job, FailureClass.transient, `pool ${pool.name}: ${error.message}`);
+      }
+      if (verdict.kind === 'wait') return enterBacklog(job, pool, verdict.turn, verdict.alive);
+    }
+
     const version = runnerVersionFor(job, config.runner, pool);
     let jit: Awaited<ReturnType<GitHubPort['generateJitConfig']>>;
     try {
@@ -553,8 +622,19 @@ export function createProvisionJob(deps: ProvisionDeps) {
         return lease(TAKEOVER);
       });
     } catch (error) {
-      // Another process holds it, or it is launched/running/terminal already: nothing to do.
-      if (error instanceof ConditionFailedError) return 'skipped';
+      // Another process holds it, or it is launched/running/terminal already: nothing to do, but a slot the
+      // backlog handed to this dispatch must not stay held by a job that left the backlog meanwhile.
+      if (error instanceof ConditionFailedError) {
+        if (capacity?.active) {
+          await capacity.unclaimed(jobId).catch((cause: unknown) =>
+            logger.warn('cannot check the slot of a job that moved on; the reconciler frees it', {
+              jobId,
+              error: String(cause),
+            }),
+          );
+        }
+        return 'skipped';
+      }
       throw error;
     }
     if (takenOver || job.interruptedAttempt === job.attempt) unchecked.add(job);

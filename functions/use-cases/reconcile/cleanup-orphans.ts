@@ -209,6 +209,8 @@ export function createCleanupOrphans(deps: CleanupOrphansDeps) {
             runnerId,
             launchId: launch.launchId,
             reason: `orphan launch: job ${job.jobId} is ${job.status}${job.runnerName && job.runnerName !== launch.runnerName ? ` on runner ${job.runnerName}` : ''}`,
+            // Idle in the listing above, but it may take a job before the stop: GitHub decides.
+            onlyIdle: true,
           },
           now,
         );

@@ -5,6 +5,7 @@ import type { Dispatcher, Logger, Metrics } from '../../ports/runtime.ts';
 import type { Store } from '../../ports/store.ts';
 import type { RetireRunner } from '../healing/retire-runner.ts';
 import type { JobProgress } from '../ingress/accept-webhook.ts';
+import type { RunnerCapacity } from '../provisioning/runner-capacity.ts';
 import type { ScopeGuard } from '../provisioning/scope-guard.ts';
 import { type CleanupOrphans, createCleanupOrphans, type OrphansReport } from './cleanup-orphans.ts';
 import type { DiscoverQueuedJobs, DiscoveryReport } from './discover-queued-jobs.ts';
@@ -58,6 +59,8 @@ export interface ReconcileDeps {
   discoverQueuedJobs?: DiscoverQueuedJobs;
   /** Issue 3's start-timeout check, when wired: runs after the stuck-job pass. */
   checkStartTimeouts?: (now: number) => Promise<unknown>;
+  /** Capped pools: lost slots freed, free slots handed to the backlogs (runs last). */
+  runnerCapacity?: Pick<RunnerCapacity, 'reconcile'>;
   /** Lease owner id of this process. */
   owner: string;
   settings?: Partial<ReconcileSettings>;
@@ -74,6 +77,7 @@ export interface ReconcileReport {
   stuck?: StuckJobsReport;
   startTimeouts?: unknown;
   orphans?: OrphansReport;
+  capacity?: { freed: string[]; released: number[] };
   /** Steps that threw (each step is isolated: one failing does not stop the others). */
   failedSteps: string[];
 }
@@ -86,8 +90,8 @@ export const RECONCILE_LOCK = 'reconciler';
  * the run is guarded by a lease in the store so two schedulers firing at once do not both act.
  *
  * Order: missed webhooks first (a redelivered `queued` records a job the later steps then see; then, when
- * opted in, queued jobs no delivery ever announced), then stuck jobs, start timeouts, and orphans last
- * (so a runner just made an orphan by this run is seen).
+ * opted in, queued jobs no delivery ever announced), then stuck jobs, start timeouts, orphans (so a runner
+ * just made an orphan by this run is seen), and the capped pools' slots and backlogs last.
  */
 export function createReconcile(deps: ReconcileDeps) {
   const { config, store, owner, logger, metrics } = deps;
@@ -171,6 +175,12 @@ export function createReconcile(deps: ReconcileDeps) {
       if (fresh === undefined) return report;
       const orphans = await step('orphans', () => cleanupOrphans(fresh, now));
       if (orphans) report.orphans = orphans;
+      // Last: the orphan pass may just have stopped runners whose slots now go to the backlog.
+      const runnerCapacity = deps.runnerCapacity;
+      if (runnerCapacity) {
+        const capacity = await step('capacity', () => runnerCapacity.reconcile(now));
+        if (capacity) report.capacity = capacity;
+      }
     } finally {
       // Released so a scheduler in another process may run next time; the lease only guards overlap.
       await store.locks.release(RECONCILE_LOCK, owner).catch(() => undefined);

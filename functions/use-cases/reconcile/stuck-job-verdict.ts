@@ -81,6 +81,12 @@ export function stuckJobVerdict(job: Job, now: number, deadlines: StuckJobDeadli
       // look-up; otherwise the approval's `queued` may have been missed (approvals take minutes to hours).
       if (job.runnerName === undefined && now - job.updatedAt < deadlines.runningCheckEveryMs) return NONE;
       return { kind: 'ask-github', reason: 'waiting for an approval: is it queued again?' };
+    case JobStatus.waitingCapacity:
+      // Not dispatched: a full pool's backlog is released by its runners' ends and the reconciler's pool
+      // pass, never by a timer per job. Asked about as rarely as a running job: a missed `completed`
+      // (cancelled while waiting) would otherwise hold its place until its turn comes.
+      if (now - job.updatedAt < deadlines.runningCheckEveryMs) return NONE;
+      return { kind: 'ask-github', reason: 'waiting for room in its pool: is it still queued?' };
     case JobStatus.completed:
     case JobStatus.failed:
       return NONE;

@@ -3,6 +3,7 @@ import {
   CodeBuildClient,
   ListBuildsForProjectCommand,
   StartBuildCommand,
+  type StartBuildCommandInput,
   StopBuildCommand,
 } from '@aws-sdk/client-codebuild';
 import { DeleteParameterCommand, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
@@ -26,7 +27,12 @@ const NOW = Date.UTC(2026, 2, 1, 12);
 const launcher = () =>
   new CodeBuildLauncher({
     client: new CodeBuildClient({ region: 'eu-west-1' }),
-    handoff: new JitConfigHandoff({ client: new SSMClient({ region: 'eu-west-1' }), prefix: '/jr/jit' }),
+    handoff: new JitConfigHandoff({
+      client: new SSMClient({ region: 'eu-west-1' }),
+      prefix: '/jr/jit',
+      nameKey: 'functions-only key',
+      clock: { now: () => NOW },
+    }),
     projectName: 'jr-runners',
     clock: { now: () => NOW },
     maxBuildAgeMs: 3_600_000,
@@ -42,41 +48,138 @@ const request: LaunchRequest = {
   encodedJitConfig: 'SECRET-JIT-CONFIG',
 };
 
+const BUILD_ARN = 'arn:aws:codebuild:eu-west-1:111122223333:build/jr-runners:b1';
+const HANDOFF = /^\/jr\/jit\/jr-42-1-[0-9a-f]{32}$/;
+/** Every command sent to either client, in order: the hand-off must follow the launch. */
+let sent: string[] = [];
+
+const envOf = (input: StartBuildCommandInput | undefined) =>
+  Object.fromEntries((input?.environmentVariablesOverride ?? []).map((v) => [v.name, v.value]));
+
+/** StartBuild answers like CodeBuild: the build with the environment it was started with. */
+function startBuildAnswers(id = 'jr-runners:b1', arn = BUILD_ARN) {
+  codebuild.on(StartBuildCommand).callsFake((input: { environmentVariablesOverride?: unknown[] }) => {
+    sent.push('StartBuild');
+    return { build: { id, arn, environment: { environmentVariables: input.environmentVariablesOverride } } };
+  });
+}
+
 describe('CodeBuildLauncher', () => {
   beforeEach(() => {
     codebuild.reset();
     ssm.reset();
-    ssm.on(PutParameterCommand).resolves({ Version: 1 });
-    ssm.on(DeleteParameterCommand).resolves({});
+    sent = [];
+    ssm.on(PutParameterCommand).callsFake(() => {
+      sent.push('PutParameter');
+      return { Version: 1 };
+    });
+    codebuild.on(StopBuildCommand).callsFake(() => {
+      sent.push('StopBuild');
+      return {};
+    });
   });
 
-  it('hands the JIT config over in SSM and starts one build with only the parameter name in its environment', async () => {
-    codebuild.on(StartBuildCommand).resolves({ build: { id: 'jr-runners:b1' } });
+  it('starts the build first, with only an unguessable parameter name in its environment, then writes the hand-off tagged with the build ARN', async () => {
+    startBuildAnswers();
     const launch = await launcher().launch(request);
     expect(launch).toEqual({ launchId: 'jr-runners:b1' });
-    expect(ssm.commandCalls(PutParameterCommand)[0]?.args[0].input).toMatchObject({
-      Name: '/jr/jit/jr-42-1',
+    expect(sent).toEqual(['StartBuild', 'PutParameter']);
+    const start = codebuild.commandCalls(StartBuildCommand)[0]?.args[0].input;
+    expect(start).toMatchObject({ projectName: 'jr-runners', idempotencyToken: idempotencyToken('jr-42-1') });
+    const env = envOf(start);
+    expect(env).toEqual({
+      JR_MODE: 'jit',
+      JR_PARAMETER: expect.stringMatching(HANDOFF),
+      JR_RUNNER_NAME: 'jr-42-1',
+      JR_RUNNER_VERSION: '2.330.0',
+    });
+    const put = ssm.commandCalls(PutParameterCommand)[0]?.args[0].input;
+    expect(put).toEqual({
+      Name: env.JR_PARAMETER,
       Value: 'SECRET-JIT-CONFIG',
       Type: 'SecureString',
+      Tier: 'Advanced',
+      Policies: JSON.stringify([
+        { Type: 'Expiration', Version: '1.0', Attributes: { Timestamp: new Date(NOW + 15 * 60_000).toISOString() } },
+      ]),
+      Tags: [
+        { Key: 'jit-runners:reader', Value: BUILD_ARN },
+        { Key: 'jit-runners:runner', Value: 'jr-42-1' },
+      ],
+      Description: 'jit-runners hand-off: one runner reads it; the functions delete it',
     });
-    const starts = codebuild.commandCalls(StartBuildCommand).map((c) => c.args[0].input);
-    expect(starts).toEqual([
-      {
-        projectName: 'jr-runners',
-        idempotencyToken: idempotencyToken('jr-42-1'),
-        environmentVariablesOverride: [
-          { name: 'JR_MODE', value: 'jit', type: 'PLAINTEXT' },
-          { name: 'JR_PARAMETER', value: '/jr/jit/jr-42-1', type: 'PLAINTEXT' },
-          { name: 'JR_RUNNER_NAME', value: 'jr-42-1', type: 'PLAINTEXT' },
-          { name: 'JR_RUNNER_VERSION', value: '2.330.0', type: 'PLAINTEXT' },
-        ],
-      },
-    ]);
-    expect(JSON.stringify(starts)).not.toContain('SECRET-JIT-CONFIG');
+    expect(put).not.toHaveProperty('Overwrite');
+    expect(JSON.stringify(start)).not.toContain('SECRET-JIT-CONFIG');
+  });
+
+  it('encrypts with the given KMS key', async () => {
+    startBuildAnswers();
+    const withKey = new CodeBuildLauncher({
+      client: new CodeBuildClient({ region: 'eu-west-1' }),
+      handoff: new JitConfigHandoff({
+        client: new SSMClient({ region: 'eu-west-1' }),
+        prefix: '/jr/jit',
+        kmsKeyId: 'arn:aws:kms:eu-west-1:111122223333:key/k1',
+        nameKey: 'functions-only key',
+        clock: { now: () => NOW },
+      }),
+      projectName: 'jr-runners',
+    });
+    await withKey.launch(request);
+    expect(ssm.commandCalls(PutParameterCommand)[0]?.args[0].input.KeyId).toBe(
+      'arn:aws:kms:eu-west-1:111122223333:key/k1',
+    );
+  });
+
+  it("names each runner's hand-off with a keyed suffix: the same on a retry, another per runner and per key", async () => {
+    startBuildAnswers();
+    const other = new CodeBuildLauncher({
+      client: new CodeBuildClient({ region: 'eu-west-1' }),
+      handoff: new JitConfigHandoff({
+        client: new SSMClient({ region: 'eu-west-1' }),
+        prefix: '/jr/jit',
+        nameKey: 'another key',
+      }),
+      projectName: 'jr-runners',
+    });
+    await launcher().launch(request);
+    await launcher().launch(request);
+    await launcher().launch({ ...request, runnerName: 'jr-42-2', attempt: 2 });
+    await other.launch(request);
+    const [a, again, b, keyed] = codebuild
+      .commandCalls(StartBuildCommand)
+      .map((c) => envOf(c.args[0].input).JR_PARAMETER);
+    // A retry repeats the first call exactly, so StartBuild's idempotency token returns the first build.
+    expect(again).toBe(a);
+    expect(b).not.toBe(a);
+    expect(b).toMatch(/^\/jr\/jit\/jr-42-2-[0-9a-f]{32}$/);
+    expect(keyed).not.toBe(a);
+  });
+
+  it('writes the name the build was told when a retried StartBuild returns the first build, and takes ParameterAlreadyExists as written', async () => {
+    // The first try: StartBuild succeeded and the hand-off was written, but the answer was lost.
+    const first = '/jr/jit/jr-42-1-0123456789abcdef0123456789abcdef';
+    codebuild.on(StartBuildCommand).callsFake(() => {
+      sent.push('StartBuild');
+      return {
+        build: {
+          id: 'jr-runners:b1',
+          arn: BUILD_ARN,
+          environment: { environmentVariables: [{ name: 'JR_PARAMETER', value: first, type: 'PLAINTEXT' }] },
+        },
+      };
+    });
+    ssm.on(PutParameterCommand).callsFake(() => {
+      sent.push('PutParameter');
+      throw awsError('ParameterAlreadyExists');
+    });
+    expect(await launcher().launch(request)).toEqual({ launchId: 'jr-runners:b1' });
+    expect(ssm.commandCalls(PutParameterCommand).map((c) => c.args[0].input.Name)).toEqual([first]);
+    expect(sent).toEqual(['StartBuild', 'PutParameter']);
   });
 
   it('derives the same idempotency token when the same runner is launched again, and a new one per runner', async () => {
-    codebuild.on(StartBuildCommand).resolves({ build: { id: 'jr-runners:b1' } });
+    startBuildAnswers();
     await launcher().launch(request);
     await launcher().launch(request);
     await launcher().launch({ ...request, runnerName: 'jr-42-2', attempt: 2 });
@@ -86,8 +189,8 @@ describe('CodeBuildLauncher', () => {
     expect(tokens[0]).toMatch(/^[0-9a-f]{64}$/);
   });
 
-  it('starts a regular runner with url and labels, the registration token only in SSM', async () => {
-    codebuild.on(StartBuildCommand).resolves({ build: { id: 'jr-runners:b2' } });
+  it('starts a regular runner with url and labels, the registration token only in its hand-off', async () => {
+    startBuildAnswers('jr-runners:b2', 'arn:aws:codebuild:eu-west-1:111122223333:build/jr-runners:b2');
     await launcher().launchRegular({
       runnerName: 'jr-baseline-octo-repo-ab12',
       scopeKey: 'octo/repo',
@@ -96,16 +199,23 @@ describe('CodeBuildLauncher', () => {
       labels: ['jit-runners-baseline-ab12'],
       runnerVersion: '2.330.0',
     });
-    expect(ssm.commandCalls(PutParameterCommand)[0]?.args[0].input.Value).toBe('SECRET-REG-TOKEN');
-    const input = codebuild.commandCalls(StartBuildCommand)[0]?.args[0].input;
-    expect(input?.environmentVariablesOverride).toEqual([
-      { name: 'JR_MODE', value: 'regular', type: 'PLAINTEXT' },
-      { name: 'JR_PARAMETER', value: '/jr/jit/jr-baseline-octo-repo-ab12', type: 'PLAINTEXT' },
-      { name: 'JR_RUNNER_NAME', value: 'jr-baseline-octo-repo-ab12', type: 'PLAINTEXT' },
-      { name: 'JR_RUNNER_VERSION', value: '2.330.0', type: 'PLAINTEXT' },
-      { name: 'JR_URL', value: 'https://github.com/octo/repo', type: 'PLAINTEXT' },
-      { name: 'JR_LABELS', value: 'jit-runners-baseline-ab12', type: 'PLAINTEXT' },
+    expect(sent).toEqual(['StartBuild', 'PutParameter']);
+    const put = ssm.commandCalls(PutParameterCommand)[0]?.args[0].input;
+    expect(put?.Value).toBe('SECRET-REG-TOKEN');
+    expect(put?.Tags).toEqual([
+      { Key: 'jit-runners:reader', Value: 'arn:aws:codebuild:eu-west-1:111122223333:build/jr-runners:b2' },
+      { Key: 'jit-runners:runner', Value: 'jr-baseline-octo-repo-ab12' },
     ]);
+    const input = codebuild.commandCalls(StartBuildCommand)[0]?.args[0].input;
+    expect(envOf(input)).toEqual({
+      JR_MODE: 'regular',
+      JR_PARAMETER: expect.stringMatching(/^\/jr\/jit\/jr-baseline-octo-repo-ab12-[0-9a-f]{32}$/),
+      JR_RUNNER_NAME: 'jr-baseline-octo-repo-ab12',
+      JR_RUNNER_VERSION: '2.330.0',
+      JR_URL: 'https://github.com/octo/repo',
+      JR_LABELS: 'jit-runners-baseline-ab12',
+    });
+    expect(put?.Name).toBe(envOf(input).JR_PARAMETER);
     expect(JSON.stringify(input)).not.toContain('SECRET-REG-TOKEN');
   });
 
@@ -114,30 +224,47 @@ describe('CodeBuildLauncher', () => {
     ['AccountLimitExceededException', LaunchCapacityError],
     ['AccessDeniedException', LaunchConfigError],
     ['ResourceNotFoundException', LaunchConfigError],
-  ])('translates StartBuild %s', async (code, type) => {
+  ])('translates StartBuild %s and writes no hand-off', async (code, type) => {
     codebuild.on(StartBuildCommand).rejects(awsError(code));
     await expect(launcher().launch(request)).rejects.toBeInstanceOf(type);
+    expect(ssm.commandCalls(PutParameterCommand)).toHaveLength(0);
   });
 
-  it('removes the hand-off when the build cannot start, but keeps it after a transient error', async () => {
-    codebuild.on(StartBuildCommand).rejectsOnce(awsError('AccessDeniedException'));
-    await launcher()
-      .launch(request)
-      .catch(() => undefined);
-    expect(ssm.commandCalls(DeleteParameterCommand).map((c) => c.args[0].input)).toEqual([{ Name: '/jr/jit/jr-42-1' }]);
+  it.each([
+    ['AccessDeniedException', LaunchConfigError],
+    ['ThrottlingException', LaunchTransientError],
+    ['SomethingNewException', LaunchTransientError],
+  ])(
+    'stops the build when the hand-off cannot be written after it (%s), so no runner waits for it',
+    async (code, type) => {
+      startBuildAnswers();
+      ssm.on(PutParameterCommand).callsFake(() => {
+        sent.push('PutParameter');
+        throw awsError(code, 'echoing SECRET-JIT-CONFIG');
+      });
+      const error = await launcher()
+        .launch(request)
+        .catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(type);
+      expect(String((error as Error).message)).not.toContain('SECRET-JIT-CONFIG');
+      expect(sent).toEqual(['StartBuild', 'PutParameter', 'StopBuild']);
+      expect(codebuild.commandCalls(StopBuildCommand)[0]?.args[0].input).toEqual({ id: 'jr-runners:b1' });
+    },
+  );
 
-    ssm.resetHistory();
-    codebuild.on(StartBuildCommand).rejectsOnce(awsError('ThrottlingException'));
-    await launcher()
-      .launch(request)
-      .catch(() => undefined);
-    expect(ssm.commandCalls(DeleteParameterCommand)).toHaveLength(0);
-  });
-
-  it('does not start a build when the hand-off fails', async () => {
-    ssm.on(PutParameterCommand).rejects(awsError('AccessDeniedException'));
-    await expect(launcher().launch(request)).rejects.toBeInstanceOf(LaunchConfigError);
-    expect(codebuild.commandCalls(StartBuildCommand)).toHaveLength(0);
+  it("deletes the runner's hand-off by its name, and takes one already gone as deleted", async () => {
+    startBuildAnswers();
+    await launcher().launch(request);
+    const name = envOf(codebuild.commandCalls(StartBuildCommand)[0]?.args[0].input).JR_PARAMETER;
+    ssm.on(DeleteParameterCommand).resolvesOnce({}).rejectsOnce(awsError('ParameterNotFound'));
+    await launcher().dropHandoff('jr-42-1');
+    await launcher().dropHandoff('jr-42-1');
+    expect(ssm.commandCalls(DeleteParameterCommand).map((c) => c.args[0].input)).toEqual([
+      { Name: name },
+      { Name: name },
+    ]);
+    ssm.on(DeleteParameterCommand).rejects(awsError('AccessDeniedException'));
+    await expect(launcher().dropHandoff('jr-42-1')).rejects.toBeInstanceOf(LaunchConfigError);
   });
 
   it('stops a build with StopBuild and treats a vanished build as stopped', async () => {

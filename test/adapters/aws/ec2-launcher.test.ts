@@ -21,10 +21,22 @@ import { awsError } from './aws-errors.ts';
 const ec2 = mockClient(EC2Client);
 const ssm = mockClient(SSMClient);
 
+const NOW = Date.UTC(2026, 2, 1, 12);
+const handoff = new JitConfigHandoff({
+  client: new SSMClient({ region: 'eu-west-1' }),
+  prefix: '/jr/jit',
+  nameKey: 'functions-only key',
+  clock: { now: () => NOW },
+});
+const HANDOFF = handoff.plan('jr-42-1');
+const INSTANCE_ARN = 'arn:aws:ec2:eu-west-1:111122223333:instance/i-1';
+/** Every command sent to either client, in order: the hand-off must follow the launch. */
+let sent: string[] = [];
+
 const launcher = (options: Partial<Ec2LauncherOptions> = {}) =>
   new Ec2Launcher({
     client: new EC2Client({ region: 'eu-west-1' }),
-    handoff: new JitConfigHandoff({ client: new SSMClient({ region: 'eu-west-1' }), prefix: '/jr/jit' }),
+    handoff,
     launchTemplateId: 'lt-0abc',
     subnetIds: ['subnet-a'],
     instanceType: 'm7g.large',
@@ -46,8 +58,8 @@ const tags = [
   { Key: 'Name', Value: 'jr-42-1' },
   { Key: 'jit-runners:fleet', Value: 'JitRunners' },
   { Key: 'JR_RUNNER_NAME', Value: 'jr-42-1' },
+  { Key: 'JR_PARAMETER', Value: HANDOFF },
   { Key: 'JR_MODE', Value: 'jit' },
-  { Key: 'JR_PARAMETER', Value: '/jr/jit/jr-42-1' },
   { Key: 'JR_RUNNER_VERSION', Value: '2.330.0' },
 ];
 
@@ -69,27 +81,121 @@ describe('Ec2Launcher', () => {
   beforeEach(() => {
     ec2.reset();
     ssm.reset();
-    ssm.on(PutParameterCommand).resolves({ Version: 1 });
-    ssm.on(DeleteParameterCommand).resolves({});
-    ec2.on(DescribeInstancesCommand).resolves({ Reservations: [] });
-  });
-
-  it('runs one on-demand instance from the launch template with a ClientToken derived from the runner name', async () => {
-    ec2.on(RunInstancesCommand).resolves({ Instances: [{ InstanceId: 'i-1' }] });
-    expect(await launcher().launch(request)).toEqual({ launchId: 'i-1' });
-    const runs = ec2.commandCalls(RunInstancesCommand).map((c) => c.args[0].input);
-    expect(runs).toEqual([onDemandInput]);
-    expect(JSON.stringify(runs)).not.toContain('SECRET-JIT-CONFIG');
-    expect(ssm.commandCalls(PutParameterCommand)[0]?.args[0].input).toMatchObject({
-      Name: '/jr/jit/jr-42-1',
-      Value: 'SECRET-JIT-CONFIG',
-      Type: 'SecureString',
+    sent = [];
+    ssm.on(PutParameterCommand).callsFake(() => {
+      sent.push('PutParameter');
+      return { Version: 1 };
+    });
+    ec2.on(DescribeInstancesCommand).callsFake(() => {
+      sent.push('DescribeInstances');
+      return { Reservations: [] };
+    });
+    ec2.on(TerminateInstancesCommand).callsFake(() => {
+      sent.push('TerminateInstances');
+      return {};
     });
   });
 
-  it('returns the existing instance instead of launching a second one for the same runner', async () => {
-    ec2.on(DescribeInstancesCommand).resolves({ Reservations: [{ Instances: [{ InstanceId: 'i-first' }] }] });
+  /** RunInstances answers like EC2: the reservation's owner and the instance with its tags. */
+  function runInstancesAnswers(id = 'i-1') {
+    ec2.on(RunInstancesCommand).callsFake((input: { TagSpecifications?: { Tags?: unknown[] }[] }) => {
+      sent.push('RunInstances');
+      return { OwnerId: '111122223333', Instances: [{ InstanceId: id, Tags: input.TagSpecifications?.[0]?.Tags }] };
+    });
+  }
+
+  it('runs one on-demand instance from the launch template first, then writes the hand-off tagged with its instance ARN', async () => {
+    runInstancesAnswers();
+    expect(await launcher().launch(request)).toEqual({ launchId: 'i-1' });
+    expect(sent).toEqual(['DescribeInstances', 'RunInstances', 'PutParameter']);
+    const runs = ec2.commandCalls(RunInstancesCommand).map((c) => c.args[0].input);
+    expect(runs).toEqual([onDemandInput]);
+    expect(HANDOFF).toMatch(/^\/jr\/jit\/jr-42-1-[0-9a-f]{32}$/);
+    expect(JSON.stringify(runs)).not.toContain('SECRET-JIT-CONFIG');
+    const put = ssm.commandCalls(PutParameterCommand)[0]?.args[0].input;
+    expect(put).toEqual({
+      Name: HANDOFF,
+      Value: 'SECRET-JIT-CONFIG',
+      Type: 'SecureString',
+      Tier: 'Advanced',
+      Policies: JSON.stringify([
+        { Type: 'Expiration', Version: '1.0', Attributes: { Timestamp: new Date(NOW + 15 * 60_000).toISOString() } },
+      ]),
+      Tags: [
+        { Key: 'jit-runners:reader', Value: INSTANCE_ARN },
+        { Key: 'jit-runners:runner', Value: 'jr-42-1' },
+      ],
+      Description: 'jit-runners hand-off: one runner reads it; the functions delete it',
+    });
+    expect(put).not.toHaveProperty('Overwrite');
+  });
+
+  it('names the instance ARN in the partition of its region', async () => {
+    runInstancesAnswers('i-cn');
+    await launcher({ client: new EC2Client({ region: 'cn-north-1' }) }).launch(request);
+    expect(ssm.commandCalls(PutParameterCommand)[0]?.args[0].input.Tags?.[0]).toEqual({
+      Key: 'jit-runners:reader',
+      Value: 'arn:aws-cn:ec2:cn-north-1:111122223333:instance/i-cn',
+    });
+  });
+
+  it.each([
+    ['AccessDeniedException', LaunchConfigError],
+    ['ThrottlingException', LaunchTransientError],
+    ['SomethingNewException', LaunchTransientError],
+  ])(
+    'terminates the instance when the hand-off cannot be written after it (%s), so no runner waits for it',
+    async (code, type) => {
+      runInstancesAnswers();
+      ssm.on(PutParameterCommand).callsFake(() => {
+        sent.push('PutParameter');
+        throw awsError(code, 'echoing SECRET-JIT-CONFIG');
+      });
+      const error = await launcher()
+        .launch(request)
+        .catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(type);
+      expect(String((error as Error).message)).not.toContain('SECRET-JIT-CONFIG');
+      expect(sent).toEqual(['DescribeInstances', 'RunInstances', 'PutParameter', 'TerminateInstances']);
+      expect(ec2.commandCalls(TerminateInstancesCommand)[0]?.args[0].input).toEqual({ InstanceIds: ['i-1'] });
+    },
+  );
+
+  it("deletes the runner's hand-off by its name, and takes one already gone as deleted", async () => {
+    ssm.on(DeleteParameterCommand).resolvesOnce({}).rejectsOnce(awsError('ParameterNotFound'));
+    await launcher().dropHandoff('jr-42-1');
+    await launcher().dropHandoff('jr-42-1');
+    expect(ssm.commandCalls(DeleteParameterCommand).map((c) => c.args[0].input)).toEqual([
+      { Name: HANDOFF },
+      { Name: HANDOFF },
+    ]);
+  });
+
+  it('finds the instance of an earlier try and writes the hand-off it was told, taking ParameterAlreadyExists as written', async () => {
+    ec2.on(DescribeInstancesCommand).callsFake(() => {
+      sent.push('DescribeInstances');
+      return {
+        Reservations: [
+          {
+            OwnerId: '111122223333',
+            Instances: [{ InstanceId: 'i-first', Tags: [{ Key: 'JR_PARAMETER', Value: HANDOFF }] }],
+          },
+        ],
+      };
+    });
+    ssm.on(PutParameterCommand).callsFake(() => {
+      sent.push('PutParameter');
+      throw awsError('ParameterAlreadyExists');
+    });
     expect(await launcher().launch(request)).toEqual({ launchId: 'i-first' });
+    expect(sent).toEqual(['DescribeInstances', 'PutParameter']);
+    expect(ssm.commandCalls(PutParameterCommand)[0]?.args[0].input).toMatchObject({
+      Name: HANDOFF,
+      Tags: [
+        { Key: 'jit-runners:reader', Value: 'arn:aws:ec2:eu-west-1:111122223333:instance/i-first' },
+        { Key: 'jit-runners:runner', Value: 'jr-42-1' },
+      ],
+    });
     expect(ec2.commandCalls(RunInstancesCommand)).toHaveLength(0);
     expect(ec2.commandCalls(DescribeInstancesCommand)[0]?.args[0].input).toEqual({
       Filters: [
@@ -101,7 +207,7 @@ describe('Ec2Launcher', () => {
   });
 
   it('asks for a one-time spot instance first when spot is on', async () => {
-    ec2.on(RunInstancesCommand).resolves({ Instances: [{ InstanceId: 'i-spot' }] });
+    ec2.on(RunInstancesCommand).resolves({ OwnerId: '111122223333', Instances: [{ InstanceId: 'i-spot' }] });
     expect(await launcher({ useSpot: true }).launch(request)).toEqual({ launchId: 'i-spot' });
     expect(ec2.commandCalls(RunInstancesCommand).map((c) => c.args[0].input)).toEqual([
       {
@@ -119,7 +225,7 @@ describe('Ec2Launcher', () => {
     ec2
       .on(RunInstancesCommand)
       .rejectsOnce(awsError('InsufficientInstanceCapacity'))
-      .resolves({ Instances: [{ InstanceId: 'i-od' }] });
+      .resolves({ OwnerId: '111122223333', Instances: [{ InstanceId: 'i-od' }] });
     expect(await launcher({ useSpot: true }).launch(request)).toEqual({ launchId: 'i-od' });
     const runs = ec2.commandCalls(RunInstancesCommand).map((c) => c.args[0].input);
     expect(runs).toHaveLength(2);
@@ -132,7 +238,7 @@ describe('Ec2Launcher', () => {
     ec2.on(RunInstancesCommand).rejects(awsError('UnauthorizedOperation'));
     await expect(launcher({ useSpot: true }).launch(request)).rejects.toBeInstanceOf(LaunchConfigError);
     expect(ec2.commandCalls(RunInstancesCommand)).toHaveLength(1);
-    expect(ssm.commandCalls(DeleteParameterCommand)).toHaveLength(1);
+    expect(ssm.commandCalls(PutParameterCommand)).toHaveLength(0);
   });
 
   it.each([
@@ -141,13 +247,14 @@ describe('Ec2Launcher', () => {
     ['InsufficientInstanceCapacity', LaunchCapacityError],
     ['UnauthorizedOperation', LaunchConfigError],
     ['InvalidLaunchTemplateId.NotFound', LaunchConfigError],
-  ])('translates RunInstances %s', async (code, type) => {
+  ])('translates RunInstances %s and writes no hand-off', async (code, type) => {
     ec2.on(RunInstancesCommand).rejects(awsError(code));
     await expect(launcher().launch(request)).rejects.toBeInstanceOf(type);
+    expect(ssm.commandCalls(PutParameterCommand)).toHaveLength(0);
   });
 
-  it('tags a regular runner with url and labels and keeps the registration token in SSM', async () => {
-    ec2.on(RunInstancesCommand).resolves({ Instances: [{ InstanceId: 'i-reg' }] });
+  it('tags a regular runner with url and labels and keeps the registration token in its hand-off', async () => {
+    runInstancesAnswers('i-reg');
     await launcher({ subnetIds: [] }).launchRegular({
       runnerName: 'jr-baseline-octo-repo-ab12',
       scopeKey: 'octo/repo',
@@ -163,15 +270,23 @@ describe('Ec2Launcher', () => {
         { Key: 'JR_MODE', Value: 'regular' },
         { Key: 'JR_URL', Value: 'https://github.com/octo/repo' },
         { Key: 'JR_LABELS', Value: 'jit-runners-baseline-ab12' },
-        { Key: 'JR_PARAMETER', Value: '/jr/jit/jr-baseline-octo-repo-ab12' },
+        { Key: 'JR_PARAMETER', Value: handoff.plan('jr-baseline-octo-repo-ab12') },
       ]),
     );
     expect(JSON.stringify(input)).not.toContain('SECRET-REG-TOKEN');
-    expect(ssm.commandCalls(PutParameterCommand)[0]?.args[0].input.Value).toBe('SECRET-REG-TOKEN');
+    expect(sent).toEqual(['DescribeInstances', 'RunInstances', 'PutParameter']);
+    expect(ssm.commandCalls(PutParameterCommand)[0]?.args[0].input).toMatchObject({
+      Name: handoff.plan('jr-baseline-octo-repo-ab12'),
+      Value: 'SECRET-REG-TOKEN',
+      Tags: [
+        { Key: 'jit-runners:reader', Value: 'arn:aws:ec2:eu-west-1:111122223333:instance/i-reg' },
+        { Key: 'jit-runners:runner', Value: 'jr-baseline-octo-repo-ab12' },
+      ],
+    });
   });
 
   it('picks the same subnet for the same runner name every time', async () => {
-    ec2.on(RunInstancesCommand).resolves({ Instances: [{ InstanceId: 'i-1' }] });
+    runInstancesAnswers();
     const l = launcher({ subnetIds: ['subnet-a', 'subnet-b', 'subnet-c'] });
     await l.launch(request);
     await l.launch(request);
@@ -181,6 +296,7 @@ describe('Ec2Launcher', () => {
   });
 
   it('terminates an instance and treats an unknown one as gone', async () => {
+    ec2.reset();
     ec2.on(TerminateInstancesCommand).resolvesOnce({}).rejectsOnce(awsError('InvalidInstanceID.NotFound'));
     await launcher().stop('i-1');
     await launcher().stop('i-gone');

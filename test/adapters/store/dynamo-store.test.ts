@@ -207,8 +207,9 @@ describe('DynamoStore item layout', () => {
         ],
       }),
     );
-    expect((await ensureTable(client, tableName)).created).toBe(false);
-    const store = createDynamoStore({ client, tableName });
+    const ensured = await ensureTable(client, tableName);
+    expect(ensured).toMatchObject({ created: false, backlogIndex: false });
+    const store = createDynamoStore({ client, tableName, backlogIndex: ensured.backlogIndex });
     const doc = DynamoDBDocumentClient.from(client);
     for (const id of [701, 702, 703]) await store.jobs.create(newJob(id), `d${id}`, 1_000 + id);
     await store.runners.put(
@@ -250,6 +251,21 @@ describe('DynamoStore item layout', () => {
     expect((await store.jobs.listEndedSince(7_000)).map((j) => j.jobId)).toEqual([702, 701]);
     await store.runners.update('legacy-runner', { state: 'stopped' }, 9_700);
     expect(await store.runners.listActive()).toEqual([]);
+
+    // No backlog index on that table: a pool's backlog is still listed, in launch order, from the open jobs.
+    await store.jobs.create(newJob(704), 'd704', 9_800);
+    for (const [id, turn] of [
+      [703, 1],
+      [704, 0],
+    ] as const) {
+      await store.jobs.update(
+        id,
+        {},
+        { set: { status: 'waiting-capacity', pool: 'p', turn, backlogSince: 9_900 } },
+        9_900,
+      );
+    }
+    expect((await store.jobs.listBacklog('p', 5)).map((j) => j.jobId)).toEqual([704, 703]);
   });
 
   it('leaves every attribute of a stored job, index keys and TTL included, as it was on a duplicate', async () => {

@@ -111,7 +111,7 @@ describe('ensureTable', () => {
     const { client } = await start();
     const results = await Promise.all([1, 2, 3].map(() => ensureTable(client, 'jit-runners')));
     expect(results.filter((r) => r.created)).toHaveLength(1);
-    expect(await ensureTable(client, 'jit-runners')).toEqual({ created: false, ttlEnabled: false });
+    expect(await ensureTable(client, 'jit-runners')).toEqual({ created: false, ttlEnabled: false, backlogIndex: true });
     expect((await client.send(new ListTablesCommand({}))).TableNames).toEqual(['jit-runners']);
   });
 

@@ -496,6 +496,87 @@ export function describeStoreContract(implementation: string, makeStore: StoreFa
     });
   });
 
+  describe(`${implementation}: jobs.listBacklog`, () => {
+    /** Puts job `id` of `repo` into `pool`'s backlog with `turn`, waiting since `since`. */
+    async function wait(store: Store, id: number, repo: string, pool: string, turn: number, since: number) {
+      await store.jobs.create(newJob(id, { repo, pool }), `d${id}`, T0);
+      await store.jobs.update(
+        id,
+        {},
+        { set: { status: JobStatus.waitingCapacity, pool, turn, backlogSince: since } },
+        T0 + since,
+      );
+    }
+
+    it('lists a pool’s waiting jobs in launch order (turn, then oldest, then job id), at most limit', async () => {
+      const store = await makeStore();
+      await wait(store, 601, 'a', 'small', 1, 5);
+      await wait(store, 602, 'b', 'small', 0, 9);
+      await wait(store, 603, 'c', 'small', 0, 3);
+      await wait(store, 604, 'a', 'small', 0, 3);
+      await wait(store, 605, 'a', 'large', 0, 1);
+
+      expect((await store.jobs.listBacklog('small', 10)).map((j) => j.jobId)).toEqual([603, 604, 602, 601]);
+      expect((await store.jobs.listBacklog('small', 2)).map((j) => j.jobId)).toEqual([603, 604]);
+      expect((await store.jobs.listBacklog('large', 10)).map((j) => j.jobId)).toEqual([605]);
+      expect(await store.jobs.listBacklog('none', 10)).toEqual([]);
+      expect((await store.jobs.listBacklog('small', 1))[0]).toEqual(await store.jobs.get(603));
+    });
+
+    it('drops a job from the backlog once it leaves waiting-capacity, whatever it goes to', async () => {
+      const store = await makeStore();
+      await wait(store, 611, 'a', 'p', 0, 1);
+      await wait(store, 612, 'a', 'p', 1, 2);
+      await wait(store, 613, 'a', 'p', 2, 3);
+      await store.jobs.update(611, {}, { set: { status: JobStatus.provisioning } }, T0 + 10);
+      await store.jobs.update(612, {}, { set: { status: JobStatus.completed, conclusion: 'cancelled' } }, T0 + 10);
+
+      expect((await store.jobs.listBacklog('p', 10)).map((j) => j.jobId)).toEqual([613]);
+      expect((await store.jobs.listOpen()).map((j) => j.jobId)).toEqual([611, 613]);
+    });
+
+    it('refuses a write to waiting-capacity without the pool, turn and since it is listed by', async () => {
+      const store = await makeStore();
+      await store.jobs.create(newJob(621), 'd621', T0);
+      await expect(
+        store.jobs.update(621, {}, { set: { status: JobStatus.waitingCapacity, pool: 'p', turn: 0 } }, T0),
+      ).rejects.toThrow(TypeError);
+    });
+  });
+
+  describe(`${implementation}: pools`, () => {
+    it('creates a pool record with expectVersion 0, then only accepts the version read, bumping it', async () => {
+      const store = await makeStore();
+      const first = await store.pools.put(
+        { pool: 'p', slots: { r1: { jobId: 1, since: 5 } }, turns: {}, serving: 0 },
+        0,
+        T0,
+      );
+      expect(first).toMatchObject({ version: 1, updatedAt: T0, slots: { r1: { jobId: 1, since: 5 } } });
+      await expect(store.pools.put({ ...first, slots: {} }, 0, T0 + 1)).rejects.toBeInstanceOf(ConditionFailedError);
+      const second = await store.pools.put(
+        { pool: 'p', slots: {}, turns: { 'o/a': { turn: 3, jobId: 9 } }, serving: 2 },
+        1,
+        T0 + 2,
+      );
+      expect(await store.pools.get('p')).toEqual(second);
+      expect(second).toMatchObject({ version: 2, slots: {}, turns: { 'o/a': { turn: 3, jobId: 9 } }, serving: 2 });
+      expect(await store.pools.get('other')).toBeUndefined();
+    });
+
+    it('lets exactly one of ten concurrent writers of the same version win', async () => {
+      const store = await makeStore();
+      await store.pools.put({ pool: 'p', slots: {}, turns: {}, serving: 0 }, 0, T0);
+      const results = await Promise.allSettled(
+        Array.from({ length: 10 }, (_, i) =>
+          store.pools.put({ pool: 'p', slots: { [`r${i}`]: { jobId: i, since: 0 } }, turns: {}, serving: 0 }, 1, T0),
+        ),
+      );
+      expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+      expect(Object.keys((await store.pools.get('p'))?.slots ?? {})).toHaveLength(1);
+    });
+  });
+
   describe(`${implementation}: baselines`, () => {
     it('creates with expectVersion 0, then only accepts the current version, bumping it each time', async () => {
       const store = await makeStore();

@@ -49,6 +49,8 @@ export interface FaultRunResult {
   failed: { jobId: number; reason: string }[];
   /** Jobs not terminal in the store by the deadline. */
   lost: number[];
+  /** Their histories, one line each. */
+  lostStories: string[];
   /** Jobs launched twice (see `doubledLaunches`). */
   doubled: number[];
   /** Mints beyond one per job (re-mints after a failed launch, replacements), all gone at the end. */
@@ -69,6 +71,7 @@ export const FAULT_ENV = { BREAKER_MAX_BACKOFF_SECONDS: '3', RUNNER_START_TIMEOU
 async function measure(world: World, fault: string, ids: number[], timeoutMs: number, started: number) {
   let jobs: Job[];
   const lost: number[] = [];
+  const lostStories: string[] = [];
   try {
     jobs = await world.settle(ids, timeoutMs);
   } catch {
@@ -76,7 +79,13 @@ async function measure(world: World, fault: string, ids: number[], timeoutMs: nu
     for (const id of ids) {
       const job = await world.app.store.jobs.get(id).catch(() => undefined);
       if (job && (job.status === 'completed' || job.status === 'failed')) jobs.push(job);
-      else lost.push(id);
+      else {
+        lost.push(id);
+        // What a lost job went through, for the failure message.
+        lostStories.push(
+          `${id} ${job?.status ?? 'unknown'}: ${(job?.history ?? []).map((e) => `${e.status} ${e.note}`).join(' | ')}`,
+        );
+      }
     }
   }
   const mints = mintsByJob(world.sim);
@@ -87,6 +96,7 @@ async function measure(world: World, fault: string, ids: number[], timeoutMs: nu
     completed: jobs.filter((j) => j.status === 'completed').length,
     failed: jobs.filter((j) => j.status === 'failed').map((j) => ({ jobId: j.jobId, reason: j.reason ?? '' })),
     lost,
+    lostStories,
     doubled,
     extraMints: ids.reduce((n, id) => n + Math.max(0, (mints.get(id)?.length ?? 0) - 1), 0),
     elapsedMs: Date.now() - started,

@@ -6,7 +6,7 @@ import {
   type RunnerSignal,
 } from '../../../functions/use-cases/healing/handle-runner-signal.ts';
 import { createRunnerFailureActions } from '../../../functions/use-cases/healing/runner-failure-actions.ts';
-import { type HealWorld, healWorld, LINES } from './heal-fixtures.ts';
+import { type HealWorld, healWorld, LINES, REPO_TARGET } from './heal-fixtures.ts';
 
 const KEY = 'octo/app';
 
@@ -19,6 +19,7 @@ describe('handleRunnerSignal', () => {
       config: world.config,
       jobs: world.store.jobs,
       actions: world.actions,
+      confirm: world.confirm,
       clock: world.clock,
       logger: world.logger,
     });
@@ -31,6 +32,12 @@ describe('handleRunnerSignal', () => {
     at: w.clock.now(),
     launchId,
   });
+
+  /** GitHub forgets the runner's registration (what a genuine registration-gone line reports). */
+  const unregister = (runnerName: string) => {
+    const runner = w.github.byName(runnerName);
+    if (runner) w.github.runners.delete(runner.id);
+  };
 
   const setup = async (env: Record<string, string> = {}) => {
     w = healWorld(env);
@@ -131,6 +138,7 @@ describe('handleRunnerSignal', () => {
           logger: w.logger,
           metrics: w.metrics,
         }),
+        confirm: w.confirm,
         clock: w.clock,
         logger: w.logger,
       });
@@ -206,6 +214,8 @@ describe('handleRunnerSignal', () => {
       await setup({ BASELINE_POLICY: 'off' });
       expect((await handle(log('jr-1-1', LINES.badRequest))).action).toBe('remint');
       await w.store.jobs.update(1, {}, { set: { attempt: 3, status: JobStatus.launched } }, w.clock.now());
+      // As if attempt 3 had been minted: GitHub knows its runner.
+      w.github.register(REPO_TARGET, 'jr-1-3');
       await handle(log('jr-1-3', LINES.badRequest));
       const job = await w.store.jobs.get(1);
       expect(job?.status).toBe('failed');
@@ -252,6 +262,7 @@ describe('handleRunnerSignal', () => {
 
   describe('registration gone', () => {
     it('re-mints when the registration vanished', async () => {
+      unregister('jr-1-1');
       expect((await handle(log('jr-1-1', LINES.registrationGone))).action).toBe('remint');
       expect((await w.store.jobs.get(1))?.attempt).toBe(2);
     });
@@ -280,6 +291,7 @@ describe('handleRunnerSignal', () => {
     it('fails the job once its configured failure-handling steps are spent, even with attempts left', async () => {
       await setup({ MAX_HEALS_PER_JOB: '2' });
       await w.store.jobs.update(1, {}, { set: { heals: 2 } }, w.clock.now());
+      unregister('jr-1-1');
       expect((await handle(log('jr-1-1', LINES.registrationGone))).action).toBe('fail');
       const job = await w.store.jobs.get(1);
       expect(job?.status).toBe('failed');
@@ -288,6 +300,7 @@ describe('handleRunnerSignal', () => {
 
     it('re-mints under the default limit with the same number of heals spent', async () => {
       await w.store.jobs.update(1, {}, { set: { heals: 2 } }, w.clock.now());
+      unregister('jr-1-1');
       expect((await handle(log('jr-1-1', LINES.registrationGone))).action).toBe('remint');
     });
   });
@@ -358,9 +371,50 @@ describe('handleRunnerSignal', () => {
       expect(
         (await handle({ kind: 'state', runnerName: 'jr-1-1', state: 'IN_PROGRESS', at: w.clock.now() })).acted,
       ).toBe(false);
+      w.launcher.ended.add('jr-1-1');
       expect((await handle({ kind: 'state', runnerName: 'jr-1-1', state: 'FAILED', at: w.clock.now() })).action).toBe(
         'remint',
       );
+    });
+  });
+
+  describe("the bootstrap's checksum mismatch", () => {
+    const MISMATCH =
+      'jit-runners bootstrap: error: checksum mismatch for runner version 2.330.0 (actions-runner-linux-x64-2.330.0.tar.gz): expected sha256 af5c33fa94f3cc33b8e97937939136a6b04197e6dadfcfb3b6e33ae1bf41e79a, got 0000000000000000000000000000000000000000000000000000000000000000; refusing to run it';
+
+    it('fails the job at once from the log line, naming the version and the expected digest', async () => {
+      const launches = w.launcher.launches.length;
+      const outcome = await handle(log('jr-1-1', MISMATCH));
+      expect(outcome.action).toBe('fail');
+      const job = await w.store.jobs.get(1);
+      expect(job).toMatchObject({ status: 'failed', attempt: 1, failureClass: 'checksum-mismatch' });
+      expect(job?.reason).toContain('version v2.330.0');
+      expect(job?.reason).toContain('expected sha256 af5c33fa94f3cc33b8e97937939136a6b04197e6dadfcfb3b6e33ae1bf41e79a');
+      expect(w.launcher.launches).toHaveLength(launches); // no new runner
+    });
+
+    it('fails the job at once when the ended build reports the bootstrap exit 4 first, with no new runner', async () => {
+      w.launcher.ended.add('jr-1-1');
+      const ended = { kind: 'state', runnerName: 'jr-1-1', state: 'FAILED', at: w.clock.now() } as const;
+      const outcome = await handle({ ...ended, exitCode: 4 });
+      expect(outcome.action).toBe('fail');
+      const job = await w.store.jobs.get(1);
+      expect(job).toMatchObject({ status: 'failed', attempt: 1, failureClass: 'checksum-mismatch' });
+      expect(job?.reason).toContain('exit 4');
+      // The line arriving after it changes nothing.
+      expect((await handle(log('jr-1-1', MISMATCH))).acted).toBe(false);
+    });
+
+    it('still re-mints after an ended build whose exit a fresh runner may fix', async () => {
+      w.launcher.ended.add('jr-1-1');
+      const outcome = await handle({
+        kind: 'state',
+        runnerName: 'jr-1-1',
+        state: 'FAILED',
+        at: w.clock.now(),
+        exitCode: 6,
+      });
+      expect(outcome.action).toBe('remint');
     });
   });
 

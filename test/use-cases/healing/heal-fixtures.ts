@@ -12,6 +12,7 @@ import type { GitHubRunner, GitHubTarget } from '../../../functions/ports/github
 import type { Launch, RegularRunnerRequest } from '../../../functions/ports/launcher.ts';
 import type { Dispatcher } from '../../../functions/ports/runtime.ts';
 import type { Store } from '../../../functions/ports/store.ts';
+import { createConfirmRunnerSignal } from '../../../functions/use-cases/healing/confirm-runner-signal.ts';
 import { CaptureLogger } from '../../support/capture-logger.ts';
 import { FakeGitHub } from '../../support/fake-github.ts';
 import { RecordingLauncher } from '../../support/recording-launcher.ts';
@@ -98,6 +99,11 @@ export class HealLauncher extends RecordingLauncher {
   ) {
     super();
   }
+  /** Runner names whose build or instance ended by itself: the platform no longer lists them. */
+  readonly ended = new Set<string>();
+  override async listActive() {
+    return (await super.listActive()).filter((l) => !this.ended.has(l.runnerName));
+  }
   override async launchRegular(request: RegularRunnerRequest): Promise<Launch> {
     const launch = await super.launchRegular(request);
     const [owner, repo] = request.scopeKey.split('/');
@@ -142,6 +148,7 @@ export function countingStore(inner: Store): { store: Store; calls: string[] } {
     breakers: wrap('breakers', inner.breakers),
     runners: wrap('runners', inner.runners),
     locks: wrap('locks', inner.locks),
+    pools: wrap('pools', inner.pools),
   };
   return { store, calls };
 }
@@ -201,11 +208,16 @@ export function healWorld(env: Record<string, string> = {}) {
     },
   });
   const { scopeGuard, baselineGate, runnerFailures: actions } = core;
+  /** What the signal handler asks GitHub and the launcher before it acts (as build-core wires it). */
+  const confirm = createConfirmRunnerSignal({ config, github, launcher, scopeGuard });
   const provision = core.provisionJob;
 
   /** Records a queued job and provisions it to `launched` with the real provisioner. */
   async function launchedJob(jobId: number, repo = 'app') {
     await store.jobs.create(newJob(jobId, repo), `delivery-${jobId}`, clock.now());
+    // GitHub shows the job queued, as its webhook said (runner signals are confirmed against it).
+    if (!github.jobs.has(jobId))
+      github.jobs.set(jobId, { id: jobId, status: 'queued', conclusion: null, runnerName: null });
     const outcome = await provision(jobId);
     if (outcome !== 'launched') throw new Error(`job ${jobId} not launched: ${outcome}`);
     const job = await store.jobs.get(jobId);
@@ -230,6 +242,7 @@ export function healWorld(env: Record<string, string> = {}) {
     forgotten,
     provision,
     actions,
+    confirm,
     launchedJob,
   };
 }

@@ -25,6 +25,9 @@ describe('healing through buildCore', () => {
   let queue: QueueDispatcher;
 
   const deliver = async (payload: ReturnType<typeof workflowJobPayload>) => {
+    // GitHub's own view of the job follows its deliveries (runner signals are confirmed against it).
+    const { id, status, conclusion, runner_name: runnerName } = payload.workflow_job;
+    w.github.jobs.set(id, { id, status, conclusion, runnerName } as never);
     const answer = await core.acceptWebhook(await signedDelivery(SECRET, payload));
     expect(answer.status).toBe(202);
   };

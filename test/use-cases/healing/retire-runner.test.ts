@@ -93,6 +93,30 @@ describe('retire a runner (the one path every caller uses)', () => {
     expect(w.counted).toEqual(['RunnerRetired']);
   });
 
+  it('deletes a spare registration before stopping its process (onlyIdle)', async () => {
+    const w = world();
+    const id = await registered(w.github, 'jr-42-1');
+
+    const outcome = await w.retire(runner({ runnerId: id, onlyIdle: true }), NOW);
+
+    expect(outcome).toEqual({ marked: true, stopped: true, deleted: true });
+    expect(w.trace).toEqual(['store: stopping', `delete ${id}`, 'stop rec-jr-42-1', 'store: stopped']);
+  });
+
+  it('keeps a spare that took a job after its caller looked: GitHub refuses the delete, nothing is stopped', async () => {
+    const w = world();
+    const id = await registered(w.github, 'jr-42-1');
+    w.github.failures.deleteRunner = [apiError(422, 'Bad request - Runner "jr-42-1" is still running a job')];
+
+    const outcome = await w.retire(runner({ runnerId: id, onlyIdle: true }), NOW);
+
+    expect(outcome).toEqual({ marked: true, stopped: false, deleted: false, busy: true });
+    expect(w.trace).toEqual(['store: stopping', `delete ${id}`, 'store: running']);
+    expect(w.launcher.stopped).toEqual([]);
+    expect(w.github.runners.has(id)).toBe(true);
+    expect(w.counted).toEqual([]);
+  });
+
   it('creates the runner record when the provisioner kept none, and updates it when one exists', async () => {
     const w = world();
     await w.retire(runner({ launchedAt: NOW - 5_000 }), NOW);

@@ -205,7 +205,7 @@ describe('reconcile: orphans', () => {
   });
 
   describe('launches', () => {
-    it('stops a launch whose job ended, process first, then deletes its registration', async () => {
+    it('retires a launch whose job ended: its registration first (a runner that took a job meanwhile is kept), then its process', async () => {
       const world = createWorld();
       await world.launch(1);
       await world.store.jobs.update(1, {}, { set: { status: JobStatus.failed, reason: 'test' } }, world.now);
@@ -225,8 +225,8 @@ describe('reconcile: orphans', () => {
       const report = await world.reconcile();
 
       expect(report.orphans?.launchesStopped).toEqual(['jr-1-1']);
-      expect(order[0]).toBe('stop rec-jr-1-1');
-      expect(order[1]).toMatch(/^delete \d+$/);
+      expect(order[0]).toMatch(/^delete \d+$/);
+      expect(order[1]).toBe('stop rec-jr-1-1');
       expect(names(world)).toEqual([]);
       expect((await world.store.runners.get('jr-1-1'))?.state).toBe('stopped');
     });

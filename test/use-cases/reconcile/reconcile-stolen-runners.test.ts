@@ -229,14 +229,17 @@ describe('stolen and spare runners (progress listener)', () => {
       await robAndReplace(world, 1, [91, 92]);
       expect(await world.job(1)).toMatchObject({ attempt: 3, thefts: 2, status: JobStatus.launched });
 
-      const registrationGone = (runnerName: string) =>
-        world.core.handleRunnerSignal({
+      // A genuine line: GitHub no longer knows the runner (signals are confirmed against the API).
+      const registrationGone = (runnerName: string) => {
+        for (const [id, r] of world.github.runners) if (r.name === runnerName) world.github.runners.delete(id);
+        return world.core.handleRunnerSignal({
           kind: 'log',
           runnerName,
           line: REGISTRATION_DELETED,
           source: 'stderr',
           at: world.now,
         });
+      };
 
       expect((await registrationGone('jr-1-3')).acted).toBe(true);
       expect(await world.core.provisionJob(1)).toBe('launched');
@@ -256,7 +259,7 @@ describe('stolen and spare runners (progress listener)', () => {
   });
 
   describe('completed of a job whose own runner never took it', () => {
-    it('stops the spare runner, process first, then deletes its registration, and notes it on the job', async () => {
+    it('retires the spare runner, its registration first, then its process, and notes it on the job', async () => {
       const world = createWorld();
       await world.launch(1);
       await world.launch(2);
@@ -279,7 +282,7 @@ describe('stolen and spare runners (progress listener)', () => {
       await world.webhook('in_progress', 2, { runnerName: 'jr-1-1' });
       await world.webhook('completed', 2, { runnerName: 'jr-1-1', conclusion: 'success' });
 
-      expect(order).toEqual(['stop rec-jr-2-1', `delete ${spareId}`]);
+      expect(order).toEqual([`delete ${spareId}`, 'stop rec-jr-2-1']);
       expect([...world.github.runners.values()].map((r) => r.name)).not.toContain('jr-2-1');
       expect((await world.store.runners.get('jr-2-1'))?.state).toBe('stopped');
       const job = await world.job(2);
