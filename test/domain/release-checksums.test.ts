@@ -68,7 +68,7 @@ describe('parseReleaseChecksums', () => {
     [undefined, 'no body'],
     ['', 'an empty body'],
     ['Hand-written notes, no checksums.', 'notes without markers'],
-  ])('gives no checksums and no problems for %s (%s)', (body) => {
+  ])('gives no checksums and no problems for %s (%s)', (body, _what) => {
     expect(parseReleaseChecksums(body)).toEqual({ checksums: {}, problems: [] });
   });
 
