@@ -105,6 +105,16 @@ export class RunnerNameTakenError extends GitHubError {
 
 // ───────────── port ─────────────
 
+/** How a runner lookup is sent. */
+export interface LookupOptions {
+  /**
+   * One try, no retry of a 5xx: for a caller that takes the failure itself as an answer. Why: confirming
+   * the missing-metadata failure asks about a runner whose lookup answers 500 by that very failure; the
+   * client's retries would only add a second or more before the stuck runner is stopped.
+   */
+  once?: boolean;
+}
+
 export interface GitHubPort {
   generateJitConfig(
     target: GitHubTarget,
@@ -114,8 +124,8 @@ export interface GitHubPort {
   createRemoveToken(target: GitHubTarget): Promise<RunnerToken>;
   listRunners(target: GitHubTarget): Promise<GitHubRunner[]>;
   /** undefined when the runner does not exist (404). */
-  getRunner(target: GitHubTarget, runnerId: number): Promise<GitHubRunner | undefined>;
-  findRunnerByName(target: GitHubTarget, name: string): Promise<GitHubRunner | undefined>;
+  getRunner(target: GitHubTarget, runnerId: number, options?: LookupOptions): Promise<GitHubRunner | undefined>;
+  findRunnerByName(target: GitHubTarget, name: string, options?: LookupOptions): Promise<GitHubRunner | undefined>;
   /** Idempotent: a runner already gone (404) is success. */
   deleteRunner(target: GitHubTarget, runnerId: number): Promise<void>;
   /** `GET /repos/{owner}/{repo}/actions/jobs/{job_id}`; undefined on 404. */

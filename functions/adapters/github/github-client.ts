@@ -11,6 +11,7 @@ import {
   type GitHubTarget,
   type HookDelivery,
   type JitConfig,
+  type LookupOptions,
   RunnerNameTakenError,
   type RunnerToken,
   type WorkflowJobState,
@@ -231,11 +232,12 @@ export function createGitHubClient(options: GitHubClientOptions): GitHubPort {
     endpoint: string,
     params: Record<string, unknown>,
     scopeKey: string | undefined,
+    lookup: LookupOptions = {},
   ): Promise<Answer<T>> {
     try {
       const response = await octokit.request(endpoint, {
         ...params,
-        request: { signal: AbortSignal.timeout(timeoutMs) },
+        request: { signal: AbortSignal.timeout(timeoutMs), ...(lookup.once ? { transientOnce: true } : {}) },
       });
       return response as unknown as Answer<T>;
     } catch (error) {
@@ -245,20 +247,21 @@ export function createGitHubClient(options: GitHubClientOptions): GitHubPort {
 
   const isStatus = (error: unknown, status: number) => error instanceof GitHubRequestError && error.status === status;
 
-  async function listPage(target: GitHubTarget, page: number, name?: string) {
+  async function listPage(target: GitHubTarget, page: number, name?: string, lookup?: LookupOptions) {
     const { base, params } = runnersPath(target.scope);
     return send<{ total_count: number; runners: RunnerJson[] }>(
       forInstallation(target.installationId),
       `GET ${base}`,
       { ...params, per_page: 100, page, ...(name === undefined ? {} : { name }) },
       toScopeKey(target.scope),
+      lookup,
     );
   }
 
-  async function listAll(target: GitHubTarget, name?: string): Promise<GitHubRunner[]> {
+  async function listAll(target: GitHubTarget, name?: string, lookup?: LookupOptions): Promise<GitHubRunner[]> {
     const runners: GitHubRunner[] = [];
     for (let page = 1; ; page++) {
-      const { data } = await listPage(target, page, name);
+      const { data } = await listPage(target, page, name, lookup);
       runners.push(...data.runners.map(toRunner));
       if (data.runners.length === 0 || runners.length >= data.total_count) return runners;
     }
@@ -307,7 +310,7 @@ export function createGitHubClient(options: GitHubClientOptions): GitHubPort {
     createRemoveToken: (target) => token(target, 'remove-token'),
     listRunners: (target) => listAll(target),
 
-    async getRunner(target, runnerId) {
+    async getRunner(target, runnerId, lookup) {
       const { base, params } = runnersPath(target.scope);
       try {
         const { data } = await send<RunnerJson>(
@@ -315,6 +318,7 @@ export function createGitHubClient(options: GitHubClientOptions): GitHubPort {
           `GET ${base}/{runner_id}`,
           { ...params, runner_id: runnerId },
           toScopeKey(target.scope),
+          lookup,
         );
         return toRunner(data);
       } catch (error) {
@@ -323,8 +327,8 @@ export function createGitHubClient(options: GitHubClientOptions): GitHubPort {
       }
     },
 
-    async findRunnerByName(target, name) {
-      const runners = await listAll(target, name);
+    async findRunnerByName(target, name, lookup) {
+      const runners = await listAll(target, name, lookup);
       return runners.find((r) => r.name === name) ?? runners.find((r) => r.name.toLowerCase() === name.toLowerCase());
     },
 

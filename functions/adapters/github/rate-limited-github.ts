@@ -119,13 +119,13 @@ export function rateLimitedGitHub(inner: GitHubPort, options: RateLimitedGitHubO
       await take(installation(target.installationId), `GET ${runners(target.scope)}`);
       return inner.listRunners(target);
     },
-    async getRunner(target, runnerId) {
+    async getRunner(target, runnerId, lookup) {
       await take(installation(target.installationId), `GET ${runners(target.scope)}/{runner_id}`);
-      return inner.getRunner(target, runnerId);
+      return inner.getRunner(target, runnerId, lookup);
     },
-    async findRunnerByName(target, name) {
+    async findRunnerByName(target, name, lookup) {
       await take(installation(target.installationId), `GET ${runners(target.scope)}`);
-      return inner.findRunnerByName(target, name);
+      return inner.findRunnerByName(target, name, lookup);
     },
     async deleteRunner(target, runnerId) {
       await take(installation(target.installationId), `DELETE ${runners(target.scope)}/{runner_id}`);

@@ -25,6 +25,8 @@ interface RequestErrorLike {
 interface RetryState {
   retries?: number;
   retryCount?: number;
+  /** Set by the client for a one-try lookup (`LookupOptions.once`): no failure is retried. */
+  transientOnce?: boolean;
 }
 
 declare module '@octokit/core/types' {
@@ -65,7 +67,7 @@ export function transientRetry(octokit: Octokit, octokitOptions: OctokitOptions)
     const state = options.request as RetryState | undefined;
     if (!isRequestErrorLike(error) || !state) throw error;
     const body = error.response?.data;
-    if (!isTransientFailure(error.status, body)) {
+    if (state.transientOnce === true || !isTransientFailure(error.status, body)) {
       state.retries = 0;
       throw error;
     }

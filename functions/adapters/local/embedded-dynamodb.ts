@@ -19,8 +19,11 @@ export interface EmbeddedDynamoOptions {
 export interface EmbeddedDynamo {
   /** `http://host:port`, for `createLocalDynamoClient`. */
   endpoint: string;
-  /** Stops listening and closes the database (flushed to `dir`). */
-  close(): Promise<void>;
+  /**
+   * Stops listening and closes the database (flushed to `dir`). Requests in flight get up to
+   * `graceMs` (default 2 s) to finish; `graceMs: 0` drops every connection at once (a crash, in tests).
+   */
+  close(options?: { graceMs?: number }): Promise<void>;
 }
 
 interface DynaliteOptions {
@@ -101,10 +104,17 @@ export async function startEmbeddedDynamo(options: EmbeddedDynamoOptions = {}): 
   let closing: Promise<void> | undefined;
   return {
     endpoint,
-    close() {
+    close(closeOptions = {}) {
       closing ??= new Promise<void>((resolveClose, rejectClose) => {
-        server.close((error?: Error) => (error ? rejectClose(error) : resolveClose()));
+        const grace = setTimeout(() => server.closeAllConnections(), closeOptions.graceMs ?? 2_000);
+        server.close((error?: Error) => {
+          clearTimeout(grace);
+          if (error) rejectClose(error);
+          else resolveClose();
+        });
         // Keep-alive clients hold idle sockets open; without this, close would wait for them to time out.
+        // Why the grace timer as well: a client under steady load keeps its sockets busy, so they are
+        // never idle and the old server would go on answering on them while refusing every new connection.
         server.closeIdleConnections();
       });
       return closing;

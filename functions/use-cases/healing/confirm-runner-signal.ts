@@ -35,6 +35,7 @@ export interface SignalToConfirm {
   launchId?: string | undefined;
 }
 
+const ONCE = { once: true } as const;
 const statusOf = (error: unknown) => (error instanceof GitHubRequestError ? error.status : 0);
 
 /**
@@ -49,10 +50,11 @@ export function createConfirmRunnerSignal(deps: ConfirmRunnerSignalDeps) {
   async function runnerFact(target: GitHubTarget, s: SignalToConfirm): Promise<RunnerFact> {
     try {
       const { job, runnerName } = s;
+      // One try: a 500 here is the metadata failure's own face, an answer rather than something to wait out.
       const runner =
         job.runnerId !== undefined && job.runnerName === runnerName
-          ? await github.getRunner(target, job.runnerId)
-          : await github.findRunnerByName(target, runnerName);
+          ? await github.getRunner(target, job.runnerId, ONCE)
+          : await github.findRunnerByName(target, runnerName, ONCE);
       return runner ? { kind: 'registered', status: runner.status, busy: runner.busy } : { kind: 'gone' };
     } catch (error) {
       if (error instanceof GitHubRequestError && error.status === 404) return { kind: 'gone' };

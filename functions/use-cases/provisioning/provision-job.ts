@@ -380,10 +380,24 @@ export function createProvisionJob(deps: ProvisionDeps) {
   ): Promise<void> {
     const current = await jobs.get(job.jobId);
     if (!current || current.attempt !== job.attempt || current.ranOn === name) return;
-    /** The runner just launched goes the one retire path (docs/design.md "Retiring a runner"). */
+    /**
+     * The runner just launched goes the one retire path (docs/design.md "Retiring a runner"), registration
+     * first: it is a JIT runner with every served label, so it may already have taken another queued job,
+     * and stopping it then would cancel that job. GitHub's `422` for a busy runner keeps it.
+     */
     const retireLaunched = (reason: string) =>
       retireRunner(
-        { runnerName: name, target, scopeKey: job.scopeKey, jobId: job.jobId, runnerId, launchId, version, reason },
+        {
+          runnerName: name,
+          target,
+          scopeKey: job.scopeKey,
+          jobId: job.jobId,
+          runnerId,
+          launchId,
+          version,
+          reason,
+          onlyIdle: true,
+        },
         clock.now(),
       );
     if (current.status === JobStatus.waiting) {

@@ -382,6 +382,21 @@ describe('createGitHubClient', () => {
       expect(logger.lines.filter((l) => l.message.includes('retrying'))).toHaveLength(2);
     });
 
+    it('sends a lookup asked for once a single time, even on a 500, and reports the 500', async () => {
+      sim.setFault('octo-org/hello-world', { apiStatus: 500 });
+      const gh = client({ retries: 2 });
+      const byId = await gh.getRunner(target(repoScope), 1, { once: true }).catch((e: unknown) => e);
+      const byName = await gh.findRunnerByName(target(repoScope), 'jr-1-1', { once: true }).catch((e: unknown) => e);
+
+      expect(byId).toMatchObject({ status: 500 });
+      expect(byName).toMatchObject({ status: 500 });
+      expect(calls('GET /repos/{owner}/{repo}/actions/runners/{runner_id}')).toHaveLength(1);
+      expect(calls('GET /repos/{owner}/{repo}/actions/runners')).toHaveLength(1);
+      // The same client still retries a lookup sent without it.
+      await gh.getRunner(target(repoScope), 1).catch(() => undefined);
+      expect(calls('GET /repos/{owner}/{repo}/actions/runners/{runner_id}')).toHaveLength(4);
+    });
+
     it('succeeds when a transient failure clears within the retries', async () => {
       sim.setFault('octo-org/hello-world', { apiStatus: 500, times: 2 });
       await expect(client({ retries: 2 }).listRunners(target(repoScope))).resolves.toEqual(expect.any(Array));

@@ -1,3 +1,6 @@
+import { writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Job } from '../../../functions/domain/job.ts';
 import { scopeKey } from '../../../functions/domain/scope.ts';
 import { doubledLaunches, mintsByJob, OWNER, startWorld, type World } from '../support/reliability-world.ts';
@@ -87,6 +90,12 @@ async function measure(world: World, fault: string, ids: number[], timeoutMs: nu
         );
       }
     }
+  }
+  if (lost.length > 0) {
+    // The whole capture log, so a lost job can be followed after the run (its path is in the message).
+    const file = join(tmpdir(), `jit-runners-faults-${Date.now()}.log`);
+    await writeFile(file, world.logger.timed());
+    lostStories.push(`log: ${file}`);
   }
   const mints = mintsByJob(world.sim);
   const doubled = doubledLaunches(world.flaky.launched, jobs);

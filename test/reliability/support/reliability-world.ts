@@ -86,7 +86,11 @@ export interface FaultyDynamo {
   close(): Promise<void>;
 }
 
-export async function startFaultyDynamo(dir: string, random: () => number): Promise<FaultyDynamo> {
+export async function startFaultyDynamo(
+  dir: string,
+  random: () => number,
+  logger?: CaptureLogger,
+): Promise<FaultyDynamo> {
   let embedded: EmbeddedDynamo = await startEmbeddedDynamo({ dir });
   const port = Number(new URL(embedded.endpoint).port);
   const client = createLocalDynamoClient(embedded.endpoint);
@@ -96,14 +100,17 @@ export async function startFaultyDynamo(dir: string, random: () => number): Prom
     throttleRate: 0,
     throttled: 0,
     async restart(downMs = 300) {
-      await embedded.close();
+      // A crash: every connection drops at once, as a killed store's would.
+      await embedded.close({ graceMs: 0 });
       await new Promise((resolve) => setTimeout(resolve, downMs));
       // dynalite releases the LevelDB lock a little after its server closed: try again for a while.
       for (let tries = 0; ; tries++) {
         try {
           embedded = await startEmbeddedDynamo({ dir, port });
+          logger?.info('test: embedded store restarted', { tries, port });
           return;
         } catch (error) {
+          logger?.info('test: embedded store restart try failed', { tries, error: String(error) });
           if (tries >= 50) throw error;
           await new Promise((resolve) => setTimeout(resolve, 100));
         }
@@ -214,7 +221,7 @@ export async function startWorld(options: WorldOptions = {}): Promise<World> {
     inner = recording;
   }
   const flaky = new FlakyLauncher(inner, random);
-  const dynamo = options.faultyStore ? await startFaultyDynamo(join(stateDir, 'dynamodb'), random) : undefined;
+  const dynamo = options.faultyStore ? await startFaultyDynamo(join(stateDir, 'dynamodb'), random, logger) : undefined;
   const github: GitHubPort | undefined = options.github
     ? createGitHubClient({
         appId: sim.appId,

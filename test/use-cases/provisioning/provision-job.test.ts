@@ -71,6 +71,54 @@ describe('provisionJob', () => {
     expect(job?.leaseOwner).toBeUndefined();
   });
 
+  describe('a job that ends while its runner is launched', () => {
+    /** Completes the job in the store while the launch is in flight; `busy`: its new runner took another job. */
+    const endDuringLaunch = (busy: boolean) => {
+      const launch = launcher.launch.bind(launcher);
+      launcher.launch = async (request) => {
+        const started = await launch(request);
+        await store.jobs.update(
+          request.jobId,
+          {},
+          {
+            set: { status: 'completed', conclusion: 'success' },
+            event: { status: 'completed', note: 'ran elsewhere' },
+          },
+          now,
+        );
+        const registration = [...github.runners.values()].find((r) => r.name === request.runnerName);
+        if (busy && registration) {
+          registration.busy = true;
+          github.failures.deleteRunner = [
+            apiError(422, `Bad request - Runner "${request.runnerName}" is still running a job`),
+          ];
+        }
+        return started;
+      };
+    };
+
+    it('retires the new runner, registration first, when it took no job', async () => {
+      await store.jobs.create(newJob(30), 'd', now);
+      endDuringLaunch(false);
+      await provisioner()(30);
+
+      const ops = github.calls.map((c) => c.op);
+      expect(ops.indexOf('deleteRunner')).toBeGreaterThan(-1);
+      expect(launcher.stopped).toEqual(['rec-jr-30-1']);
+      expect([...github.runners.values()].map((r) => r.name)).not.toContain('jr-30-1');
+    });
+
+    it('keeps the new runner when GitHub answers 422 because it already runs another job', async () => {
+      await store.jobs.create(newJob(31), 'd', now);
+      endDuringLaunch(true);
+      await provisioner()(31);
+
+      // Stopping it would cancel the job it took.
+      expect(github.count('deleteRunner')).toBe(1);
+      expect(launcher.stopped).toEqual([]);
+    });
+  });
+
   it('does nothing for a job that is already launched', async () => {
     await store.jobs.create(newJob(2), 'd', now);
     await provisioner()(2);
