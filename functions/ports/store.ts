@@ -6,6 +6,7 @@ import type { JobStatus } from '../domain/job-status.ts';
 import type { NewJobLease } from '../domain/new-job.ts';
 import type { PoolCapacity, PoolCapacityState } from '../domain/pool-capacity.ts';
 import type { RunnerRecord, RunnerState } from '../domain/runner-record.ts';
+import type { VersionRecord, VersionRecordState } from '../domain/version-record.ts';
 
 // ───────────── errors ─────────────
 
@@ -16,6 +17,12 @@ export class StoreError extends JitRunnersError {
 export class ConditionFailedError extends StoreError {}
 /** The store throttled or was unreachable; the caller may retry. */
 export class StoreUnavailableError extends StoreError {}
+/**
+ * The stored runner version record does not have the shape of a {@link VersionRecord} (`cause`: the schema's
+ * error). Never repaired or recreated by the store: a record that lost its bad releases or its previous
+ * version would silently re-adopt a release that was rolled back. Start-up refuses it; a person fixes it.
+ */
+export class VersionRecordCorruptError extends StoreError {}
 
 // ───────────── jobs ─────────────
 
@@ -127,6 +134,28 @@ export interface RunnerRepository {
   listActive(): Promise<RunnerRecord[]>;
 }
 
+// ───────────── runner versions ─────────────
+
+/**
+ * The deployment's one runner version record (current, previous, canary, bad releases): runtime state that a
+ * deploy or a cold start never overwrites (docs/design.md "Runner version lifecycle").
+ */
+export interface VersionRepository {
+  /**
+   * The record, validated; undefined when none was ever written. Throws {@link VersionRecordCorruptError}
+   * when the stored item fails validation.
+   */
+  get(): Promise<VersionRecord | undefined>;
+  /**
+   * Replaces the whole record if the stored revision is `expectRevision` (0 = no record may exist yet), writing
+   * `revision = expectRevision + 1` and `updatedAt = now`; returns the record as stored. Throws
+   * {@link ConditionFailedError} (message part `[absent]` or `[revision]`) when another writer got there first,
+   * so of two reconcilers deciding on the same revision only one adopts. An invalid `record` is a caller's
+   * bug: `TypeError`, before any request.
+   */
+  put(record: VersionRecordState, expectRevision: number, now: number): Promise<VersionRecord>;
+}
+
 // ───────────── locks and markers ─────────────
 
 export interface LockRepository {
@@ -148,4 +177,5 @@ export interface Store {
   runners: RunnerRepository;
   locks: LockRepository;
   pools: PoolRepository;
+  versions: VersionRepository;
 }

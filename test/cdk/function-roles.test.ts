@@ -23,6 +23,7 @@ const KEYS: Record<Entity, string> = {
   value: itemKey(Entity.value, 'deliveries').pk,
   mark: itemKey(Entity.mark, 'redelivery:1').pk,
   pool: itemKey(Entity.pool, 'x64').pk,
+  version: itemKey(Entity.version, 'actions-runner').pk,
 };
 const ALL_KINDS = Object.keys(KEYS) as Entity[];
 

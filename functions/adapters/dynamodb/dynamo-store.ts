@@ -8,6 +8,7 @@ import { createDynamoJobs } from './dynamo-jobs.ts';
 import { createDynamoLocks } from './dynamo-locks.ts';
 import { createDynamoPools } from './dynamo-pools.ts';
 import { createDynamoRunners } from './dynamo-runners.ts';
+import { createDynamoVersions } from './dynamo-versions.ts';
 
 export interface DynamoStoreOptions {
   /** A plain client: `new DynamoDBClient({})` in AWS, `createLocalDynamoClient(endpoint)` locally. */
@@ -37,5 +38,6 @@ export function createDynamoStore(options: DynamoStoreOptions): Store {
     runners: createDynamoRunners(ctx),
     locks: createDynamoLocks(ctx),
     pools: createDynamoPools(ctx),
+    versions: createDynamoVersions(ctx),
   };
 }

@@ -14,6 +14,7 @@
  * | `VALUE#<name>`     | value    | —                                       | —                | —                          |
  * | `MARK#<name>`      | mark     | —                                       | —                | mark end + 1 day           |
  * | `POOL#<name>`      | pool     | —                                       | —                | —                          |
+ * | `VERSION#actions-runner` | version | —                                   | —                | —                          |
  *
  * The backlog index (`gsi2`) lists the jobs waiting for room in a capped pool (`waiting-capacity`) under
  * `BACKLOG#<pool>#<s>`, sorted by launch order (`gsi2sk` = turn, then since when, then job id, as one
@@ -161,6 +162,7 @@ export const Entity = {
   value: 'value',
   mark: 'mark',
   pool: 'pool',
+  version: 'version',
 } as const;
 export type Entity = (typeof Entity)[keyof typeof Entity];
 
@@ -173,7 +175,15 @@ const PREFIX: Record<Entity, string> = {
   value: 'VALUE#',
   mark: 'MARK#',
   pool: 'POOL#',
+  version: 'VERSION#',
 };
+
+/**
+ * The id of the one runner version record (`VERSION#actions-runner`): a deployment tracks one line of
+ * actions/runner releases. Its optimistic-concurrency counter is `revision`, not `version`, so it cannot be
+ * mistaken for a runner version.
+ */
+export const VERSION_RECORD_ID = 'actions-runner';
 
 /** Primary key of one item. */
 export interface ItemKey {

@@ -8,6 +8,12 @@ import type { PoolCapacity } from '../../domain/pool-capacity.ts';
 import { type RunnerRecord, RunnerState } from '../../domain/runner-record.ts';
 import { ConditionFailedError, type Store, StoreUnavailableError } from '../../ports/store.ts';
 import { checkJobChanges, checkRunnerChanges, definedEntries, expectationParts } from '../../ports/store-rules.ts';
+import {
+  checkVersionRecordState,
+  parseStoredVersionRecord,
+  storedVersionState,
+  versionPutWhat,
+} from '../../ports/version-record-rules.ts';
 import { jobExpectationHolds } from './job-expectation.ts';
 
 /** Every store operation, as `repository.method`; used to inject failures. */
@@ -21,6 +27,11 @@ export interface MemoryStore extends Store {
    * touching the data, like a throttled or unreachable DynamoDB. Queued failures apply in order.
    */
   failNext(operation: StoreOperation, error?: Error, times?: number): void;
+  /**
+   * Test hook: stores `raw` as the runner version record exactly as given, as if another writer (an older
+   * release, a person with the console) had written it, so that reads can be seen to validate it.
+   */
+  writeRawVersionRecord(raw: unknown): void;
 }
 
 interface Lease {
@@ -59,6 +70,8 @@ export function createMemoryStore(): MemoryStore {
   const marks = new Map<string, number>();
   const pools = new Map<string, PoolCapacity>();
   const failures = new Map<StoreOperation, Error[]>();
+  /** The version record as stored: unknown until read, like the DynamoStore's item. */
+  let versionRecord: unknown;
 
   /** Throws the next injected failure of `operation`, if any. */
   async function enter(operation: StoreOperation): Promise<void> {
@@ -255,6 +268,26 @@ export function createMemoryStore(): MemoryStore {
             ),
           )
           .map(copy);
+      },
+    },
+
+    writeRawVersionRecord(raw) {
+      versionRecord = structuredClone(raw);
+    },
+
+    versions: {
+      async get() {
+        await enter('versions.get');
+        return versionRecord === undefined ? undefined : copy(parseStoredVersionRecord(versionRecord));
+      },
+      async put(record, expectRevision, now) {
+        checkVersionRecordState(record);
+        await enter('versions.put');
+        const stored = versionRecord as { revision?: unknown } | undefined;
+        const holds = expectRevision === 0 ? stored === undefined : stored?.revision === expectRevision;
+        if (!holds) throw new ConditionFailedError(`${versionPutWhat(expectRevision)}: condition failed`);
+        versionRecord = copy({ ...storedVersionState(record), revision: expectRevision + 1, updatedAt: now });
+        return copy(parseStoredVersionRecord(versionRecord));
       },
     },
 

@@ -1,11 +1,13 @@
 import { CreateTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { countStoreRequests } from '../../../functions/adapters/dynamodb/count-store-requests.ts';
 import { createDynamoStore } from '../../../functions/adapters/dynamodb/dynamo-store.ts';
 import { ensureTable } from '../../../functions/adapters/dynamodb/ensure-table.ts';
 import { createLocalDynamoClient } from '../../../functions/adapters/dynamodb/local-client.ts';
 import {
+  Entity,
+  itemKey,
   LIST_INDEX,
   LIST_SHARDS,
   ListName,
@@ -13,9 +15,10 @@ import {
   listShard,
   TERMINAL_JOB_RETENTION_MS,
   TTL_ATTRIBUTE,
+  VERSION_RECORD_ID,
 } from '../../../functions/adapters/dynamodb/table-schema.ts';
 import { type EmbeddedDynamo, startEmbeddedDynamo } from '../../../functions/adapters/local/embedded-dynamodb.ts';
-import { describeStoreContract, newJob } from './store-contract.ts';
+import { describeStoreContract, describeVersionRecordContract, newJob } from './store-contract.ts';
 
 let server: EmbeddedDynamo;
 let client: DynamoDBClient;
@@ -41,6 +44,16 @@ async function freshTable(): Promise<string> {
 describeStoreContract('DynamoStore on dynalite', async () =>
   createDynamoStore({ client, tableName: await freshTable() }),
 );
+
+describeVersionRecordContract('DynamoStore on dynalite', async () => {
+  const tableName = await freshTable();
+  const doc = DynamoDBDocumentClient.from(client);
+  const writeRaw = async (raw: Record<string, unknown>) => {
+    const item = { ...raw, ...itemKey(Entity.version, VERSION_RECORD_ID), entity: Entity.version };
+    await doc.send(new PutCommand({ TableName: tableName, Item: item }));
+  };
+  return { store: createDynamoStore({ client, tableName }), writeRaw };
+});
 
 describe('DynamoStore request budget', () => {
   it('records a new job with one request, updates it with one request each, and takes a duplicate in two', async () => {

@@ -1,9 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { createMemoryStore } from '../../../functions/adapters/memory/memory-store.ts';
 import { ConditionFailedError, StoreUnavailableError } from '../../../functions/ports/store.ts';
-import { describeStoreContract, newJob } from './store-contract.ts';
+import { describeStoreContract, describeVersionRecordContract, newJob } from './store-contract.ts';
 
 describeStoreContract('MemoryStore', async () => createMemoryStore());
+
+describeVersionRecordContract('MemoryStore', async () => {
+  const store = createMemoryStore();
+  return { store, writeRaw: async (raw) => store.writeRawVersionRecord(raw) };
+});
 
 describe('MemoryStore.failNext', () => {
   it('fails the next call of one operation with StoreUnavailableError by default, then works again', async () => {

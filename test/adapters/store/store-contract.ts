@@ -3,7 +3,14 @@ import type { Baseline } from '../../../functions/domain/baseline.ts';
 import type { NewJob } from '../../../functions/domain/job.ts';
 import { JobStatus } from '../../../functions/domain/job-status.ts';
 import { type RunnerRecord, RunnerState } from '../../../functions/domain/runner-record.ts';
-import { ConditionFailedError, type JobExpectation, type Store } from '../../../functions/ports/store.ts';
+import type { VersionRecordState } from '../../../functions/domain/version-record.ts';
+import {
+  ConditionFailedError,
+  type JobExpectation,
+  type Store,
+  StoreError,
+  VersionRecordCorruptError,
+} from '../../../functions/ports/store.ts';
 
 /** A fresh, empty store per call. */
 export type StoreFactory = () => Promise<Store>;
@@ -780,6 +787,161 @@ export function describeStoreContract(implementation: string, makeStore: StoreFa
       await store.jobs.update(101, {}, { set: { labels } }, T0 + 1);
       labels.push('b');
       expect((await store.jobs.get(101))?.labels).toEqual(['a']);
+    });
+  });
+}
+
+// ───────────── the runner version record ─────────────
+
+/** A fresh, empty store, and a way to put a raw item in the place of its version record (as another writer might). */
+export type VersionStoreFactory = () => Promise<{
+  store: Store;
+  writeRaw(raw: Record<string, unknown>): Promise<void>;
+}>;
+
+const SHA_A = 'a'.repeat(64);
+const SHA_B = 'b'.repeat(64);
+
+function versionState(overrides: Partial<VersionRecordState> = {}): VersionRecordState {
+  return {
+    current: { version: '2.330.0', checksums: { 'linux-x64': SHA_A, 'linux-arm64': SHA_B }, adoptedAt: T0 },
+    bad: [],
+    ...overrides,
+  };
+}
+
+const BAD_RELEASE = { version: '2.330.1', reason: 'start-timeout: 3 of 4 canary jobs', at: T0 + 5 };
+const withCanary = versionState({
+  previous: { version: '2.329.0', checksums: {}, adoptedAt: T0 - 1_000 },
+  canary: { version: '2.331.0', checksums: { 'linux-x64': SHA_B }, since: T0 + 10, share: 10 },
+  bad: [BAD_RELEASE],
+});
+
+/** The version record's behaviour, registered for both stores like {@link describeStoreContract}. */
+export function describeVersionRecordContract(implementation: string, makeStore: VersionStoreFactory): void {
+  describe(`${implementation}: versions`, () => {
+    it('has no record until one is written', async () => {
+      const { store } = await makeStore();
+      expect(await store.versions.get()).toBeUndefined();
+    });
+
+    it('creates the record with expectRevision 0 at revision 1 and returns what get returns', async () => {
+      const { store } = await makeStore();
+      const stored = await store.versions.put(withCanary, 0, T0 + 20);
+      expect(stored).toEqual({ ...withCanary, revision: 1, updatedAt: T0 + 20 });
+      expect(await store.versions.get()).toEqual(stored);
+    });
+
+    it('refuses a second create, naming the absent part, and keeps the first record', async () => {
+      const { store } = await makeStore();
+      await store.versions.put(versionState(), 0, T0);
+      const second = store.versions.put(withCanary, 0, T0 + 1);
+      await expect(second).rejects.toBeInstanceOf(ConditionFailedError);
+      await expect(second).rejects.toThrow('version record put [absent]: condition failed');
+      expect(await store.versions.get()).toEqual({ ...versionState(), revision: 1, updatedAt: T0 });
+    });
+
+    it('updates only from the revision read, bumping it, and refuses a stale revision naming the revision part', async () => {
+      const { store } = await makeStore();
+      await store.versions.put(versionState(), 0, T0);
+      expect((await store.versions.put(withCanary, 1, T0 + 1)).revision).toBe(2);
+      const stale = store.versions.put(versionState(), 1, T0 + 2);
+      await expect(stale).rejects.toBeInstanceOf(ConditionFailedError);
+      await expect(stale).rejects.toThrow('version record put [revision]: condition failed');
+      expect(await store.versions.get()).toEqual({ ...withCanary, revision: 2, updatedAt: T0 + 1 });
+    });
+
+    it('refuses a revision-conditional write when no record exists, and creates none', async () => {
+      const { store } = await makeStore();
+      await expect(store.versions.put(versionState(), 3, T0)).rejects.toBeInstanceOf(ConditionFailedError);
+      expect(await store.versions.get()).toBeUndefined();
+    });
+
+    it('replaces the whole record: a canary or previous version left out is gone', async () => {
+      const { store } = await makeStore();
+      await store.versions.put(withCanary, 0, T0);
+      await store.versions.put(versionState({ bad: withCanary.bad }), 1, T0 + 1);
+      const read = await store.versions.get();
+      expect(read).toEqual({ ...versionState({ bad: withCanary.bad }), revision: 2, updatedAt: T0 + 1 });
+      expect(read).not.toHaveProperty('canary');
+      expect(read).not.toHaveProperty('previous');
+    });
+
+    it('lets exactly one of ten concurrent adopters of the same revision win', async () => {
+      const { store } = await makeStore();
+      await store.versions.put(versionState(), 0, T0);
+      const results = await Promise.allSettled(
+        Array.from({ length: 10 }, (_, i) =>
+          store.versions.put(
+            versionState({ canary: { version: `2.33${i}.1`, checksums: {}, since: T0 + i, share: 10 } }),
+            1,
+            T0 + i,
+          ),
+        ),
+      );
+      const won = results.filter((r) => r.status === 'fulfilled');
+      expect(won).toHaveLength(1);
+      for (const r of results) if (r.status === 'rejected') expect(r.reason).toBeInstanceOf(ConditionFailedError);
+      expect((await store.versions.get())?.revision).toBe(2);
+    });
+
+    it.each<[string, VersionRecordState]>([
+      ['an inexact version', versionState({ current: { version: 'latest', checksums: {}, adoptedAt: T0 } })],
+      [
+        'a malformed digest',
+        versionState({ current: { version: '2.330.0', checksums: { 'linux-x64': 'xyz' }, adoptedAt: T0 } }),
+      ],
+      [
+        'a canary share above 100',
+        versionState({ canary: { version: '2.331.0', checksums: {}, since: T0, share: 101 } }),
+      ],
+      ['a bad release listed twice', versionState({ bad: [BAD_RELEASE, BAD_RELEASE] })],
+      ['a canary that is marked bad', { ...withCanary, bad: [{ version: '2.331.0', reason: 'x', at: T0 }] }],
+    ])('refuses to write %s (TypeError) and writes nothing', async (_, state) => {
+      const { store } = await makeStore();
+      await expect(store.versions.put(state, 0, T0)).rejects.toBeInstanceOf(TypeError);
+      expect(await store.versions.get()).toBeUndefined();
+    });
+
+    it.each<[string, Record<string, unknown>]>([
+      ['without a current version', { bad: [], revision: 1, updatedAt: T0 }],
+      [
+        'with a malformed digest',
+        {
+          ...versionState(),
+          current: { version: '2.330.0', checksums: { 'linux-x64': 'nope' }, adoptedAt: T0 },
+          revision: 1,
+          updatedAt: T0,
+        },
+      ],
+      ['with a revision that is not a number', { ...versionState(), revision: 'one', updatedAt: T0 }],
+      ['without its bad releases', { current: versionState().current, revision: 4, updatedAt: T0 }],
+    ])('raises VersionRecordCorruptError for a stored record %s, and never recreates it', async (_, raw) => {
+      const { store, writeRaw } = await makeStore();
+      await writeRaw(raw);
+      const read = store.versions.get();
+      await expect(read).rejects.toBeInstanceOf(VersionRecordCorruptError);
+      await expect(read).rejects.toBeInstanceOf(StoreError);
+      const error = await store.versions.get().catch((e: unknown) => e);
+      expect((error as Error).cause).toBeDefined();
+      expect((error as Error).message).toMatch(/^version record is corrupt \(/);
+      // A first write does not paper over it either.
+      await expect(store.versions.put(versionState(), 0, T0)).rejects.toBeInstanceOf(ConditionFailedError);
+      await expect(store.versions.get()).rejects.toBeInstanceOf(VersionRecordCorruptError);
+    });
+
+    it('drops attributes it does not know when reading', async () => {
+      const { store, writeRaw } = await makeStore();
+      await writeRaw({ ...versionState(), revision: 3, updatedAt: T0, writtenBy: 'a later release' });
+      expect(await store.versions.get()).toEqual({ ...versionState(), revision: 3, updatedAt: T0 });
+    });
+
+    it('returns copies: mutating a returned record does not change the store', async () => {
+      const { store } = await makeStore();
+      const stored = await store.versions.put(withCanary, 0, T0);
+      (stored.bad as unknown as unknown[]).push({ version: '9.9.9' });
+      (stored.current.checksums as Record<string, string>)['linux-x64'] = SHA_B;
+      expect(await store.versions.get()).toEqual({ ...withCanary, revision: 1, updatedAt: T0 });
     });
   });
 }

@@ -149,6 +149,7 @@ export function countingStore(inner: Store): { store: Store; calls: string[] } {
     runners: wrap('runners', inner.runners),
     locks: wrap('locks', inner.locks),
     pools: wrap('pools', inner.pools),
+    versions: wrap('versions', inner.versions),
   };
   return { store, calls };
 }
