@@ -1,6 +1,7 @@
 import { ConfigError } from '../domain/errors.ts';
 import { LauncherKind } from '../domain/launcher-kind.ts';
-import { compareVersions } from '../domain/runner-version.ts';
+import { compareVersions, DEFAULT_RUNNER_VERSION } from '../domain/runner-version.ts';
+import { VersionMode, type VersionPolicySettings } from '../domain/version-policy.ts';
 import { EnvName } from './env-names.ts';
 import {
   type ConfiguredPool,
@@ -15,7 +16,7 @@ import { reason, SETTINGS, type SettingKey, type SettingValue } from './settings
 export const BaselinePolicy = { onError: 'on-error', proactive: 'proactive', off: 'off' } as const;
 export type BaselinePolicy = (typeof BaselinePolicy)[keyof typeof BaselinePolicy];
 
-export { LauncherKind };
+export { LauncherKind, VersionMode };
 
 /** `sandbox`: local mode without `GITHUB_APP_ID` (built-in simulator); `github`: real GitHub/GHES. */
 export type Mode = 'sandbox' | 'github';
@@ -35,10 +36,28 @@ export interface Config {
     scope: 'repo' | 'org';
     labels: string[];
     groupId: number;
+    /**
+     * Always an exact version: the pin, or with `RUNNER_VERSION=auto` the version runners start from until
+     * the store holds an adopted one (this release's default version).
+     */
     version: string;
     fallbackVersion: string | undefined;
     versionFloor: string;
     namePrefix: string;
+  };
+  /**
+   * Runner version tracking (docs/design.md "Runner version lifecycle"). `mode` is `auto` for
+   * `RUNNER_VERSION=auto`; a pool may follow the tracked version on its own (`tracksRunnerVersion`) under
+   * a pinned `RUNNER_VERSION`. The other fields apply wherever a version is tracked.
+   */
+  versionTracking: {
+    mode: VersionMode;
+    /** `RUNNER_VERSION_SOAK_DAYS` in milliseconds. */
+    soakMs: number;
+    /** `RUNNER_VERSION_CANARY_PERCENT`, 1–100. */
+    canaryPercent: number;
+    /** `RUNNER_RELEASES_URL`, no trailing slash. */
+    releasesUrl: string;
   };
   baselinePolicy: BaselinePolicy;
   allowlist: string[];
@@ -158,10 +177,15 @@ export function parseConfig(sources: ConfigSources, context: ConfigContext = 'lo
     }
   }
 
-  if (compareVersions(p.RUNNER_VERSION, p.RUNNER_VERSION_FLOOR) < 0) {
+  const versionMode = p.RUNNER_VERSION === VersionMode.auto ? VersionMode.auto : VersionMode.pinned;
+  // With `auto`, runners start from this release's default version until the store holds an adopted one.
+  const runnerVersion = versionMode === VersionMode.auto ? DEFAULT_RUNNER_VERSION : p.RUNNER_VERSION;
+  if (compareVersions(runnerVersion, p.RUNNER_VERSION_FLOOR) < 0) {
     throw new ConfigError(
       EnvName.runnerVersion,
-      `${p.RUNNER_VERSION} is below the minimum ${p.RUNNER_VERSION_FLOOR} GitHub accepts for registration; pin ${p.RUNNER_VERSION_FLOOR} or newer`,
+      versionMode === VersionMode.auto
+        ? `${VersionMode.auto} starts from ${runnerVersion} (this release's default) until a release is adopted, which is below ${EnvName.runnerVersionFloor} ${p.RUNNER_VERSION_FLOOR}; pin ${p.RUNNER_VERSION_FLOOR} or newer instead`
+        : `${p.RUNNER_VERSION} is below the minimum ${p.RUNNER_VERSION_FLOOR} GitHub accepts for registration; pin ${p.RUNNER_VERSION_FLOOR} or newer`,
     );
   }
   if (p.RUNNER_FALLBACK_VERSION && compareVersions(p.RUNNER_FALLBACK_VERSION, p.RUNNER_VERSION_FLOOR) < 0) {
@@ -191,7 +215,8 @@ export function parseConfig(sources: ConfigSources, context: ConfigContext = 'lo
   const poolDefaults: PoolDefaults = {
     launcher,
     runnerDir: p.RUNNER_DIR,
-    runnerVersion: p.RUNNER_VERSION,
+    runnerVersion,
+    tracksRunnerVersion: versionMode === VersionMode.auto,
     versionFloor: p.RUNNER_VERSION_FLOOR,
     requireRunnerDir: context === 'local' && mode === 'github',
     ...(context === 'lambda' && {
@@ -213,10 +238,16 @@ export function parseConfig(sources: ConfigSources, context: ConfigContext = 'lo
       scope: p.RUNNER_SCOPE,
       labels: p.RUNNER_LABELS,
       groupId: p.RUNNER_GROUP_ID,
-      version: p.RUNNER_VERSION,
+      version: runnerVersion,
       fallbackVersion: p.RUNNER_FALLBACK_VERSION,
       versionFloor: p.RUNNER_VERSION_FLOOR,
       namePrefix: p.RUNNER_NAME_PREFIX,
+    },
+    versionTracking: {
+      mode: versionMode,
+      soakMs: Math.round(p.RUNNER_VERSION_SOAK_DAYS * DAY_MS),
+      canaryPercent: p.RUNNER_VERSION_CANARY_PERCENT,
+      releasesUrl: p.RUNNER_RELEASES_URL,
     },
     baselinePolicy: p.BASELINE_POLICY,
     allowlist: p.REPO_ALLOWLIST,
@@ -253,6 +284,28 @@ export function parseConfig(sources: ConfigSources, context: ConfigContext = 'lo
       jitConfigParameterPrefix: p.JIT_CONFIG_PARAMETER_PREFIX,
       jitConfigKmsKeyId: p.JIT_CONFIG_KMS_KEY_ID,
     },
+  };
+}
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+/**
+ * The version policy's settings for this configuration: an exact pin when nothing tracks a version
+ * (`RUNNER_VERSION` pinned and no pool with `"runnerVersion": "auto"`), else tracking with the soak,
+ * floor and canary share. Pools pinned on their own keep their pin whatever the policy decides.
+ */
+export function versionPolicySettings(
+  config: Pick<Config, 'runner' | 'versionTracking'> & {
+    pools: readonly Pick<ConfiguredPool, 'tracksRunnerVersion'>[];
+  },
+): VersionPolicySettings {
+  const tracked =
+    config.versionTracking.mode === VersionMode.auto || config.pools.some((pool) => pool.tracksRunnerVersion);
+  return {
+    ...(!tracked && { pin: config.runner.version }),
+    soakMs: config.versionTracking.soakMs,
+    floor: config.runner.versionFloor,
+    canaryPercent: config.versionTracking.canaryPercent,
   };
 }
 

@@ -4,6 +4,7 @@ import { normaliseLabels } from '../domain/labels.ts';
 import { LauncherKind } from '../domain/launcher-kind.ts';
 import { DEFAULT_POOL_NAME, type RunnerPool, shadowedBy } from '../domain/runner-pool.ts';
 import { compareVersions, isExactVersion } from '../domain/runner-version.ts';
+import { VersionMode } from '../domain/version-policy.ts';
 import { EnvName } from './env-names.ts';
 // Loads the settings table, which also sets zod's English messages before any pool is parsed.
 import { reason } from './settings.ts';
@@ -95,7 +96,16 @@ const poolSchema = z.strictObject({
   launcher: z.optional(z.enum(LAUNCHERS)),
   runnerDir: z.optional(z.string().check(z.minLength(1, 'must be a path'))),
   maxRunners: z.optional(z.number().check(z.int('must be a whole number'), z.minimum(1, 'must be at least 1'))),
-  runnerVersion: z.optional(z.string().check(z.refine(isExactVersion, 'must be an exact version such as 2.330.0'))),
+  runnerVersion: z.optional(
+    z
+      .string()
+      .check(
+        z.refine(
+          (v) => v === VersionMode.auto || isExactVersion(v),
+          `must be an exact version such as 2.330.0, or ${VersionMode.auto}`,
+        ),
+      ),
+  ),
   codebuild: z.optional(codebuildSchema),
   ec2: z.optional(ec2Schema),
 });
@@ -106,8 +116,10 @@ export interface PoolDefaults {
   readonly launcher: LauncherKind;
   /** `RUNNER_DIR`. */
   readonly runnerDir: string | undefined;
-  /** `RUNNER_VERSION`. */
+  /** `RUNNER_VERSION` (exact): with `auto`, the version runners start from. */
   readonly runnerVersion: string;
+  /** `RUNNER_VERSION=auto`: a pool without its own exact `runnerVersion` follows the tracked version. */
+  readonly tracksRunnerVersion: boolean;
   /** `RUNNER_VERSION_FLOOR`: no pool may pin below it. */
   readonly versionFloor: string;
   /** A GitHub App in local mode: a `local` pool needs a runner folder (the sandbox has its sample runner). */
@@ -128,13 +140,19 @@ export function defaultPool(labels: readonly string[], defaults: PoolDefaults): 
 function withDefaults(pool: z.output<typeof poolSchema>, defaults: PoolDefaults): ConfiguredPool {
   const runnerDir = pool.runnerDir ?? defaults.runnerDir;
   const ec2 = pool.ec2;
+  const pinned = pool.runnerVersion === VersionMode.auto ? undefined : pool.runnerVersion;
+  const tracks =
+    pool.runnerVersion === VersionMode.auto || (pool.runnerVersion === undefined && defaults.tracksRunnerVersion);
   return {
     name: pool.name,
     labels: pool.labels,
     launcher: pool.launcher ?? defaults.launcher,
     ...(runnerDir !== undefined && { runnerDir }),
     ...(pool.maxRunners !== undefined && { maxRunners: pool.maxRunners }),
-    runnerVersion: pool.runnerVersion ?? defaults.runnerVersion,
+    // An exact pin of the pool wins; `auto` (its own, or RUNNER_VERSION's) follows the tracked version from
+    // the deployment's start version.
+    runnerVersion: pinned ?? defaults.runnerVersion,
+    ...(tracks && { tracksRunnerVersion: true }),
     ...(pool.codebuild && { codebuild: { projectName: pool.codebuild.projectName } }),
     ...(ec2 && {
       ec2: {

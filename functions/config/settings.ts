@@ -5,6 +5,7 @@ import { DEFAULT_BREAKER_MAX_BACKOFF_MS, DEFAULT_BREAKER_THRESHOLD } from '../do
 import { parseLabelList } from '../domain/labels.ts';
 import { DEFAULT_RUNNER_NAME_PREFIX } from '../domain/runner-name.ts';
 import { DEFAULT_RUNNER_VERSION, DEFAULT_RUNNER_VERSION_FLOOR, isExactVersion } from '../domain/runner-version.ts';
+import { VersionMode } from '../domain/version-policy.ts';
 import { EnvName } from './env-names.ts';
 
 /**
@@ -82,6 +83,26 @@ const intRange = (min: number, max: number) => ({
 });
 const enumRange = (values: readonly string[]) => values.map((v) => `\`${v}\``).join(', ');
 const exactVersion = z.string().check(z.refine(isExactVersion, 'must be an exact version such as 2.330.0'));
+/** `auto` (any case, spaces around allowed) or an exact version. */
+const versionOrAuto = preprocess(
+  (v) => (typeof v === 'string' && v.trim().toLowerCase() === VersionMode.auto ? VersionMode.auto : v),
+  z
+    .string()
+    .check(
+      z.refine(
+        (v) => v === VersionMode.auto || isExactVersion(v),
+        `must be an exact version such as 2.330.0, or ${VersionMode.auto}`,
+      ),
+    ),
+);
+/** A plain decimal number (`7`, `0.5`, `.0001`): no exponent, no sign, no hex, so a typo is not read as a number. */
+const decimal = (min: number, max: number) =>
+  preprocess(
+    (v) => (typeof v === 'string' && /^\s*(\d+(\.\d*)?|\.\d+)\s*$/.test(v) ? Number(v) : v),
+    z
+      .number('must be a number such as 7 or 0.5')
+      .check(z.refine((n) => n >= min && n <= max, `must be a number from ${min} to ${max} (fractions allowed)`)),
+  );
 const httpUrl = z.pipe(
   z.url().check(z.refine((u) => /^https?:\/\//.test(u), 'must be an http(s) URL')),
   z.transform((u: string) => u.replace(/\/+$/, '')),
@@ -183,10 +204,10 @@ export const SETTINGS = {
     deploy: { prop: 'runnerGroupId', type: 'number' },
   },
   runnerVersion: {
-    schema: withDefault(exactVersion, DEFAULT_RUNNER_VERSION),
+    schema: withDefault(versionOrAuto, DEFAULT_RUNNER_VERSION),
     default: DEFAULT_RUNNER_VERSION,
-    range: 'exact version, ≥ the floor',
-    doc: 'pinned actions/runner version (exact semver; self-update asked off, GitHub decides: Runner version policy)',
+    range: 'exact version, ≥ the floor; or `auto`',
+    doc: 'exact actions/runner version (wins; self-update asked off), or `auto`: follow releases (Runner version policy)',
     source: 'deployment',
     deploy: { prop: 'runnerVersion', type: 'string' },
   },
@@ -205,6 +226,35 @@ export const SETTINGS = {
     doc: "start-up refuses pins below this (GitHub's registration minimum)",
     source: 'deployment',
     deploy: { prop: 'runnerVersionFloor', type: 'string' },
+  },
+  runnerVersionSoakDays: {
+    // Days, fractions allowed, so a test can soak for seconds (0.0001 days ≈ 9 s) with the same variable.
+    // Up to 30: a longer soak could never be waited out, since a release is adopted before GitHub's 30-day
+    // cut-off whatever the soak.
+    schema: withDefault(decimal(0, 30), '7'),
+    default: '7',
+    range: '0–30, fractions (0.0001 ≈ 9 s)',
+    doc: "`auto`: a release is adopted once this many days old, and in any case before GitHub's 30-day cut-off",
+    source: 'deployment',
+    deploy: { prop: 'runnerVersionSoakDays', type: 'number' },
+  },
+  runnerVersionCanaryPercent: {
+    // At least 1: a canary that serves no job would be promoted untried when its period ends. 100 keeps the
+    // comparison (against the version it replaces, over the same window) without a share.
+    schema: withDefault(int(1, 100), '10'),
+    default: '10',
+    ...intRange(1, 100),
+    doc: '`auto`: percent of jobs a newly adopted version serves first, until it is promoted or rolled back',
+    source: 'deployment',
+    deploy: { prop: 'runnerVersionCanaryPercent', type: 'number' },
+  },
+  runnerReleasesUrl: {
+    schema: withDefault(httpUrl, 'https://api.github.com/repos/actions/runner/releases'),
+    default: 'https://api.github.com/repos/actions/runner/releases',
+    range: 'http(s) URL',
+    doc: "`auto`: where actions/runner releases are listed (GitHub's response shape), for GHES or a mirror",
+    source: 'deployment',
+    deploy: { prop: 'runnerReleasesUrl', type: 'string' },
   },
   baselinePolicy: {
     schema: withDefault(z.enum(BASELINE_POLICIES), 'on-error'),

@@ -22,6 +22,12 @@ export interface RunnerPool {
   readonly maxRunners?: number;
   /** Exact actions/runner version of the pool's runners; absent: the deployment's `RUNNER_VERSION`. */
   readonly runnerVersion?: string;
+  /**
+   * True: the pool follows the tracked runner version (`"runnerVersion": "auto"`, or `RUNNER_VERSION=auto`
+   * for a pool without its own pin), and `runnerVersion` is only where it starts until the store holds an
+   * adopted version. Absent: `runnerVersion` is an exact pin.
+   */
+  readonly tracksRunnerVersion?: true;
 }
 
 /** Every label of `wanted` is in `offered` (both already normalised). */

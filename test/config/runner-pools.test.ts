@@ -179,7 +179,7 @@ describe('RUNNER_POOLS', () => {
     },
     {
       list: [{ ...arm64, runnerVersion: 'latest' }],
-      message: 'RUNNER_POOLS: pool "arm64" (index 0): runnerVersion: must be an exact version such as 2.330.0',
+      message: 'RUNNER_POOLS: pool "arm64" (index 0): runnerVersion: must be an exact version such as 2.330.0, or auto',
     },
     {
       list: [{ ...arm64, runnerVersion: '2.300.0' }],
