@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { GitHubSimulator } from './github-simulator.ts';
 import { compileRoute, matchRoute, parseJson, type Reply } from './sim-http.ts';
-import type { QueueJobRequest, SimFault } from './sim-types.ts';
+import type { PublishRunnerReleaseRequest, QueueJobRequest, SimFault } from './sim-types.ts';
 
 /**
  * `/_sim/…`: the test/demo control API over HTTP, so another process (`npm run demo`) can drive the
@@ -18,6 +18,8 @@ import type { QueueJobRequest, SimFault } from './sim-types.ts';
  *   GET    /_sim/faults | POST /_sim/faults { scopeKey, ...fault } | DELETE /_sim/faults[?scope=…]
  *   PUT    /_sim/latency { latencyMs }
  *   GET    /_sim/requests | DELETE /_sim/requests
+ *   GET    /_sim/releases | POST /_sim/releases { version, publishedAt?, prerelease?, tamperedTarball?,
+ *          deprecatedRunners? } → 201 the release
  */
 const R = {
   info: compileRoute('GET', '/_sim/info'),
@@ -36,9 +38,24 @@ const R = {
   latency: compileRoute('PUT', '/_sim/latency'),
   requests: compileRoute('GET', '/_sim/requests'),
   resetRequests: compileRoute('DELETE', '/_sim/requests'),
+  releases: compileRoute('GET', '/_sim/releases'),
+  publishRelease: compileRoute('POST', '/_sim/releases'),
 };
 
 const bad = (message: string): Reply => ({ status: 400, body: { message } });
+
+function isPublishRequest(v: unknown): v is PublishRunnerReleaseRequest {
+  if (!v || typeof v !== 'object') return false;
+  const b = v as Record<string, unknown>;
+  const optionalBoolean = (key: string) => b[key] === undefined || typeof b[key] === 'boolean';
+  return (
+    typeof b.version === 'string' &&
+    (b.publishedAt === undefined || Number.isFinite(b.publishedAt)) &&
+    optionalBoolean('prerelease') &&
+    optionalBoolean('tamperedTarball') &&
+    optionalBoolean('deprecatedRunners')
+  );
+}
 
 function isQueueRequest(v: unknown): v is QueueJobRequest {
   if (!v || typeof v !== 'object') return false;
@@ -130,6 +147,17 @@ export function handleControl(
   if (is('resetRequests')) {
     sim.resetRequests();
     return { status: 204 };
+  }
+  if (is('releases')) return { status: 200, body: { releases: sim.runnerReleases() } };
+  if (is('publishRelease')) {
+    if (!isPublishRequest(body)) {
+      return bad('version (string) is required; publishedAt is a number; the flags are booleans');
+    }
+    try {
+      return { status: 201, body: sim.publishRunnerRelease(body) };
+    } catch (error) {
+      return { status: 409, body: { message: error instanceof Error ? error.message : 'cannot publish' } };
+    }
   }
   return { status: 404, body: { message: 'Not Found' } };
 }

@@ -1,20 +1,24 @@
-import { randomInt } from 'node:crypto';
+import { randomBytes, randomInt } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { DEFAULT_RUNNER_VERSION } from '../../domain/runner-version.ts';
 import { generateAppKeyPair } from './app-jwt.ts';
 import { Broker } from './broker-api.ts';
 import { handleControl } from './control-api.ts';
 import { errorBody, repositoryId } from './openapi-shapes.ts';
 import { handleRest } from './rest-api.ts';
+import { DEFAULT_RELEASE_AGE_MS, parsePackageName, SimReleases } from './runner-releases.ts';
 import type { SimContext } from './sim-context.ts';
 import { BadJsonError, readBody, sleep, writeReply } from './sim-http.ts';
 import type {
+  PublishRunnerReleaseRequest,
   QueueJobRequest,
   SimDelivery,
   SimFault,
   SimJob,
   SimJobStatus,
   SimRequest,
+  SimRunnerReleaseView,
   SimRunnerView,
 } from './sim-types.ts';
 import { SimWorld } from './sim-world.ts';
@@ -22,12 +26,14 @@ import { WebhookSender, type WebhookTarget } from './webhook-sender.ts';
 import { workflowJobPayload } from './workflow-job-payload.ts';
 
 export type {
+  PublishRunnerReleaseRequest,
   QueueJobRequest,
   SimDelivery,
   SimFault,
   SimJob,
   SimJobStatus,
   SimRequest,
+  SimRunnerReleaseView,
   SimRunnerView,
 } from './sim-types.ts';
 export type { WebhookTarget } from './webhook-sender.ts';
@@ -50,6 +56,12 @@ export interface GitHubSimulatorOptions {
   appId?: number;
   installationId?: number;
   webhook?: WebhookTarget;
+  /**
+   * The actions/runner release published at start, so a pinned sandbox finds its version listed:
+   * default the project's default pin, published ten days ago (past the default seven-day soak).
+   * `false`: no release at start.
+   */
+  initialRunnerRelease?: PublishRunnerReleaseRequest | false;
 }
 
 export interface GitHubSimulator {
@@ -91,6 +103,20 @@ export interface GitHubSimulator {
   setLatency(ms: number): void;
   isMetadataInitialised(scopeKey: string): boolean;
 
+  /**
+   * Publishes an actions/runner release: listed by `GET /repos/actions/runner/releases` (notes with the
+   * packages' SHA-256), its `.tar.gz` packages served at their `browser_download_url`. Throws on a
+   * version that is not exact semver or already published.
+   */
+  publishRunnerRelease(request: PublishRunnerReleaseRequest): SimRunnerReleaseView;
+  /** The published releases, newest first, with each package's published and served digest. */
+  runnerReleases(): SimRunnerReleaseView[];
+  /** The genuine package of a published release (what its notes' digest describes); undefined if unknown. */
+  runnerPackage(
+    version: string,
+    platform?: 'linux-x64' | 'linux-arm64',
+  ): { bytes: Uint8Array; sha256: string } | undefined;
+
   close(): Promise<void>;
 }
 
@@ -116,8 +142,22 @@ export async function startGitHubSimulator(options: GitHubSimulatorOptions = {})
   const sender = new WebhookSender({ appId, hookId: 400_000_000 + randomInt(1_000_000) });
   if (options.webhook) sender.configure(options.webhook);
 
+  const releases = new SimReleases({
+    now: () => world.now(),
+    onDeprecated: (version) => world.deprecateVersion(version),
+  });
+  if (options.initialRunnerRelease !== false) {
+    releases.publish(
+      options.initialRunnerRelease ?? {
+        version: DEFAULT_RUNNER_VERSION,
+        publishedAt: world.now() - DEFAULT_RELEASE_AGE_MS,
+      },
+    );
+  }
+
   const ctx: SimContext = {
     world,
+    releases,
     sender,
     appId,
     publicKey: keys.publicKey,
@@ -158,6 +198,7 @@ export async function startGitHubSimulator(options: GitHubSimulatorOptions = {})
       return;
     }
     if (latencyMs > 0) await sleep(latencyMs);
+    if (req.method === 'GET' && serveReleaseDownload(path, res)) return;
     const rest = handleRest(ctx, req, path, url.searchParams, bodyText);
     if (rest) {
       const reply = {
@@ -183,6 +224,46 @@ export async function startGitHubSimulator(options: GitHubSimulatorOptions = {})
     }
     if (broker.handle(req, res, path, bodyText)) return;
     writeReply(res, { status: 404, body: errorBody(404, 'Not Found') });
+  }
+
+  /**
+   * Package downloads, as github.com serves them: `…/releases/download/v{version}/{name}` redirects (302)
+   * to a signed address on the asset host (here `/_release-assets/…`), which answers the bytes.
+   */
+  function serveReleaseDownload(path: string, res: ServerResponse): boolean {
+    const download = /^\/actions\/runner\/releases\/download\/v([^/]+)\/([^/]+)$/.exec(path);
+    const asset = /^\/_release-assets\/([^/]+)\/([^/]+)$/.exec(path);
+    const match = download ?? asset;
+    if (!match) return false;
+    const endpoint = download
+      ? 'GET /{owner}/{repo}/releases/download/{tag}/{name}'
+      : 'GET /_release-assets/{version}/{name}';
+    const version = decodeURIComponent(match[1] ?? '');
+    const name = decodeURIComponent(match[2] ?? '');
+    const release = releases.find(version);
+    const parsed = parsePackageName(name);
+    let status: number;
+    if (!release || parsed?.version !== version) {
+      status = 404;
+      res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' });
+      res.end('Not Found');
+    } else if (download) {
+      status = 302;
+      const signature = randomBytes(12).toString('hex');
+      res.writeHead(302, { location: `${baseUrl}/_release-assets/${version}/${name}?sp=r&sig=${signature}` });
+      res.end();
+    } else {
+      status = 200;
+      const { bytes } = releases.served(release, parsed.platform);
+      res.writeHead(200, {
+        'content-type': 'application/octet-stream',
+        'content-length': String(bytes.byteLength),
+        'content-disposition': `attachment; filename=${name}`,
+      });
+      res.end(bytes);
+    }
+    ctx.record({ method: 'GET', path, endpoint, scopeKey: 'actions/runner', status, body: undefined });
+    return true;
   }
 
   const server = createServer({ keepAliveTimeout: 5_000 }, (req, res) => {
@@ -268,6 +349,14 @@ export async function startGitHubSimulator(options: GitHubSimulatorOptions = {})
       latencyMs = ms;
     },
     isMetadataInitialised: (scopeKey) => world.isMetadataInitialised(scopeKey.toLowerCase()),
+    publishRunnerRelease: (request) => releases.view(releases.publish(request), baseUrl),
+    runnerReleases: () => releases.list().map((release) => releases.view(release, baseUrl)),
+    runnerPackage(version, platform = 'linux-x64') {
+      const release = releases.find(version);
+      if (!release) return undefined;
+      const { bytes, sha256 } = releases.genuine(version, platform);
+      return { bytes, sha256 };
+    },
     async close() {
       clearInterval(sweeper);
       broker.close();

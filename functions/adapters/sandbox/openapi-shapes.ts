@@ -1,4 +1,5 @@
-import type { SimDelivery, SimJob, SimRun, SimRunner } from './sim-types.ts';
+import { downloadUrl, packageName, releaseNotes, SIM_RELEASE_PLATFORMS, type SimReleases } from './runner-releases.ts';
+import type { SimDelivery, SimJob, SimRun, SimRunner, SimRunnerRelease } from './sim-types.ts';
 import type { SimWorld } from './sim-world.ts';
 
 /**
@@ -249,8 +250,15 @@ export function deliveryJson(d: SimDelivery) {
   };
 }
 
-function simpleUser(login: string, id: number, type: 'User' | 'Organization', apiUrl: string, serverUrl: string) {
-  const api = `${apiUrl}/users/${login}`;
+function simpleUser(
+  login: string,
+  id: number,
+  type: 'User' | 'Organization' | 'Bot',
+  apiUrl: string,
+  serverUrl: string,
+) {
+  // `github-actions[bot]` is spelled `github-actions%5Bbot%5D` in addresses, as GitHub does.
+  const api = `${apiUrl}/users/${encodeURIComponent(login)}`;
   return {
     login,
     id,
@@ -258,7 +266,7 @@ function simpleUser(login: string, id: number, type: 'User' | 'Organization', ap
     avatar_url: `https://avatars.githubusercontent.com/u/${id}?v=4`,
     gravatar_id: '',
     url: api,
-    html_url: `${serverUrl}/${login}`,
+    html_url: `${serverUrl}/${encodeURIComponent(login)}`,
     followers_url: `${api}/followers`,
     following_url: `${api}/following{/other_user}`,
     gists_url: `${api}/gists{/gist_id}`,
@@ -299,5 +307,69 @@ export function installationJson(world: SimWorld, appId: number, account: string
     single_file_name: null,
     suspended_by: null,
     suspended_at: null,
+  };
+}
+
+/** The account that publishes actions/runner releases. */
+const RELEASE_AUTHOR = { login: 'github-actions[bot]', id: 41898282 };
+
+/**
+ * `#/components/schemas/release` of actions/runner: tag `v<version>`, notes in the project's own layout
+ * with each package's SHA-256, and one `.tar.gz` asset per simulated platform. `previous` is the release
+ * before it (for the notes' changelog line).
+ */
+export function runnerReleaseJson(
+  releases: SimReleases,
+  release: SimRunnerRelease,
+  previous: string | undefined,
+  apiUrl: string,
+  serverUrl: string,
+) {
+  const repoApi = `${apiUrl}/repos/actions/runner`;
+  const tag = `v${release.version}`;
+  const author = simpleUser(RELEASE_AUTHOR.login, RELEASE_AUTHOR.id, 'Bot', apiUrl, serverUrl);
+  const digests = Object.fromEntries(
+    SIM_RELEASE_PLATFORMS.map((p) => [p, releases.genuine(release.version, p).sha256]),
+  ) as Record<(typeof SIM_RELEASE_PLATFORMS)[number], string>;
+  return {
+    url: `${repoApi}/releases/${release.id}`,
+    assets_url: `${repoApi}/releases/${release.id}/assets`,
+    upload_url: `${apiUrl.replace('://', '://uploads.')}/repos/actions/runner/releases/${release.id}/assets{?name,label}`,
+    html_url: `${serverUrl}/actions/runner/releases/tag/${tag}`,
+    id: release.id,
+    author,
+    node_id: Buffer.from(`07:Release${release.id}`).toString('base64'),
+    tag_name: tag,
+    target_commitish: 'main',
+    name: tag,
+    draft: false,
+    immutable: false,
+    prerelease: release.prerelease,
+    created_at: iso(release.createdAt),
+    updated_at: iso(release.publishedAt),
+    published_at: iso(release.publishedAt),
+    assets: SIM_RELEASE_PLATFORMS.map((platform) => {
+      const id = release.assetIds[platform] ?? 0;
+      return {
+        url: `${repoApi}/releases/assets/${id}`,
+        id,
+        node_id: Buffer.from(`012:ReleaseAsset${id}`).toString('base64'),
+        name: packageName(platform, release.version),
+        label: '',
+        uploader: author,
+        content_type: 'application/octet-stream',
+        state: 'uploaded' as const,
+        // GitHub's size and digest of what was uploaded: the genuine package, even when the bytes served differ.
+        size: releases.genuine(release.version, platform).bytes.byteLength,
+        digest: `sha256:${digests[platform]}`,
+        download_count: 0,
+        created_at: iso(release.publishedAt),
+        updated_at: iso(release.publishedAt),
+        browser_download_url: downloadUrl(serverUrl, release.version, platform),
+      };
+    }),
+    tarball_url: `${repoApi}/tarball/${tag}`,
+    zipball_url: `${repoApi}/zipball/${tag}`,
+    body: releaseNotes(release.version, previous, digests),
   };
 }

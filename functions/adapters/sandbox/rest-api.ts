@@ -9,6 +9,7 @@ import {
   iso,
   jobJson,
   runnerJson,
+  runnerReleaseJson,
   workflowRunJson,
 } from './openapi-shapes.ts';
 import type { SimContext } from './sim-context.ts';
@@ -23,7 +24,8 @@ import {
 } from './sim-http.ts';
 import type { SimRunner } from './sim-types.ts';
 
-type Auth = 'jwt' | 'installation';
+/** `public`: readable without credentials (public repository), or with a valid installation token. */
+type Auth = 'jwt' | 'installation' | 'public';
 
 interface RouteContext {
   ctx: SimContext;
@@ -292,6 +294,31 @@ function redeliver(rc: RouteContext): Reply {
   return { status: 202, body: {} };
 }
 
+/**
+ * `GET /repos/{owner}/{repo}/releases` for actions/runner (any other repository has no releases here:
+ * 404, as for a repository the simulator does not know). Newest first, `per_page`/`page` with `Link`.
+ */
+function listReleases(rc: RouteContext): Reply {
+  const { owner, repo } = rc.params as { owner: string; repo: string };
+  if (owner.toLowerCase() !== 'actions' || repo.toLowerCase() !== 'runner') return notFound();
+  const all = rc.ctx.releases.list();
+  const { slice, headers } = paged(rc, `/repos/${owner}/${repo}/releases`, all);
+  const url = rc.ctx.url();
+  return {
+    status: 200,
+    headers,
+    body: slice.map((release) => {
+      const previous = all[all.indexOf(release) + 1]?.version;
+      return runnerReleaseJson(rc.ctx.releases, release, previous, url, url);
+    }),
+  };
+}
+
+/** `GET /app/installations`: the simulator's one installation. */
+function listInstallations(rc: RouteContext): Reply {
+  return { status: 200, body: [installationJson(rc.ctx.world, rc.ctx.appId, 'octo-org', rc.ctx.url(), rc.ctx.url())] };
+}
+
 const RUNNER_BASES = ['/repos/{owner}/{repo}/actions/runners', '/orgs/{org}/actions/runners'];
 
 const route = (method: string, template: string, auth: Auth, handle: RestRoute['handle'], runnerEndpoint = false) => ({
@@ -305,7 +332,9 @@ const ROUTES: RestRoute[] = [
   route('POST', '/app/installations/{installation_id}/access_tokens', 'jwt', accessToken),
   route('GET', '/repos/{owner}/{repo}/installation', 'jwt', installation),
   route('GET', '/orgs/{org}/installation', 'jwt', installation),
+  route('GET', '/app/installations', 'jwt', listInstallations),
   route('GET', '/app/hook/deliveries', 'jwt', listDeliveries),
+  route('GET', '/repos/{owner}/{repo}/releases', 'public', listReleases),
   route('POST', '/app/hook/deliveries/{delivery_id}/attempts', 'jwt', redeliver),
   route('GET', '/repos/{owner}/{repo}/actions/jobs/{job_id}', 'installation', getJob),
   route('GET', '/repos/{owner}/{repo}/actions/runs', 'installation', listRuns),
@@ -368,6 +397,11 @@ function authProblem(ctx: SimContext, req: IncomingMessage, auth: Auth): string 
       return appJwtProblem(jwt, ctx.publicKey, ctx.appId, Math.floor(ctx.world.now() / 1000));
     }
     case 'installation': {
+      const token = bearer(req, 'token') ?? bearer(req, 'bearer');
+      return token && ctx.world.isInstallationToken(token) ? undefined : 'Bad credentials';
+    }
+    case 'public': {
+      if (!req.headers.authorization) return undefined;
       const token = bearer(req, 'token') ?? bearer(req, 'bearer');
       return token && ctx.world.isInstallationToken(token) ? undefined : 'Bad credentials';
     }

@@ -1,4 +1,5 @@
 import type { KeyObject } from 'node:crypto';
+import type { SimReleases } from './runner-releases.ts';
 import type { SimRequest } from './sim-types.ts';
 import type { SimWorld } from './sim-world.ts';
 import type { WebhookSender } from './webhook-sender.ts';
@@ -6,6 +7,8 @@ import type { WebhookSender } from './webhook-sender.ts';
 /** What the simulator's HTTP modules share. */
 export interface SimContext {
   world: SimWorld;
+  /** actions/runner releases and their packages. */
+  releases: SimReleases;
   sender: WebhookSender;
   appId: number;
   publicKey: KeyObject;

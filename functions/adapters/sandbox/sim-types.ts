@@ -155,3 +155,55 @@ export interface SimDelivery {
   installationId: number | null;
   repositoryId: number | null;
 }
+
+/** `publishRunnerRelease`: a new actions/runner release on the simulator. */
+export interface PublishRunnerReleaseRequest {
+  /** Exact semver without `v` (the tag is `v<version>`). */
+  version: string;
+  /** Epoch ms; default now. */
+  publishedAt?: number;
+  prerelease?: boolean;
+  /**
+   * Fault: the package downloads answer bytes that differ from the SHA-256 in the release notes (and in
+   * the asset's `digest`), as a corrupted mirror or a tampered CDN object would.
+   */
+  tamperedTarball?: boolean;
+  /**
+   * Fault: GitHub refuses runners of this version. A runner that opens a session reporting it gets the
+   * deprecation refusal (the `minimumVersion` fault's answer): it prints
+   * `Runner version v… is deprecated and cannot receive messages.` and exits 1.
+   */
+  deprecatedRunners?: boolean;
+}
+
+/** Internal release record. */
+export interface SimRunnerRelease {
+  id: number;
+  version: string;
+  publishedAt: number;
+  createdAt: number;
+  prerelease: boolean;
+  tamperedTarball: boolean;
+  deprecatedRunners: boolean;
+  /** Asset id per platform (`linux-x64`, `linux-arm64`). */
+  assetIds: Record<string, number>;
+}
+
+/** What tests and the control API see of a release. */
+export interface SimRunnerReleaseView {
+  version: string;
+  publishedAt: number;
+  prerelease: boolean;
+  tamperedTarball: boolean;
+  deprecatedRunners: boolean;
+  assets: {
+    platform: string;
+    name: string;
+    /** `browser_download_url`. */
+    url: string;
+    /** The digest published in the release notes: of the genuine package. */
+    sha256: string;
+    /** The digest of what a download answers (differs from `sha256` only with `tamperedTarball`). */
+    servedSha256: string;
+  }[];
+}

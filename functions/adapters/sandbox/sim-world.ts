@@ -89,6 +89,8 @@ export class SimWorld extends EventEmitter<WorldEvents> {
   private readonly jobsById = new Map<number, SimJob>();
   private readonly faults = new Map<string, SimFault>();
   private readonly metadataReady = new Set<string>();
+  /** Versions GitHub refuses everywhere (a release published with `deprecatedRunners`). */
+  private readonly deprecatedVersions = new Set<string>();
   private nextRunnerId = 1_000 + randomInt(1_000);
   private nextJobId = 20_000_000_000 + randomInt(1_000_000) * 1_000;
   private nextRunId = 9_000_000_000 + randomInt(1_000_000) * 1_000;
@@ -279,7 +281,13 @@ export class SimWorld extends EventEmitter<WorldEvents> {
     return this.metadataReady.has(scopeKey);
   }
 
+  /** From now on every runner reporting `version` gets the deprecation refusal, in every scope. */
+  deprecateVersion(version: string): void {
+    this.deprecatedVersions.add(version);
+  }
+
   versionRefused(runner: SimRunner, version: string | undefined): boolean {
+    if (version !== undefined && this.deprecatedVersions.has(version)) return true;
     const minimum = this.fault(runner.scopeKey)?.minimumVersion;
     if (!minimum || !version || !isExactVersion(version) || !isExactVersion(minimum)) return false;
     return compareVersions(version, minimum) < 0;
