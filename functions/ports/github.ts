@@ -71,6 +71,59 @@ export interface HookDelivery {
   redelivery: boolean;
 }
 
+/** Where actions/runner releases are listed by default (api.github.com). */
+export const DEFAULT_RUNNER_RELEASES_URL = 'https://api.github.com/repos/actions/runner/releases';
+
+/** One file of a release (`assets[]` of `GET /repos/{owner}/{repo}/releases`). */
+export interface ReleaseAsset {
+  /** `actions-runner-linux-x64-2.330.0.tar.gz`. */
+  name: string;
+  /** `browser_download_url`: public, redirects to a short-lived CDN address; needs no token. */
+  url: string;
+  /** Bytes. */
+  size: number;
+  /**
+   * Lower-case hex SHA-256 GitHub computed at upload (`digest: "sha256:…"`), when it gives one. The
+   * digest the project trusts is the one in the release notes; this one is for cross-checks only.
+   */
+  sha256: string | undefined;
+}
+
+/**
+ * One actions/runner release as listed (`GET /repos/actions/runner/releases`), before any policy: the
+ * domain reads the checksums out of `body` (`parseReleaseChecksums`) and decides whether to adopt it.
+ */
+export interface ListedRunnerRelease {
+  /** The tag as GitHub gives it, e.g. `v2.330.0`. */
+  tagName: string;
+  /** The tag without a leading `v`; not checked for semver here (the domain does). */
+  version: string;
+  /** Epoch milliseconds; undefined for a draft (no publish date). */
+  publishedAt: number | undefined;
+  prerelease: boolean;
+  draft: boolean;
+  /** The release notes (Markdown); empty when the release has none. */
+  body: string;
+  /** Every asset of the release (the `.tar.gz` packages, and `.zip` ones for Windows). */
+  assets: ReleaseAsset[];
+}
+
+export interface ListRunnerReleasesOptions {
+  /**
+   * The releases list: {@link DEFAULT_RUNNER_RELEASES_URL}, a GHES address
+   * (`https://HOST/api/v3/repos/actions/runner/releases`) or a mirror that answers in GitHub's shape.
+   * On the client's API base it is sent with an installation token; elsewhere without credentials.
+   */
+  url: string;
+  /** Releases on the one page asked for, newest first (1-100). Default 30, as GitHub's. */
+  perPage?: number;
+  /**
+   * The installation whose token (and rate limit) is used on the API base. Default: the App's first
+   * installation (`GET /app/installations`, looked up once per client).
+   */
+  installationId?: number;
+}
+
 // ───────────── errors ─────────────
 
 export class GitHubError extends JitRunnersError {
@@ -90,6 +143,29 @@ export class GitHubRequestError extends GitHubError {
     options?: { cause?: unknown },
   ) {
     super(message, options);
+  }
+}
+
+/**
+ * GitHub (or a mirror) answered with a success status but not with the documented shape: a proxy's HTML
+ * page, a truncated body, a field of the wrong type. `reason` says which field, never the body itself.
+ */
+export class GitHubResponseError extends GitHubRequestError {
+  constructor(
+    readonly reason: string,
+    status: number,
+    endpoint: string,
+    body: string,
+    options?: { cause?: unknown },
+  ) {
+    super(
+      `${endpoint} answered ${status} with an unexpected body: ${reason}`,
+      status,
+      endpoint,
+      body,
+      undefined,
+      options,
+    );
   }
 }
 
@@ -161,4 +237,22 @@ export interface GitHubPort {
    * `GET /orgs/{org}/installation`, App JWT); undefined when the App is not installed there (404).
    */
   findInstallation(scope: Scope): Promise<number | undefined>;
+  /**
+   * One page of actions/runner releases, newest first (`GET /repos/actions/runner/releases`, or the
+   * configured GHES/mirror address). A body that is not a list of releases is a {@link GitHubResponseError}.
+   */
+  listRunnerReleases(options: ListRunnerReleasesOptions): Promise<ListedRunnerRelease[]>;
+}
+
+/**
+ * Downloads release assets (runner tarballs) by their public URL. Apart from {@link GitHubPort} on
+ * purpose: a download carries no token (the address redirects to another host, which must never see
+ * one), does not spend the API rate limit, and is large.
+ */
+export interface ReleaseAssetPort {
+  /**
+   * The asset's bytes. Fails with a {@link GitHubRequestError} on an error status, a timeout (status 0),
+   * or a body larger than `maxBytes` (default 512 MiB; actions-runner tarballs are about 200 MB).
+   */
+  download(url: string, options?: { maxBytes?: number }): Promise<Uint8Array>;
 }

@@ -6,6 +6,8 @@ import {
   type GitHubTarget,
   type HookDelivery,
   type JitConfig,
+  type ListedRunnerRelease,
+  type ListRunnerReleasesOptions,
   type OpenRunStatus,
   type Page,
   RunnerNameTakenError,
@@ -176,6 +178,16 @@ export class FakeGitHub implements GitHubPort {
   async redeliver(deliveryId: number): Promise<void> {
     this.take('redeliver');
     this.redelivered.push(deliveryId);
+  }
+
+  /** actions/runner releases as `listRunnerReleases` answers them (set it; newest first, as GitHub). */
+  runnerReleases: ListedRunnerRelease[] = [];
+  /** The options of every `listRunnerReleases` call, oldest first. */
+  readonly releaseRequests: ListRunnerReleasesOptions[] = [];
+  async listRunnerReleases(options: ListRunnerReleasesOptions): Promise<ListedRunnerRelease[]> {
+    this.take('listRunnerReleases');
+    this.releaseRequests.push({ ...options });
+    return this.runnerReleases.slice(0, options.perPage ?? 30).map((r) => ({ ...r, assets: [...r.assets] }));
   }
 }
 

@@ -3,14 +3,18 @@ import { createAppAuth } from '@octokit/auth-app';
 import { Octokit } from '@octokit/core';
 import { retry } from '@octokit/plugin-retry';
 import { throttling } from '@octokit/plugin-throttling';
+import * as z from 'zod/mini';
+import en from 'zod/v4/locales/en.js';
 import { type Scope, scopeKey as toScopeKey } from '../../domain/scope.ts';
 import {
   type GitHubPort,
   GitHubRequestError,
+  GitHubResponseError,
   type GitHubRunner,
   type GitHubTarget,
   type HookDelivery,
   type JitConfig,
+  type ListedRunnerRelease,
   type LookupOptions,
   RunnerNameTakenError,
   type RunnerToken,
@@ -18,7 +22,7 @@ import {
 } from '../../ports/github.ts';
 import type { Logger } from '../../ports/runtime.ts';
 import { concurrencyGroup } from './concurrency-group.ts';
-import { toGitHubError } from './to-github-error.ts';
+import { addressLabel, toGitHubError } from './to-github-error.ts';
 import { transientRetry } from './transient-retry.ts';
 
 export interface GitHubClientOptions {
@@ -74,6 +78,81 @@ function tokenWatchingFetch(inner: typeof fetch, onSecret: (value: string) => vo
     }
     return response;
   };
+}
+
+// zod/mini keeps the Lambda bundles small; its messages come from the English locale.
+z.config(en());
+
+/** The fields of `#/components/schemas/release` read here; GitHub's other fields pass unread. */
+const ReleaseListSchema = z.array(
+  z.object({
+    tag_name: z.string().check(z.minLength(1)),
+    published_at: z.nullable(z.iso.datetime({ offset: true })),
+    prerelease: z.boolean(),
+    draft: z.boolean(),
+    body: z.optional(z.nullable(z.string())),
+    assets: z.array(
+      z.object({
+        name: z.string().check(z.minLength(1)),
+        browser_download_url: z.url(),
+        size: z.number().check(z.int(), z.nonnegative()),
+        digest: z.optional(z.nullable(z.string())),
+      }),
+    ),
+  }),
+);
+
+/** `[3].assets[0].size: expected number, received string`: names the field, echoes no value. */
+function schemaReason(error: z.core.$ZodError): string {
+  const issue = error.issues[0];
+  if (!issue) return 'invalid body';
+  const path = issue.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('');
+  return `${path === '' ? '(root)' : path.replace(/^\./, '')}: ${issue.message.replace(/^Invalid input: /, '')}`;
+}
+
+const MAX_ERROR_BODY = 2_000;
+const clip = (text: string) => (text.length > MAX_ERROR_BODY ? `${text.slice(0, MAX_ERROR_BODY)}…` : text);
+
+/** Parses a releases list answer; a body of another shape is a {@link GitHubResponseError}. */
+export function parseRunnerReleases(data: unknown, status: number, endpoint: string): ListedRunnerRelease[] {
+  const parsed = z.safeParse(ReleaseListSchema, data);
+  if (!parsed.success) {
+    const text = typeof data === 'string' ? data : (JSON.stringify(data) ?? '');
+    throw new GitHubResponseError(schemaReason(parsed.error), status, endpoint, clip(text), { cause: parsed.error });
+  }
+  return parsed.data.map((release) => ({
+    tagName: release.tag_name,
+    version: release.tag_name.replace(/^v/, ''),
+    publishedAt: release.published_at === null ? undefined : Date.parse(release.published_at),
+    prerelease: release.prerelease,
+    draft: release.draft,
+    body: release.body ?? '',
+    assets: release.assets.map((asset) => {
+      const sha256 = /^sha256:([0-9a-fA-F]{64})$/.exec(asset.digest ?? '')?.[1]?.toLowerCase();
+      return { name: asset.name, url: asset.browser_download_url, size: asset.size, sha256 };
+    }),
+  }));
+}
+
+/**
+ * The path of `url` below the REST base `baseUrl` (same origin, path under the base's), with its query;
+ * undefined when `url` lies elsewhere (a mirror, or api.github.com from a GHES client).
+ */
+export function pathOnApiBase(url: string, baseUrl: string): string | undefined {
+  let target: URL;
+  let base: URL;
+  try {
+    target = new URL(url);
+    base = new URL(baseUrl);
+  } catch {
+    return undefined;
+  }
+  const basePath = base.pathname.replace(/\/+$/, '');
+  if (target.origin !== base.origin || !target.pathname.startsWith(`${basePath}/`)) return undefined;
+  const path = target.pathname.slice(basePath.length);
+  // Octokit reads `{…}` in a route as a template; a configured address never needs one.
+  if (/[{}]/.test(path)) return undefined;
+  return `${path}${target.search}`;
 }
 
 /** Largest page the Actions list endpoints serve. */
@@ -243,6 +322,65 @@ export function createGitHubClient(options: GitHubClientOptions): GitHubPort {
     } catch (error) {
       throw toGitHubError(error, endpoint, scopeKey);
     }
+  }
+
+  /** The App's first installation, for calls that need some installation token but no particular one. */
+  let anyInstallation: Promise<number | undefined> | undefined;
+  const firstInstallation = (): Promise<number | undefined> => {
+    if (anyInstallation) return anyInstallation;
+    const lookup = send<{ id: number }[]>(forApp(), 'GET /app/installations', { per_page: 1 }, undefined).then(
+      ({ data }) => (Array.isArray(data) && typeof data[0]?.id === 'number' ? data[0].id : undefined),
+    );
+    anyInstallation = lookup;
+    // Only an installation found is remembered: a failed look-up, or an App installed nowhere yet, is
+    // asked again next time.
+    lookup.then(
+      (id) => {
+        if (id === undefined && anyInstallation === lookup) anyInstallation = undefined;
+      },
+      () => {
+        if (anyInstallation === lookup) anyInstallation = undefined;
+      },
+    );
+    return lookup;
+  };
+
+  /** A releases list off the API base: one plain GET, no credentials, bounded by the client's deadline. */
+  async function fetchPublic(url: string, perPage: number): Promise<ListedRunnerRelease[]> {
+    const endpoint = `GET ${addressLabel(url)}`;
+    const address = new URL(url);
+    if (!address.searchParams.has('per_page')) address.searchParams.set('per_page', String(perPage));
+    let response: Response;
+    let text: string;
+    try {
+      response = await baseFetch(address, {
+        headers: { accept: 'application/vnd.github+json', 'user-agent': 'jit-runners' },
+        signal: AbortSignal.timeout(timeoutMs),
+      });
+      text = await response.text();
+    } catch (error) {
+      throw toGitHubError(error, endpoint, undefined);
+    }
+    let data: unknown = text;
+    try {
+      data = JSON.parse(text) as unknown;
+    } catch {
+      // Not JSON: kept as text, so the status check or the shape check below reports it.
+    }
+    if (!response.ok) {
+      const message =
+        typeof data === 'object' && data !== null && typeof (data as { message?: unknown }).message === 'string'
+          ? (data as { message: string }).message
+          : 'no error message';
+      throw new GitHubRequestError(
+        `${endpoint} failed with ${response.status}: ${message}`,
+        response.status,
+        endpoint,
+        clip(text),
+        undefined,
+      );
+    }
+    return parseRunnerReleases(data, response.status, endpoint);
   }
 
   const isStatus = (error: unknown, status: number) => error instanceof GitHubRequestError && error.status === status;
@@ -461,6 +599,25 @@ export function createGitHubClient(options: GitHubClientOptions): GitHubPort {
         if (isStatus(error, 404)) return undefined;
         throw error;
       }
+    },
+
+    // Why an installation token: api.github.com takes an App JWT only on `/app/…` endpoints; a public
+    // repository is readable by any installation token, at the installation's 5,000 requests an hour
+    // (unauthenticated reads share 60 an hour per IP address, which Lambda egress addresses share).
+    async listRunnerReleases(request) {
+      const perPage = Math.min(100, Math.max(1, Math.trunc(request.perPage ?? 30)));
+      const path = pathOnApiBase(request.url, baseUrl);
+      if (path === undefined) return fetchPublic(request.url, perPage);
+      const installationId = request.installationId ?? (await firstInstallation());
+      // An App installed nowhere has no token to read with; the public list needs none.
+      if (installationId === undefined) return fetchPublic(request.url, perPage);
+      const { status, data } = await send<unknown>(
+        forInstallation(installationId),
+        `GET ${path}`,
+        { per_page: perPage },
+        undefined,
+      );
+      return parseRunnerReleases(data, status, `GET ${path.replace(/\?.*$/, '')}`);
     },
   };
 }

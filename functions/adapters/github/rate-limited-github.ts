@@ -158,5 +158,13 @@ export function rateLimitedGitHub(inner: GitHubPort, options: RateLimitedGitHubO
       await take(APP_BUCKET, 'POST /app/hook/deliveries/{delivery_id}/attempts');
       return inner.redeliver(deliveryId);
     },
+    async listRunnerReleases(request) {
+      // Without an installation the client first asks the App (JWT) which one to read with.
+      await take(
+        request.installationId === undefined ? APP_BUCKET : installation(request.installationId),
+        'GET /repos/{owner}/{repo}/releases',
+      );
+      return inner.listRunnerReleases(request);
+    },
   };
 }

@@ -35,5 +35,6 @@ export function rotatingKeyGitHub(
     listHookDeliveries: via('listHookDeliveries'),
     redeliver: via('redeliver'),
     findInstallation: via('findInstallation'),
+    listRunnerReleases: via('listRunnerReleases'),
   };
 }

@@ -55,3 +55,13 @@ export function toGitHubError(error: unknown, endpoint: string, scopeKey: string
     cause: error,
   });
 }
+
+/** The endpoint text of an address in errors and logs: no query (a signed address carries its key there). */
+export function addressLabel(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.origin}${u.pathname}`;
+  } catch {
+    return '(invalid address)';
+  }
+}
