@@ -110,18 +110,16 @@ describe('healing the missing runner metadata through the local server (sandbox,
       }
       return false;
     };
-    await waitUntil('every spare runner to be retired', noneLeft, 30_000).catch(
-      async (error: unknown) => {
-        const left = sim.runners('octo-org/burst');
-        const stories = await Promise.all(
-          left.map(async (r) => {
-            const job = await h.app.store.jobs.get(Number(/^jr-(\d+)-/.exec(r.name)?.[1]));
-            return `${r.name} (${r.status}${r.busy ? ', busy' : ''}) of ${job ? story(job) : 'no job'}`;
-          }),
-        );
-        throw new Error(`${String(error)}: ${stories.join('; ')}`);
-      },
-    );
+    await waitUntil('every spare runner to be retired', noneLeft, 30_000).catch(async (error: unknown) => {
+      const left = sim.runners('octo-org/burst');
+      const stories = await Promise.all(
+        left.map(async (r) => {
+          const job = await h.app.store.jobs.get(Number(/^jr-(\d+)-/.exec(r.name)?.[1]));
+          return `${r.name} (${r.status}${r.busy ? ', busy' : ''}) of ${job ? story(job) : 'no job'}`;
+        }),
+      );
+      throw new Error(`${String(error)}: ${stories.join('; ')}`);
+    });
   }, 180_000);
 
   it('resumes the workaround from the store after the local server restarts in the middle of it', async () => {
