@@ -23,10 +23,11 @@ const USAGE = `usage: jit-runners <command> [--help]
   baseline ensure <owner/repo|org>  register a baseline runner for a scope ahead of time
   baseline list                  show baseline records
   job show <id>                  show a job and its history
+  version status [--json]        show the runner version: current, canary, candidate, cut-off
 
 Configuration comes from environment variables; see README.md.`;
 
-const Command = { start: 'start', demo: 'demo', baseline: 'baseline', job: 'job' } as const;
+const Command = { start: 'start', demo: 'demo', baseline: 'baseline', job: 'job', version: 'version' } as const;
 type Command = (typeof Command)[keyof typeof Command];
 
 const COMMANDS: Record<Command, { grammar: CommandGrammar; usage: string }> = {
@@ -72,6 +73,17 @@ const COMMANDS: Record<Command, { grammar: CommandGrammar; usage: string }> = {
 
   show   a job's state, runner, failure and history, read from the running server (npm start)`,
   },
+  version: {
+    grammar: { name: 'version', maxPositionals: 1, options: { json: { type: 'boolean' } } },
+    usage: `usage: jit-runners version status [--json]
+
+  status   the runner version the fleet runs, read from the running server (npm start): mode
+           (pinned or auto) and soak, current and previous version, the canary and its share,
+           the next candidate and its adoption date, days to GitHub's 30-day cut-off, and the
+           releases marked bad with their reasons
+
+  --json   the same as one JSON document (stable field names; times in ISO 8601)`,
+  },
 };
 
 const isCommand = (name: string): name is Command => Object.hasOwn(Command, name);
@@ -114,6 +126,13 @@ function checkArguments(command: Command, values: Record<string, string | boolea
       }
       if (operand === undefined || !/^\d+$/.test(operand))
         throw new UsageError(`job show: expected a numeric workflow_job id, got ${operand ? `'${operand}'` : 'none'}`);
+      return;
+    case 'version':
+      if (sub !== 'status') {
+        throw new UsageError(
+          sub === undefined ? 'version: missing subcommand (status)' : `version: unknown subcommand '${sub}'`,
+        );
+      }
       return;
     default: {
       const unreachable: never = command;
@@ -187,6 +206,10 @@ async function main(argv: string[]): Promise<number> {
     case 'job': {
       const { runJob } = await import('./job.ts');
       return runJob(config, parsed.positionals);
+    }
+    case 'version': {
+      const { runVersion } = await import('./version.ts');
+      return runVersion(config, parsed.positionals, { json: parsed.values.json === true });
     }
     default: {
       const unreachable: never = first;

@@ -13,10 +13,11 @@ import { createRedactingLogger, SecretRegistry } from '../adapters/logging/redac
 import { type GitHubSimulator, startGitHubSimulator } from '../adapters/sandbox/github-simulator.ts';
 import type { Config } from '../config/config.ts';
 import { isTerminal, JobStatus } from '../domain/job-status.ts';
-import type { GitHubPort } from '../ports/github.ts';
+import { DEFAULT_RUNNER_RELEASES_URL, type GitHubPort } from '../ports/github.ts';
 import type { RunnerLauncher } from '../ports/launcher.ts';
 import { type Clock, type Logger, type Metrics, noopMetrics, systemClock } from '../ports/runtime.ts';
 import type { Store } from '../ports/store.ts';
+import { answerVersionStatus } from '../use-cases/admin/version-status.ts';
 import { buildCore, type Core } from './build-core.ts';
 
 export const SAMPLE_RUNNER_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../../runner/sample');
@@ -229,6 +230,18 @@ export async function startLocalApp(options: LocalAppOptions): Promise<LocalApp>
         jobs: () => theCore.store.jobs.listOpen(200),
         baselines: () => theCore.listBaselines(),
         ensureBaseline: (scope) => theCore.ensureBaseline(scope),
+        version: () =>
+          answerVersionStatus({
+            config,
+            store,
+            github,
+            clock,
+            // The sandbox lists the simulator's releases, never api.github.com's.
+            ...(config.mode === 'sandbox' &&
+              config.versionTracking.releasesUrl === DEFAULT_RUNNER_RELEASES_URL && {
+                releasesUrl: `${apiUrl}/repos/actions/runner/releases`,
+              }),
+          }),
       },
       { port: config.local.port, host, logger },
     );

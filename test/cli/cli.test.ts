@@ -80,6 +80,8 @@ describe('jit-runners CLI', { timeout: 180_000 }, () => {
     ['job', '--help'],
     ['job', 'show', '--help'],
     ['start', '--bogus', '--help'],
+    ['version', '--help'],
+    ['version', 'status', '--json', '--help'],
   ];
 
   it('prints usage and exits 0 for --help on every command and subcommand, with no side effect', async () => {
@@ -93,6 +95,7 @@ describe('jit-runners CLI', { timeout: 180_000 }, () => {
     expect(runs[6]?.stdout).toContain('--pool NAME');
     expect(runs[6]?.stdout).toContain('--labels A,B,...');
     expect(runs[12]?.stdout).toContain('usage: jit-runners job show');
+    expect(runs[15]?.stdout).toContain('usage: jit-runners version status [--json]');
     // No server started (it would have created the state directory), no request sent.
     expect(existsSync(env.STATE_DIR as string)).toBe(false);
     expect(requests).toBe(0);
@@ -143,6 +146,9 @@ describe('jit-runners CLI', { timeout: 180_000 }, () => {
       [['baseline', 'ensure'], /baseline ensure: missing <owner\/repo\|org>/],
       [['baseline', 'list', 'extra'], /baseline list: unexpected argument 'extra'/],
       [['help', 'frob'], /help: unknown command 'frob'/],
+      [['version'], /version: missing subcommand \(status\)/],
+      [['version', 'show'], /version: unknown subcommand 'show'/],
+      [['version', 'status', '--jsn'], /version: unknown option '--jsn'/],
     ];
     const runs = await inBatches(cases, ([args]) => cli(args, env));
     runs.forEach((r, i) => {

@@ -12,6 +12,8 @@ export interface LocalRoutes {
   /** Loopback-only admin routes for the CLI (`jit-runners baseline list|ensure`). */
   baselines?: () => Promise<unknown[]>;
   ensureBaseline?: (scope: string) => Promise<{ status: number; body: unknown }>;
+  /** Read-only runner version status for `jit-runners version status` (`GET /admin/version`). */
+  version?: () => Promise<{ status: number; body: unknown }>;
 }
 
 export interface LocalHttpServer {
@@ -88,6 +90,10 @@ export async function startLocalHttpServer(
         if (req.method === 'POST' && url.pathname === '/admin/baselines/ensure' && routes.ensureBaseline) {
           const scope = url.searchParams.get('scope') ?? '';
           const answer = await routes.ensureBaseline(scope);
+          return send(res, answer.status, answer.body);
+        }
+        if (req.method === 'GET' && url.pathname === '/admin/version' && routes.version) {
+          const answer = await routes.version();
           return send(res, answer.status, answer.body);
         }
       }

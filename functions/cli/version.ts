@@ -1,0 +1,184 @@
+import type { Config } from '../config/config.ts';
+import type { VersionStatus } from '../use-cases/admin/version-status.ts';
+
+export interface VersionCliIo {
+  out: (text: string) => void;
+  err: (text: string) => void;
+  fetch: typeof fetch;
+}
+
+const defaultIo: VersionCliIo = {
+  out: (text) => process.stdout.write(text),
+  err: (text) => process.stderr.write(text),
+  fetch: (input, init) => fetch(input, init),
+};
+
+/** Text output stays within this many columns (long URLs excepted: they are never broken). */
+export const STATUS_WIDTH = 100;
+const LABEL = 16;
+
+/** `text` in words of at most `width` columns, every line after the first indented by `indent`. */
+function wrap(text: string, width: number, indent: number): string[] {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(/\s+/).filter((w) => w !== '')) {
+    const room = width - (lines.length === 0 ? 0 : indent);
+    if (line === '') line = word;
+    else if (line.length + 1 + word.length <= room) line += ` ${word}`;
+    else {
+      lines.push(line);
+      line = word;
+    }
+  }
+  lines.push(line);
+  return lines.map((l, i) => (i === 0 ? l : `${' '.repeat(indent)}${l}`));
+}
+
+/** One `  label:  value` row, the value wrapped under itself. */
+function row(label: string, value: string): string {
+  const head = `  ${`${label}:`.padEnd(LABEL)}`;
+  return `${head}${wrap(value, STATUS_WIDTH - head.length, head.length).join('\n')}`;
+}
+
+/** A list entry under a row: `    2.331.0  reason`, the reason wrapped under itself. */
+function entry(version: string, text: string): string {
+  const head = `    ${version.padEnd(10)} `;
+  return `${head}${wrap(text, STATUS_WIDTH - head.length, head.length).join('\n')}`;
+}
+
+const day = (days: number) => (Math.abs(days) === 1 ? 'day' : 'days');
+
+function cutoffText(s: VersionStatus): string {
+  if (s.cutoffAt === undefined || s.daysToCutoff === undefined) {
+    return s.releases.read ? 'none yet (no newer release is published)' : 'unknown (the releases were not read)';
+  }
+  const when =
+    s.daysToCutoff >= 0
+      ? `in ${s.daysToCutoff} ${day(s.daysToCutoff)}`
+      : `${-s.daysToCutoff} ${day(s.daysToCutoff)} ago: GitHub no longer serves it`;
+  return `${s.cutoffAt} (${when})${s.cutoffAlarm ? " ALARM: within 7 days of GitHub's cut-off" : ''}`;
+}
+
+/** `jit-runners version status` as people read it, within {@link STATUS_WIDTH} columns. */
+export function formatVersionStatus(s: VersionStatus): string {
+  const lines: string[] = [];
+  if (s.mode === 'pinned') {
+    lines.push(`runner version: pinned ${s.pin ?? s.current.version}`);
+    lines.push(row('tracking', 'none: RUNNER_VERSION is an exact pin, so nothing is tracked, adopted or rolled back'));
+    lines.push(row('cut-off', cutoffText(s)));
+  } else {
+    lines.push(
+      `runner version: auto (soak ${s.soakDays} ${day(s.soakDays)}, canary ${s.canaryPercent}% of jobs, floor ${s.floor})`,
+    );
+    lines.push(
+      row(
+        'current',
+        `${s.current.version} ${s.current.adoptedAt ? `(adopted ${s.current.adoptedAt})` : '(the configured start version; nothing adopted yet)'}`,
+      ),
+    );
+    lines.push(row('previous', s.previous ? `${s.previous.version} (adopted ${s.previous.adoptedAt})` : 'none'));
+    lines.push(
+      row(
+        'canary',
+        s.canary
+          ? `${s.canary.version} on ${s.canary.share}% of jobs since ${s.canary.since}, promoted by ${s.canary.promotedBy} at the latest unless rolled back`
+          : 'none',
+      ),
+    );
+    lines.push(
+      row(
+        'candidate',
+        s.candidate
+          ? `${s.candidate.version}, adoptable from ${s.candidate.adoptableAt}`
+          : s.canary
+            ? 'none while the canary runs'
+            : s.releases.read
+              ? 'none (no eligible newer release)'
+              : 'unknown (the releases were not read)',
+      ),
+    );
+    const next =
+      s.nextAdoptionAt === undefined
+        ? s.canary
+          ? 'after the canary ends'
+          : 'none scheduled'
+        : s.nextAdoptionAt <= s.at
+          ? `due now (${s.nextAdoptionAt}): the next reconcile pass adopts ${s.candidate?.version ?? 'it'}`
+          : s.nextAdoptionAt;
+    lines.push(row('next adoption', next));
+    lines.push(row('cut-off', cutoffText(s)));
+    if (s.decision) lines.push(row('next pass', `${s.decision.kind}: ${s.decision.reason}`));
+  }
+  if (s.bad.length === 0) lines.push(row('bad releases', 'none'));
+  else {
+    lines.push(row('bad releases', `${s.bad.length} (never adopted again)`));
+    for (const b of s.bad) lines.push(entry(b.version, `marked ${b.at}: ${b.reason}`));
+  }
+  if (s.skipped.length > 0) {
+    lines.push(row('skipped', `${s.skipped.length} newer ${s.skipped.length === 1 ? 'release' : 'releases'}`));
+    const bad = new Set(s.bad.map((b) => b.version));
+    for (const k of s.skipped) lines.push(entry(k.version, bad.has(k.version) ? 'marked bad (above)' : k.reason));
+  }
+  lines.push(
+    row(
+      'releases',
+      s.releases.read
+        ? `${s.releases.count} read from ${s.releasesUrl}`
+        : `not read (${s.releases.reason}); showing the stored record only`,
+    ),
+  );
+  if (s.pools.length > 1 || s.pools.some((p) => !p.tracked && s.mode === 'auto')) {
+    lines.push(
+      row('pools', s.pools.map((p) => `${p.name} ${p.version}${p.tracked ? ' (tracked)' : ' (pinned)'}`).join(', ')),
+    );
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+const USAGE = 'usage: jit-runners version status [--json]\n';
+
+/**
+ * `jit-runners version status [--json]`: reads `GET /admin/version` from the running server. Exit codes:
+ * 0 shown, 1 no server or the server could not answer, 2 usage.
+ */
+export async function runVersion(
+  config: Config,
+  args: readonly string[],
+  options: { json: boolean },
+  io: VersionCliIo = defaultIo,
+): Promise<number> {
+  if (args[0] !== 'status' || args.length > 1) {
+    io.err(USAGE);
+    return 2;
+  }
+  const base = `http://127.0.0.1:${config.local.port}`;
+  let res: Response;
+  try {
+    res = await io.fetch(`${base}/admin/version`);
+  } catch {
+    io.err(`jit-runners: no server answers on ${base}; start it with npm start\n`);
+    return 1;
+  }
+  let body: unknown;
+  try {
+    body = await res.json();
+  } catch {
+    body = undefined;
+  }
+  if (res.status === 404) {
+    io.err(
+      `jit-runners: the server on ${base} does not serve GET /admin/version (an older jit-runners?); restart it with npm start\n`,
+    );
+    return 1;
+  }
+  if (!res.ok) {
+    const message = (body as { message?: unknown } | undefined)?.message;
+    io.err(
+      `jit-runners: the server answered ${res.status} to GET /admin/version${typeof message === 'string' ? `: ${message}` : ''}\n`,
+    );
+    return 1;
+  }
+  const status = body as VersionStatus;
+  io.out(options.json ? `${JSON.stringify(status, null, 2)}\n` : formatVersionStatus(status));
+  return 0;
+}
