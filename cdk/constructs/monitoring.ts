@@ -19,6 +19,14 @@ export const AppMetric = {
   runnerBreakerOpenLines: 'RunnerBreakerOpenLines',
   /** The bootstrap's line when a downloaded actions/runner tarball does not match runner/checksums.json. */
   runnerChecksumMismatchLines: 'RunnerChecksumMismatchLines',
+  /** The reconciler's runner version step (docs/design.md "Runner version lifecycle"): counts, per version. */
+  runnerVersionAdopted: 'RunnerVersionAdopted',
+  runnerVersionPromoted: 'RunnerVersionPromoted',
+  runnerVersionRollback: 'RunnerVersionRollback',
+  /** Gauge: days from the reconcile pass to GitHub's cut-off of the running version. */
+  runnerVersionDaysToCutoff: 'RunnerVersionDaysToCutoff',
+  /** Gauge, 0 or 1: 1 within 7 days of the running version's cut-off (or past it). */
+  runnerVersionCutoffAlarm: 'RunnerVersionCutoffAlarm',
 } as const;
 
 export interface MonitoringProps {
@@ -46,15 +54,21 @@ function anyOf(terms: readonly string[]): logs.IFilterPattern {
 /** Alarms (dead letters, failed jobs, metadata-missing rate, breaker open) and one dashboard. */
 export class Monitoring extends Construct {
   readonly alarms: Record<
-    'deadLetters' | 'jobsFailed' | 'metadataMissing' | 'breakerOpen' | 'checksumMismatch',
+    | 'deadLetters'
+    | 'jobsFailed'
+    | 'metadataMissing'
+    | 'breakerOpen'
+    | 'checksumMismatch'
+    | 'runnerVersionCutoff'
+    | 'runnerVersionRollback',
     cloudwatch.Alarm
   >;
   readonly dashboard: cloudwatch.Dashboard;
 
   constructor(scope: Construct, id: string, props: MonitoringProps) {
     super(scope, id);
-    const metric = (metricName: string, period = Duration.minutes(15)) =>
-      new cloudwatch.Metric({ namespace: props.namespace, metricName, statistic: 'Sum', period });
+    const metric = (metricName: string, period = Duration.minutes(15), statistic = 'Sum') =>
+      new cloudwatch.Metric({ namespace: props.namespace, metricName, statistic, period });
 
     // Counted straight from the runner logs, so the rate is visible even when no function ran. The
     // filters of every pool's log group add to the same metric.
@@ -90,6 +104,12 @@ export class Monitoring extends Construct {
       label: 'breaker open (API + runner logs)',
       period: Duration.minutes(5),
     });
+    // The reconciler publishes the version gauges on every pass; the alarm takes the worst pass of the period.
+    const cutoffAlarm = metric(AppMetric.runnerVersionCutoffAlarm, Duration.minutes(15), 'Maximum');
+    const daysToCutoff = metric(AppMetric.runnerVersionDaysToCutoff, Duration.hours(1), 'Minimum');
+    const rollbacks = metric(AppMetric.runnerVersionRollback);
+    const adoptions = metric(AppMetric.runnerVersionAdopted, Duration.hours(1));
+    const promotions = metric(AppMetric.runnerVersionPromoted, Duration.hours(1));
 
     const alarm = (alarmId: string, m: cloudwatch.IMetric, threshold: number, description: string) =>
       new cloudwatch.Alarm(this, alarmId, {
@@ -128,6 +148,19 @@ export class Monitoring extends Construct {
         1,
         'A runner refused its actions/runner tarball: the SHA-256 does not match runner/checksums.json (wrong entry, a re-published release or a tampered download). Jobs of that version fail until the checksum or the pinned version is fixed.',
       ),
+      // GitHub stops serving a runner 30 days after the first newer release; a fleet past it gets no jobs.
+      runnerVersionCutoff: alarm(
+        'RunnerVersionCutoffAlarm',
+        cutoffAlarm,
+        1,
+        'The running actions/runner version is within 7 days of GitHub\'s 30-day cut-off: no release could be adopted (all marked bad, below the floor, or without a linux-x64 SHA-256) or an exact RUNNER_VERSION pin is too old. See `jit-runners version status` and README "Runner version".',
+      ),
+      runnerVersionRollback: alarm(
+        'RunnerVersionRollbackAlarm',
+        rollbacks,
+        1,
+        'A canary runner version failed where the current one did not and was rolled back; the release is marked bad with its reason (`jit-runners version status`). Jobs run on the current version.',
+      ),
     };
     if (props.alarmTopicArn) {
       const topic = sns.Topic.fromTopicArn(this, 'AlarmTopic', props.alarmTopicArn);
@@ -155,6 +188,22 @@ export class Monitoring extends Construct {
       new cloudwatch.GraphWidget({
         title: 'Tarball checksum mismatches (runner logs)',
         left: [checksumMismatch],
+        width: 8,
+      }),
+      new cloudwatch.GraphWidget({
+        title: "Runner version: days to GitHub's cut-off",
+        left: [daysToCutoff.with({ label: 'days to cut-off' })],
+        leftAnnotations: [{ value: 7, label: 'alarm (7 days)', color: cloudwatch.Color.RED }],
+        leftYAxis: { min: 0 },
+        width: 8,
+      }),
+      new cloudwatch.GraphWidget({
+        title: 'Runner version: adoptions, promotions, rollbacks',
+        left: [
+          adoptions.with({ label: 'adopted (canary)' }),
+          promotions.with({ label: 'promoted' }),
+          rollbacks.with({ label: 'rolled back', period: Duration.hours(1) }),
+        ],
         width: 8,
       }),
     );

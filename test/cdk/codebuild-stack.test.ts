@@ -334,9 +334,9 @@ describe('JitRunnersStack (CodeBuild launcher, defaults)', () => {
   });
 
   describe('monitoring', () => {
-    it('alarms on dead letters, failed jobs, the metadata-missing rate, breaker open and checksum mismatches', () => {
+    it('alarms on dead letters, failed jobs, the metadata-missing rate, breaker open, checksum mismatches and the runner version', () => {
       const alarms = resourcesOfType(s.json, 'AWS::CloudWatch::Alarm').map((a) => JSON.stringify(a.Properties));
-      expect(alarms).toHaveLength(5);
+      expect(alarms).toHaveLength(7);
       expect(alarms.some((a) => a.includes('ApproximateNumberOfMessagesVisible'))).toBe(true);
       expect(alarms.some((a) => a.includes('"MetricName":"JobFailed"') && a.includes('JitRunners/JitRunners'))).toBe(
         true,
@@ -368,8 +368,47 @@ describe('JitRunnersStack (CodeBuild launcher, defaults)', () => {
       });
     });
 
-    it('has a dashboard', () => {
+    it("alarms when the running runner version is within 7 days of GitHub's cut-off (the reconciler's 0/1 gauge)", () => {
+      s.template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        MetricName: 'RunnerVersionCutoffAlarm',
+        Namespace: 'JitRunners/JitRunners',
+        Statistic: 'Maximum',
+        Threshold: 1,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        EvaluationPeriods: 1,
+        TreatMissingData: 'notBreaching',
+        AlarmDescription: Match.stringLikeRegexp(
+          'within 7 days of GitHub.s 30-day cut-off.*jit-runners version status',
+        ),
+      });
+      expect(
+        resourcesOfType(s.json, 'AWS::CloudWatch::Alarm').filter(
+          (a) => a.Properties.MetricName === 'RunnerVersionCutoffAlarm',
+        )[0]?.Properties.Dimensions,
+      ).toBeUndefined();
+    });
+
+    it('alarms on the first runner version rollback', () => {
+      s.template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        MetricName: 'RunnerVersionRollback',
+        Namespace: 'JitRunners/JitRunners',
+        Statistic: 'Sum',
+        Threshold: 1,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        EvaluationPeriods: 1,
+        AlarmDescription: Match.stringLikeRegexp('rolled back; the release is marked bad'),
+      });
+    });
+
+    it("has a dashboard, with the days to the runner version's cut-off and its adoptions, promotions and rollbacks", () => {
       s.template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
+      const body = JSON.stringify(resourcesOfType(s.json, 'AWS::CloudWatch::Dashboard')[0]?.Properties.DashboardBody);
+      expect(body).toContain("Runner version: days to GitHub's cut-off");
+      expect(body).toMatch(/RunnerVersionDaysToCutoff.*Minimum/);
+      expect(body).toContain('alarm (7 days)');
+      expect(body).toContain('Runner version: adoptions, promotions, rollbacks');
+      for (const name of ['RunnerVersionAdopted', 'RunnerVersionPromoted', 'RunnerVersionRollback'])
+        expect(body).toContain(name);
     });
   });
 });
