@@ -32,8 +32,9 @@ export function formatJob(job: Job): string {
     `  pool: ${poolNameOf(job)}${job.pool === undefined ? ' (recorded before pools)' : ''}`,
     `  labels: ${job.labels.join(', ')}   attempt: ${job.attempt}   heals: ${job.heals}${job.thefts ? `   stolen runners replaced: ${job.thefts}` : ''}`,
   ];
-  if (job.runnerName)
-    lines.push(`  runner: ${job.runnerName} (id ${job.runnerId ?? '?'}, v${job.runnerVersion ?? '?'})`);
+  if (job.runnerName) lines.push(`  runner: ${job.runnerName} (id ${job.runnerId ?? '?'})`);
+  if (job.runnerVersion !== undefined) lines.push(`  runner version: ${job.runnerVersion}`);
+  else if (job.runnerName) lines.push('  runner version: not recorded');
   if (job.ranOn) lines.push(`  ran on: ${job.ranOn}`);
   if (job.status === 'waiting-capacity' && job.backlogSince !== undefined)
     lines.push(

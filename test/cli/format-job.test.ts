@@ -33,7 +33,7 @@ describe('formatJob (jit-runners job show)', () => {
     const text = formatJob(job);
     expect(text).toContain('job 42  octo-org/app  status completed');
     expect(text).toContain('attempt: 3   heals: 1');
-    expect(text).toContain('runner: jr-42-3 (id 99, v2.330.0)');
+    expect(text).toContain('\n  runner: jr-42-3 (id 99)\n  runner version: 2.330.0\n');
     expect(text).toContain('2026-11-23T09:00:05.000Z  completed       completed on jr-42-3 (success)');
     expect(text).not.toContain('stolen runners replaced');
   });
@@ -42,6 +42,14 @@ describe('formatJob (jit-runners job show)', () => {
     expect(formatJob(job)).toContain('\n  pool: linux-x64\n');
     const { pool: _pool, ...old } = job;
     expect(formatJob(old)).toContain('\n  pool: default (recorded before pools)\n');
+  });
+
+  it('prints the runner version the job ran, or that none was recorded for its runner', () => {
+    expect(formatJob(job)).toContain('\n  runner version: 2.330.0\n');
+    const { runnerVersion: _v, ...unrecorded } = job;
+    expect(formatJob(unrecorded)).toContain('\n  runner version: not recorded\n');
+    const { runnerName: _n, runnerId: _i, runnerVersion: _w, ...queued } = job;
+    expect(formatJob(queued)).not.toContain('runner');
   });
 
   it('shows how many stolen runners were replaced when the job was robbed', () => {
