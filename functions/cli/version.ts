@@ -103,7 +103,7 @@ export function formatVersionStatus(s: VersionStatus): string {
           ? 'after the canary ends'
           : 'none scheduled'
         : s.nextAdoptionAt <= s.at
-          ? `due now (${s.nextAdoptionAt}): the next reconcile pass adopts ${s.candidate?.version ?? 'it'}`
+          ? `due now (adoptable since ${s.nextAdoptionAt}): the next reconcile pass adopts ${s.candidate?.version ?? 'it'}`
           : s.nextAdoptionAt;
     lines.push(row('next adoption', next));
     lines.push(row('cut-off', cutoffText(s)));

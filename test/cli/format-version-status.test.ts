@@ -53,7 +53,7 @@ describe('formatVersionStatus (jit-runners version status)', () => {
     expect(text).toContain('\n  canary:         none\n');
     expect(text).toContain('\n  candidate:      2.332.0, adoptable from 2026-12-01T12:00:00.000Z\n');
     expect(text).toContain(
-      'next adoption:  due now (2026-12-01T12:00:00.000Z): the next reconcile pass adopts 2.332.0',
+      'next adoption:  due now (adoptable since 2026-12-01T12:00:00.000Z): the next reconcile pass adopts\n                  2.332.0\n',
     );
     expect(text).toContain(
       "\n  cut-off:        2026-12-06T12:00:00.000Z (in 5 days) ALARM: within 7 days of GitHub's cut-off\n",
