@@ -12,7 +12,7 @@ import {
   type SettingValue,
 } from '../functions/config/settings.ts';
 import { isAllowed } from '../functions/domain/allowlist.ts';
-import { compareVersions } from '../functions/domain/runner-version.ts';
+import { compareVersions, DEFAULT_RUNNER_VERSION } from '../functions/domain/runner-version.ts';
 
 /**
  * Deploy-time configuration of the stack: typed, defaulted and validated here, then handed to every
@@ -278,7 +278,10 @@ export function resolveDeploymentConfig(
       );
     }
   }
-  checkPinnedVersion('runnerVersion', settings.runnerVersion, settings.runnerVersionFloor, architecture, tarballs);
+  // `auto` starts from this release's default version (which runner/checksums.json always covers) until the
+  // reconciler adopts a release; its tarball's SHA-256 then comes from the release notes.
+  const startVersion = /^auto$/i.test(settings.runnerVersion) ? DEFAULT_RUNNER_VERSION : settings.runnerVersion;
+  checkPinnedVersion('runnerVersion', startVersion, settings.runnerVersionFloor, architecture, tarballs);
   if (settings.runnerFallbackVersion !== undefined) {
     checkPinnedVersion(
       'runnerFallbackVersion',

@@ -45,6 +45,8 @@ export interface StoreAccess {
   readonly lists: boolean;
   /** Item kinds it deletes (DeleteItem). */
   readonly deletes: readonly Entity[];
+  /** Item kinds it only reads (GetItem), beyond `items`. */
+  readonly reads?: readonly Entity[];
 }
 
 /** Every item kind but the reconciler's own bookkeeping (locks, values, marks). */
@@ -58,16 +60,19 @@ const CORE_ITEMS = [Entity.job, Entity.baseline, Entity.breaker, Entity.runner, 
  * - provisioner and runner-events (createLambdaCore → provision-job, runner capacity, progress listeners,
  *   healing): jobs, baselines, breakers, runners and pool slots; they list (open jobs, active runners, a
  *   pool's backlog). No delete: nothing they do removes an item.
- * - reconciler (createLambdaCore → reconcile, recover-deliveries, cleanup-orphans): all of that, plus its
- *   lease (`LOCK#`), cursors (`VALUE#`) and exactly-once marks (`MARK#`); the only delete in the store is
+ * - provisioner and runner-events also read the runner version record (`VERSION#`, GetItem only): the
+ *   version a tracking pool's job gets (runner-events provisions a replacement in-process).
+ * - reconciler (createLambdaCore → reconcile, recover-deliveries, cleanup-orphans, the version step): all of
+ *   that, plus its lease (`LOCK#`), cursors (`VALUE#`), exactly-once marks (`MARK#`) and the runner version
+ *   record it alone writes (`VERSION#`); the only delete in the store is
  *   the release of its lease (dynamo-locks.ts). Finished items go by TTL, never by a function's delete.
  */
 export const STORE_ACCESS = {
   webhook: { items: [Entity.job], lists: false, deletes: [] },
-  provisioner: { items: CORE_ITEMS, lists: true, deletes: [] },
-  runnerEvents: { items: CORE_ITEMS, lists: true, deletes: [] },
+  provisioner: { items: CORE_ITEMS, lists: true, deletes: [], reads: [Entity.version] },
+  runnerEvents: { items: CORE_ITEMS, lists: true, deletes: [], reads: [Entity.version] },
   reconciler: {
-    items: [...CORE_ITEMS, Entity.lock, Entity.value, Entity.mark],
+    items: [...CORE_ITEMS, Entity.lock, Entity.value, Entity.mark, Entity.version],
     lists: true,
     deletes: [Entity.lock],
   },
@@ -139,6 +144,16 @@ export class StateTable extends Construct {
           // indexes hold keys only: a Query tells which items exist, the BatchGetItem above reads them.
           actions: ['dynamodb:Query'],
           resources: [`${table}/index/${LIST_INDEX.name}`, `${table}/index/${BACKLOG_INDEX.name}`],
+        }),
+      );
+    }
+    if (access.reads && access.reads.length > 0) {
+      add(
+        new iam.PolicyStatement({
+          sid: 'StateReads',
+          actions: ['dynamodb:GetItem'],
+          resources: [table],
+          conditions: leadingKeys(access.reads),
         }),
       );
     }

@@ -1,5 +1,5 @@
 import { rateLimitedGitHub, type TokenBucketOptions } from '../adapters/github/rate-limited-github.ts';
-import type { Config } from '../config/config.ts';
+import { type Config, versionPolicySettings } from '../config/config.ts';
 import type { Scope } from '../domain/scope.ts';
 import type { GitHubPort, GitHubTarget } from '../ports/github.ts';
 import type { RunnerLauncher } from '../ports/launcher.ts';
@@ -23,6 +23,7 @@ import { createScopeGuard } from '../use-cases/provisioning/scope-guard.ts';
 import { createDiscoverQueuedJobs, discoveryGraceMs } from '../use-cases/reconcile/discover-queued-jobs.ts';
 import { createReconcile, type ReconcileSettings } from '../use-cases/reconcile/reconcile.ts';
 import { createReplaceRobbedJob } from '../use-cases/reconcile/replace-robbed-job.ts';
+import { createTrackRunnerVersion } from '../use-cases/version/track-runner-version.ts';
 
 export interface CoreDeps {
   config: Config;
@@ -131,6 +132,7 @@ export function buildCore(deps: CoreDeps) {
     metrics,
     retireRunner,
     capacity: runnerCapacity,
+    versions: store.versions,
     owner,
     random,
     ...(deps.leaseMs !== undefined ? { leaseMs: deps.leaseMs } : {}),
@@ -263,6 +265,9 @@ export function buildCore(deps: CoreDeps) {
     checkStartTimeouts,
     ...(discoverQueuedJobs ? { discoverQueuedJobs } : {}),
     ...(runnerCapacity.active ? { runnerCapacity } : {}),
+    ...(versionPolicySettings(config).pin === undefined
+      ? { trackRunnerVersion: createTrackRunnerVersion({ config, store, github, logger, metrics }) }
+      : {}),
     owner,
     logger,
     metrics,

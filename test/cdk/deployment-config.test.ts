@@ -127,6 +127,16 @@ describe('resolveDeploymentConfig', () => {
     expect(error(() => resolveDeploymentConfig({ runnerVersion: 'latest' })).message).toMatch(/exact version/);
   });
 
+  it("accepts runnerVersion 'auto', checking the version it starts from against the checksum table", () => {
+    expect(resolveDeploymentConfig({ runnerVersion: 'auto' }).runnerVersion).toBe('auto');
+    const e = error(() => resolveDeploymentConfig({ runnerVersion: 'auto' }, new Set()));
+    expect(e.message).toMatch(
+      new RegExp(
+        `runnerVersion.*no SHA-256 for actions-runner-linux-x64-${DEFAULT_RUNNER_VERSION.replaceAll('.', '\\.')}`,
+      ),
+    );
+  });
+
   it('accepts a version that the checksum table covers', () => {
     const tarballs = new Set(['actions-runner-linux-x64-2.331.0.tar.gz']);
     expect(resolveDeploymentConfig({ runnerVersion: '2.331.0' }, tarballs).runnerVersion).toBe('2.331.0');

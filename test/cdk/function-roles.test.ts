@@ -80,9 +80,11 @@ describe('function roles on the state table', () => {
       const role = roles[fn];
       for (const kind of ALL_KINDS) {
         const allowed = (access.items as readonly Entity[]).includes(kind);
+        const readOnly = ('reads' in access ? (access.reads as readonly Entity[]) : []).includes(kind);
         for (const action of ITEM_ACTIONS) {
+          const reads = readOnly && action === 'dynamodb:GetItem';
           expect(await role.decide(action, table, on([KEYS[kind]])), `${action} ${kind}`).toBe(
-            allowed ? 'Allowed' : 'ImplicitlyDenied',
+            allowed || reads ? 'Allowed' : 'ImplicitlyDenied',
           );
         }
         const deletes = (access.deletes as readonly Entity[]).includes(kind);
@@ -113,6 +115,17 @@ describe('function roles on the state table', () => {
     expect(await roles.provisioner.decide('dynamodb:BatchGetItem', table, on([KEYS.job, KEYS.lock]))).toBe(
       'ImplicitlyDenied',
     );
+  });
+
+  it('only the reconciler writes the runner version record; the provisioning functions may only read it', async () => {
+    for (const fn of ['provisioner', 'runnerEvents'] as const) {
+      expect(await roles[fn].decide('dynamodb:GetItem', table, on([KEYS.version])), fn).toBe('Allowed');
+      for (const action of ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem']) {
+        expect(await roles[fn].decide(action, table, on([KEYS.version])), `${fn} ${action}`).toBe('ImplicitlyDenied');
+      }
+    }
+    expect(await roles.reconciler.decide('dynamodb:PutItem', table, on([KEYS.version]))).toBe('Allowed');
+    expect(await roles.webhook.decide('dynamodb:GetItem', table, on([KEYS.version]))).toBe('ImplicitlyDenied');
   });
 
   it('the reconciler may delete only its own lease', async () => {

@@ -8,6 +8,7 @@ import { isTerminal, JobStatus } from '../../domain/job-status.ts';
 import { runnerName } from '../../domain/runner-name.ts';
 import { poolForJob, poolNameOf, type RunnerPool } from '../../domain/runner-pool.ts';
 import { scopeForRepository } from '../../domain/scope.ts';
+import { type VersionRecordState, versionRecordState } from '../../domain/version-record.ts';
 import {
   type GitHubPort,
   GitHubRequestError,
@@ -18,7 +19,12 @@ import {
 } from '../../ports/github.ts';
 import { LaunchCapacityError, LaunchConfigError, LauncherError, type RunnerLauncher } from '../../ports/launcher.ts';
 import type { Clock, Dispatcher, JobHandoff, Logger, Metrics } from '../../ports/runtime.ts';
-import { ConditionFailedError, type JobRepository, StoreUnavailableError } from '../../ports/store.ts';
+import {
+  ConditionFailedError,
+  type JobRepository,
+  StoreUnavailableError,
+  type VersionRepository,
+} from '../../ports/store.ts';
 import type { RetireRunner } from '../healing/retire-runner.ts';
 import type { BaselineGate } from './baseline-gate.ts';
 import type { RunnerCapacity } from './runner-capacity.ts';
@@ -42,6 +48,8 @@ export interface ProvisionDeps {
   retireRunner: RetireRunner;
   /** Slots and backlogs of pools with `maxRunners`; absent: no pool is capped (specs without pools). */
   capacity?: Pick<RunnerCapacity, 'active' | 'admit' | 'release' | 'fill' | 'unclaimed'> | undefined;
+  /** The stored runner version record, for pools that track the version (`RUNNER_VERSION=auto`). */
+  versions?: Pick<VersionRepository, 'get'> | undefined;
   /** Lease owner id of this process (Lambda request id, local process id). */
   owner: string;
   /** How long a lease lives; a crashed holder's job is picked up after this. */
@@ -53,6 +61,7 @@ export interface ProvisionDeps {
 const FRESH = [JobStatus.queued, JobStatus.waitingBreaker, JobStatus.waitingCapacity, JobStatus.healing] as const;
 const TAKEOVER = [JobStatus.provisioning] as const;
 export const DEFAULT_LEASE_MS = 20_000;
+export const VERSION_RECORD_TTL_MS = 30_000;
 const WORK_FOLDER = '_work';
 
 /**
@@ -527,7 +536,7 @@ export function createProvisionJob(deps: ProvisionDeps) {
       if (verdict.kind === 'wait') return enterBacklog(job, pool, verdict.turn, verdict.alive);
     }
 
-    const version = runnerVersionFor(job, config.runner, pool);
+    const version = runnerVersionFor(job, config.runner, pool, await trackedRecord(pool, now));
     let jit: Awaited<ReturnType<GitHubPort['generateJitConfig']>>;
     try {
       jit = await github.generateJitConfig(target, {
@@ -603,6 +612,31 @@ export function createProvisionJob(deps: ProvisionDeps) {
     metrics.count('RunnerLaunched');
     logger.info('runner launched', { jobId, runnerName: name, launchId, runnerVersion: version });
     return 'launched';
+  }
+
+  let versionCache: { at: number; record: VersionRecordState | undefined } | undefined;
+  /**
+   * The version record for a tracking pool, read at most every {@link VERSION_RECORD_TTL_MS} per process.
+   * Why a cache: every launch needs it and it changes a few times a month; an adoption reaching each
+   * container within half a minute costs nothing (a canary is a share of jobs, not a moment). A record that
+   * cannot be read (corrupt, store trouble) leaves the configured version: the job is not held up by it,
+   * and the reconciler's version step fails loudly instead.
+   */
+  async function trackedRecord(
+    pool: Pick<RunnerPool, 'tracksRunnerVersion'>,
+    now: number,
+  ): Promise<VersionRecordState | undefined> {
+    const versions = deps.versions;
+    if (!versions || pool.tracksRunnerVersion !== true) return undefined;
+    if (versionCache && now - versionCache.at < VERSION_RECORD_TTL_MS) return versionCache.record;
+    try {
+      const record = await versions.get();
+      versionCache = { at: now, record: record && versionRecordState(record) };
+    } catch (error) {
+      logger.warn('cannot read the runner version record; the configured version is used', { error: String(error) });
+      versionCache = { at: now, record: undefined };
+    }
+    return versionCache.record;
   }
 
   return async function provisionJob(jobId: number, handoff?: JobHandoff): Promise<ProvisionOutcome> {

@@ -1,7 +1,9 @@
 import type { Config } from '../../config/config.ts';
 import type { Job } from '../../domain/job.ts';
 import type { RunnerPool } from '../../domain/runner-pool.ts';
+import { trackedVersionFor } from '../../domain/version-canary.ts';
 import { chooseRunnerVersion } from '../../domain/version-policy.ts';
+import type { VersionRecordState } from '../../domain/version-record.ts';
 
 /**
  * The version for the job's next runner (docs/design.md "Runner version policy"): the pin, or the fallback after a version-class
@@ -9,13 +11,20 @@ import { chooseRunnerVersion } from '../../domain/version-policy.ts';
  * pool's `runnerVersion` when it has one, else `RUNNER_VERSION`.
  */
 export function runnerVersionFor(
-  job: Pick<Job, 'failureClass' | 'runnerVersion'>,
+  job: Pick<Job, 'failureClass' | 'runnerVersion'> & { jobId?: number },
   runner: Config['runner'],
-  pool?: Pick<RunnerPool, 'runnerVersion'>,
+  pool?: Pick<RunnerPool, 'runnerVersion' | 'tracksRunnerVersion'>,
+  tracked?: Pick<VersionRecordState, 'current' | 'canary' | 'previous'>,
 ): string {
+  // A tracking pool takes the stored version (the canary for its share of jobs); without a record yet, or
+  // for a pool pinned on its own, the configured version. The fallback after a version-class failure is
+  // RUNNER_FALLBACK_VERSION, else the version the record held before (the "previous version").
+  const follows = pool?.tracksRunnerVersion === true && tracked !== undefined;
+  const pinned =
+    follows && job.jobId !== undefined ? trackedVersionFor(job.jobId, tracked).version : pinnedVersion(runner, pool);
   return chooseRunnerVersion({
-    pinned: pinnedVersion(runner, pool),
-    fallback: runner.fallbackVersion,
+    pinned,
+    fallback: runner.fallbackVersion ?? (follows ? tracked.previous?.version : undefined),
     floor: runner.versionFloor,
     lastFailureClass: job.failureClass,
     previousVersion: job.runnerVersion,

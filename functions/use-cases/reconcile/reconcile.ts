@@ -7,6 +7,7 @@ import type { RetireRunner } from '../healing/retire-runner.ts';
 import type { JobProgress } from '../ingress/accept-webhook.ts';
 import type { RunnerCapacity } from '../provisioning/runner-capacity.ts';
 import type { ScopeGuard } from '../provisioning/scope-guard.ts';
+import type { TrackReport, TrackRunnerVersion } from '../version/track-runner-version.ts';
 import { type CleanupOrphans, createCleanupOrphans, type OrphansReport } from './cleanup-orphans.ts';
 import type { DiscoverQueuedJobs, DiscoveryReport } from './discover-queued-jobs.ts';
 import { createRecoverDeliveries, type DeliveriesReport, type RecoverDeliveries } from './recover-deliveries.ts';
@@ -61,6 +62,8 @@ export interface ReconcileDeps {
   checkStartTimeouts?: (now: number) => Promise<unknown>;
   /** Capped pools: lost slots freed, free slots handed to the backlogs (runs last). */
   runnerCapacity?: Pick<RunnerCapacity, 'reconcile'>;
+  /** The runner version lifecycle, when a version is tracked (`RUNNER_VERSION=auto`): runs first. */
+  trackRunnerVersion?: TrackRunnerVersion;
   /** Lease owner id of this process. */
   owner: string;
   settings?: Partial<ReconcileSettings>;
@@ -78,6 +81,7 @@ export interface ReconcileReport {
   startTimeouts?: unknown;
   orphans?: OrphansReport;
   capacity?: { freed: string[]; released: number[] };
+  version?: TrackReport;
   /** Steps that threw (each step is isolated: one failing does not stop the others). */
   failedSteps: string[];
 }
@@ -150,6 +154,12 @@ export function createReconcile(deps: ReconcileDeps) {
     }
 
     try {
+      // First, and on its own: the version the provisioner picks for this pass's launches.
+      const track = deps.trackRunnerVersion;
+      if (track) {
+        const version = await step('runner-version', () => track(now));
+        if (version) report.version = version;
+      }
       const deliveries = await step('deliveries', () => recoverDeliveries(now));
       if (deliveries) report.deliveries = deliveries;
       const discover = deps.discoverQueuedJobs;

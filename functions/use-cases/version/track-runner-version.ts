@@ -1,0 +1,129 @@
+import { type Config, versionPolicySettings } from '../../config/config.ts';
+import type { RunnerRelease } from '../../domain/release-checksums.ts';
+import { versionHealthOf } from '../../domain/version-health.ts';
+import { applyVersionDecision, decideRunnerVersion, type VersionDecision } from '../../domain/version-policy.ts';
+import { versionRecordState } from '../../domain/version-record.ts';
+import type { GitHubPort } from '../../ports/github.ts';
+import type { Logger, Metrics } from '../../ports/runtime.ts';
+import { ConditionFailedError, type Store } from '../../ports/store.ts';
+import { listedToRunnerRelease } from '../admin/version-status.ts';
+
+export interface TrackRunnerVersionDeps {
+  config: Pick<Config, 'runner' | 'versionTracking' | 'pools'>;
+  store: Pick<Store, 'versions' | 'jobs'>;
+  github: Pick<GitHubPort, 'listRunnerReleases'>;
+  logger: Logger;
+  metrics: Metrics;
+  /**
+   * How long one listing of releases is used (default 15 min). Why: actions/runner publishes a release
+   * every few weeks and the decision moves in days, while the reconciler runs every minute; one call per
+   * quarter hour keeps the App's rate limit for the jobs.
+   */
+  releasesTtlMs?: number;
+}
+
+export interface TrackReport {
+  decision: VersionDecision['kind'];
+  /** The version the decision is about (the adopted, promoted or rolled-back one), or the current one. */
+  version: string;
+  /** Whether the record was written (false for keep/pinned/refuse, and when another writer won). */
+  written: boolean;
+  reason: string;
+}
+
+const DEFAULT_RELEASES_TTL_MS = 15 * 60_000;
+/** At most this many ended jobs are read for a canary's health (a canary serves a share for a day). */
+const HEALTH_JOBS_LIMIT = 2_000;
+
+/**
+ * The reconciler's runner-version step (docs/design.md "Runner version lifecycle"): with nothing tracked
+ * (an exact pin) it makes no call at all; otherwise it reads the stored record (a corrupt one throws
+ * `VersionRecordCorruptError`: the step fails and the record is never recreated), the releases, and while a
+ * canary runs the health of both versions from the jobs' histories, asks the domain policy, and writes the
+ * record it leads to under the revision it read: of two reconcilers only one adopts, promotes or rolls back.
+ */
+export function createTrackRunnerVersion(deps: TrackRunnerVersionDeps) {
+  const { config, store, github, logger, metrics } = deps;
+  const settings = versionPolicySettings(config);
+  const ttl = deps.releasesTtlMs ?? DEFAULT_RELEASES_TTL_MS;
+  let listed: { at: number; releases: RunnerRelease[] } | undefined;
+
+  async function releases(now: number): Promise<RunnerRelease[]> {
+    if (listed && now - listed.at < ttl) return listed.releases;
+    const answer = await github.listRunnerReleases({ url: config.versionTracking.releasesUrl });
+    const parsed = answer.map(listedToRunnerRelease).filter((r): r is RunnerRelease => r !== undefined);
+    listed = { at: now, releases: parsed };
+    return parsed;
+  }
+
+  return async function trackRunnerVersion(now: number): Promise<TrackReport> {
+    if (settings.pin !== undefined) {
+      return { decision: 'pinned', version: settings.pin, written: false, reason: 'an exact pin: nothing tracked' };
+    }
+    const record = await store.versions.get();
+    const state = record ? versionRecordState(record) : undefined;
+    const list = await releases(now);
+    let health:
+      | { canary: ReturnType<typeof versionHealthOf>['canary']; current: ReturnType<typeof versionHealthOf>['current'] }
+      | undefined;
+    if (state?.canary) {
+      const since = state.canary.since;
+      const [open, ended] = await Promise.all([
+        store.jobs.listOpen(),
+        store.jobs.listEndedSince(since, HEALTH_JOBS_LIMIT),
+      ]);
+      health = versionHealthOf(
+        [...open, ...ended].map((job) => job.history),
+        { canary: state.canary.version, current: state.current.version },
+        since,
+      );
+    }
+    const decision = decideRunnerVersion({
+      settings,
+      releases: list,
+      record: state,
+      startVersion: config.runner.version,
+      ...(health && { health }),
+      now,
+    });
+    const outlook = decision.outlook;
+    if (outlook.daysToCutoff !== undefined) metrics.count('RunnerVersionDaysToCutoff', outlook.daysToCutoff);
+    metrics.count('RunnerVersionCutoffAlarm', outlook.cutoffAlarm ? 1 : 0);
+
+    const next = applyVersionDecision(state, decision, now);
+    const subject =
+      'version' in decision ? decision.version : 'release' in decision ? decision.release.version : outlook.current;
+    const reason = 'reason' in decision ? decision.reason : '';
+    if (!next) {
+      if (decision.kind === 'refuse') logger.warn('runner version must move but no release may be adopted', { reason });
+      return { decision: decision.kind, version: subject, written: false, reason };
+    }
+    try {
+      await store.versions.put(next, record?.revision ?? 0, now);
+    } catch (error) {
+      if (!(error instanceof ConditionFailedError)) throw error;
+      // Another reconciler wrote first (it read the same record): its decision stands, this one is dropped.
+      logger.info('runner version record changed meanwhile; left to the next pass', { decision: decision.kind });
+      return { decision: decision.kind, version: subject, written: false, reason };
+    }
+    switch (decision.kind) {
+      case 'adopt':
+        metrics.count('RunnerVersionAdopted', 1, { version: subject });
+        logger.info('runner version adopted as a canary', { version: subject, share: decision.share, reason });
+        break;
+      case 'promote':
+        metrics.count('RunnerVersionPromoted', 1, { version: subject });
+        logger.info('runner version promoted', { version: subject, reason });
+        break;
+      case 'rollback':
+        metrics.count('RunnerVersionRollback', 1, { version: subject });
+        logger.warn('runner version rolled back and marked bad', { version: subject, to: decision.to, reason });
+        break;
+      default:
+        break;
+    }
+    return { decision: decision.kind, version: subject, written: true, reason };
+  };
+}
+
+export type TrackRunnerVersion = ReturnType<typeof createTrackRunnerVersion>;

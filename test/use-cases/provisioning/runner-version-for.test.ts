@@ -1,0 +1,52 @@
+import { describe, expect, it } from 'vitest';
+import { parseConfig } from '../../../functions/config/config.ts';
+import { isCanaryJob } from '../../../functions/domain/version-canary.ts';
+import type { VersionRecordState } from '../../../functions/domain/version-record.ts';
+import { runnerVersionFor } from '../../../functions/use-cases/provisioning/runner-version-for.ts';
+
+const sha = (c: string) => c.repeat(64);
+const RECORD: VersionRecordState = {
+  current: { version: '2.331.0', checksums: { 'linux-x64': sha('a') }, adoptedAt: 0 },
+  previous: { version: '2.330.0', checksums: { 'linux-x64': sha('b') }, adoptedAt: 0 },
+  canary: { version: '2.332.0', checksums: { 'linux-x64': sha('c') }, since: 0, share: 30 },
+  bad: [],
+};
+const { canary: _canary, ...NO_CANARY } = RECORD;
+const auto = parseConfig({ env: { RUNNER_VERSION: 'auto' } });
+const tracking = { tracksRunnerVersion: true as const, runnerVersion: auto.runner.version };
+const fresh = (jobId: number) => ({ jobId });
+
+describe('runnerVersionFor', () => {
+  it('gives the canary to its share of jobs and the current version to the rest', () => {
+    const ids = Array.from({ length: 400 }, (_, i) => 1_000 + i);
+    const versions = ids.map((id) => runnerVersionFor(fresh(id), auto.runner, tracking, RECORD));
+
+    for (const [i, id] of ids.entries()) {
+      expect(versions[i]).toBe(isCanaryJob(id, { version: '2.332.0', share: 30 }) ? '2.332.0' : '2.331.0');
+    }
+    const share = versions.filter((v) => v === '2.332.0').length / ids.length;
+    expect(share).toBeGreaterThan(0.2);
+    expect(share).toBeLessThan(0.4);
+    // The same job gets the same version on every attempt.
+    expect(runnerVersionFor(fresh(ids[0] as number), auto.runner, tracking, RECORD)).toBe(versions[0]);
+  });
+
+  it('starts from the configured version while the store holds no record', () => {
+    expect(runnerVersionFor(fresh(1), auto.runner, tracking, undefined)).toBe(auto.runner.version);
+  });
+
+  it('keeps a pool pinned on its own to its pin whatever the record says', () => {
+    expect(runnerVersionFor(fresh(1), auto.runner, { runnerVersion: '2.329.0' }, RECORD)).toBe('2.329.0');
+  });
+
+  it('falls back to the previous version after a version-class failure when no fallback is configured', () => {
+    const job = { jobId: 7, failureClass: 'version-deprecated' as const, runnerVersion: '2.331.0' };
+    expect(runnerVersionFor(job, auto.runner, tracking, NO_CANARY)).toBe('2.330.0');
+  });
+
+  it('prefers RUNNER_FALLBACK_VERSION over the previous version', () => {
+    const config = parseConfig({ env: { RUNNER_VERSION: 'auto', RUNNER_FALLBACK_VERSION: '2.329.0' } });
+    const job = { jobId: 7, failureClass: 'version-deprecated' as const, runnerVersion: '2.331.0' };
+    expect(runnerVersionFor(job, config.runner, tracking, NO_CANARY)).toBe('2.329.0');
+  });
+});
