@@ -204,8 +204,17 @@ export async function startLocalApp(options: LocalAppOptions): Promise<LocalApp>
       closers.push(() => local.close());
       launcher = local;
     }
+    // The sandbox lists the simulator's releases, never api.github.com's.
+    const releasesUrl =
+      config.mode === 'sandbox' && config.versionTracking.releasesUrl === DEFAULT_RUNNER_RELEASES_URL
+        ? `${apiUrl}/repos/actions/runner/releases`
+        : config.versionTracking.releasesUrl;
     core = buildCore({
-      config: { ...config, github: { ...config.github, serverUrl, apiUrl } },
+      config: {
+        ...config,
+        github: { ...config.github, serverUrl, apiUrl },
+        versionTracking: { ...config.versionTracking, releasesUrl },
+      },
       store,
       github,
       launcher,
@@ -236,11 +245,7 @@ export async function startLocalApp(options: LocalAppOptions): Promise<LocalApp>
             store,
             github,
             clock,
-            // The sandbox lists the simulator's releases, never api.github.com's.
-            ...(config.mode === 'sandbox' &&
-              config.versionTracking.releasesUrl === DEFAULT_RUNNER_RELEASES_URL && {
-                releasesUrl: `${apiUrl}/repos/actions/runner/releases`,
-              }),
+            releasesUrl,
           }),
       },
       { port: config.local.port, host, logger },

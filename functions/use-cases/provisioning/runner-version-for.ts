@@ -18,13 +18,14 @@ export function runnerVersionFor(
 ): string {
   // A tracking pool takes the stored version (the canary for its share of jobs); without a record yet, or
   // for a pool pinned on its own, the configured version. The fallback after a version-class failure is
-  // RUNNER_FALLBACK_VERSION, else the version the record held before (the "previous version").
+  // RUNNER_FALLBACK_VERSION, else the current version for a job the canary failed, or the version the
+  // record held before the current one (the "previous version").
   const follows = pool?.tracksRunnerVersion === true && tracked !== undefined;
   const pinned =
     follows && job.jobId !== undefined ? trackedVersionFor(job.jobId, tracked).version : pinnedVersion(runner, pool);
   return chooseRunnerVersion({
     pinned,
-    fallback: runner.fallbackVersion ?? (follows ? tracked.previous?.version : undefined),
+    fallback: runner.fallbackVersion ?? (follows ? trackedFallback(job.runnerVersion, tracked) : undefined),
     floor: runner.versionFloor,
     lastFailureClass: job.failureClass,
     previousVersion: job.runnerVersion,
@@ -34,4 +35,13 @@ export function runnerVersionFor(
 /** The version a pool's runners are pinned to: its own `runnerVersion`, else `RUNNER_VERSION`. */
 export function pinnedVersion(runner: Pick<Config['runner'], 'version'>, pool?: Pick<RunnerPool, 'runnerVersion'>) {
   return pool?.runnerVersion ?? runner.version;
+}
+
+/** Where a tracking job goes after a version-class failure: off the canary to the current version, else back. */
+function trackedFallback(
+  failedOn: string | undefined,
+  tracked: Pick<VersionRecordState, 'current' | 'canary' | 'previous'>,
+): string | undefined {
+  if (failedOn !== undefined && failedOn === tracked.canary?.version) return tracked.current.version;
+  return tracked.previous?.version;
 }

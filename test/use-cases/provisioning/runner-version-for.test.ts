@@ -44,6 +44,11 @@ describe('runnerVersionFor', () => {
     expect(runnerVersionFor(job, auto.runner, tracking, NO_CANARY)).toBe('2.330.0');
   });
 
+  it('takes a job the canary failed with a version-class failure back to the current version', () => {
+    const job = { jobId: 7, failureClass: 'version-deprecated' as const, runnerVersion: '2.332.0' };
+    expect(runnerVersionFor(job, auto.runner, tracking, RECORD)).toBe('2.331.0');
+  });
+
   it('prefers RUNNER_FALLBACK_VERSION over the previous version', () => {
     const config = parseConfig({ env: { RUNNER_VERSION: 'auto', RUNNER_FALLBACK_VERSION: '2.329.0' } });
     const job = { jobId: 7, failureClass: 'version-deprecated' as const, runnerVersion: '2.331.0' };
