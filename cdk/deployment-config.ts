@@ -278,16 +278,11 @@ export function resolveDeploymentConfig(
       );
     }
   }
-  // Why `auto` is refused here: the AWS bootstrap verifies tarballs against runner/checksums.json only, so a
-  // release the reconciler adopted would be refused at every boot (and rolled back as failing). Tracking
-  // runs in local mode until the launchers hand the adopted digest to the bootstrap.
-  if (/^auto$/i.test(settings.runnerVersion)) {
-    throw new DeploymentConfigError(
-      'runnerVersion',
-      `'auto' is not deployable yet: the runner bootstrap verifies only the versions in runner/checksums.json; pin one of them (default ${DEFAULT_RUNNER_VERSION})`,
-    );
-  }
-  checkPinnedVersion('runnerVersion', settings.runnerVersion, settings.runnerVersionFloor, architecture, tarballs);
+  // `auto` starts from this release's default version until the reconciler adopts a release, so that one
+  // must be in runner/checksums.json; an adopted release's digests come from its notes and the launchers
+  // hand them to the bootstrap (JR_RUNNER_SHA256_*).
+  const startVersion = /^auto$/i.test(settings.runnerVersion) ? DEFAULT_RUNNER_VERSION : settings.runnerVersion;
+  checkPinnedVersion('runnerVersion', startVersion, settings.runnerVersionFloor, architecture, tarballs);
   if (settings.runnerFallbackVersion !== undefined) {
     checkPinnedVersion(
       'runnerFallbackVersion',

@@ -1,7 +1,7 @@
 import type * as iam from 'aws-cdk-lib/aws-iam';
 import { normaliseLabels } from '../functions/domain/labels.ts';
 import { shadowedBy } from '../functions/domain/runner-pool.ts';
-import { compareVersions, isExactVersion } from '../functions/domain/runner-version.ts';
+import { compareVersions, DEFAULT_RUNNER_VERSION, isExactVersion } from '../functions/domain/runner-version.ts';
 import { DeploymentConfigError } from './deployment-config.ts';
 
 /** A curated CodeBuild image, chosen for the pool's architecture. */
@@ -242,7 +242,10 @@ function checkTags(pool: string, tags: Readonly<Record<string, string>> | undefi
   return out;
 }
 
-function checkVersion(pool: string, version: string, architecture: string, defaults: PoolDefaults, field: string) {
+function checkVersion(pool: string, given: string, architecture: string, defaults: PoolDefaults, field: string) {
+  // `auto` (the pool's own or the deployment's) starts from this release's default version until the
+  // reconciler adopts one, whose digests the launchers hand to the bootstrap: the start version is checked.
+  const version = given === 'auto' ? DEFAULT_RUNNER_VERSION : given;
   if (!isExactVersion(version))
     throw poolError(pool, field, `must be an exact version such as 2.330.0 (got "${version}")`);
   if (compareVersions(version, defaults.runnerVersionFloor) < 0) {

@@ -4,7 +4,8 @@
 #
 #   1. read what to run (JR_* below: build environment on CodeBuild, instance tags via IMDSv2 on EC2)
 #   2. download the pinned actions-runner tarball for this architecture
-#   3. verify its SHA-256 against checksums.json (mismatch or missing entry: refuse)
+#   3. verify its SHA-256 against the digest handed for an adopted version, else checksums.json
+#      (mismatch or missing entry: refuse)
 #   4. wait for the hand-off (the JIT config or registration token in its SSM SecureString; the functions
 #      write it only after the launch) and read it; never delete it (runners can delete nothing: the
 #      functions delete it once the runner is seen, an SSM expiration policy is the backstop)
@@ -25,6 +26,9 @@
 #   JR_RUNNER_NAME     runner name (logs; config.sh --name in regular mode)
 #   JR_RUNNER_VERSION  exact actions/runner version, e.g. 2.330.0
 #   JR_URL, JR_LABELS  regular mode: config.sh --url / --labels
+#   JR_RUNNER_SHA256_X64, JR_RUNNER_SHA256_ARM64  optional: the SHA-256 of this version's linux-x64 / linux-arm64
+#                      tarball, handed by the functions for a version the reconciler adopted (its digest is
+#                      from the release notes); the one of this architecture replaces the checksums.json entry
 # Knobs (defaults are for AWS; tests override them):
 #   JR_PLATFORM        codebuild | ec2 | other   (default: codebuild when CODEBUILD_BUILD_ID is set, else other)
 #   JR_DOWNLOAD_BASE_URL  default https://github.com/actions/runner/releases/download
@@ -42,7 +46,7 @@
 # Exit codes (runner-events reads them from the build's phase context; functions/domain/bootstrap-exit.ts
 # holds the same table, and failure classes follow from it):
 #   2 bad input (or config.sh failed)
-#   3 no checksum for the tarball in checksums.json
+#   3 no checksum for the tarball in checksums.json, or a handed JR_RUNNER_SHA256_* that is not 64 hex digits
 #   4 checksum mismatch: the tarball's SHA-256 is not the pinned one. Failure class checksum-mismatch:
 #     the job fails at once (no retry: every attempt would download the same bytes). The line reads
 #     `jit-runners bootstrap: error: checksum mismatch for runner version V (TARBALL): expected sha256 E, got A; …`
@@ -109,7 +113,7 @@ imds_tag() {
   curl -fsS -H "X-aws-ec2-metadata-token: $imds_token" "$imds/latest/meta-data/tags/instance/$1" || true
 }
 if [[ "$platform" == ec2 ]]; then
-  for name in JR_MODE JR_PARAMETER JR_RUNNER_NAME JR_RUNNER_VERSION JR_URL JR_LABELS; do
+  for name in JR_MODE JR_PARAMETER JR_RUNNER_NAME JR_RUNNER_VERSION JR_URL JR_LABELS JR_RUNNER_SHA256_X64 JR_RUNNER_SHA256_ARM64; do
     if [[ -z "${!name:-}" ]]; then
       value=$(imds_tag "$name")
       printf -v "$name" '%s' "$value"
@@ -150,10 +154,21 @@ log "runner ${runner_name:-?} mode=$mode version=$version arch=$arch platform=$p
 
 # ── 2 + 3. download and verify the pinned tarball ──
 tarball="actions-runner-linux-${arch}-${version}.tar.gz"
-[[ -r "$checksums_file" ]] || die 3 "checksum table $checksums_file is missing; refusing to run an unverified runner"
-key_re=${tarball//./\\.}
-expected=$(sed -n "s/.*\"${key_re}\"[[:space:]]*:[[:space:]]*\"\([0-9a-fA-F]\{64\}\)\".*/\1/p" "$checksums_file" | head -n 1)
-[[ -n "$expected" ]] || die 3 "no SHA-256 for $tarball in $checksums_file; add it from the release notes before pinning $version"
+# The digest handed for this architecture (a version the reconciler adopted) wins; without one, the table.
+handed_name="JR_RUNNER_SHA256_${arch^^}"
+handed=${!handed_name:-}
+if [[ -n "$handed" ]]; then
+  # Why refuse instead of falling back to the table: a malformed digest means the hand-off is broken, and
+  # the table may hold nothing for an adopted version (or, worse, something else than what was adopted).
+  [[ "$handed" =~ ^[0-9a-fA-F]{64}$ ]] || die 3 "$handed_name is not a SHA-256 (64 hex digits); refusing to run an unverified runner"
+  expected=$handed
+  log "expected sha256 for $tarball handed in $handed_name"
+else
+  [[ -r "$checksums_file" ]] || die 3 "checksum table $checksums_file is missing; refusing to run an unverified runner"
+  key_re=${tarball//./\\.}
+  expected=$(sed -n "s/.*\"${key_re}\"[[:space:]]*:[[:space:]]*\"\([0-9a-fA-F]\{64\}\)\".*/\1/p" "$checksums_file" | head -n 1)
+  [[ -n "$expected" ]] || die 3 "no SHA-256 for $tarball in $checksums_file; add it from the release notes before pinning $version"
+fi
 
 runner_dir=${JR_RUNNER_DIR:-$(mktemp -d "${TMPDIR:-/tmp}/actions-runner.XXXXXX")}
 mkdir -p "$runner_dir"

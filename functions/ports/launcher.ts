@@ -1,4 +1,5 @@
 import { JitRunnersError } from '../domain/errors.ts';
+import type { RunnerPlatform } from '../domain/release-checksums.ts';
 
 export class LauncherError extends JitRunnersError {
   readonly area = 'launcher';
@@ -18,6 +19,14 @@ export interface LaunchRequest {
   labels: readonly string[];
   runnerVersion: string;
   /**
+   * The SHA-256 the runner's tarball must have, per Linux architecture, when `runnerVersion` came from the
+   * version record (an adopted release: its digests are the release notes', not `runner/checksums.json`'s).
+   * Both architectures travel because the runner, not the functions, knows which machine it is on (the
+   * bootstrap picks by `JR_ARCH` or `uname -m`). Absent: the bootstrap's own checksum table decides.
+   * Not a secret.
+   */
+  runnerSha256?: RunnerTarballDigests;
+  /**
    * Name of the pool the runner starts in (locally: a fresh copy of that pool's `runnerDir`). Absent: the
    * launcher's own default, as before pools.
    */
@@ -25,6 +34,9 @@ export interface LaunchRequest {
   /** Secret: handed to the runner out of band, never logged or put in plain env/user data. */
   encodedJitConfig: string;
 }
+
+/** Lower-case hex SHA-256 of `actions-runner-<platform>-<version>.tar.gz`, for the platforms the bootstrap runs on. */
+export type RunnerTarballDigests = Partial<Record<Extract<RunnerPlatform, 'linux-x64' | 'linux-arm64'>, string>>;
 
 export interface RegularRunnerRequest {
   runnerName: string;

@@ -127,10 +127,12 @@ describe('resolveDeploymentConfig', () => {
     expect(error(() => resolveDeploymentConfig({ runnerVersion: 'latest' })).message).toMatch(/exact version/);
   });
 
-  it("refuses runnerVersion 'auto' with the reason and the pin to use instead", () => {
-    const e = error(() => resolveDeploymentConfig({ runnerVersion: 'auto' }));
-    expect(e.message).toMatch(/runnerVersion.*'auto' is not deployable yet.*runner\/checksums\.json/);
-    expect(e.message).toContain(DEFAULT_RUNNER_VERSION);
+  it("accepts runnerVersion 'auto', checking the version it starts from against the checksum table", () => {
+    expect(resolveDeploymentConfig({ runnerVersion: 'auto' }).runnerVersion).toBe('auto');
+    expect(resolveDeploymentConfig({ runnerVersion: 'auto', architecture: 'arm64' }).runnerVersion).toBe('auto');
+    const e = error(() => resolveDeploymentConfig({ runnerVersion: 'auto' }, new Set()));
+    expect(e.property).toBe('runnerVersion');
+    expect(e.message).toContain(`no SHA-256 for actions-runner-linux-x64-${DEFAULT_RUNNER_VERSION}.tar.gz`);
   });
 
   it('accepts a version that the checksum table covers', () => {

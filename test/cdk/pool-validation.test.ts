@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { DeploymentConfigError } from '../../cdk/deployment-config.ts';
 import { JitRunners } from '../../cdk/jit-runners.ts';
 import { type JitRunnersPool, poolsFromJson, resolvePools } from '../../cdk/pool-props.ts';
+import { DEFAULT_RUNNER_VERSION } from '../../functions/domain/runner-version.ts';
 
 const DEFAULTS = {
   runnerVersion: '2.330.0',
@@ -129,6 +130,22 @@ describe('pool validation', () => {
     expect(refusal([{ name: 't', labels: ['a'], codebuild: {}, tags: { 'jit-runners:pool': 'x' } }])).toContain(
       'keys starting with aws: or jit-runners: are reserved; rename the tag',
     );
+  });
+
+  it("accepts 'auto', the pool's own or the deployment's, checking the start version against the checksum table", () => {
+    const [own] = resolvePools([{ name: 'a', labels: ['a'], runnerVersion: 'auto', codebuild: {} }], DEFAULTS);
+    expect(own?.runnerVersion).toBe('auto');
+    const [inherited] = resolvePools([{ name: 'b', labels: ['b'], codebuild: {} }], {
+      ...DEFAULTS,
+      runnerVersion: 'auto',
+    });
+    expect(inherited?.runnerVersion).toBeUndefined();
+    expect(() =>
+      resolvePools([{ name: 'c', labels: ['c'], runnerVersion: 'auto', codebuild: {} }], {
+        ...DEFAULTS,
+        tarballs: new Set(),
+      }),
+    ).toThrow(`no SHA-256 for actions-runner-linux-x64-${DEFAULT_RUNNER_VERSION}.tar.gz`);
   });
 
   it('refuses a bad pool name and a label with a comma', () => {

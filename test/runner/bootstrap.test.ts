@@ -596,6 +596,47 @@ describe('runner/bootstrap.sh', () => {
       expect(existsSync(join(recordDir, 'run.args'))).toBe(false);
     });
 
+    it('verifies against the digest handed for its architecture, which wins over the checksum table', async () => {
+      putParameter(PARAMETER, jitConfig().encoded);
+      // An adopted version: the table has nothing for it (or something stale); the handed digest decides.
+      writeChecksums({ [TARBALL]: 'c'.repeat(64) });
+      const result = await run(baseEnv({ JR_RUNNER_SHA256_X64: tarballSha, JR_RUNNER_SHA256_ARM64: 'd'.repeat(64) }));
+      expect(result.code, result.out).toBe(0);
+      expect(result.out).toContain(`expected sha256 for ${TARBALL} handed in JR_RUNNER_SHA256_X64`);
+      expect(result.out).toContain(`verified ${TARBALL} sha256=${tarballSha}`);
+      expect(existsSync(join(recordDir, 'run.args'))).toBe(true);
+    });
+
+    it('refuses a tarball that does not match the handed digest, with exit 4 and the same line', async () => {
+      putParameter(PARAMETER, jitConfig().encoded);
+      const handed = 'e'.repeat(64);
+      writeChecksums({});
+      const result = await run(baseEnv({ JR_RUNNER_SHA256_X64: handed.toUpperCase() }));
+      expect(result.code).toBe(BootstrapExit.checksumMismatch);
+      const line = result.out.split('\n').find((l) => l.includes('checksum mismatch')) ?? '';
+      expect(line).toBe(
+        `jit-runners bootstrap: error: checksum mismatch for runner version ${VERSION} (${TARBALL}): expected sha256 ${handed}, got ${tarballSha}; refusing to run it`,
+      );
+      expect(classifyLogLine(line)?.class).toBe('checksum-mismatch');
+      expect(existsSync(join(recordDir, 'run.args'))).toBe(false);
+      expect(existsSync(join(ssmDir, 'calls.log'))).toBe(false);
+    });
+
+    it('refuses a handed digest that is not 64 hex digits with the checksum exit code, without downloading', async () => {
+      putParameter(PARAMETER, jitConfig().encoded);
+      const result = await run(baseEnv({ JR_RUNNER_SHA256_X64: `${tarballSha.slice(0, 63)}g` }));
+      expect(result.code).toBe(BootstrapExit.noChecksum);
+      expect(result.out).toContain('JR_RUNNER_SHA256_X64 is not a SHA-256 (64 hex digits)');
+      expect(requests).toEqual([]);
+    });
+
+    it('uses the checksum table when only the other architecture has a handed digest', async () => {
+      putParameter(PARAMETER, jitConfig().encoded);
+      const result = await run(baseEnv({ JR_RUNNER_SHA256_ARM64: 'f'.repeat(64) }));
+      expect(result.code, result.out).toBe(0);
+      expect(result.out).not.toContain('handed in');
+    });
+
     it('fails with its own exit code when the download fails', async () => {
       putParameter(PARAMETER, jitConfig().encoded);
       const result = await run(baseEnv({ JR_DOWNLOAD_BASE_URL: `${baseUrl}/nowhere` }));
@@ -644,11 +685,30 @@ describe('runner/bootstrap.sh', () => {
       for (const name of ['JR_MODE', 'JR_PARAMETER', 'JR_RUNNER_NAME', 'JR_RUNNER_VERSION']) delete env[name];
       const result = await run(env);
       expect(result.code, result.out).toBe(0);
+      expect(result.out).not.toContain('handed in');
       expect(readFileSync(join(ssmDir, 'calls.log'), 'utf8')).toBe(`get-parameter ${PARAMETER}\n`);
       expect(calls('ip')).toEqual(['ip route add prohibit 169.254.169.254/32 ']);
       expect(calls('shutdown')).toEqual(['shutdown -h now ']);
       expect(calls('sleep')).toEqual([]); // no failure, no wait
       expect(readFileSync(join(recordDir, 'run.env'), 'utf8')).not.toContain(PARAMETER);
+    });
+
+    it('on EC2 reads a handed digest from the instance tags', async () => {
+      putParameter(PARAMETER, jitConfig().encoded);
+      writeChecksums({});
+      imdsTags = {
+        JR_MODE: 'jit',
+        JR_PARAMETER: PARAMETER,
+        JR_RUNNER_NAME: 'jr-42-1',
+        JR_RUNNER_VERSION: VERSION,
+        JR_RUNNER_SHA256_X64: tarballSha,
+      };
+      const env = baseEnv({ JR_PLATFORM: 'ec2', JR_IMDS_URL: `${baseUrl}/imds`, JR_FAILURE_FLUSH_SECONDS: '1' });
+      for (const name of ['JR_MODE', 'JR_PARAMETER', 'JR_RUNNER_NAME', 'JR_RUNNER_VERSION']) delete env[name];
+      const result = await run(env);
+      expect(result.code, result.out).toBe(0);
+      expect(result.out).toContain('handed in JR_RUNNER_SHA256_X64');
+      expect(requests).toContain('/imds/latest/meta-data/tags/instance/JR_RUNNER_SHA256_X64');
     });
 
     it('on EC2 waits JR_FAILURE_FLUSH_SECONDS after a failed bootstrap, then shuts down', async () => {

@@ -1,3 +1,5 @@
+import type { RunnerTarballDigests } from '../../ports/launcher.ts';
+
 /**
  * The names `runner/bootstrap.sh` reads: environment variables on CodeBuild (build overrides) and
  * instance tags on EC2 (read through IMDSv2 instance-metadata tags). None of them is a secret: the JIT
@@ -10,6 +12,13 @@ export const RunnerEnv = {
   parameter: 'JR_PARAMETER',
   runnerName: 'JR_RUNNER_NAME',
   runnerVersion: 'JR_RUNNER_VERSION',
+  /**
+   * SHA-256 of the linux-x64 / linux-arm64 tarball of `JR_RUNNER_VERSION`, set when the version came from the
+   * version record (an adopted release); the bootstrap uses the one of its architecture instead of its
+   * checksum table.
+   */
+  runnerSha256X64: 'JR_RUNNER_SHA256_X64',
+  runnerSha256Arm64: 'JR_RUNNER_SHA256_ARM64',
   /** Regular mode: `config.sh --url`. */
   url: 'JR_URL',
   /** Regular mode: `config.sh --labels` (comma list). */
@@ -22,3 +31,13 @@ export type RunnerMode = (typeof RunnerMode)[keyof typeof RunnerMode];
 
 /** Tag marking EC2 instances launched by one fleet; its value is the fleet name. */
 export const FLEET_TAG = 'jit-runners:fleet';
+
+/** The digest variables (or tags) for a launch's handed tarball digests, in a fixed order; none when absent. */
+export function runnerDigestEntries(digests: RunnerTarballDigests | undefined): [RunnerEnv, string][] {
+  const out: [RunnerEnv, string][] = [];
+  const x64 = digests?.['linux-x64'];
+  const arm64 = digests?.['linux-arm64'];
+  if (x64 !== undefined) out.push([RunnerEnv.runnerSha256X64, x64]);
+  if (arm64 !== undefined) out.push([RunnerEnv.runnerSha256Arm64, arm64]);
+  return out;
+}

@@ -17,7 +17,7 @@ import {
 } from '../../ports/launcher.ts';
 import { type Clock, systemClock } from '../../ports/runtime.ts';
 import { idempotencyToken } from '../aws/idempotency-token.ts';
-import { RunnerEnv, RunnerMode } from '../aws/runner-env.ts';
+import { RunnerEnv, RunnerMode, runnerDigestEntries } from '../aws/runner-env.ts';
 import { awsErrorCode, translateLaunchError, withLaunchErrors } from '../aws/translate-launch-error.ts';
 import type { JitConfigHandoff } from '../ssm/jit-config-handoff.ts';
 
@@ -56,6 +56,7 @@ export class CodeBuildLauncher implements RunnerLauncher {
       plain(RunnerEnv.parameter, parameter),
       plain(RunnerEnv.runnerName, request.runnerName),
       plain(RunnerEnv.runnerVersion, request.runnerVersion),
+      ...runnerDigestEntries(request.runnerSha256).map(([name, value]) => plain(name, value)),
     ]);
   }
 

@@ -17,7 +17,7 @@ import {
   type RunnerLauncher,
 } from '../../ports/launcher.ts';
 import { idempotencyToken } from '../aws/idempotency-token.ts';
-import { FLEET_TAG, RunnerEnv, RunnerMode } from '../aws/runner-env.ts';
+import { FLEET_TAG, RunnerEnv, RunnerMode, runnerDigestEntries } from '../aws/runner-env.ts';
 import {
   awsErrorCode,
   classifyLaunchError,
@@ -79,6 +79,7 @@ export class Ec2Launcher implements RunnerLauncher {
     return this.#run(request.runnerName, request.encodedJitConfig, [
       { Key: RunnerEnv.mode, Value: RunnerMode.jit },
       { Key: RunnerEnv.runnerVersion, Value: request.runnerVersion },
+      ...runnerDigestEntries(request.runnerSha256).map(([Key, Value]) => ({ Key, Value })),
     ]);
   }
 

@@ -28,7 +28,7 @@ import {
 import type { RetireRunner } from '../healing/retire-runner.ts';
 import type { BaselineGate } from './baseline-gate.ts';
 import type { RunnerCapacity } from './runner-capacity.ts';
-import { runnerVersionFor } from './runner-version-for.ts';
+import { runnerVersionFor, trackedTarballDigests } from './runner-version-for.ts';
 import type { ScopeGuard } from './scope-guard.ts';
 
 export type ProvisionOutcome = 'launched' | 'skipped' | 'waiting' | 'retry' | 'failed';
@@ -536,7 +536,9 @@ export function createProvisionJob(deps: ProvisionDeps) {
       if (verdict.kind === 'wait') return enterBacklog(job, pool, verdict.turn, verdict.alive);
     }
 
-    const version = runnerVersionFor(job, config.runner, pool, await trackedRecord(pool, now));
+    const tracked = await trackedRecord(pool, now);
+    const version = runnerVersionFor(job, config.runner, pool, tracked);
+    const runnerSha256 = trackedTarballDigests(version, tracked);
     let jit: Awaited<ReturnType<GitHubPort['generateJitConfig']>>;
     try {
       jit = await github.generateJitConfig(target, {
@@ -575,6 +577,7 @@ export function createProvisionJob(deps: ProvisionDeps) {
         scopeKey: job.scopeKey,
         labels: pool.labels,
         runnerVersion: version,
+        ...(runnerSha256 ? { runnerSha256 } : {}),
         pool: pool.name,
         encodedJitConfig: jit.encodedJitConfig,
       }));

@@ -1,9 +1,11 @@
 import type { Config } from '../../config/config.ts';
 import type { Job } from '../../domain/job.ts';
+import { RunnerPlatform } from '../../domain/release-checksums.ts';
 import type { RunnerPool } from '../../domain/runner-pool.ts';
 import { trackedVersionFor } from '../../domain/version-canary.ts';
 import { chooseRunnerVersion } from '../../domain/version-policy.ts';
 import type { VersionRecordState } from '../../domain/version-record.ts';
+import type { RunnerTarballDigests } from '../../ports/launcher.ts';
 
 /**
  * The version for the job's next runner (docs/design.md "Runner version policy"): the pin, or the fallback after a version-class
@@ -44,4 +46,25 @@ function trackedFallback(
 ): string | undefined {
   if (failedOn !== undefined && failedOn === tracked.canary?.version) return tracked.current.version;
   return tracked.previous?.version;
+}
+
+/**
+ * The tarball digests to hand a runner of `version`: the ones the version record holds for it (the canary,
+ * the current or the previous version, whichever it is), for the platforms the bootstrap runs on.
+ * Undefined when the version is not one of the record's or the record holds no digest for it (the version a
+ * record started from): the bootstrap then verifies against its own checksum table.
+ */
+export function trackedTarballDigests(
+  version: string,
+  tracked: Pick<VersionRecordState, 'current' | 'canary' | 'previous'> | undefined,
+): RunnerTarballDigests | undefined {
+  if (!tracked) return undefined;
+  const entry = [tracked.canary, tracked.current, tracked.previous].find((v) => v?.version === version);
+  if (!entry) return undefined;
+  const digests: RunnerTarballDigests = {};
+  for (const platform of [RunnerPlatform.linuxX64, RunnerPlatform.linuxArm64] as const) {
+    const sha = entry.checksums[platform];
+    if (sha !== undefined) digests[platform] = sha;
+  }
+  return Object.keys(digests).length > 0 ? digests : undefined;
 }

@@ -112,6 +112,35 @@ describe('CodeBuildLauncher', () => {
     expect(JSON.stringify(start)).not.toContain('SECRET-JIT-CONFIG');
   });
 
+  it("passes the adopted version's tarball digests as JR_RUNNER_SHA256_X64 / _ARM64, never in the hand-off", async () => {
+    startBuildAnswers();
+    const x64 = 'a'.repeat(64);
+    const arm64 = 'b'.repeat(64);
+    await launcher().launch({
+      ...request,
+      runnerVersion: '2.331.0',
+      runnerSha256: { 'linux-x64': x64, 'linux-arm64': arm64 },
+    });
+    const start = codebuild.commandCalls(StartBuildCommand)[0]?.args[0].input;
+    expect(start?.environmentVariablesOverride).toEqual([
+      { name: 'JR_MODE', value: 'jit', type: 'PLAINTEXT' },
+      { name: 'JR_PARAMETER', value: expect.stringMatching(HANDOFF), type: 'PLAINTEXT' },
+      { name: 'JR_RUNNER_NAME', value: 'jr-42-1', type: 'PLAINTEXT' },
+      { name: 'JR_RUNNER_VERSION', value: '2.331.0', type: 'PLAINTEXT' },
+      { name: 'JR_RUNNER_SHA256_X64', value: x64, type: 'PLAINTEXT' },
+      { name: 'JR_RUNNER_SHA256_ARM64', value: arm64, type: 'PLAINTEXT' },
+    ]);
+    expect(ssm.commandCalls(PutParameterCommand)[0]?.args[0].input.Value).toBe('SECRET-JIT-CONFIG');
+  });
+
+  it('passes only the digests it has (an arm64 digest missing from the release notes stays unset)', async () => {
+    startBuildAnswers();
+    await launcher().launch({ ...request, runnerSha256: { 'linux-x64': 'c'.repeat(64) } });
+    const env = envOf(codebuild.commandCalls(StartBuildCommand)[0]?.args[0].input);
+    expect(env.JR_RUNNER_SHA256_X64).toBe('c'.repeat(64));
+    expect(env).not.toHaveProperty('JR_RUNNER_SHA256_ARM64');
+  });
+
   it('encrypts with the given KMS key', async () => {
     startBuildAnswers();
     const withKey = new CodeBuildLauncher({

@@ -130,6 +130,33 @@ describe('Ec2Launcher', () => {
     expect(put).not.toHaveProperty('Overwrite');
   });
 
+  it("tags the instance with the adopted version's tarball digests for the bootstrap to read", async () => {
+    runInstancesAnswers();
+    const x64 = 'a'.repeat(64);
+    const arm64 = 'b'.repeat(64);
+    await launcher().launch({
+      ...request,
+      runnerVersion: '2.331.0',
+      runnerSha256: { 'linux-x64': x64, 'linux-arm64': arm64 },
+    });
+    const withDigests = [
+      ...tags.slice(0, 5),
+      { Key: 'JR_RUNNER_VERSION', Value: '2.331.0' },
+      { Key: 'JR_RUNNER_SHA256_X64', Value: x64 },
+      { Key: 'JR_RUNNER_SHA256_ARM64', Value: arm64 },
+    ];
+    expect(ec2.commandCalls(RunInstancesCommand).map((c) => c.args[0].input)).toEqual([
+      {
+        ...onDemandInput,
+        TagSpecifications: [
+          { ResourceType: 'instance', Tags: withDigests },
+          { ResourceType: 'volume', Tags: tags.slice(0, 2) },
+        ],
+      },
+    ]);
+    expect(ssm.commandCalls(PutParameterCommand)[0]?.args[0].input.Value).toBe('SECRET-JIT-CONFIG');
+  });
+
   it('names the instance ARN in the partition of its region', async () => {
     runInstancesAnswers('i-cn');
     await launcher({ client: new EC2Client({ region: 'cn-north-1' }) }).launch(request);

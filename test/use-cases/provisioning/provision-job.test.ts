@@ -1,5 +1,6 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { createMemoryStore } from '../../../functions/adapters/memory/memory-store.ts';
+import { parseConfig } from '../../../functions/config/config.ts';
 import { LaunchConfigError, LaunchTransientError } from '../../../functions/ports/launcher.ts';
 import type { Store } from '../../../functions/ports/store.ts';
 import { apiError, FakeGitHub } from '../../support/fake-github.ts';
@@ -69,6 +70,26 @@ describe('provisionJob', () => {
     });
     expect(job?.runnerId).toBeTypeOf('number');
     expect(job?.leaseOwner).toBeUndefined();
+  });
+
+  it("hands the launcher the adopted version's tarball digests from the version record, and none for a pin", async () => {
+    const auto = parseConfig({ env: { RUNNER_GROUP_ID: '7', RUNNER_VERSION: 'auto' } });
+    const x64 = 'a'.repeat(64);
+    await store.versions.put(
+      { current: { version: '2.331.0', checksums: { 'linux-x64': x64 }, adoptedAt: now }, bad: [] },
+      0,
+      now,
+    );
+    await store.jobs.create(newJob(1), 'd1', now);
+    const tracking = testProvisioner({ config: auto, store, github, launcher, now: () => now });
+    expect(await tracking(1)).toBe('launched');
+    expect(launcher.launches[0]).toMatchObject({ runnerVersion: '2.331.0', runnerSha256: { 'linux-x64': x64 } });
+
+    // An exact pin tracks nothing: the bootstrap's own checksum table verifies its tarball.
+    await store.jobs.create(newJob(2), 'd2', now);
+    expect(await provisioner()(2)).toBe('launched');
+    expect(launcher.launches[1]?.runnerVersion).toBe('2.330.0');
+    expect(launcher.launches[1]).not.toHaveProperty('runnerSha256');
   });
 
   describe('a job that ends while its runner is launched', () => {

@@ -2,7 +2,10 @@ import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../../functions/config/config.ts';
 import { isCanaryJob } from '../../../functions/domain/version-canary.ts';
 import type { VersionRecordState } from '../../../functions/domain/version-record.ts';
-import { runnerVersionFor } from '../../../functions/use-cases/provisioning/runner-version-for.ts';
+import {
+  runnerVersionFor,
+  trackedTarballDigests,
+} from '../../../functions/use-cases/provisioning/runner-version-for.ts';
 
 const sha = (c: string) => c.repeat(64);
 const RECORD: VersionRecordState = {
@@ -53,5 +56,29 @@ describe('runnerVersionFor', () => {
     const config = parseConfig({ env: { RUNNER_VERSION: 'auto', RUNNER_FALLBACK_VERSION: '2.329.0' } });
     const job = { jobId: 7, failureClass: 'version-deprecated' as const, runnerVersion: '2.331.0' };
     expect(runnerVersionFor(job, config.runner, tracking, NO_CANARY)).toBe('2.329.0');
+  });
+});
+
+describe('trackedTarballDigests', () => {
+  it("hands the record's linux digests of whichever recorded version the runner starts", () => {
+    const withArm: VersionRecordState = {
+      ...RECORD,
+      canary: {
+        version: '2.332.0',
+        checksums: { 'linux-x64': sha('c'), 'linux-arm64': sha('d'), 'osx-x64': sha('e') },
+        since: 0,
+        share: 30,
+      },
+    };
+    expect(trackedTarballDigests('2.332.0', withArm)).toEqual({ 'linux-x64': sha('c'), 'linux-arm64': sha('d') });
+    expect(trackedTarballDigests('2.331.0', RECORD)).toEqual({ 'linux-x64': sha('a') });
+    expect(trackedTarballDigests('2.330.0', RECORD)).toEqual({ 'linux-x64': sha('b') });
+  });
+
+  it('hands nothing for a version outside the record, without a record, or when the record has no digest for it', () => {
+    expect(trackedTarballDigests('2.329.0', RECORD)).toBeUndefined();
+    expect(trackedTarballDigests('2.331.0', undefined)).toBeUndefined();
+    const started = { current: { version: '2.330.0', checksums: {}, adoptedAt: 0 }, bad: [] };
+    expect(trackedTarballDigests('2.330.0', started)).toBeUndefined();
   });
 });
