@@ -1,8 +1,10 @@
 import { rateLimitedGitHub, type TokenBucketOptions } from '../adapters/github/rate-limited-github.ts';
 import { type Config, versionPolicySettings } from '../config/config.ts';
+import type { RunnerPlatform } from '../domain/release-checksums.ts';
 import type { Scope } from '../domain/scope.ts';
 import type { GitHubPort, GitHubTarget } from '../ports/github.ts';
 import type { RunnerLauncher } from '../ports/launcher.ts';
+import type { RunnerTarballCache } from '../ports/runner-tarball-cache.ts';
 import type { Clock, Dispatcher, Logger, Metrics } from '../ports/runtime.ts';
 import type { Store } from '../ports/store.ts';
 import { createBaselineAdmin } from '../use-cases/admin/baseline-admin.ts';
@@ -50,6 +52,11 @@ export interface CoreDeps {
   githubRateLimit?: Partial<TokenBucketOptions> | false;
   /** Seams for specs: change how one piece is wired without copying this file. */
   overrides?: CoreOverrides;
+  /**
+   * Where the reconciler's version step fetches and verifies an adopted release's tarballs before adopting
+   * it, and which packages (use-cases/version/track-runner-version.ts). Absent: nothing is fetched.
+   */
+  runnerTarballs?: { cache: RunnerTarballCache; platforms: readonly RunnerPlatform[] };
 }
 
 export interface CoreOverrides {
@@ -266,7 +273,19 @@ export function buildCore(deps: CoreDeps) {
     ...(discoverQueuedJobs ? { discoverQueuedJobs } : {}),
     ...(runnerCapacity.active ? { runnerCapacity } : {}),
     ...(versionPolicySettings(config).pin === undefined
-      ? { trackRunnerVersion: createTrackRunnerVersion({ config, store, github, logger, metrics }) }
+      ? {
+          trackRunnerVersion: createTrackRunnerVersion({
+            config,
+            store,
+            github,
+            logger,
+            metrics,
+            ...(deps.runnerTarballs && {
+              tarballCache: deps.runnerTarballs.cache,
+              cachePlatforms: deps.runnerTarballs.platforms,
+            }),
+          }),
+        }
       : {}),
     owner,
     logger,

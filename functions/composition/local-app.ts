@@ -5,14 +5,17 @@ import { fileURLToPath } from 'node:url';
 import { createDynamoStore } from '../adapters/dynamodb/dynamo-store.ts';
 import { createLocalDynamoClient, ensureTable } from '../adapters/dynamodb/ensure-table.ts';
 import { createGitHubClient } from '../adapters/github/github-client.ts';
+import { createReleaseAssetDownloader } from '../adapters/github/release-assets.ts';
 import { startEmbeddedDynamo } from '../adapters/local/embedded-dynamodb.ts';
 import { startLocalHttpServer } from '../adapters/local/http-server.ts';
 import { InProcessDispatcher } from '../adapters/local/in-process-dispatcher.ts';
 import { createLocalLauncher } from '../adapters/local/local-launcher.ts';
 import { createRedactingLogger, SecretRegistry } from '../adapters/logging/redacting-logger.ts';
+import { createFsRunnerTarballCache } from '../adapters/runner-cache/fs-runner-tarball-cache.ts';
 import { type GitHubSimulator, startGitHubSimulator } from '../adapters/sandbox/github-simulator.ts';
 import type { Config } from '../config/config.ts';
 import { isTerminal, JobStatus } from '../domain/job-status.ts';
+import { RunnerPlatform } from '../domain/release-checksums.ts';
 import { DEFAULT_RUNNER_RELEASES_URL, type GitHubPort } from '../ports/github.ts';
 import type { RunnerLauncher } from '../ports/launcher.ts';
 import { type Clock, type Logger, type Metrics, noopMetrics, systemClock } from '../ports/runtime.ts';
@@ -22,6 +25,8 @@ import { buildCore, type Core } from './build-core.ts';
 
 export const SAMPLE_RUNNER_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../../runner/sample');
 export const SANDBOX_FILE = 'sandbox.json';
+/** Under `STATE_DIR`: the adopted releases' verified runner tarballs. */
+export const RUNNER_CACHE_DIR = 'runner-cache';
 
 /** What `npm run demo` needs to drive a running sandbox; written to `STATE_DIR/sandbox.json` (mode 0600). */
 export interface SandboxInfo {
@@ -225,6 +230,15 @@ export async function startLocalApp(options: LocalAppOptions): Promise<LocalApp>
       owner: `local-${process.pid}-${randomBytes(3).toString('hex')}`,
       webhookSecrets: () => webhookSecrets,
       ...(options.leaseMs !== undefined ? { leaseMs: options.leaseMs } : {}),
+      // An adopted release's tarball for this machine is fetched once and verified before the record names
+      // it; a tampered one is refused and marked bad. Only here for now: the Lambda reconciler has no cache.
+      runnerTarballs: {
+        cache: createFsRunnerTarballCache({
+          dir: join(stateDir, RUNNER_CACHE_DIR),
+          assets: createReleaseAssetDownloader(),
+        }),
+        platforms: [process.arch === 'arm64' ? RunnerPlatform.linuxArm64 : RunnerPlatform.linuxX64],
+      },
     });
     const theCore = core;
     dispatcher.setHandler((jobId) => theCore.provisionJob(jobId));

@@ -1,4 +1,5 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -7,6 +8,10 @@ import type { Job } from '../../functions/domain/job.ts';
 import { type Harness, startHarness } from '../support/local-harness.ts';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
+/** The package the local app caches: this machine's. */
+const PLATFORM = process.arch === 'arm64' ? 'linux-arm64' : 'linux-x64';
+const cached = (stateDir: string, version: string) =>
+  join(stateDir, 'runner-cache', `actions-runner-${PLATFORM}-${version}.tar.gz`);
 /** Three seconds of soak, in the variable's own unit. */
 const SOAK_DAYS = String(3_000 / DAY_MS);
 
@@ -49,8 +54,11 @@ describe('runner version rollout through the local server (sandbox, sample runne
       return record?.canary ? { record, at: Date.now() } : undefined;
     });
     expect(adopted.record.canary).toMatchObject({ version: '2.331.0', share: 100 });
-    expect(adopted.record.canary?.since ?? 0).toBeGreaterThanOrEqual(published + 3_000);
-    const releaseToAdoptionMs = adopted.at - published;
+    // GitHub's published_at has whole seconds: the soak runs from the second the release was published in.
+    expect(adopted.record.canary?.since ?? 0).toBeGreaterThanOrEqual(Math.floor(published / 1000) * 1000 + 3_000);
+    // Fetched and verified before the record named it.
+    expect(existsSync(cached(stateDir, '2.331.0'))).toBe(true);
+    const releaseToAdoptionMs = adopted.at - Math.floor(published / 1000) * 1000;
 
     // Every job is a canary job: its runner is refused, the job goes on with the current version.
     const queued = await Promise.all([1, 2, 3].map(() => h.queue({ repo: 'canary' })));
@@ -80,5 +88,35 @@ describe('runner version rollout through the local server (sandbox, sample runne
     const after = await harness.app.store.versions.get();
     expect(after?.revision).toBe(rolledBack.record.revision);
     expect(after?.canary).toBeUndefined();
+  }, 120_000);
+
+  it('refuses a release whose tarball does not match its digest: never adopted, marked bad, never cached', async () => {
+    sim = await startGitHubSimulator({});
+    sim.publishRunnerRelease({ version: '2.331.0', publishedAt: Date.now() - 60_000, tamperedTarball: true });
+    stateDir = await mkdtemp(join(tmpdir(), 'jit-runners-version-'));
+    const dir = stateDir;
+    const env = { RUNNER_VERSION: 'auto', RUNNER_VERSION_SOAK_DAYS: SOAK_DAYS, RUNNER_VERSION_CANARY_PERCENT: '100' };
+    const started = Date.now();
+    const h = await startHarness({ stateDir, env, overrides: { simulator: sim }, reconcile: true });
+    harness = h;
+
+    const refused = await until('the refusal', async () => {
+      const record = await h.app.store.versions.get();
+      return record && record.bad.length > 0 ? record : undefined;
+    });
+    console.log(`start to tampered release refused and marked bad ${Date.now() - started} ms`);
+    expect(refused.canary).toBeUndefined();
+    expect(refused.current.version).toBe('2.330.0');
+    expect(refused.bad).toEqual([
+      expect.objectContaining({ version: '2.331.0', reason: expect.stringContaining('checksum mismatch') }),
+    ]);
+    expect(existsSync(cached(dir, '2.331.0'))).toBe(false);
+    expect(await readdir(join(dir, 'runner-cache')).catch(() => [])).toEqual([]);
+
+    // Jobs keep running on the current version.
+    const { jobId } = await h.queue({ repo: 'tampered' });
+    const job = await h.waitForStatus(jobId, 'completed', 60_000);
+    expect(job.conclusion).toBe('success');
+    expect(job.runnerVersion).toBe('2.330.0');
   }, 120_000);
 });

@@ -1,9 +1,15 @@
 import { type Config, versionPolicySettings } from '../../config/config.ts';
-import type { RunnerRelease } from '../../domain/release-checksums.ts';
+import type { PlatformChecksums, RunnerPlatform, RunnerRelease } from '../../domain/release-checksums.ts';
 import { versionHealthOf } from '../../domain/version-health.ts';
 import { applyVersionDecision, decideRunnerVersion, type VersionDecision } from '../../domain/version-policy.ts';
-import { versionRecordState } from '../../domain/version-record.ts';
-import type { GitHubPort } from '../../ports/github.ts';
+import { type VersionRecordState, versionRecordState, withBadRelease } from '../../domain/version-record.ts';
+import type { GitHubPort, ReleaseAsset } from '../../ports/github.ts';
+import {
+  type RunnerTarballCache,
+  TarballChecksumMismatchError,
+  TarballUnavailableError,
+  tarballName,
+} from '../../ports/runner-tarball-cache.ts';
 import type { Logger, Metrics } from '../../ports/runtime.ts';
 import { ConditionFailedError, type Store } from '../../ports/store.ts';
 import { listedToRunnerRelease } from '../admin/version-status.ts';
@@ -20,7 +26,17 @@ export interface TrackRunnerVersionDeps {
    * quarter hour keeps the App's rate limit for the jobs.
    */
   releasesTtlMs?: number;
+  /**
+   * Where an adopted release's tarballs are fetched, verified and kept before the record names it (local
+   * mode: `STATE_DIR/runner-cache`). Absent: nothing is fetched (the Lambda reconciler, for now).
+   */
+  tarballCache?: RunnerTarballCache;
+  /** The packages cached per adopted release, each when its notes carry a digest. Default `linux-x64`. */
+  cachePlatforms?: readonly RunnerPlatform[];
 }
+
+/** Where a release's package is when the release lists no asset of that name (GitHub's download address). */
+const DOWNLOAD_BASE_URL = 'https://github.com/actions/runner/releases/download';
 
 export interface TrackReport {
   decision: VersionDecision['kind'];
@@ -46,14 +62,53 @@ export function createTrackRunnerVersion(deps: TrackRunnerVersionDeps) {
   const { config, store, github, logger, metrics } = deps;
   const settings = versionPolicySettings(config);
   const ttl = deps.releasesTtlMs ?? DEFAULT_RELEASES_TTL_MS;
-  let listed: { at: number; releases: RunnerRelease[] } | undefined;
+  const cachePlatforms = deps.cachePlatforms ?? ['linux-x64'];
+  let listed: { at: number; releases: RunnerRelease[]; assets: Map<string, readonly ReleaseAsset[]> } | undefined;
 
   async function releases(now: number): Promise<RunnerRelease[]> {
     if (listed && now - listed.at < ttl) return listed.releases;
     const answer = await github.listRunnerReleases({ url: config.versionTracking.releasesUrl });
     const parsed = answer.map(listedToRunnerRelease).filter((r): r is RunnerRelease => r !== undefined);
-    listed = { at: now, releases: parsed };
+    listed = { at: now, releases: parsed, assets: new Map(answer.map((r) => [r.version, r.assets])) };
     return parsed;
+  }
+
+  /**
+   * Fetches and verifies the tarballs of a release about to be adopted. The rules, in order:
+   * - no cache: adopt (nothing to fetch);
+   * - a downloaded package whose SHA-256 is not the notes' digest: refuse the adoption and mark the release
+   *   bad. Why bad and not "try again": every download answers the same bytes, and every runner booted from
+   *   them would be refused by its own check (a checksum failure repeats on each boot);
+   * - a download or write that failed: do not adopt this pass, mark nothing (the network heals; the next
+   *   pass tries again);
+   * - every package verified and kept: adopt.
+   */
+  async function cacheAdopted(release: {
+    version: string;
+    checksums: PlatformChecksums;
+  }): Promise<{ kind: 'cached' } | { kind: 'refused' | 'unavailable'; reason: string }> {
+    const cache = deps.tarballCache;
+    if (!cache) return { kind: 'cached' };
+    const assets = listed?.assets.get(release.version) ?? [];
+    for (const platform of cachePlatforms) {
+      const expected = release.checksums[platform];
+      if (expected === undefined) continue;
+      const name = tarballName(release.version, platform);
+      const url = assets.find((a) => a.name === name)?.url ?? `${DOWNLOAD_BASE_URL}/v${release.version}/${name}`;
+      try {
+        await cache.ensure(release.version, platform, expected, url);
+      } catch (error) {
+        if (error instanceof TarballChecksumMismatchError) {
+          return {
+            kind: 'refused',
+            reason: `tarball ${name} has sha256 ${error.actual}, its release notes give ${error.expected}: checksum mismatch, not adopted`,
+          };
+        }
+        if (error instanceof TarballUnavailableError) return { kind: 'unavailable', reason: error.message };
+        throw error;
+      }
+    }
+    return { kind: 'cached' };
   }
 
   return async function trackRunnerVersion(now: number): Promise<TrackReport> {
@@ -90,10 +145,28 @@ export function createTrackRunnerVersion(deps: TrackRunnerVersionDeps) {
     if (outlook.daysToCutoff !== undefined) metrics.count('RunnerVersionDaysToCutoff', outlook.daysToCutoff);
     metrics.count('RunnerVersionCutoffAlarm', outlook.cutoffAlarm ? 1 : 0);
 
-    const next = applyVersionDecision(state, decision, now);
+    let next = applyVersionDecision(state, decision, now);
     const subject =
       'version' in decision ? decision.version : 'release' in decision ? decision.release.version : outlook.current;
-    const reason = 'reason' in decision ? decision.reason : '';
+    let reason = 'reason' in decision ? decision.reason : '';
+    let refused = false;
+    if (decision.kind === 'adopt') {
+      const cached = await cacheAdopted(decision.release);
+      if (cached.kind === 'unavailable') {
+        logger.warn('runner release not adopted this pass: its tarball could not be cached', {
+          version: subject,
+          reason: cached.reason,
+        });
+        return { decision: decision.kind, version: subject, written: false, reason: cached.reason };
+      }
+      if (cached.kind === 'refused') {
+        // The record as it was (or as an adoption would have started it), with the release marked bad.
+        const base: VersionRecordState = state ?? { current: { ...decision.current, adoptedAt: now }, bad: [] };
+        next = { ...base, bad: withBadRelease(base.bad, subject, cached.reason, now) };
+        reason = cached.reason;
+        refused = true;
+      }
+    }
     if (!next) {
       if (decision.kind === 'refuse') logger.warn('runner version must move but no release may be adopted', { reason });
       return { decision: decision.kind, version: subject, written: false, reason };
@@ -105,6 +178,14 @@ export function createTrackRunnerVersion(deps: TrackRunnerVersionDeps) {
       // Another reconciler wrote first (it read the same record): its decision stands, this one is dropped.
       logger.info('runner version record changed meanwhile; left to the next pass', { decision: decision.kind });
       return { decision: decision.kind, version: subject, written: false, reason };
+    }
+    if (refused) {
+      metrics.count('RunnerVersionTarballRefused', 1, { version: subject });
+      logger.warn('runner release refused and marked bad: its tarball does not match its digest', {
+        version: subject,
+        reason,
+      });
+      return { decision: 'refuse', version: subject, written: true, reason };
     }
     switch (decision.kind) {
       case 'adopt':

@@ -1,6 +1,12 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { createMemoryStore, type MemoryStore } from '../../../functions/adapters/memory/memory-store.ts';
+import type { RunnerPlatform } from '../../../functions/domain/release-checksums.ts';
 import type { VersionRecordState } from '../../../functions/domain/version-record.ts';
+import {
+  type RunnerTarballCache,
+  TarballChecksumMismatchError,
+  TarballUnavailableError,
+} from '../../../functions/ports/runner-tarball-cache.ts';
 import { VersionRecordCorruptError } from '../../../functions/ports/store.ts';
 import { createTrackRunnerVersion } from '../../../functions/use-cases/version/track-runner-version.ts';
 import { silentLogger } from '../../support/capture-logger.ts';
@@ -14,6 +20,31 @@ class RecordingMetrics {
   }
   named(name: string) {
     return this.counts.filter((c) => c.name === name);
+  }
+}
+
+/**
+ * A tarball cache in memory: `served` is the digest each version's download answers (default: the expected
+ * one); `unavailable` makes every download fail.
+ */
+class FakeTarballCache implements RunnerTarballCache {
+  readonly kept = new Set<string>();
+  readonly calls: { version: string; platform: RunnerPlatform; expected: string; url: string }[] = [];
+  served: Record<string, string> = {};
+  unavailable = false;
+  async ensure(version: string, platform: RunnerPlatform, expected: string, url: string) {
+    this.calls.push({ version, platform, expected, url });
+    if (this.unavailable) throw new TarballUnavailableError(`cannot download ${version}: 503`);
+    const actual = this.served[version] ?? expected;
+    if (actual !== expected) throw new TarballChecksumMismatchError(version, platform, expected, actual);
+    this.kept.add(`${version}/${platform}`);
+    return this.path(version, platform);
+  }
+  async has(version: string, platform: RunnerPlatform) {
+    return this.kept.has(`${version}/${platform}`);
+  }
+  path(version: string, platform: RunnerPlatform) {
+    return `/cache/actions-runner-${platform}-${version}.tar.gz`;
   }
 }
 
@@ -113,6 +144,82 @@ describe('trackRunnerVersion', () => {
       { name: 'RunnerVersionAdopted', value: 1, dimensions: { version: '2.332.0' } },
     ]);
     expect(github.releaseRequests[0]?.url).toBe('https://api.github.com/repos/actions/runner/releases');
+  });
+
+  describe('with a tarball cache', () => {
+    const cached = (cache: FakeTarballCache) =>
+      createTrackRunnerVersion({
+        config: versionConfig({ RUNNER_VERSION_SOAK_DAYS: '1' }),
+        store,
+        github,
+        logger: silentLogger,
+        metrics,
+        releasesTtlMs: 0,
+        tarballCache: cache,
+      });
+
+    it("fetches and verifies the release's tarball before the record names it", async () => {
+      github.runnerReleases = CALM_RELEASES;
+      const cache = new FakeTarballCache();
+      expect(await cached(cache)(NOW)).toMatchObject({ decision: 'adopt', version: '2.332.0', written: true });
+      expect(cache.calls).toEqual([
+        {
+          version: '2.332.0',
+          platform: 'linux-x64',
+          expected: digest('a'),
+          // The fixture lists no assets: GitHub's download address.
+          url: 'https://github.com/actions/runner/releases/download/v2.332.0/actions-runner-linux-x64-2.332.0.tar.gz',
+        },
+      ]);
+      expect((await store.versions.get())?.canary?.version).toBe('2.332.0');
+    });
+
+    it('does not adopt a release whose tarball does not match its digest, and marks it bad with the reason', async () => {
+      github.runnerReleases = CALM_RELEASES;
+      const cache = new FakeTarballCache();
+      cache.served = { '2.332.0': digest('f') };
+      const track = cached(cache);
+
+      const report = await track(NOW);
+
+      expect(report).toMatchObject({ decision: 'refuse', version: '2.332.0', written: true });
+      const record = await store.versions.get();
+      expect(record?.canary).toBeUndefined();
+      expect(record?.current.version).toBe('2.330.0');
+      expect(record?.bad).toEqual([
+        {
+          version: '2.332.0',
+          reason: `tarball actions-runner-linux-x64-2.332.0.tar.gz has sha256 ${digest('f')}, its release notes give ${digest('a')}: checksum mismatch, not adopted`,
+          at: NOW,
+        },
+      ]);
+      expect(cache.kept.size).toBe(0);
+      expect(metrics.named('RunnerVersionTarballRefused')).toEqual([
+        { name: 'RunnerVersionTarballRefused', value: 1, dimensions: { version: '2.332.0' } },
+      ]);
+      expect(metrics.named('RunnerVersionAdopted')).toEqual([]);
+      // A release marked bad is never tried again.
+      expect(await track(NOW + DAY)).toMatchObject({ written: false });
+      expect(cache.calls).toHaveLength(1);
+    });
+
+    it('leaves the adoption to a later pass when the tarball cannot be fetched, marking nothing', async () => {
+      github.runnerReleases = CALM_RELEASES;
+      const cache = new FakeTarballCache();
+      cache.unavailable = true;
+      const track = cached(cache);
+
+      expect(await track(NOW)).toMatchObject({
+        decision: 'adopt',
+        written: false,
+        reason: 'cannot download 2.332.0: 503',
+      });
+      expect(await store.versions.get()).toBeUndefined();
+
+      cache.unavailable = false;
+      expect(await track(NOW + 60_000)).toMatchObject({ decision: 'adopt', written: true });
+      expect((await store.versions.get())?.bad).toEqual([]);
+    });
   });
 
   it('never adopts a prerelease', async () => {
