@@ -5,7 +5,10 @@
 export const BootstrapExit = {
   /** A JR_* input is missing or malformed, or config.sh failed (regular mode). */
   badInput: 2,
-  /** `runner/checksums.json` has no SHA-256 for the tarball: the bootstrap will not run it unverified. */
+  /**
+   * No usable SHA-256 for the tarball (none in `runner/checksums.json`, or a handed `JR_RUNNER_SHA256_*` that is
+   * not 64 hex digits): the bootstrap will not run it unverified.
+   */
   noChecksum: 3,
   /** The downloaded tarball's SHA-256 is not the pinned one. */
   checksumMismatch: 4,
