@@ -6,6 +6,7 @@ import { SANDBOX_FILE, type SandboxInfo } from '../composition/local-app.ts';
 import type { Config } from '../config/config.ts';
 import { isTerminal, type JobStatus } from '../domain/job-status.ts';
 import { parseLabelList } from '../domain/labels.ts';
+import { runVersionRolloutDemo } from './demo-version-rollout.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -42,35 +43,29 @@ export async function runDemo(config: Config, args: string[]): Promise<number> {
     return 1;
   }
 
-  const created = await fetch(`${sandbox.simulatorUrl}/_sim/jobs`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ owner: 'octo-org', repo: 'demo-repo', labels }),
-  });
-  if (!created.ok) {
-    out(`The GitHub simulator refused the demo job (status ${created.status}).`);
+  if (args.includes('--version-rollout')) {
+    return runVersionRolloutDemo({
+      base,
+      simulatorUrl: sandbox.simulatorUrl,
+      out,
+      timeoutMs,
+      deliverJob: async () => {
+        const next = await queueJob(base, sandbox, labels);
+        if (typeof next === 'string') return next;
+        return next.status === 202 ? next.jobId : `demo: POST /webhook → ${next.status}: the job was not taken`;
+      },
+    });
+  }
+  const queued = await queueJob(base, sandbox, labels);
+  if (typeof queued === 'string') {
+    out(queued);
     return 1;
   }
-  const { payload } = (await created.json()) as { payload: { workflow_job: { id: number; labels: string[] } } };
-  const body = JSON.stringify(payload);
-  const jobId = payload.workflow_job.id;
-  out(
-    `demo: workflow_job ${jobId} queued in octo-org/demo-repo with labels [${payload.workflow_job.labels.join(', ')}]`,
-  );
-
-  const answer = await fetch(`${base}/webhook`, {
-    method: 'POST',
-    headers: {
-      'content-type': 'application/json',
-      'x-github-event': 'workflow_job',
-      'x-github-delivery': randomUUID(),
-      'x-hub-signature-256': await sign(sandbox.webhookSecret, body),
-    },
-    body,
-  });
-  out(`demo: POST /webhook → ${answer.status} ${JSON.stringify(await answer.json())}`);
-  if (answer.status !== 202) {
-    if (answer.status === 200) out(`demo: no pool serves [${labels.join(', ')}] (${poolList(config)})`);
+  const { jobId } = queued;
+  out(`demo: workflow_job ${jobId} queued in octo-org/demo-repo with labels [${queued.labels.join(', ')}]`);
+  out(`demo: POST /webhook → ${queued.status} ${JSON.stringify(queued.answer)}`);
+  if (queued.status !== 202) {
+    if (queued.status === 200) out(`demo: no pool serves [${labels.join(', ')}] (${poolList(config)})`);
     return 1;
   }
 
@@ -105,6 +100,38 @@ export async function runDemo(config: Config, args: string[]): Promise<number> {
   }
   out(`demo: job ${jobId} did not finish within ${timeoutMs / 1000} s (last state: ${last ?? 'unknown'})`);
   return 1;
+}
+
+/** Queues one job at the simulator and posts its signed `queued` webhook; a string says what failed. */
+async function queueJob(
+  base: string,
+  sandbox: SandboxInfo,
+  labels: readonly string[],
+): Promise<{ jobId: number; labels: string[]; status: number; answer: unknown } | string> {
+  const created = await fetch(`${sandbox.simulatorUrl}/_sim/jobs`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ owner: 'octo-org', repo: 'demo-repo', labels }),
+  });
+  if (!created.ok) return `The GitHub simulator refused the demo job (status ${created.status}).`;
+  const { payload } = (await created.json()) as { payload: { workflow_job: { id: number; labels: string[] } } };
+  const body = JSON.stringify(payload);
+  const answer = await fetch(`${base}/webhook`, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      'x-github-event': 'workflow_job',
+      'x-github-delivery': randomUUID(),
+      'x-hub-signature-256': await sign(sandbox.webhookSecret, body),
+    },
+    body,
+  });
+  return {
+    jobId: payload.workflow_job.id,
+    labels: payload.workflow_job.labels,
+    status: answer.status,
+    answer: await answer.json(),
+  };
 }
 
 /** `name [labels]` of each pool, for messages. */

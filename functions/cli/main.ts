@@ -44,9 +44,14 @@ const COMMANDS: Record<Command, { grammar: CommandGrammar; usage: string }> = {
     grammar: {
       name: 'demo',
       maxPositionals: 0,
-      options: { timeout: { type: 'string' }, pool: { type: 'string' }, labels: { type: 'string' } },
+      options: {
+        timeout: { type: 'string' },
+        pool: { type: 'string' },
+        labels: { type: 'string' },
+        'version-rollout': { type: 'boolean' },
+      },
     },
-    usage: `usage: jit-runners demo [--pool NAME | --labels A,B,...] [--timeout SECONDS]
+    usage: `usage: jit-runners demo [--pool NAME | --labels A,B,...] [--timeout SECONDS] [--version-rollout]
 
   Asks the running sandbox (npm start) for one queued job, delivers it as a signed webhook and
   prints the pool that serves it and each state it reaches until it completes. Without
@@ -54,7 +59,10 @@ const COMMANDS: Record<Command, { grammar: CommandGrammar; usage: string }> = {
 
   --pool NAME         ask for the labels of this pool (default: the first pool)
   --labels A,B,...    ask for exactly these labels (a set no pool covers is not served)
-  --timeout SECONDS   give up after this long (default 120)`,
+  --timeout SECONDS   give up after this long (default 120)
+  --version-rollout   publish a runner release GitHub refuses and show the server adopt it after its
+                      soak, canary it and roll it back by itself (start the server with
+                      RUNNER_VERSION=auto and a short RUNNER_VERSION_SOAK_DAYS, e.g. 0.00005)`,
   },
   baseline: {
     grammar: { name: 'baseline', maxPositionals: 2 },
@@ -197,7 +205,12 @@ async function main(argv: string[]): Promise<number> {
         const value = parsed.values[name];
         return typeof value === 'string' ? [`--${name}=${value}`] : [];
       };
-      return runDemo(config, [...option('timeout'), ...option('pool'), ...option('labels')]);
+      return runDemo(config, [
+        ...option('timeout'),
+        ...option('pool'),
+        ...option('labels'),
+        ...(parsed.values['version-rollout'] === true ? ['--version-rollout'] : []),
+      ]);
     }
     case 'baseline': {
       const { runBaseline } = await import('./baseline.ts');
