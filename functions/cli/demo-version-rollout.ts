@@ -2,6 +2,8 @@ import { compareVersions } from '../domain/runner-version.ts';
 import type { VersionStatus } from '../use-cases/admin/version-status.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** A soak in days, in seconds when shorter than one (a demo's soak). */
+const soak = (days: number) => (days >= 1 ? `${days} days` : `${Math.round(days * 86_400)} s`);
 
 /** What the rollout demo needs from the ordinary demo: a queued job delivered, then followed to its end. */
 export interface RolloutDemoDeps {
@@ -41,7 +43,7 @@ export async function runVersionRolloutDemo(deps: RolloutDemoDeps): Promise<numb
   if (before.mode !== 'auto') {
     out(
       'demo: the server pins the runner version; start it tracking releases with a short soak, e.g.\n' +
-        '  RUNNER_VERSION=auto RUNNER_VERSION_SOAK_DAYS=0.00005 RUNNER_VERSION_CANARY_PERCENT=100 npm start',
+        '  RUNNER_VERSION=auto RUNNER_VERSION_SOAK_DAYS=0.00005 RUNNER_VERSION_CANARY_PERCENT=100 RECONCILE_INTERVAL_SECONDS=1 npm start',
     );
     return 1;
   }
@@ -62,7 +64,7 @@ export async function runVersionRolloutDemo(deps: RolloutDemoDeps): Promise<numb
   }
   out(`demo: actions/runner ${version} published; GitHub will refuse its runners (deprecated version)`);
   out(
-    `demo: the server runs ${before.current.version}, soaks releases ${before.soakDays} days, canary share ${before.canaryPercent} %`,
+    `demo: the server runs ${before.current.version}, soaks releases ${soak(before.soakDays)}, canary share ${before.canaryPercent} %`,
   );
 
   const deadline = started + deps.timeoutMs;

@@ -62,7 +62,8 @@ const COMMANDS: Record<Command, { grammar: CommandGrammar; usage: string }> = {
   --timeout SECONDS   give up after this long (default 120)
   --version-rollout   publish a runner release GitHub refuses and show the server adopt it after its
                       soak, canary it and roll it back by itself (start the server with
-                      RUNNER_VERSION=auto and a short RUNNER_VERSION_SOAK_DAYS, e.g. 0.00005)`,
+                      RUNNER_VERSION=auto, a short RUNNER_VERSION_SOAK_DAYS, e.g. 0.00005, and
+                      RECONCILE_INTERVAL_SECONDS=1)`,
   },
   baseline: {
     grammar: { name: 'baseline', maxPositionals: 2 },

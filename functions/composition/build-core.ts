@@ -280,6 +280,7 @@ export function buildCore(deps: CoreDeps) {
             github,
             logger,
             metrics,
+            releasesTtlMs: releasesTtlMs(config.timeouts.reconcileIntervalSeconds),
             ...(deps.runnerTarballs && {
               tarballCache: deps.runnerTarballs.cache,
               cachePlatforms: deps.runnerTarballs.platforms,
@@ -319,3 +320,11 @@ export function buildCore(deps: CoreDeps) {
 }
 
 export type Core = ReturnType<typeof buildCore>;
+
+/**
+ * How long one listing of actions/runner releases is used: 15 reconcile intervals, at most 15 minutes (the
+ * default minute gives one call per quarter hour; a one-second sandbox sees a new release within 15 s).
+ */
+export function releasesTtlMs(reconcileIntervalSeconds: number): number {
+  return Math.min(15 * 60_000, Math.max(1_000, 15 * reconcileIntervalSeconds * 1000));
+}
