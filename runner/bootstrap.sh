@@ -3,7 +3,8 @@
 # Actions runner.
 #
 #   1. read what to run (JR_* below: build environment on CodeBuild, instance tags via IMDSv2 on EC2)
-#   2. download the pinned actions-runner tarball for this architecture
+#   2. fetch the pinned actions-runner tarball for this architecture: from the fleet's tarball cache
+#      (JR_RUNNER_CACHE_BUCKET) when it holds it, else from github.com
 #   3. verify its SHA-256 against the digest handed for an adopted version, else checksums.json
 #      (mismatch or missing entry: refuse)
 #   4. wait for the hand-off (the JIT config or registration token in its SSM SecureString; the functions
@@ -29,6 +30,10 @@
 #   JR_RUNNER_SHA256_X64, JR_RUNNER_SHA256_ARM64  optional: the SHA-256 of this version's linux-x64 / linux-arm64
 #                      tarball, handed by the functions for a version the reconciler adopted (its digest is
 #                      from the release notes); the one of this architecture replaces the checksums.json entry
+#   JR_RUNNER_CACHE_BUCKET  optional: the fleet's S3 bucket; the tarball is first copied from
+#                      s3://<bucket>/runner-tarballs/<tarball> (the reconciler uploads each adopted version's
+#                      tarballs there, verified) and downloaded from JR_DOWNLOAD_BASE_URL only when that fails.
+#                      Either way the digest is checked as below: the cache is never trusted on its own.
 # Knobs (defaults are for AWS; tests override them):
 #   JR_PLATFORM        codebuild | ec2 | other   (default: codebuild when CODEBUILD_BUILD_ID is set, else other)
 #   JR_DOWNLOAD_BASE_URL  default https://github.com/actions/runner/releases/download
@@ -51,7 +56,7 @@
 #     the job fails at once (no retry: every attempt would download the same bytes). The line reads
 #     `jit-runners bootstrap: error: checksum mismatch for runner version V (TARBALL): expected sha256 E, got A; …`
 #   5 hand-off unreadable: not readable within JR_HANDOFF_WAIT_SECONDS, empty, or not a JIT config
-#   6 download failed
+#   6 download failed (the cache missed or was unreadable, and the github.com download failed too)
 #   otherwise the runner's own exit code (run.sh exits 0 after its one job).
 
 # Never trace: the JIT config and the registration token pass through variables of this shell.
@@ -174,8 +179,24 @@ runner_dir=${JR_RUNNER_DIR:-$(mktemp -d "${TMPDIR:-/tmp}/actions-runner.XXXXXX")
 mkdir -p "$runner_dir"
 download="$runner_dir.download.tar.gz"
 url="$download_base/v$version/$tarball"
-log "downloading $url"
-curl -fsSL --retry 3 --retry-delay 2 -o "$download" "$url" || die 6 "download of $url failed"
+cache_bucket=${JR_RUNNER_CACHE_BUCKET:-}
+fetched=false
+if [[ -n "$cache_bucket" ]]; then
+  [[ "$cache_bucket" =~ ^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$ ]] || die 2 "JR_RUNNER_CACHE_BUCKET is not an S3 bucket name (got '${cache_bucket}')"
+  cached="s3://$cache_bucket/runner-tarballs/$tarball"
+  # A miss (the version was never adopted, e.g. an exact pin) or a denied read falls back to github.com.
+  if "$aws_cli" s3 cp --only-show-errors "$cached" "$download" >/dev/null 2>&1; then
+    fetched=true
+    log "fetched $cached from the tarball cache"
+  else
+    rm -f "$download"
+    log "$cached is not in the tarball cache (or not readable); downloading from github.com instead"
+  fi
+fi
+if [[ "$fetched" == false ]]; then
+  log "downloading $url"
+  curl -fsSL --retry 3 --retry-delay 2 -o "$download" "$url" || die 6 "download of $url failed"
+fi
 actual=$(sha256sum "$download" | cut -d ' ' -f 1)
 if [[ "${actual,,}" != "${expected,,}" ]]; then
   rm -f "$download"

@@ -128,10 +128,23 @@ wait $!
 /**
  * A fake `aws` CLI: parameters are files under $FAKE_SSM, named with / replaced by _. The first
  * $FAKE_MISSING_TRIES reads answer as AWS does before the hand-off is written ($FAKE_MISSING_ERROR,
- * default ParameterNotFound); every call is logged.
+ * default ParameterNotFound); every call is logged. `s3 cp s3://B/K DEST` copies $FAKE_S3/B/K (each call
+ * logged to $FAKE_S3/calls.log) and fails as the CLI does (404, exit 1) when it is absent.
  */
 const FAKE_AWS = `#!/usr/bin/env bash
 set -euo pipefail
+if [[ "$1" == s3 && "$2" == cp ]]; then
+  args=("\${@:3}")
+  dest=\${args[-1]}; source=\${args[-2]}
+  echo "s3 cp \${args[*]}" >> "$FAKE_S3/calls.log"
+  object="$FAKE_S3/\${source#s3://}"
+  if [[ ! -f "$object" ]]; then
+    echo "fatal error: An error occurred (404) when calling the HeadObject operation: Key \\"\${source#s3://*/}\\" does not exist" >&2
+    exit 1
+  fi
+  cp "$object" "$dest"
+  exit 0
+fi
 [[ "$1" == ssm ]] || exit 64
 cmd=$2; shift 2
 name=''
@@ -635,6 +648,69 @@ describe('runner/bootstrap.sh', () => {
       const result = await run(baseEnv({ JR_RUNNER_SHA256_ARM64: 'f'.repeat(64) }));
       expect(result.code, result.out).toBe(0);
       expect(result.out).not.toContain('handed in');
+    });
+
+    describe('from the tarball cache (JR_RUNNER_CACHE_BUCKET)', () => {
+      const BUCKET = 'jr-fleet-tarballs';
+      const cacheEnv = (extra: Record<string, string> = {}) =>
+        baseEnv({ JR_RUNNER_CACHE_BUCKET: BUCKET, FAKE_S3: s3Dir, ...extra });
+      let s3Dir: string;
+      beforeEach(() => {
+        s3Dir = mkdtempSync(join(root, 's3-'));
+        mkdirSync(join(s3Dir, BUCKET, 'runner-tarballs'), { recursive: true });
+      });
+      const cacheObject = (bytes: Buffer) => writeFileSync(join(s3Dir, BUCKET, 'runner-tarballs', TARBALL), bytes);
+      const s3Calls = () =>
+        existsSync(join(s3Dir, 'calls.log')) ? readFileSync(join(s3Dir, 'calls.log'), 'utf8').trim().split('\n') : [];
+
+      it('boots from the cached tarball without downloading from github.com, verifying its digest', async () => {
+        putParameter(PARAMETER, jitConfig().encoded);
+        cacheObject(tarballBytes);
+        const result = await run(cacheEnv({ JR_RUNNER_SHA256_X64: tarballSha }));
+        expect(result.code, result.out).toBe(0);
+        expect(requests).toEqual([]);
+        expect(s3Calls()).toEqual([
+          expect.stringMatching(
+            new RegExp(`^s3 cp .*s3://${BUCKET}/runner-tarballs/${TARBALL.replaceAll('.', '\\.')} `),
+          ),
+        ]);
+        expect(result.out).toContain(`fetched s3://${BUCKET}/runner-tarballs/${TARBALL} from the tarball cache`);
+        expect(result.out).toContain(`verified ${TARBALL} sha256=${tarballSha}`);
+        expect(existsSync(join(recordDir, 'run.args'))).toBe(true);
+      });
+
+      it('downloads from github.com when the cache does not hold the tarball', async () => {
+        putParameter(PARAMETER, jitConfig().encoded);
+        const result = await run(cacheEnv());
+        expect(result.code, result.out).toBe(0);
+        expect(s3Calls()).toHaveLength(1);
+        expect(requests).toEqual([`/v${VERSION}/${TARBALL}`]);
+        expect(result.out).toContain(
+          'is not in the tarball cache (or not readable); downloading from github.com instead',
+        );
+      });
+
+      it('refuses a cached tarball whose digest is wrong with exit 4, without falling back or reading the hand-off', async () => {
+        putParameter(PARAMETER, jitConfig().encoded);
+        const tampered = Buffer.concat([tarballBytes, Buffer.from('tampered')]);
+        cacheObject(tampered);
+        const result = await run(cacheEnv({ JR_RUNNER_SHA256_X64: tarballSha }));
+        expect(result.code).toBe(BootstrapExit.checksumMismatch);
+        const line = result.out.split('\n').find((l) => l.includes('checksum mismatch')) ?? '';
+        expect(line).toBe(
+          `jit-runners bootstrap: error: checksum mismatch for runner version ${VERSION} (${TARBALL}): expected sha256 ${tarballSha}, got ${createHash('sha256').update(tampered).digest('hex')}; refusing to run it`,
+        );
+        expect(classifyLogLine(line)?.class).toBe('checksum-mismatch');
+        expect(requests).toEqual([]);
+        expect(existsSync(join(recordDir, 'run.args'))).toBe(false);
+        expect(existsSync(join(ssmDir, 'calls.log'))).toBe(false);
+      });
+
+      it('refuses a bucket name that is not one with the bad-input exit code', async () => {
+        const result = await run(cacheEnv({ JR_RUNNER_CACHE_BUCKET: 'Not A Bucket' }));
+        expect(result.code).toBe(BootstrapExit.badInput);
+        expect(s3Calls()).toEqual([]);
+      });
     });
 
     it('fails with its own exit code when the download fails', async () => {
