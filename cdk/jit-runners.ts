@@ -29,6 +29,7 @@ import { HandlerFunction, type LauncherSet } from './constructs/handler-function
 import { JitConfigParameters } from './constructs/jit-config-parameters.ts';
 import { Monitoring } from './constructs/monitoring.ts';
 import type { RunnerLauncherResources } from './constructs/runner-launcher.ts';
+import { RunnerTarballBucket } from './constructs/runner-tarball-bucket.ts';
 import { STORE_ACCESS, StateTable } from './constructs/state-table.ts';
 import {
   checksummedTarballs,
@@ -154,6 +155,8 @@ export class JitRunners extends Construct {
   readonly functions: Record<'webhook' | 'provisioner' | 'runnerEvents' | 'reconciler', HandlerFunction>;
   readonly functionUrl: lambda.FunctionUrl;
   readonly monitoring: Monitoring;
+  /** The runner tarball cache: the reconciler writes verified tarballs, the runners read them. */
+  readonly tarballCache: RunnerTarballBucket;
   /** The SSM parameter with the pool list, when it did not fit the functions' environment. */
   readonly poolsParameter: ssm.StringParameter | undefined;
 
@@ -204,6 +207,8 @@ export class JitRunners extends Construct {
     );
     this.secrets = new AppSecrets(this, 'Secrets');
     this.handOff = new JitConfigParameters(this, 'JitConfigParameters', { prefix: `/${name}/jit-config` });
+
+    this.tarballCache = new RunnerTarballBucket(this, 'RunnerTarballs');
 
     // ── the runners: one platform per pool ──
     const logRetention = config.logRetentionDays as logs.RetentionDays;
@@ -267,6 +272,8 @@ export class JitRunners extends Construct {
       ...common,
       entry: 'reconciler.ts',
       functionName: `${name}-reconciler`,
+      // The reconciler alone writes the tarball cache (on adopt); the other functions never touch it.
+      environment: { ...environment, [EnvName.runnerTarballBucket]: this.tarballCache.bucket.bucketName },
       description: 'Stuck jobs, orphans, missed deliveries, stale hand-offs',
       timeout: Duration.minutes(5),
     });
@@ -327,6 +334,7 @@ export class JitRunners extends Construct {
       this.handOff.acknowledgeFunctionWildcard(fn.role);
     }
     this.handOff.grantSweep(reconciler.role);
+    this.tarballCache.grantCacheWrite(reconciler.role);
 
     // ── runner-events inputs ──
     for (const runner of this.runners) {
@@ -417,6 +425,7 @@ export class JitRunners extends Construct {
             rootVolumeGiB: config.rootVolumeGiB,
             logGroup,
             handOff: this.handOff,
+            tarballCache: this.tarballCache,
             bootstrapPath: `${RUNNER_DIR}bootstrap.sh`,
             checksumsPath: `${RUNNER_DIR}checksums.json`,
           })
@@ -427,6 +436,7 @@ export class JitRunners extends Construct {
             timeoutMinutes: config.runnerTimeoutMinutes,
             logGroup,
             handOff: this.handOff,
+            tarballCache: this.tarballCache,
           });
     return { name: 'default', launcher, logGroup };
   }
@@ -453,6 +463,7 @@ export class JitRunners extends Construct {
             rootVolumeGiB: pool.rootVolumeGiB,
             logGroup,
             handOff: this.handOff,
+            tarballCache: this.tarballCache,
             bootstrapPath: `${RUNNER_DIR}bootstrap.sh`,
             checksumsPath: `${RUNNER_DIR}checksums.json`,
             ami: pool.ami,
@@ -466,6 +477,7 @@ export class JitRunners extends Construct {
             timeoutMinutes: pool.timeoutMinutes,
             logGroup,
             handOff: this.handOff,
+            tarballCache: this.tarballCache,
             image: pool.image,
             docker: pool.docker,
             vpc: pool.vpc,

@@ -24,6 +24,16 @@ export const GuardRule = {
   logRetentionYear: 'cloudwatch_log_group_retention_period_check',
   /** CT.CLOUDWATCH.PR.3 */
   logGroupKms: 'cloudwatch_log_group_encrypted_check',
+  /** CT.S3.PR.2 */
+  s3AccessLogging: 's3_bucket_logging_enabled_check',
+  /** CT.S3.PR.4 */
+  s3EventNotifications: 's3_event_notifications_enabled_check',
+  /** CT.S3.PR.9 */
+  s3ObjectLock: 's3_bucket_object_lock_enabled_check',
+  /** CT.S3.PR.10 */
+  s3Kms: 's3_bucket_default_encryption_kms_check',
+  /** CT.S3.PR.11 */
+  s3Versioning: 's3_bucket_versioning_enabled_check',
   /** CT.EC2.PR.10 */
   launchTemplateMonitoring: 'ec2_launch_template_monitoring_enabled_check',
 } as const;

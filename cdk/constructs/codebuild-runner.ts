@@ -8,12 +8,14 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import { Asset } from 'aws-cdk-lib/aws-s3-assets';
 import { Construct } from 'constructs';
+import { RunnerEnv } from '../../functions/adapters/aws/runner-env.ts';
 import { EnvName } from '../../functions/config/env-names.ts';
 import type { CuratedCodeBuildImage } from '../pool-props.ts';
 import { assetObjectSource, grantAssetRead } from './grant-asset-read.ts';
 import { type JitConfigParameters, ReaderKey } from './jit-config-parameters.ts';
 import type { RunnerLauncherResources } from './runner-launcher.ts';
 import { addRunnerPolicies, type RunnerPolicy, WORKFLOW_AWS_ENV } from './runner-policies.ts';
+import type { RunnerTarballBucket } from './runner-tarball-bucket.ts';
 
 export const RUNNER_DIR = fileURLToPath(new URL('../../runner/', import.meta.url));
 /** CodeBuild names a build's stream `<prefix>/<build uuid>`; runner-events maps it back to the build. */
@@ -34,6 +36,8 @@ export interface CodeBuildRunnerProps {
   vpc?: { vpcId: string; subnetIds: readonly string[]; securityGroupIds: readonly string[] } | undefined;
   /** Extra permissions for workflows (their jobs then keep the role's credentials). Default none. */
   runnerPolicies?: readonly RunnerPolicy[];
+  /** The fleet's tarball cache: the builds read their tarball there first (JR_RUNNER_CACHE_BUCKET). */
+  tarballCache?: RunnerTarballBucket | undefined;
 }
 
 /** The CodeBuild image of a curated name or an ECR repository, for the architecture and compute type. */
@@ -111,7 +115,12 @@ export class CodeBuildRunner extends Construct implements RunnerLauncherResource
         computeType: props.computeType as codebuild.ComputeType,
         // Privileged only for a pool that asked for Docker: it gives the build root on the host's kernel.
         privileged: docker,
-        ...(policies.length > 0 ? { environmentVariables: { [WORKFLOW_AWS_ENV]: { value: '1' } } } : {}),
+        environmentVariables: {
+          ...(policies.length > 0 ? { [WORKFLOW_AWS_ENV]: { value: '1' } } : {}),
+          ...(props.tarballCache === undefined
+            ? {}
+            : { [RunnerEnv.runnerCacheBucket]: { value: props.tarballCache.bucket.bucketName } }),
+        },
       },
       ...network,
       ...(props.computeType.startsWith('BUILD_LAMBDA_')
@@ -123,6 +132,7 @@ export class CodeBuildRunner extends Construct implements RunnerLauncherResource
       badge: false,
     });
     grantAssetRead(this.runnerRole, source, true);
+    props.tarballCache?.grantTarballRead(this.runnerRole);
     // CodeBuild adds statements for its default log group and report groups to any project role; the
     // runner uses neither, but the wildcards are CDK's, so they are acknowledged with the evidence here.
     const stack = Stack.of(this);

@@ -4,12 +4,13 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import { Asset } from 'aws-cdk-lib/aws-s3-assets';
 import { Construct } from 'constructs';
-import { FLEET_TAG } from '../../functions/adapters/aws/runner-env.ts';
+import { FLEET_TAG, RunnerEnv } from '../../functions/adapters/aws/runner-env.ts';
 import { EnvName } from '../../functions/config/env-names.ts';
 import { grantAssetRead } from './grant-asset-read.ts';
 import { type JitConfigParameters, ReaderKey } from './jit-config-parameters.ts';
 import type { RunnerLauncherResources } from './runner-launcher.ts';
 import { addRunnerPolicies, type RunnerPolicy, WORKFLOW_AWS_ENV } from './runner-policies.ts';
+import type { RunnerTarballBucket } from './runner-tarball-bucket.ts';
 import { grantUnscoped } from './unscoped-statement.ts';
 
 export interface Ec2RunnerProps {
@@ -37,6 +38,8 @@ export interface Ec2RunnerProps {
   docker?: boolean;
   /** Extra permissions for workflows (their jobs then keep the instance credentials). Default none. */
   runnerPolicies?: readonly RunnerPolicy[];
+  /** The fleet's tarball cache: the instances read their tarball there first (JR_RUNNER_CACHE_BUCKET). */
+  tarballCache?: RunnerTarballBucket | undefined;
 }
 
 const RUNNER_LOG_FILE = '/var/log/jit-runners/runner.log';
@@ -115,6 +118,7 @@ export class Ec2Runner extends Construct implements RunnerLauncherResources {
     const checksums = new Asset(this, 'Checksums', { path: props.checksumsPath });
     grantAssetRead(this.runnerRole, bootstrap, false);
     grantAssetRead(this.runnerRole, checksums, false);
+    props.tarballCache?.grantTarballRead(this.runnerRole);
     props.handOff.acknowledgeRunnerWildcard(this.runnerRole);
     Validations.of(this.runnerRole).acknowledge({
       id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:<${Stack.of(this).resolve((props.logGroup.node.defaultChild as CfnElement).logicalId) as string}>:log-stream:${RUNNER_STREAM_PREFIX}i-*]`,
@@ -183,8 +187,10 @@ export class Ec2Runner extends Construct implements RunnerLauncherResources {
       localFile: '/opt/jit-runners/checksums.json',
     });
     const workflowAws = policies.length > 0 ? `${WORKFLOW_AWS_ENV}=1 ` : '';
+    const cache =
+      props.tarballCache === undefined ? '' : `${RunnerEnv.runnerCacheBucket}=${props.tarballCache.bucket.bucketName} `;
     userData.addCommands(
-      `${workflowAws}JR_PLATFORM=ec2 JR_LOG_FILE=${RUNNER_LOG_FILE} JR_RUNNER_DIR=/opt/jit-runners/runner bash /opt/jit-runners/bootstrap.sh || true`,
+      `${workflowAws}${cache}JR_PLATFORM=ec2 JR_LOG_FILE=${RUNNER_LOG_FILE} JR_RUNNER_DIR=/opt/jit-runners/runner bash /opt/jit-runners/bootstrap.sh || true`,
       // Give the agent a moment to ship the last lines before the instance goes away.
       '/opt/aws/amazon-cloudwatch-agent/bin/amazon-cloudwatch-agent-ctl -a stop || true',
     );

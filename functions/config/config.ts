@@ -104,6 +104,8 @@ export interface Config {
     ec2UseSpot: boolean;
     jitConfigParameterPrefix: string;
     jitConfigKmsKeyId: string | undefined;
+    /** The fleet's runner tarball cache bucket (the reconciler's environment only). */
+    runnerTarballBucket: string | undefined;
   };
 }
 
@@ -283,6 +285,7 @@ export function parseConfig(sources: ConfigSources, context: ConfigContext = 'lo
       ec2UseSpot: p.EC2_USE_SPOT === 'true',
       jitConfigParameterPrefix: p.JIT_CONFIG_PARAMETER_PREFIX,
       jitConfigKmsKeyId: p.JIT_CONFIG_KMS_KEY_ID,
+      runnerTarballBucket: p.RUNNER_TARBALL_BUCKET,
     },
   };
 }

@@ -56,6 +56,7 @@ export const EnvName = {
   ec2UseSpot: 'EC2_USE_SPOT',
   jitConfigParameterPrefix: 'JIT_CONFIG_PARAMETER_PREFIX',
   jitConfigKmsKeyId: 'JIT_CONFIG_KMS_KEY_ID',
+  runnerTarballBucket: 'RUNNER_TARBALL_BUCKET',
 } as const;
 
 export type EnvName = (typeof EnvName)[keyof typeof EnvName];

@@ -562,6 +562,14 @@ export const SETTINGS = {
     source: 'stack',
     wiring: true,
   },
+  runnerTarballBucket: {
+    schema: optional(z.string()),
+    default: undefined,
+    range: 'S3 bucket name',
+    doc: "the fleet's runner tarball cache (runner-tarballs/ in it); set on the reconciler only",
+    source: 'stack',
+    wiring: true,
+  },
 } as const satisfies Record<keyof typeof EnvName, SettingSpec>;
 
 export type SettingKey = keyof typeof SETTINGS;

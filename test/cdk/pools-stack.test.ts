@@ -398,7 +398,7 @@ describe('JitRunners embedded in an existing stack', () => {
     template.hasResourceProperties('AWS::CodeBuild::Project', {
       Name: 'Platform-deploy',
       Environment: Match.objectLike({
-        EnvironmentVariables: [{ Name: 'JR_WORKFLOW_AWS', Type: 'PLAINTEXT', Value: '1' }],
+        EnvironmentVariables: Match.arrayWith([{ Name: 'JR_WORKFLOW_AWS', Type: 'PLAINTEXT', Value: '1' }]),
       }),
     });
     template.hasResourceProperties('AWS::Lambda::Function', { FunctionName: 'Platform-webhook' });

@@ -128,6 +128,8 @@ export function templateIam(json: TemplateJson, overrides: Record<string, string
         return `key-${short(id)}`;
       case 'AWS::SNS::Topic':
         return `arn:${PARTITION}:sns:${REGION}:${ACCOUNT}:${named('TopicName') ?? id}`;
+      case 'AWS::S3::Bucket':
+        return named('BucketName') ?? `bucket-${short(id)}`;
       default:
         return `${id}-physical`;
     }
@@ -158,6 +160,8 @@ export function templateIam(json: TemplateJson, overrides: Record<string, string
           return arn('kms', `key/${ref}`);
         case 'AWS::SecretsManager::Secret':
           return ref;
+        case 'AWS::S3::Bucket':
+          return `arn:${PARTITION}:s3:::${ref}`;
         default:
           return arn('unknown', `${r.Type}/${id}`);
       }

@@ -19,6 +19,12 @@ export const RunnerEnv = {
    */
   runnerSha256X64: 'JR_RUNNER_SHA256_X64',
   runnerSha256Arm64: 'JR_RUNNER_SHA256_ARM64',
+  /**
+   * The fleet's tarball cache bucket: the bootstrap copies `runner-tarballs/<tarball>` from it before
+   * trying github.com. Not per launch: the CDK construct sets it on the project (CodeBuild) or in the
+   * user data (EC2).
+   */
+  runnerCacheBucket: 'JR_RUNNER_CACHE_BUCKET',
   /** Regular mode: `config.sh --url`. */
   url: 'JR_URL',
   /** Regular mode: `config.sh --labels` (comma list). */

@@ -16,7 +16,8 @@ export const SHA256_METADATA_KEY = 'sha256';
 /**
  * The two S3 calls the cache makes, with the inputs of `HeadObjectCommand` and `PutObjectCommand` of
  * `@aws-sdk/client-s3`, so that a binding is `client.send(new HeadObjectCommand(input))`. Errors are the
- * SDK's: a missing object answers `name` `NotFound` (or `NoSuchKey`) or HTTP status 404.
+ * SDK's: a missing object answers `name` `NotFound` (or `NoSuchKey`) or HTTP status 404, or 403 to a
+ * caller without `s3:ListBucket`.
  */
 export interface S3ObjectCalls {
   headObject(input: { Bucket: string; Key: string }): Promise<{ Metadata?: Record<string, string> | undefined }>;
@@ -42,10 +43,16 @@ export function runnerTarballKey(version: string, platform: RunnerPlatform): str
   return `${RUNNER_TARBALL_PREFIX}${tarballName(version, platform)}`;
 }
 
-function isNotFound(error: unknown): boolean {
+/**
+ * Whether a HeadObject error means "no such object". Without `s3:ListBucket` (the reconciler has none: it
+ * may only read and write objects under `runner-tarballs/`) S3 answers 403 instead of 404 for a key that
+ * does not exist, so 403 counts as absent too; a real denial then fails the PutObject that follows.
+ */
+function isAbsent(error: unknown): boolean {
   if (typeof error !== 'object' || error === null) return false;
   const { name, $metadata } = error as { name?: unknown; $metadata?: { httpStatusCode?: unknown } };
-  return name === 'NotFound' || name === 'NoSuchKey' || $metadata?.httpStatusCode === 404;
+  const status = $metadata?.httpStatusCode;
+  return name === 'NotFound' || name === 'NoSuchKey' || name === 'Forbidden' || status === 404 || status === 403;
 }
 
 /**
@@ -67,7 +74,7 @@ export function createS3RunnerTarballCache(options: S3RunnerTarballCacheOptions)
       const head = await s3.headObject({ Bucket: bucket, Key: runnerTarballKey(version, platform) });
       return head.Metadata?.[SHA256_METADATA_KEY] ?? '';
     } catch (error) {
-      if (isNotFound(error)) return undefined;
+      if (isAbsent(error)) return undefined;
       throw new TarballUnavailableError(
         `cannot read s3://${bucket}/${runnerTarballKey(version, platform)}: ${String(error)}`,
         { cause: error },

@@ -125,14 +125,24 @@ describe('createS3RunnerTarballCache', () => {
     expect(s3.objects.size).toBe(0);
   });
 
-  it('translates a failed upload and a failed HeadObject other than NotFound into TarballUnavailableError', async () => {
+  it('takes a 403 on HeadObject for a missing object (S3 answers so without s3:ListBucket) and uploads', async () => {
+    s3.headFailure = Object.assign(new Error('Forbidden'), { name: 'Forbidden', $metadata: { httpStatusCode: 403 } });
+    await expect(cache().has('2.331.0', 'linux-x64')).resolves.toBe(false);
+    await cache().ensure('2.331.0', 'linux-x64', SHA, URL);
+    expect(s3.calls.filter(([name]) => name === 'PutObject')).toHaveLength(1);
+  });
+
+  it('translates a failed upload and a failed HeadObject other than absent into TarballUnavailableError', async () => {
     s3.putFailure = Object.assign(new Error('Access Denied'), { name: 'AccessDenied' });
     const put = await cache()
       .ensure('2.331.0', 'linux-x64', SHA, URL)
       .catch((e: unknown) => e);
     expect(put).toBeInstanceOf(TarballUnavailableError);
     expect((put as Error).cause).toBe(s3.putFailure);
-    s3.headFailure = Object.assign(new Error('Forbidden'), { name: 'Forbidden', $metadata: { httpStatusCode: 403 } });
+    s3.headFailure = Object.assign(new Error('internal'), {
+      name: 'InternalError',
+      $metadata: { httpStatusCode: 500 },
+    });
     await expect(cache().has('2.331.0', 'linux-x64')).rejects.toBeInstanceOf(TarballUnavailableError);
   });
 
