@@ -276,6 +276,9 @@ export class JitRunners extends Construct {
       environment: { ...environment, [EnvName.runnerTarballBucket]: this.tarballCache.bucket.bucketName },
       description: 'Stuck jobs, orphans, missed deliveries, stale hand-offs',
       timeout: Duration.minutes(5),
+      // Why 1 GB: on an adoption it holds one runner tarball (about 200 MB) in memory to hash it before the
+      // upload; it runs once a minute, so the cost is small.
+      memorySize: 1024,
     });
     this.functions = { webhook, provisioner, runnerEvents, reconciler };
 

@@ -15,7 +15,7 @@ export const SHA256_METADATA_KEY = 'sha256';
 
 /**
  * The two S3 calls the cache makes, with the inputs of `HeadObjectCommand` and `PutObjectCommand` of
- * `@aws-sdk/client-s3`, so that a binding is `client.send(new HeadObjectCommand(input))`. Errors are the
+ * `@aws-sdk/client-s3` (bound in s3-object-calls.ts: `client.send(new HeadObjectCommand(input))`). Errors are the
  * SDK's: a missing object answers `name` `NotFound` (or `NoSuchKey`) or HTTP status 404, or 403 to a
  * caller without `s3:ListBucket`.
  */
