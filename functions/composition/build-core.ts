@@ -27,6 +27,12 @@ import { createReconcile, type ReconcileSettings } from '../use-cases/reconcile/
 import { createReplaceRobbedJob } from '../use-cases/reconcile/replace-robbed-job.ts';
 import { createTrackRunnerVersion } from '../use-cases/version/track-runner-version.ts';
 
+/** A tarball cache and the platforms it keeps (the reconciler's version step fills it on adoption). */
+export interface RunnerTarballs {
+  cache: RunnerTarballCache;
+  platforms: readonly RunnerPlatform[];
+}
+
 export interface CoreDeps {
   config: Config;
   store: Store;
@@ -56,7 +62,7 @@ export interface CoreDeps {
    * Where the reconciler's version step fetches and verifies an adopted release's tarballs before adopting
    * it, and which packages (use-cases/version/track-runner-version.ts). Absent: nothing is fetched.
    */
-  runnerTarballs?: { cache: RunnerTarballCache; platforms: readonly RunnerPlatform[] };
+  runnerTarballs?: RunnerTarballs;
 }
 
 export interface CoreOverrides {

@@ -15,10 +15,9 @@ import { JitConfigHandoff } from '../adapters/ssm/jit-config-handoff.ts';
 import type { Config } from '../config/config.ts';
 import { EnvName } from '../config/env-names.ts';
 import { ConfigError } from '../domain/errors.ts';
-import { RunnerPlatform } from '../domain/release-checksums.ts';
 import { createLambdaLogger, type LambdaRole } from '../handlers/lambda-logger.ts';
 import { type Logger, systemClock } from '../ports/runtime.ts';
-import { buildCore, type Core } from './build-core.ts';
+import { buildCore, type Core, type RunnerTarballs } from './build-core.ts';
 import { loadLambdaConfig } from './lambda-config.ts';
 import { createLambdaLauncher } from './lambda-launcher.ts';
 
@@ -38,6 +37,11 @@ export interface LambdaCoreOptions {
   /** Whether this function verifies webhooks (only its role may read the webhook secret). */
   readsWebhookSecret: boolean;
   env?: Readonly<Record<string, string | undefined>>;
+  /**
+   * The tarball cache for `RUNNER_TARBALL_BUCKET` (the reconciler's handler passes the S3 one). Passed in,
+   * not imported here: the S3 client then lands in the reconciler's bundle only.
+   */
+  tarballCache?: (bucket: string) => RunnerTarballs;
 }
 
 const METRICS_NAMESPACE_ENV = 'POWERTOOLS_METRICS_NAMESPACE';
@@ -109,9 +113,8 @@ export async function createLambdaCore(options: LambdaCoreOptions): Promise<Lamb
     config,
     store,
     github,
-    ...(config.aws.runnerTarballBucket !== undefined && {
-      runnerTarballs: await s3TarballCache(config.aws.runnerTarballBucket),
-    }),
+    ...(config.aws.runnerTarballBucket !== undefined &&
+      options.tarballCache && { runnerTarballs: options.tarballCache(config.aws.runnerTarballBucket) }),
     launcher: await createLambdaLauncher(config, handoff),
     dispatcher: new LambdaDispatcher({ client: new LambdaClient({}), functionName: provisioner }),
     clock: systemClock,
@@ -124,26 +127,3 @@ export async function createLambdaCore(options: LambdaCoreOptions): Promise<Lamb
 }
 
 export { once } from '../handlers/once.ts';
-
-/**
- * The reconciler's tarball cache in the stack's bucket (`RUNNER_TARBALL_BUCKET`, set for the reconciler
- * only), for both machine types a pool may have. Imported when needed: the S3 client is evaluated only in
- * the function that caches.
- */
-async function s3TarballCache(bucket: string): Promise<NonNullable<Parameters<typeof buildCore>[0]['runnerTarballs']>> {
-  const [{ S3Client }, { s3ObjectCalls }, { createS3RunnerTarballCache }, { createReleaseAssetDownloader }] =
-    await Promise.all([
-      import('@aws-sdk/client-s3'),
-      import('../adapters/s3/s3-object-calls.ts'),
-      import('../adapters/s3/s3-runner-tarball-cache.ts'),
-      import('../adapters/github/release-assets.ts'),
-    ]);
-  return {
-    cache: createS3RunnerTarballCache({
-      bucket,
-      s3: s3ObjectCalls(new S3Client({})),
-      assets: createReleaseAssetDownloader(),
-    }),
-    platforms: [RunnerPlatform.linuxX64, RunnerPlatform.linuxArm64],
-  };
-}

@@ -1,11 +1,14 @@
 import type { Context } from 'aws-lambda';
 import { HANDOFF_LIFETIME_MS } from '../adapters/ssm/jit-config-handoff.ts';
 import { createLambdaCore, once } from '../composition/lambda-core.ts';
+import { s3TarballCache } from '../composition/s3-tarball-cache.ts';
 import type { ReconcileReport } from '../use-cases/reconcile/reconcile.ts';
 import { errorBoundary, safeError } from './error-boundary.ts';
 import { useInvocationContext } from './lambda-logger.ts';
 
-const lambdaCore = once(() => createLambdaCore({ role: 'reconciler', readsWebhookSecret: false }));
+const lambdaCore = once(() =>
+  createLambdaCore({ role: 'reconciler', readsWebhookSecret: false, tarballCache: s3TarballCache }),
+);
 const boundary = errorBoundary('reconciler');
 
 /**
