@@ -1,14 +1,10 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { RunnerPlatform } from '../../domain/release-checksums.ts';
 import type { ReleaseAssetPort } from '../../ports/github.ts';
-import {
-  type RunnerTarballCache,
-  TarballChecksumMismatchError,
-  TarballUnavailableError,
-  tarballName,
-} from '../../ports/runner-tarball-cache.ts';
+import { type RunnerTarballCache, TarballUnavailableError, tarballName } from '../../ports/runner-tarball-cache.ts';
+import { downloadVerified, sharedEnsure } from './verified-tarball.ts';
 
 export interface FsRunnerTarballCacheOptions {
   /** `STATE_DIR/runner-cache`; created on the first write. */
@@ -25,7 +21,6 @@ export interface FsRunnerTarballCacheOptions {
  */
 export function createFsRunnerTarballCache(options: FsRunnerTarballCacheOptions): RunnerTarballCache {
   const { dir, assets } = options;
-  const inFlight = new Map<string, Promise<string>>();
   const path = (version: string, platform: RunnerPlatform) => join(dir, tarballName(version, platform));
   const has = async (version: string, platform: RunnerPlatform) => {
     try {
@@ -43,18 +38,7 @@ export function createFsRunnerTarballCache(options: FsRunnerTarballCacheOptions)
   ): Promise<string> {
     const target = path(version, platform);
     if (await has(version, platform)) return target;
-    let bytes: Uint8Array;
-    try {
-      bytes = await assets.download(url);
-    } catch (error) {
-      throw new TarballUnavailableError(`cannot download ${tarballName(version, platform)}: ${String(error)}`, {
-        cause: error,
-      });
-    }
-    const actual = createHash('sha256').update(bytes).digest('hex');
-    if (actual !== expected.toLowerCase()) {
-      throw new TarballChecksumMismatchError(version, platform, expected.toLowerCase(), actual);
-    }
+    const { bytes } = await downloadVerified(assets, version, platform, expected, url);
     const temporary = join(dir, `.${tarballName(version, platform)}.${randomBytes(6).toString('hex')}.tmp`);
     try {
       await mkdir(dir, { recursive: true });
@@ -72,13 +56,6 @@ export function createFsRunnerTarballCache(options: FsRunnerTarballCacheOptions)
   return {
     path,
     has,
-    ensure(version, platform, expectedSha256, url) {
-      const key = tarballName(version, platform);
-      const running = inFlight.get(key);
-      if (running) return running;
-      const work = fetchAndStore(version, platform, expectedSha256, url).finally(() => inFlight.delete(key));
-      inFlight.set(key, work);
-      return work;
-    },
+    ensure: sharedEnsure(fetchAndStore),
   };
 }

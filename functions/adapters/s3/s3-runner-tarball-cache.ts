@@ -1,12 +1,7 @@
-import { createHash } from 'node:crypto';
 import type { RunnerPlatform } from '../../domain/release-checksums.ts';
 import type { ReleaseAssetPort } from '../../ports/github.ts';
-import {
-  type RunnerTarballCache,
-  TarballChecksumMismatchError,
-  TarballUnavailableError,
-  tarballName,
-} from '../../ports/runner-tarball-cache.ts';
+import { type RunnerTarballCache, TarballUnavailableError, tarballName } from '../../ports/runner-tarball-cache.ts';
+import { downloadVerified, sharedEnsure } from '../runner-cache/verified-tarball.ts';
 
 /** Where the tarballs live in the fleet's bucket; the runner roles may read only under it. */
 export const RUNNER_TARBALL_PREFIX = 'runner-tarballs/';
@@ -65,7 +60,6 @@ function isAbsent(error: unknown): boolean {
  */
 export function createS3RunnerTarballCache(options: S3RunnerTarballCacheOptions): RunnerTarballCache {
   const { bucket, s3, assets } = options;
-  const inFlight = new Map<string, Promise<string>>();
   const path = (version: string, platform: RunnerPlatform) => `s3://${bucket}/${runnerTarballKey(version, platform)}`;
 
   /** The stored object's `sha256` metadata ('' when it has none), or undefined when there is no object. */
@@ -90,17 +84,8 @@ export function createS3RunnerTarballCache(options: S3RunnerTarballCacheOptions)
   ): Promise<string> {
     const expected = expectedSha256.toLowerCase();
     if ((await stored(version, platform)) === expected) return path(version, platform);
-    let bytes: Uint8Array;
-    try {
-      bytes = await assets.download(url);
-    } catch (error) {
-      throw new TarballUnavailableError(`cannot download ${tarballName(version, platform)}: ${String(error)}`, {
-        cause: error,
-      });
-    }
-    const digest = createHash('sha256').update(bytes).digest();
+    const { bytes, digest } = await downloadVerified(assets, version, platform, expected, url);
     const actual = digest.toString('hex');
-    if (actual !== expected) throw new TarballChecksumMismatchError(version, platform, expected, actual);
     try {
       await s3.putObject({
         Bucket: bucket,
@@ -124,13 +109,6 @@ export function createS3RunnerTarballCache(options: S3RunnerTarballCacheOptions)
     async has(version, platform) {
       return (await stored(version, platform)) !== undefined;
     },
-    ensure(version, platform, expectedSha256, url) {
-      const key = tarballName(version, platform);
-      const running = inFlight.get(key);
-      if (running) return running;
-      const work = fetchAndStore(version, platform, expectedSha256, url).finally(() => inFlight.delete(key));
-      inFlight.set(key, work);
-      return work;
-    },
+    ensure: sharedEnsure(fetchAndStore),
   };
 }
