@@ -4,11 +4,8 @@ import { versionPolicySettings } from '../../functions/config/config.ts';
 import type { RunnerRelease } from '../../functions/domain/release-checksums.ts';
 import type { VersionRecordState } from '../../functions/domain/version-record.ts';
 import type { ListedRunnerRelease } from '../../functions/ports/github.ts';
-import {
-  buildVersionStatus,
-  listedToRunnerRelease,
-  type VersionStatus,
-} from '../../functions/use-cases/admin/version-status.ts';
+import { buildVersionStatus, type VersionStatus } from '../../functions/use-cases/admin/version-status.ts';
+import { listedToRunnerRelease } from '../../functions/use-cases/version/policy-releases.ts';
 import {
   CALM_RELEASES,
   DAY,

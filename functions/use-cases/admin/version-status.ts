@@ -1,11 +1,12 @@
 import { type Config, versionPolicySettings } from '../../config/config.ts';
-import { type RunnerRelease, toRunnerRelease } from '../../domain/release-checksums.ts';
+import type { RunnerRelease } from '../../domain/release-checksums.ts';
 import { CANARY_PERIOD_MS } from '../../domain/version-canary.ts';
 import { decideRunnerVersion, type VersionMode, type VersionPolicySettings } from '../../domain/version-policy.ts';
 import type { VersionRecord } from '../../domain/version-record.ts';
-import type { GitHubPort, ListedRunnerRelease } from '../../ports/github.ts';
+import type { GitHubPort } from '../../ports/github.ts';
 import type { Clock } from '../../ports/runtime.ts';
 import { type Store, VersionRecordCorruptError } from '../../ports/store.ts';
+import { policyReleases } from '../version/policy-releases.ts';
 
 /**
  * What `jit-runners version status` shows (`GET /admin/version`): the stored version record, the policy's
@@ -153,17 +154,6 @@ function decisionReason(decision: ReturnType<typeof decideRunnerVersion>): strin
   return decision.kind === 'pinned' ? `pinned ${decision.version}` : decision.reason;
 }
 
-/** A listed release as the policy reads it; undefined when its tag is not an exact version. */
-export function listedToRunnerRelease(listed: ListedRunnerRelease): RunnerRelease | undefined {
-  return toRunnerRelease({
-    tag_name: listed.tagName,
-    published_at: listed.publishedAt === undefined ? null : iso(listed.publishedAt),
-    prerelease: listed.prerelease,
-    draft: listed.draft,
-    body: listed.body,
-  });
-}
-
 export interface VersionStatusDeps {
   readonly config: Pick<Config, 'runner' | 'versionTracking' | 'pools'>;
   readonly store: Pick<Store, 'versions'>;
@@ -189,7 +179,7 @@ export async function readVersionStatus(deps: VersionStatusDeps): Promise<Versio
       const listed = await deps.github.listRunnerReleases({ url: releasesUrl });
       releases = {
         ok: true,
-        list: listed.map(listedToRunnerRelease).filter((r): r is RunnerRelease => r !== undefined),
+        list: policyReleases(listed),
       };
     } catch (error) {
       releases = { ok: false, reason: error instanceof Error ? error.message : String(error) };

@@ -12,7 +12,7 @@ import {
 } from '../../ports/runner-tarball-cache.ts';
 import type { Logger, Metrics } from '../../ports/runtime.ts';
 import { ConditionFailedError, type Store } from '../../ports/store.ts';
-import { listedToRunnerRelease } from '../admin/version-status.ts';
+import { policyReleases } from './policy-releases.ts';
 
 export interface TrackRunnerVersionDeps {
   config: Pick<Config, 'runner' | 'versionTracking' | 'pools'>;
@@ -68,7 +68,7 @@ export function createTrackRunnerVersion(deps: TrackRunnerVersionDeps) {
   async function releases(now: number): Promise<RunnerRelease[]> {
     if (listed && now - listed.at < ttl) return listed.releases;
     const answer = await github.listRunnerReleases({ url: config.versionTracking.releasesUrl });
-    const parsed = answer.map(listedToRunnerRelease).filter((r): r is RunnerRelease => r !== undefined);
+    const parsed = policyReleases(answer);
     listed = { at: now, releases: parsed, assets: new Map(answer.map((r) => [r.version, r.assets])) };
     return parsed;
   }
