@@ -1,5 +1,6 @@
 import { FailureClass } from './failure-class.ts';
 import type { JobEvent } from './job.ts';
+import { parseFailureNote, parseLaunchNote } from './job-notes.ts';
 import type { VersionHealth } from './version-canary.ts';
 
 /**
@@ -12,9 +13,6 @@ export interface VersionPair {
   readonly canary: string;
   readonly current: string;
 }
-
-const LAUNCH = /^runner (\S+) \(id \d+, v(\d+\.\d+\.\d+)\)/;
-const FAILURE = /^(\S+)(?: \([^)]*\))? on runner (\S+?):/;
 
 const empty = (): { jobs: number; versionFailures: number; startTimeouts: number; checksumFailures: number } => ({
   jobs: 0,
@@ -39,16 +37,16 @@ export function versionHealthOf(
     const launchedOn = new Set<string>();
     for (const event of history) {
       if (event.at < since) continue;
-      const launch = LAUNCH.exec(event.note);
+      const launch = parseLaunchNote(event.note);
       if (launch) {
-        const [, runner, version] = launch as unknown as [string, string, string];
+        const { runnerName: runner, version } = launch;
         versionOf.set(runner, version);
         if (health[version]) launchedOn.add(version);
         continue;
       }
-      const failure = FAILURE.exec(event.note);
+      const failure = parseFailureNote(event.note);
       if (!failure) continue;
-      const [, failureClass, runner] = failure as unknown as [string, string, string];
+      const { failureClass, runnerName: runner } = failure;
       const counts = health[versionOf.get(runner) ?? ''];
       if (!counts) continue;
       if (failureClass === FailureClass.versionDeprecated) counts.versionFailures += 1;

@@ -4,6 +4,7 @@ import type { Classification } from '../../domain/classify-failure.ts';
 import { FailureClass } from '../../domain/failure-class.ts';
 import { type ActionKind, decide, decideRunnerEnded, type FailureAction } from '../../domain/failure-policy.ts';
 import type { Job } from '../../domain/job.ts';
+import { failureNote } from '../../domain/job-notes.ts';
 import { JobStatus } from '../../domain/job-status.ts';
 import { poolForJob } from '../../domain/runner-pool.ts';
 import { RunnerState } from '../../domain/runner-record.ts';
@@ -202,7 +203,7 @@ export function createRunnerFailureActions(deps: RunnerFailureDeps) {
 
   function note(failure: RunnerFailure, action: FailureAction): string {
     const c = failure.classification;
-    return `${c.class} (${c.signature}) on runner ${failure.runnerName}: ${c.detail} → ${describe(action)}`;
+    return failureNote(c.class, c.signature, failure.runnerName, `${c.detail} → ${describe(action)}`);
   }
 
   async function nextAttempt(failure: RunnerFailure, action: FailureAction, now: number): Promise<ActOutcome> {
@@ -286,7 +287,7 @@ export function createRunnerFailureActions(deps: RunnerFailureDeps) {
         remove: ['leaseOwner', 'leaseExpiresAt', 'notBefore'],
         event: {
           status: JobStatus.failed,
-          note: `${classification.class} on runner ${failure.runnerName}: ${action.reason}`,
+          note: failureNote(classification.class, undefined, failure.runnerName, action.reason),
         },
       },
       now,

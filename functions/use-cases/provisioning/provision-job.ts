@@ -4,6 +4,7 @@ import { FailureClass } from '../../domain/failure-class.ts';
 import { decideProvisionFailure } from '../../domain/failure-policy.ts';
 import type { Job } from '../../domain/job.ts';
 import { giveUpReason, JobStep, spentBudget } from '../../domain/job-budget.ts';
+import { launchNote } from '../../domain/job-notes.ts';
 import { isTerminal, JobStatus } from '../../domain/job-status.ts';
 import { runnerName } from '../../domain/runner-name.ts';
 import { poolForJob, poolNameOf, type RunnerPool } from '../../domain/runner-pool.ts';
@@ -597,7 +598,7 @@ export function createProvisionJob(deps: ProvisionDeps) {
         await markLaunched(
           job,
           { runnerName: name, runnerId: jit.runnerId, launchId, runnerVersion: version },
-          `runner ${name} (id ${jit.runnerId}, v${version}) launch ${launchId}${reusing ? ` (reusing runner name ${name} of an interrupted attempt: GitHub had no runner of that name and the job queued)` : ''}`,
+          `${launchNote(name, jit.runnerId, version, launchId)}${reusing ? ` (reusing runner name ${name} of an interrupted attempt: GitHub had no runner of that name and the job queued)` : ''}`,
         );
         break;
       } catch (error) {
