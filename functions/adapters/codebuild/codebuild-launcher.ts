@@ -89,7 +89,7 @@ export class CodeBuildLauncher implements RunnerLauncher {
     // A retried StartBuild (same idempotency token) answers with the first try's build, which was told
     // the first try's name: write that one (ParameterAlreadyExists then means the first try wrote it).
     const told = build.environment?.environmentVariables?.find((v) => v.name === RunnerEnv.parameter)?.value;
-    const parameter = told !== undefined && this.#handoff.owns(told) ? told : planned;
+    const parameter = this.#handoff.nameToWrite(told, planned);
     try {
       if (!build.arn) throw new LaunchTransientError('codebuild:StartBuild answered without a build ARN');
       await this.#handoff.write(parameter, secret, build.arn, runnerName);

@@ -109,7 +109,7 @@ export class Ec2Launcher implements RunnerLauncher {
     // The instance was told its parameter name in a tag: write that one (for an instance of an earlier
     // try it is that try's name, and ParameterAlreadyExists then means that try wrote it).
     const told = launched.instance.Tags?.find((t) => t.Key === RunnerEnv.parameter)?.Value;
-    const parameter = told !== undefined && this.#o.handoff.owns(told) ? told : launched.planned;
+    const parameter = this.#o.handoff.nameToWrite(told, launched.planned);
     try {
       if (!parameter) throw new LaunchTransientError(`instance ${instanceId} carries no hand-off name`);
       const arn = await this.#instanceArn(instanceId, launched.ownerId);

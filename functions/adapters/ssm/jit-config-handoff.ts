@@ -105,6 +105,15 @@ export class JitConfigHandoff {
   }
 
   /**
+   * The name to write after a launch: the one the build or instance was told (`told`, read back from it),
+   * when it is a hand-off of ours, else the one planned for this try. Why: a retried launch answers with
+   * the first try's build or instance, which waits for the first try's name.
+   */
+  nameToWrite<P extends string | undefined>(told: string | undefined, planned: P): string | P {
+    return told !== undefined && this.owns(told) ? told : planned;
+  }
+
+  /**
    * Writes the hand-off under `name`, readable only by `readerArn` (the launched instance or build).
    * Never overwrites: the name is unguessable and written once. `ParameterAlreadyExists` is success:
    * a retried launch of the same runner returns the build or instance of the first try (idempotency
