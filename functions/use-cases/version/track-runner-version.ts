@@ -118,9 +118,7 @@ export function createTrackRunnerVersion(deps: TrackRunnerVersionDeps) {
     const record = await store.versions.get();
     const state = record ? versionRecordState(record) : undefined;
     const list = await releases(now);
-    let health:
-      | { canary: ReturnType<typeof versionHealthOf>['canary']; current: ReturnType<typeof versionHealthOf>['current'] }
-      | undefined;
+    let health: ReturnType<typeof versionHealthOf> | undefined;
     if (state?.canary) {
       const since = state.canary.since;
       const [open, ended] = await Promise.all([
