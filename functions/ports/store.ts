@@ -114,6 +114,8 @@ export interface BaselineRepository {
 
 export interface BreakerRepository {
   get(scopeKey: string): Promise<Breaker | undefined>;
+  /** Every breaker ever written (closed ones too), least recently changed first. */
+  list(): Promise<Breaker[]>;
   /** Same version semantics as {@link BaselineRepository.put}. */
   put(breaker: Omit<Breaker, 'version' | 'updatedAt'>, expectVersion: number, now: number): Promise<Breaker>;
 }

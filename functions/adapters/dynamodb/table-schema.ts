@@ -112,14 +112,19 @@ export function listShard(id: string | number): number {
   return (hash >>> 0) % LIST_SHARDS;
 }
 
-/** The `gsi1pk` value of `list` for the item with this id (baselines: the bare list name, unsharded). */
+/** The `gsi1pk` value of `list` for the item with this id (baselines, breakers: the bare list name, unsharded). */
 export function listKey(list: ListName, id: string | number): string {
-  return list === ListName.baselines ? list : `${list}#${listShard(id)}`;
+  return isUnsharded(list) ? list : `${list}#${listShard(id)}`;
+}
+
+/** Baselines and breakers are few (one per served scope) and change rarely: one unsharded key each. */
+function isUnsharded(list: ListName): boolean {
+  return list === ListName.baselines || list === ListName.breakers;
 }
 
 /** Every `gsi1pk` value a reader of `list` queries: its shards, then the older layout's bare key. */
 export function listKeys(list: ListName): string[] {
-  if (list === ListName.baselines) return [list];
+  if (isUnsharded(list)) return [list];
   return [...Array.from({ length: LIST_SHARDS }, (_, shard) => `${list}#${shard}`), list];
 }
 
@@ -128,6 +133,7 @@ export const ListName = {
   openJobs: 'JOB_OPEN',
   endedJobs: 'JOB_ENDED',
   baselines: 'BASELINE',
+  breakers: 'BREAKER',
   activeRunners: 'RUNNER_ACTIVE',
 } as const;
 export type ListName = (typeof ListName)[keyof typeof ListName];

@@ -226,6 +226,17 @@ export function createMemoryStore(): MemoryStore {
         const breaker = breakers.get(scopeKey);
         return breaker ? copy(breaker) : undefined;
       },
+      async list() {
+        await enter('breakers.list');
+        return [...breakers.values()]
+          .sort(
+            byThenKey(
+              (b) => b.updatedAt,
+              (b) => b.scopeKey,
+            ),
+          )
+          .map(copy);
+      },
       async put(breaker, expectVersion, now) {
         await enter('breakers.put');
         return putVersioned(breakers, `breaker ${breaker.scopeKey}`, breaker.scopeKey, breaker, expectVersion, now);

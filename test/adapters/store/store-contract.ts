@@ -667,6 +667,20 @@ export function describeStoreContract(implementation: string, makeStore: StoreFa
       await expect(store.breakers.put(breaker, 1, T0 + 10)).rejects.toBeInstanceOf(ConditionFailedError);
       expect(await store.breakers.get('octo-org')).toEqual(closed);
     });
+
+    it('lists every breaker written, least recently changed first, closed ones included', async () => {
+      const store = await makeStore();
+      expect(await store.breakers.list()).toEqual([]);
+      const open = { consecutiveFailures: 3, opens: 1, openUntil: T0 + 5000, reason: 'breaker open' };
+      await store.breakers.put({ scopeKey: 'b/two', ...open }, 0, T0 + 2);
+      await store.breakers.put({ scopeKey: 'a/one', consecutiveFailures: 0, opens: 0, openUntil: 0 }, 0, T0 + 1);
+      await store.breakers.put({ scopeKey: 'b/two', ...open, opens: 2 }, 1, T0 + 3);
+      const listed = await store.breakers.list();
+      expect(listed.map((b) => [b.scopeKey, b.version, b.opens])).toEqual([
+        ['a/one', 1, 0],
+        ['b/two', 2, 2],
+      ]);
+    });
   });
 
   describe(`${implementation}: runners`, () => {
