@@ -19,6 +19,15 @@ export interface Job {
   installationId: number;
   labels: string[];
   /**
+   * The commit the job runs on (`workflow_job.head_sha`): where a failure check run is posted
+   * (docs/design.md "Failures on GitHub"). Absent on items recorded before it was kept.
+   */
+  headSha?: string;
+  /** The job's name in its workflow (`workflow_job.name`), for people; absent on older items. */
+  jobName?: string;
+  /** The workflow's name (`workflow_job.workflow_name`), for people; absent on older items or when GitHub gives none. */
+  workflowName?: string;
+  /**
    * Name of the pool that serves the job, chosen by its labels when it was recorded (docs/design.md
    * "Configuration", Pools). Absent on items recorded before pools existed: those read as `default`
    * (see `poolNameOf`).
@@ -61,6 +70,11 @@ export interface Job {
    */
   interruptedAttempt?: number;
   /**
+   * When the failure check run of this failed job was claimed (the job's own version-checked write, before
+   * the post): at most one per failure (docs/design.md "Failures on GitHub").
+   */
+  failureCheckRunAt?: number;
+  /**
    * Its place in its pool's backlog rotation while `waiting-capacity` (see `turnFor`); kept afterwards
    * for `job show`.
    */
@@ -84,5 +98,15 @@ export interface Job {
 /** What the webhook knows about a queued job when it first records it. */
 export type NewJob = Pick<
   Job,
-  'jobId' | 'runId' | 'owner' | 'repo' | 'scopeKey' | 'installationId' | 'labels' | 'pool'
+  | 'jobId'
+  | 'runId'
+  | 'owner'
+  | 'repo'
+  | 'scopeKey'
+  | 'installationId'
+  | 'labels'
+  | 'pool'
+  | 'headSha'
+  | 'jobName'
+  | 'workflowName'
 >;

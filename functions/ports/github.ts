@@ -53,6 +53,12 @@ export interface WorkflowRunJob {
   labels: string[];
   /** ISO time the job was created (queued). */
   createdAt: string;
+  /** The commit the job runs on (`head_sha`). */
+  headSha?: string;
+  /** The job's name (`name`). */
+  name?: string;
+  /** The workflow's name (`workflow_name`; null on some jobs). */
+  workflowName?: string;
 }
 
 /** One page of a list; `more` says whether another page exists. */
@@ -123,6 +129,32 @@ export interface ListRunnerReleasesOptions {
    */
   installationId?: number;
 }
+
+/**
+ * `POST /repos/{owner}/{repo}/check-runs` body, as GitHub spells it (the fields this project sends; see
+ * `FailureCheckRun` in domain/failure-advice.ts).
+ */
+export interface CheckRunRequest {
+  name: string;
+  head_sha: string;
+  status: 'completed';
+  conclusion: 'failure';
+  completed_at: string;
+  details_url?: string;
+  external_id?: string;
+  output: { title: string; summary: string; text?: string };
+}
+
+export interface CreatedCheckRun {
+  id: number;
+  htmlUrl: string | undefined;
+}
+
+/**
+ * Permissions granted to an installation, as GitHub names them (`checks: 'write'`, `actions: 'read'`, …),
+ * from the installation token's own answer.
+ */
+export type InstallationPermissions = Readonly<Record<string, string>>;
 
 // ───────────── errors ─────────────
 
@@ -242,6 +274,21 @@ export interface GitHubPort {
    * configured GHES/mirror address). A body that is not a list of releases is a {@link GitHubResponseError}.
    */
   listRunnerReleases(options: ListRunnerReleasesOptions): Promise<ListedRunnerRelease[]>;
+  /**
+   * The permissions of an installation's token (`permissions` of `POST /app/installations/{id}/access_tokens`,
+   * which the client mints anyway: no extra request while a token is cached).
+   */
+  installationPermissions(installationId: number): Promise<InstallationPermissions>;
+  /**
+   * `POST /repos/{owner}/{repo}/check-runs` (installation token; needs the `checks: write` permission, else
+   * GitHub answers 403 "Resource not accessible by integration").
+   */
+  createCheckRun(
+    installationId: number,
+    owner: string,
+    repo: string,
+    checkRun: CheckRunRequest,
+  ): Promise<CreatedCheckRun>;
 }
 
 /**

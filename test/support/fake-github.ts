@@ -1,10 +1,13 @@
 import { type Scope, scopeKey } from '../../functions/domain/scope.ts';
 import {
+  type CheckRunRequest,
+  type CreatedCheckRun,
   type GitHubPort,
   GitHubRequestError,
   type GitHubRunner,
   type GitHubTarget,
   type HookDelivery,
+  type InstallationPermissions,
   type JitConfig,
   type ListedRunnerRelease,
   type ListRunnerReleasesOptions,
@@ -188,6 +191,39 @@ export class FakeGitHub implements GitHubPort {
     this.take('listRunnerReleases');
     this.releaseRequests.push({ ...options });
     return this.runnerReleases.slice(0, options.perPage ?? 30).map((r) => ({ ...r, assets: [...r.assets] }));
+  }
+
+  /** Permissions of every installation's token (set per spec); default: what the App manifest asks for. */
+  permissions: InstallationPermissions = {
+    actions: 'read',
+    administration: 'write',
+    metadata: 'read',
+    organization_self_hosted_runners: 'write',
+  };
+  async installationPermissions(installationId: number): Promise<InstallationPermissions> {
+    this.take('installationPermissions', { installationId, scope: { kind: 'org', org: '-' } });
+    return { ...this.permissions };
+  }
+
+  /** Check runs posted, oldest first, as GitHub received them. */
+  readonly checkRuns: { installationId: number; owner: string; repo: string; body: CheckRunRequest }[] = [];
+  async createCheckRun(
+    installationId: number,
+    owner: string,
+    repo: string,
+    checkRun: CheckRunRequest,
+  ): Promise<CreatedCheckRun> {
+    this.take('createCheckRun', { installationId, scope: { kind: 'repo', owner, repo } });
+    if (this.permissions.checks !== 'write') {
+      throw apiError(
+        403,
+        '{"message":"Resource not accessible by integration"}',
+        'POST /repos/{owner}/{repo}/check-runs',
+      );
+    }
+    this.checkRuns.push({ installationId, owner, repo, body: structuredClone(checkRun) });
+    const id = this.nextId++;
+    return { id, htmlUrl: `https://github.com/${owner}/${repo}/runs/${id}` };
   }
 }
 

@@ -530,6 +530,9 @@ export function createGitHubClient(options: GitHubClientOptions): GitHubPort {
           status: WorkflowJobState['status'];
           labels: string[];
           created_at: string;
+          head_sha?: string;
+          name?: string;
+          workflow_name?: string | null;
         }[];
       }>(
         forInstallation(installationId),
@@ -544,6 +547,9 @@ export function createGitHubClient(options: GitHubClientOptions): GitHubPort {
           status: job.status,
           labels: job.labels,
           createdAt: job.created_at,
+          ...(typeof job.head_sha === 'string' && { headSha: job.head_sha }),
+          ...(typeof job.name === 'string' && { name: job.name }),
+          ...(typeof job.workflow_name === 'string' && { workflowName: job.workflow_name }),
         })),
         more: data.jobs.length > 0 && request.page * PAGE_SIZE < data.total_count,
       };
@@ -618,6 +624,30 @@ export function createGitHubClient(options: GitHubClientOptions): GitHubPort {
         undefined,
       );
       return parseRunnerReleases(data, status, `GET ${path.replace(/\?.*$/, '')}`);
+    },
+
+    async installationPermissions(installationId) {
+      // auth-app keeps the token's answer (permissions included) with the cached token: a mint only when
+      // none is cached, and then the same request any installation call would make.
+      const endpoint = 'POST /app/installations/{installation_id}/access_tokens';
+      try {
+        const auth = (await forInstallation(installationId).auth({ type: 'installation' })) as {
+          permissions?: Record<string, string>;
+        };
+        return { ...(auth.permissions ?? {}) };
+      } catch (error) {
+        throw toGitHubError(error, endpoint, undefined);
+      }
+    },
+
+    async createCheckRun(installationId, owner, repo, checkRun) {
+      const { data } = await send<{ id: number; html_url?: string | null }>(
+        forInstallation(installationId),
+        'POST /repos/{owner}/{repo}/check-runs',
+        { owner, repo, ...checkRun },
+        `${owner}/${repo}`.toLowerCase(),
+      );
+      return { id: data.id, htmlUrl: data.html_url ?? undefined };
     },
   };
 }

@@ -166,5 +166,13 @@ export function rateLimitedGitHub(inner: GitHubPort, options: RateLimitedGitHubO
       );
       return inner.listRunnerReleases(request);
     },
+    async installationPermissions(installationId) {
+      await take(installation(installationId), 'POST /app/installations/{installation_id}/access_tokens');
+      return inner.installationPermissions(installationId);
+    },
+    async createCheckRun(installationId, owner, repo, checkRun) {
+      await take(installation(installationId), 'POST /repos/{owner}/{repo}/check-runs');
+      return inner.createCheckRun(installationId, owner, repo, checkRun);
+    },
   };
 }

@@ -36,5 +36,7 @@ export function rotatingKeyGitHub(
     redeliver: via('redeliver'),
     findInstallation: via('findInstallation'),
     listRunnerReleases: via('listRunnerReleases'),
+    installationPermissions: via('installationPermissions'),
+    createCheckRun: via('createCheckRun'),
   };
 }
