@@ -20,6 +20,8 @@ import { DEFAULT_RUNNER_RELEASES_URL, type GitHubPort } from '../ports/github.ts
 import type { RunnerLauncher } from '../ports/launcher.ts';
 import { type Clock, type Logger, type Metrics, noopMetrics, systemClock } from '../ports/runtime.ts';
 import type { Store } from '../ports/store.ts';
+import { answerFleetApi } from '../use-cases/admin/fleet-api.ts';
+import { createFleetView } from '../use-cases/admin/fleet-view.ts';
 import { answerVersionStatus } from '../use-cases/admin/version-status.ts';
 import { buildCore, type Core } from './build-core.ts';
 
@@ -245,6 +247,7 @@ export async function startLocalApp(options: LocalAppOptions): Promise<LocalApp>
 
     // ── HTTP ──
     const host = options.host ?? '127.0.0.1';
+    const fleet = createFleetView({ config, store, clock });
     const server = await startLocalHttpServer(
       {
         webhook: theCore.acceptWebhook,
@@ -261,6 +264,7 @@ export async function startLocalApp(options: LocalAppOptions): Promise<LocalApp>
             clock,
             releasesUrl,
           }),
+        api: (path, query) => answerFleetApi(fleet, path, query, clock.now()),
       },
       { port: config.local.port, host, logger },
     );

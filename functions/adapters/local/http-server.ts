@@ -14,7 +14,16 @@ export interface LocalRoutes {
   ensureBaseline?: (scope: string) => Promise<{ status: number; body: unknown }>;
   /** Read-only runner version status for `jit-runners version status` (`GET /admin/version`). */
   version?: () => Promise<{ status: number; body: unknown }>;
+  /**
+   * The read-only fleet API (`GET /api/…`, JSON): undefined for a path it does not serve. Loopback only,
+   * like the admin routes: it names repositories and runners.
+   */
+  api?: (path: string, query: URLSearchParams) => Promise<{ status: number; body: unknown } | undefined>;
+  /** Pages served as they are (`GET /` and its assets): undefined for a path that is not one. Loopback only. */
+  page?: (path: string) => Promise<{ contentType: string; body: string } | undefined>;
 }
+
+const LOOPBACK = ['127.0.0.1', '::1', '::ffff:127.0.0.1'];
 
 export interface LocalHttpServer {
   url: string;
@@ -79,11 +88,30 @@ export async function startLocalHttpServer(
         return job ? send(res, 200, job) : send(res, 404, { message: 'no such job' });
       }
       if (req.method === 'GET' && url.pathname === '/jobs' && routes.jobs) return send(res, 200, await routes.jobs());
+      const loopback = LOOPBACK.includes(req.socket.remoteAddress ?? '');
+      if (url.pathname.startsWith('/api/') && routes.api) {
+        if (!loopback) return send(res, 403, { message: 'loopback only' });
+        if (req.method !== 'GET') return send(res, 405, { message: 'use GET' });
+        const answer = await routes.api(url.pathname, url.searchParams);
+        if (answer) return send(res, answer.status, answer.body);
+        return send(res, 404, { message: 'not found' });
+      }
+      if (req.method === 'GET' && routes.page) {
+        const page = await routes.page(url.pathname);
+        if (page) {
+          if (!loopback) return send(res, 403, { message: 'loopback only' });
+          res.writeHead(200, {
+            'content-type': page.contentType,
+            'content-length': Buffer.byteLength(page.body),
+            'cache-control': 'no-store',
+            'x-content-type-options': 'nosniff',
+          });
+          return res.end(page.body);
+        }
+      }
       if (url.pathname.startsWith('/admin/')) {
         // Admin routes act on GitHub with the App's identity: only this machine may call them.
-        const remote = req.socket.remoteAddress ?? '';
-        if (!['127.0.0.1', '::1', '::ffff:127.0.0.1'].includes(remote))
-          return send(res, 403, { message: 'loopback only' });
+        if (!loopback) return send(res, 403, { message: 'loopback only' });
         if (req.method === 'GET' && url.pathname === '/admin/baselines' && routes.baselines) {
           return send(res, 200, await routes.baselines());
         }

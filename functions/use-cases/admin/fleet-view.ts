@@ -1,0 +1,320 @@
+import type { Config } from '../../config/config.ts';
+import type { Baseline } from '../../domain/baseline.ts';
+import { isOpen, openRemainingMs } from '../../domain/breaker-policy.ts';
+import type { Job } from '../../domain/job.ts';
+import { type JobFilter, matchesJobFilter, newestFirst } from '../../domain/job-filter.ts';
+import { isTerminal, JobStatus } from '../../domain/job-status.ts';
+import { slotsInUse } from '../../domain/pool-capacity.ts';
+import { poolNameOf } from '../../domain/runner-pool.ts';
+import type { RunnerRecord } from '../../domain/runner-record.ts';
+import type { Clock } from '../../ports/runtime.ts';
+import { type Store, VersionRecordCorruptError } from '../../ports/store.ts';
+
+// The read model behind `jit-runners status|jobs|runners|baseline list`, the local status page and its
+// `/api/…` paths: the same views whether they are read through the local server or straight from a deployed
+// stack's table. Every time is ISO 8601 (UTC); field names are part of the documented JSON (README, "Operate").
+
+export interface JobEventView {
+  at: string;
+  status: JobStatus;
+  note: string;
+}
+
+export interface JobView {
+  jobId: number;
+  /** `owner/repo`. */
+  repo: string;
+  pool: string;
+  status: JobStatus;
+  labels: string[];
+  attempt: number;
+  heals: number;
+  thefts: number;
+  runnerName?: string;
+  runnerVersion?: string;
+  ranOn?: string;
+  failureClass?: string;
+  reason?: string;
+  createdAt: string;
+  updatedAt: string;
+  /** Recorded → launch request accepted, when it launched. */
+  launchedAfterMs?: number;
+  history: JobEventView[];
+}
+
+export interface PoolView {
+  name: string;
+  labels: string[];
+  launcher: string;
+  /** Absent: no cap. */
+  maxRunners?: number;
+  /** Slots held: runners alive or about to be. */
+  inUse: number;
+  /** Jobs waiting for room (`waiting-capacity`). */
+  backlog: number;
+  /** Open jobs of the pool, whatever their state. */
+  openJobs: number;
+}
+
+export interface RunnerView {
+  name: string;
+  kind: string;
+  state: string;
+  scope: string;
+  version: string;
+  jobId?: number;
+  tookJobId?: number;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface BaselineView {
+  scope: string;
+  state: string;
+  method?: string;
+  runnerName?: string;
+  verifiedOnlineAt?: string;
+  workarounds: number;
+  reason?: string;
+  updatedAt: string;
+}
+
+export interface BreakerView {
+  scope: string;
+  open: boolean;
+  /** While open: when provisioning for the scope resumes. */
+  openUntil?: string;
+  openRemainingMs?: number;
+  consecutiveFailures: number;
+  opens: number;
+  reason?: string;
+  updatedAt: string;
+}
+
+export interface VersionSummaryView {
+  /** The fleet's version: the adopted one, or the configured start/pin when none was adopted. */
+  current: string;
+  source: 'adopted' | 'configured';
+  previous?: string;
+  canary?: { version: string; since: string };
+  bad: { version: string; reason: string }[];
+  /** Set when the stored record cannot be read (a person must fix it; `jit-runners version status`). */
+  error?: string;
+}
+
+export interface FleetStatus {
+  generatedAt: string;
+  pools: PoolView[];
+  /** Open jobs by status (every status present, zeros included), and jobs that ended in the window. */
+  jobs: { open: number; byStatus: Record<JobStatus, number>; endedRecently: { completed: number; failed: number } };
+  /** Window of `endedRecently` and of the job list's default `since`. */
+  recentWindowMs: number;
+  runners: { alive: number; byState: Record<string, number> };
+  breakers: { open: number; scopes: BreakerView[] };
+  baselines: { total: number; notPresent: number };
+  version: VersionSummaryView;
+}
+
+export interface FleetView {
+  status(): Promise<FleetStatus>;
+  /** Open jobs and those that ended since `filter.since` (default: the recent window), newest first. */
+  jobs(filter?: JobFilter, limit?: number): Promise<JobView[]>;
+  job(jobId: number): Promise<JobView | undefined>;
+  runners(): Promise<RunnerView[]>;
+  baselines(): Promise<BaselineView[]>;
+  breakers(): Promise<BreakerView[]>;
+}
+
+export interface FleetViewDeps {
+  config: Pick<Config, 'pools' | 'runner'>;
+  store: Store;
+  clock: Clock;
+  /** How far back "recent" reaches; default 24 hours. */
+  recentWindowMs?: number;
+}
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+/** Listings are bounded so one view never turns into a full-table read. */
+const MAX_LISTED = 1000;
+const iso = (ms: number) => new Date(ms).toISOString();
+
+export function jobView(job: Job): JobView {
+  return {
+    jobId: job.jobId,
+    repo: `${job.owner}/${job.repo}`,
+    pool: poolNameOf(job),
+    status: job.status,
+    labels: [...job.labels],
+    attempt: job.attempt,
+    heals: job.heals,
+    thefts: job.thefts ?? 0,
+    ...(job.runnerName === undefined ? {} : { runnerName: job.runnerName }),
+    ...(job.runnerVersion === undefined ? {} : { runnerVersion: job.runnerVersion }),
+    ...(job.ranOn === undefined ? {} : { ranOn: job.ranOn }),
+    ...(job.failureClass === undefined ? {} : { failureClass: job.failureClass }),
+    ...(job.reason === undefined ? {} : { reason: job.reason }),
+    createdAt: iso(job.createdAt),
+    updatedAt: iso(job.updatedAt),
+    ...(job.launchedAt === undefined ? {} : { launchedAfterMs: Math.max(0, job.launchedAt - job.createdAt) }),
+    history: job.history.map((e) => ({ at: iso(e.at), status: e.status, note: e.note })),
+  };
+}
+
+function runnerView(r: RunnerRecord): RunnerView {
+  return {
+    name: r.name,
+    kind: r.kind,
+    state: r.state,
+    scope: r.scopeKey,
+    version: r.version,
+    ...(r.jobId === undefined ? {} : { jobId: r.jobId }),
+    ...(r.tookJobId === undefined ? {} : { tookJobId: r.tookJobId }),
+    createdAt: iso(r.createdAt),
+    updatedAt: iso(r.updatedAt),
+  };
+}
+
+function baselineView(b: Baseline): BaselineView {
+  return {
+    scope: b.scopeKey,
+    state: b.state,
+    ...(b.method === undefined ? {} : { method: b.method }),
+    ...(b.runnerName === undefined ? {} : { runnerName: b.runnerName }),
+    ...(b.verifiedOnlineAt === undefined ? {} : { verifiedOnlineAt: iso(b.verifiedOnlineAt) }),
+    workarounds: b.workarounds,
+    ...(b.reason === undefined ? {} : { reason: b.reason }),
+    updatedAt: iso(b.updatedAt),
+  };
+}
+
+export function createFleetView(deps: FleetViewDeps): FleetView {
+  const { config, store, clock } = deps;
+  const windowMs = deps.recentWindowMs ?? DAY_MS;
+
+  async function listJobs(since: number): Promise<Job[]> {
+    const [open, ended] = await Promise.all([
+      store.jobs.listOpen(MAX_LISTED),
+      store.jobs.listEndedSince(since, MAX_LISTED),
+    ]);
+    // A job can sit in both lists for a moment (its index entries move after the item): keep the fresher read.
+    const byId = new Map<number, Job>();
+    for (const job of [...open, ...ended]) {
+      const seen = byId.get(job.jobId);
+      if (!seen || seen.version < job.version) byId.set(job.jobId, job);
+    }
+    return [...byId.values()];
+  }
+
+  async function breakers(): Promise<BreakerView[]> {
+    const now = clock.now();
+    return (await store.breakers.list()).map((b) => {
+      const open = isOpen(b, now);
+      return {
+        scope: b.scopeKey,
+        open,
+        ...(open ? { openUntil: iso(b.openUntil), openRemainingMs: openRemainingMs(b, now) } : {}),
+        consecutiveFailures: b.consecutiveFailures,
+        opens: b.opens,
+        ...(b.reason === undefined ? {} : { reason: b.reason }),
+        updatedAt: iso(b.updatedAt),
+      };
+    });
+  }
+
+  async function version(): Promise<VersionSummaryView> {
+    try {
+      const record = await store.versions.get();
+      if (!record) return { current: config.runner.version, source: 'configured', bad: [] };
+      return {
+        current: record.current.version,
+        source: 'adopted',
+        ...(record.previous ? { previous: record.previous.version } : {}),
+        ...(record.canary ? { canary: { version: record.canary.version, since: iso(record.canary.since) } } : {}),
+        bad: record.bad.map((b) => ({ version: b.version, reason: b.reason })),
+      };
+    } catch (error) {
+      if (!(error instanceof VersionRecordCorruptError)) throw error;
+      return { current: config.runner.version, source: 'configured', bad: [], error: error.message };
+    }
+  }
+
+  return {
+    async status() {
+      const now = clock.now();
+      const [jobs, runners, breakerViews, baselines, capacities, versionView] = await Promise.all([
+        listJobs(now - windowMs),
+        store.runners.listActive(),
+        breakers(),
+        store.baselines.list(),
+        Promise.all(config.pools.map((pool) => store.pools.get(pool.name))),
+        version(),
+      ]);
+      const byStatus = Object.fromEntries(Object.values(JobStatus).map((s) => [s, 0])) as Record<JobStatus, number>;
+      const endedRecently = { completed: 0, failed: 0 };
+      for (const job of jobs) {
+        if (job.status === JobStatus.completed) endedRecently.completed++;
+        else if (job.status === JobStatus.failed) endedRecently.failed++;
+        else byStatus[job.status]++;
+      }
+      const open = jobs.filter((j) => !isTerminal(j.status));
+      const byState: Record<string, number> = {};
+      for (const r of runners) byState[r.state] = (byState[r.state] ?? 0) + 1;
+      const pools: PoolView[] = config.pools.map((pool, index) => {
+        const capacity = capacities[index];
+        const poolJobs = open.filter((j) => poolNameOf(j) === pool.name);
+        return {
+          name: pool.name,
+          labels: [...pool.labels],
+          launcher: pool.launcher,
+          ...(pool.maxRunners === undefined ? {} : { maxRunners: pool.maxRunners }),
+          inUse: capacity ? slotsInUse(capacity) : 0,
+          backlog: poolJobs.filter((j) => j.status === JobStatus.waitingCapacity).length,
+          openJobs: poolJobs.length,
+        };
+      });
+      return {
+        generatedAt: iso(now),
+        pools,
+        jobs: { open: open.length, byStatus, endedRecently },
+        recentWindowMs: windowMs,
+        runners: { alive: runners.length, byState },
+        breakers: { open: breakerViews.filter((b) => b.open).length, scopes: breakerViews },
+        baselines: { total: baselines.length, notPresent: baselines.filter((b) => b.state !== 'present').length },
+        version: versionView,
+      };
+    },
+
+    async jobs(filter = {}, limit = 200) {
+      const since = filter.since ?? clock.now() - windowMs;
+      const jobs = await listJobs(since);
+      return (
+        jobs
+          // Without an explicit `since`, an open job is listed however old it is: it is what the fleet is doing.
+          .filter((job) =>
+            matchesJobFilter(
+              job,
+              filter.since === undefined && !isTerminal(job.status) ? filter : { ...filter, since },
+            ),
+          )
+          .sort(newestFirst)
+          .slice(0, Math.max(0, limit))
+          .map(jobView)
+      );
+    },
+
+    async job(jobId) {
+      const job = await store.jobs.get(jobId);
+      return job ? jobView(job) : undefined;
+    },
+
+    async runners() {
+      return (await store.runners.listActive()).map(runnerView);
+    },
+
+    async baselines() {
+      return (await store.baselines.list()).map(baselineView);
+    },
+
+    breakers,
+  };
+}
