@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { Config } from '../../config/config.ts';
 import type { Baseline } from '../../domain/baseline.ts';
 import { isOpen, openRemainingMs } from '../../domain/breaker-policy.ts';
@@ -113,6 +114,12 @@ export interface FleetStatus {
   breakers: { open: number; scopes: BreakerView[] };
   baselines: { total: number; notPresent: number };
   version: VersionSummaryView;
+  /**
+   * Opaque; changes whenever anything the other views list changes (a job's record, a runner, a baseline, a
+   * breaker opening or closing, a pool's slots, the version), and only then. The status page polls this
+   * answer and fetches the lists only when the token moved.
+   */
+  changeToken: string;
 }
 
 export interface FleetView {
@@ -272,6 +279,19 @@ export function createFleetView(deps: FleetViewDeps): FleetView {
           openJobs: poolJobs.length,
         };
       });
+      const changeToken = createHash('sha256')
+        .update(
+          JSON.stringify([
+            jobs.map((j) => [j.jobId, j.version, j.updatedAt]).sort((a, b) => Number(a[0]) - Number(b[0])),
+            runners.map((r) => [r.name, r.state, r.updatedAt]).sort(),
+            breakerViews.map((b) => [b.scope, b.open, b.updatedAt]),
+            baselines.map((b) => [b.scopeKey, b.state, b.updatedAt]),
+            capacities.map((c) => (c ? [c.pool, c.version] : null)),
+            versionView,
+          ]),
+        )
+        .digest('base64url')
+        .slice(0, 16);
       return {
         generatedAt: iso(now),
         pools,
@@ -281,6 +301,7 @@ export function createFleetView(deps: FleetViewDeps): FleetView {
         breakers: { open: breakerViews.filter((b) => b.open).length, scopes: breakerViews },
         baselines: { total: baselines.length, notPresent: baselines.filter((b) => b.state !== 'present').length },
         version: versionView,
+        changeToken,
       };
     },
 

@@ -136,6 +136,29 @@ describe('fleet view', () => {
     expect(await view.job(99)).toBeUndefined();
   });
 
+  it('keeps its change token while nothing changes and moves it when a job, runner, breaker or pool does', async () => {
+    const { store, view, advance } = await world();
+    const first = (await view.status()).changeToken;
+    expect(first).toMatch(/^[\w-]{16}$/);
+    advance(1000);
+    expect((await view.status()).changeToken).toBe(first);
+
+    await store.jobs.update(2, {}, { set: { status: JobStatus.completed } }, T0 + 1000);
+    const afterJob = (await view.status()).changeToken;
+    expect(afterJob).not.toBe(first);
+
+    await store.pools.put({ pool: 'small', slots: {}, turns: {}, serving: 0 }, 1, T0 + 1000);
+    const afterPool = (await view.status()).changeToken;
+    expect(afterPool).not.toBe(afterJob);
+
+    // The breaker's window ends with no write: the token still moves, since the breaker now reads closed.
+    advance(30_000);
+    const afterBreaker = (await view.status()).changeToken;
+    expect(afterBreaker).not.toBe(afterPool);
+    advance(1000);
+    expect((await view.status()).changeToken).toBe(afterBreaker);
+  });
+
   it('reports a corrupt version record instead of failing the whole status', async () => {
     const { store, view } = await world();
     store.versions.get = async () => {
