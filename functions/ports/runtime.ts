@@ -1,4 +1,5 @@
 import type { Job } from '../domain/job.ts';
+import type { CountMetric, MeasureMetric, MetricDimensions, MetricUnit } from './metric-names.ts';
 
 /** Time comes in through this port so the core stays deterministic in tests. */
 export interface Clock {
@@ -36,9 +37,15 @@ export interface Logger {
   error(message: string, fields?: LogFields): void;
 }
 
-/** Counters for dashboards/alarms (Powertools Metrics in AWS). */
+/**
+ * Metrics for the dashboard and alarms (EMF lines in AWS, functions/adapters/aws/emf-metrics.ts). Names and
+ * dimensions come from the catalogue in metric-names.ts, so every name emitted is one the dashboard knows.
+ */
 export interface Metrics {
-  count(name: string, value?: number, dimensions?: Record<string, string>): void;
+  /** An event happened `value` times (unit Count). */
+  count(name: CountMetric, value?: number, dimensions?: MetricDimensions): void;
+  /** A value with a unit: a latency (Milliseconds) or a gauge (Count) such as runners alive in a pool. */
+  measure(name: MeasureMetric, value: number, unit: MetricUnit, dimensions?: MetricDimensions): void;
 }
 
-export const noopMetrics: Metrics = { count: () => {} };
+export const noopMetrics: Metrics = { count: () => {}, measure: () => {} };

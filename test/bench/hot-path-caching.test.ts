@@ -43,7 +43,7 @@ function gate(policy: Config['baselinePolicy'], baselines: BaselineRepository) {
     config: { baselinePolicy: policy, limits },
     baselines,
     logger: silentLogger,
-    metrics: { count() {} },
+    metrics: { count() {}, measure() {} },
     requestWorkaround: () => void requested.push(KEY),
     absentCacheMs: 10_000,
   });
@@ -117,7 +117,7 @@ describe('baseline gate read cache', () => {
 
 describe('scope guard read cache', () => {
   function guard(breakers: BreakerRepository) {
-    return createScopeGuard({ config: { limits }, breakers, logger: silentLogger, metrics: { count() {} } });
+    return createScopeGuard({ config: { limits }, breakers, logger: silentLogger, metrics: { count() {}, measure() {} } });
   }
 
   it('answers concurrent jobs of one scope with one read', async () => {

@@ -40,7 +40,7 @@ export function testCore(deps: TestProvisionerDeps) {
     dispatcher: deps.dispatcher ?? { dispatch: async () => undefined },
     clock: { now: deps.now },
     logger: silentLogger,
-    metrics: { count() {} },
+    metrics: { count() {}, measure() {} },
     owner: deps.owner ?? 'p1',
     webhookSecrets: () => [],
     random: () => 0.5,

@@ -1,6 +1,7 @@
 import type { Config } from '../../config/config.ts';
 import { BaselineMethod, BaselineState } from '../../domain/baseline.ts';
 import { parseRunnerName } from '../../domain/runner-name.ts';
+import { CountMetric } from '../../ports/metric-names.ts';
 import type { Logger, Metrics } from '../../ports/runtime.ts';
 import { type BaselineRepository, ConditionFailedError } from '../../ports/store.ts';
 import type { JobProgress } from '../ingress/accept-webhook.ts';
@@ -44,7 +45,7 @@ export function createRecordObservedBaseline(deps: RecordObservedBaselineDeps) {
         0,
         progress.at,
       );
-      metrics.count('BaselineObserved', 1, { scope: key });
+      metrics.count(CountMetric.baselineObserved, 1, { scope: key });
       logger.info('scope baseline observed', { scope: key, runnerName: progress.runnerName, jobId: progress.jobId });
     } catch (error) {
       // Someone recorded the scope first: that is all we wanted.

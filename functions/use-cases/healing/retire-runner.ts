@@ -1,6 +1,7 @@
 import { RunnerKind, type RunnerRecord, RunnerState } from '../../domain/runner-record.ts';
 import { type GitHubPort, GitHubRequestError, type GitHubTarget } from '../../ports/github.ts';
 import type { RunnerLauncher } from '../../ports/launcher.ts';
+import { CountMetric } from '../../ports/metric-names.ts';
 import type { Logger, Metrics } from '../../ports/runtime.ts';
 import { ConditionFailedError, type Store } from '../../ports/store.ts';
 import type { ScopeGuard } from '../provisioning/scope-guard.ts';
@@ -220,7 +221,7 @@ export function createRetireRunner(deps: RetireRunnerDeps) {
     await mark(runner, RunnerState.stopped, now).catch((error: unknown) =>
       logger.warn('cannot mark the runner stopped', { ...fields, error: String(error) }),
     );
-    metrics.count('RunnerRetired');
+    metrics.count(CountMetric.runnerRetired);
     logger.info('runner retired', fields);
     return outcome;
   };

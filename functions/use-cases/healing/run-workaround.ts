@@ -10,6 +10,7 @@ import { RunnerKind, RunnerState } from '../../domain/runner-record.ts';
 import { scopeKey as keyOf, type Scope, scopeUrl } from '../../domain/scope.ts';
 import { type GitHubPort, GitHubRequestError, type GitHubRunner, type GitHubTarget } from '../../ports/github.ts';
 import type { RunnerLauncher } from '../../ports/launcher.ts';
+import { CountMetric } from '../../ports/metric-names.ts';
 import type { Clock, Dispatcher, Logger, Metrics } from '../../ports/runtime.ts';
 import { ConditionFailedError, type Store } from '../../ports/store.ts';
 import { pinnedVersion } from '../provisioning/runner-version-for.ts';
@@ -226,7 +227,7 @@ export function createRunWorkaround(deps: RunWorkaroundDeps) {
       logger.warn('the healing lease was taken over before the baseline was recorded', { scope: key });
       return { outcome: 'joined', note: 'another process took the healing lease over' };
     }
-    metrics.count('WorkaroundHealed', 1, { scope: key });
+    metrics.count(CountMetric.workaroundHealed, 1, { scope: key });
     const dispatched = await dispatchWaiting(key);
     logger.info('scope baseline recorded', { scope: key, method, runnerName: name, runnerId: runner.id, dispatched });
     return { outcome: 'healed', baseline: stored };
@@ -281,7 +282,7 @@ export function createRunWorkaround(deps: RunWorkaroundDeps) {
       previous?.version ?? 0,
     );
     if (!lease) return { outcome: 'joined', note: 'another process was elected' };
-    metrics.count('WorkaroundStarted', 1, { scope: key });
+    metrics.count(CountMetric.workaroundStarted, 1, { scope: key });
     logger.warn('regular-runner workaround started', {
       scope: key,
       runnerName: name,
@@ -340,7 +341,7 @@ export function createRunWorkaround(deps: RunWorkaroundDeps) {
         const failed = await put({ ...leaseFields(lease), state: BaselineState.failed, reason }, lease.version);
         if (!failed) logger.warn('the healing lease was taken over before the failure was recorded', { scope: key });
       }
-      metrics.count('WorkaroundFailed', 1, { scope: key });
+      metrics.count(CountMetric.workaroundFailed, 1, { scope: key });
       logger.error('regular-runner workaround failed', { scope: key, runnerName: name, reason });
       await dispatchWaiting(key).catch(() => 0);
       return { outcome: 'failed', reason };

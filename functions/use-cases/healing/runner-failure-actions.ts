@@ -11,6 +11,7 @@ import { RunnerState } from '../../domain/runner-record.ts';
 import { scopeForRepository } from '../../domain/scope.ts';
 import type { GitHubPort, GitHubTarget } from '../../ports/github.ts';
 import type { RunnerLauncher } from '../../ports/launcher.ts';
+import { CountMetric } from '../../ports/metric-names.ts';
 import type { Clock, Dispatcher, Logger, Metrics } from '../../ports/runtime.ts';
 import { ConditionFailedError, type JobChanges, type Store } from '../../ports/store.ts';
 import { pinnedVersion } from '../provisioning/runner-version-for.ts';
@@ -193,7 +194,7 @@ export function createRunnerFailureActions(deps: RunnerFailureDeps) {
         current?.version ?? 0,
         now,
       );
-      metrics.count('BaselineMissing', 1, { scope: job.scopeKey });
+      metrics.count(CountMetric.baselineMissing, 1, { scope: job.scopeKey });
       logger.warn('scope baseline marked missing', { scope: job.scopeKey, signature: classification.signature });
     } catch (error) {
       // Another signal or process changed the record first: it knows already.
@@ -224,7 +225,7 @@ export function createRunnerFailureActions(deps: RunnerFailureDeps) {
     if (action.kind === 'heal-metadata') await markBaselineMissing(job, classification, now);
     await retire(failure, now);
     await dispatcher.dispatch(job.jobId);
-    metrics.count('RunnerHealed', 1, { failureClass: classification.class, action: action.kind });
+    metrics.count(CountMetric.runnerHealed, 1, { failureClass: classification.class, action: action.kind });
     logger.warn('runner failure handled', {
       jobId: job.jobId,
       runnerName: failure.runnerName,
@@ -273,7 +274,7 @@ export function createRunnerFailureActions(deps: RunnerFailureDeps) {
       if (!(error instanceof ConditionFailedError)) throw error;
     }
     await dispatcher.dispatch(job.jobId, { delayMs: Math.max(0, until - clock.now()) });
-    metrics.count('RunnerHealed', 1, { failureClass: classification.class, action: action.kind });
+    metrics.count(CountMetric.runnerHealed, 1, { failureClass: classification.class, action: action.kind });
     logger.warn('runner reported breaker open', { jobId: job.jobId, runnerName: failure.runnerName, until });
     return { acted: true, action: action.kind, note: `waiting for the breaker until ${until}`, job: updated };
   }
@@ -295,7 +296,7 @@ export function createRunnerFailureActions(deps: RunnerFailureDeps) {
     if (!updated) return { acted: false, action: action.kind, note: 'another signal already acted on this runner' };
     // A failed job's runner would loop forever (the metadata failure never exits): stop it too.
     await retire(failure, now);
-    metrics.count('JobFailed', 1, { failureClass: classification.class });
+    metrics.count(CountMetric.jobFailed, 1, { failureClass: classification.class });
     logger.warn('job failed', { jobId: job.jobId, failureClass: classification.class, reason: action.reason });
     return { acted: true, action: action.kind, note: action.reason, job: updated };
   }

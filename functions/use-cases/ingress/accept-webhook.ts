@@ -3,9 +3,11 @@ import type { Config } from '../../config/config.ts';
 import { isAllowed } from '../../domain/allowlist.ts';
 import { QueuedDelivery, readQueuedDelivery } from '../../domain/approval-wait.ts';
 import type { NewJob } from '../../domain/job.ts';
+import { msSinceQueued } from '../../domain/job-latency.ts';
 import { JobStatus, statusesAllowing } from '../../domain/job-status.ts';
-import { matchPool } from '../../domain/runner-pool.ts';
+import { matchPool, poolNameOf } from '../../domain/runner-pool.ts';
 import { scopeForRepository, scopeKey } from '../../domain/scope.ts';
+import { CountMetric, MeasureMetric, MetricUnit, WebhookRejectReason } from '../../ports/metric-names.ts';
 import type { Clock, Dispatcher, Logger, Metrics } from '../../ports/runtime.ts';
 import { ConditionFailedError, type JobRepository } from '../../ports/store.ts';
 import { createApprovalWait } from '../provisioning/approval-wait.ts';
@@ -119,7 +121,7 @@ export function createRecordQueuedJob(deps: RecordQueuedJobDeps) {
       : undefined;
     const { created, leased, waiting } = await jobs.create(job, source.deliveryId, now, lease, source.note);
     if (!created) return waiting ? { created: false, waiting } : { created: false };
-    metrics.count('JobQueued');
+    metrics.count(CountMetric.jobQueued);
     logger.info('job queued', { jobId: job.jobId, repo: `${job.owner}/${job.repo}`, deliveryId: source.deliveryId });
     try {
       await (leased ? dispatcher.dispatch(job.jobId, { handoff: { job: leased } }) : dispatcher.dispatch(job.jobId));
@@ -209,7 +211,7 @@ export function createAcceptWebhook(deps: AcceptWebhookDeps) {
     if (!created) {
       const answered = waiting ? await onRecordedQueued(event, deliveryId, JobStatus.waiting) : undefined;
       if (answered) return answered;
-      metrics.count('WebhookDuplicate');
+      metrics.count(CountMetric.webhookDuplicate);
       logger.info('duplicate delivery for a recorded job', { jobId: job.jobId, deliveryId });
       return reply(202, 'duplicate delivery: job already recorded', { jobId: job.jobId });
     }
@@ -253,7 +255,7 @@ export function createAcceptWebhook(deps: AcceptWebhookDeps) {
           };
     let recorded = true;
     try {
-      await jobs.update(
+      const updated = await jobs.update(
         wj.id,
         { statusIn: statusesAllowing(target) },
         {
@@ -266,6 +268,13 @@ export function createAcceptWebhook(deps: AcceptWebhookDeps) {
         },
         now,
       );
+      // The write returned the job: the latency costs no read. A repeated `in_progress` cannot enter
+      // `running` again, so each job is measured once.
+      if (action === 'in_progress') {
+        metrics.measure(MeasureMetric.queuedToRunning, msSinceQueued(updated, now), MetricUnit.milliseconds, {
+          pool: poolNameOf(updated),
+        });
+      }
     } catch (error) {
       // Unknown job (queued before we ran, or already terminal): nothing to update, still a valid delivery.
       if (!(error instanceof ConditionFailedError)) throw error;
@@ -287,20 +296,25 @@ export function createAcceptWebhook(deps: AcceptWebhookDeps) {
     return reply(202, recorded ? `job ${action.replace('_', ' ')}` : 'job not tracked', { jobId: wj.id });
   }
 
+  /** A refused delivery, counted by its reason (the dashboard's webhook rejects; bad signatures alarm). */
+  const rejected = (reason: WebhookRejectReason, status: number, message: string): WebhookResponse => {
+    metrics.count(CountMetric.webhookRejected, 1, { reason });
+    return reply(status, message);
+  };
+
   return async function acceptWebhook(request: WebhookRequest): Promise<WebhookResponse> {
     if (Buffer.byteLength(request.body, 'utf8') > MAX_BODY_BYTES) {
-      return reply(413, `payload larger than ${MAX_BODY_BYTES} bytes`);
+      return rejected(WebhookRejectReason.tooLarge, 413, `payload larger than ${MAX_BODY_BYTES} bytes`);
     }
     const signature = header(request.headers, 'x-hub-signature-256');
-    if (!signature) return reply(401, 'missing X-Hub-Signature-256');
+    if (!signature) return rejected(WebhookRejectReason.missingSignature, 401, 'missing X-Hub-Signature-256');
     if (!(await verifySignature(await deps.webhookSecrets(), request.body, signature))) {
-      metrics.count('WebhookBadSignature');
-      return reply(401, 'signature does not match');
+      return rejected(WebhookRejectReason.badSignature, 401, 'signature does not match');
     }
 
     const eventName = header(request.headers, 'x-github-event');
     const deliveryId = header(request.headers, 'x-github-delivery') ?? 'unknown';
-    if (!eventName) return reply(400, 'missing X-GitHub-Event');
+    if (!eventName) return rejected(WebhookRejectReason.missingEvent, 400, 'missing X-GitHub-Event');
     if (eventName === 'ping') return reply(200, 'pong');
     if (eventName !== 'workflow_job') return reply(200, `ignored event ${eventName.slice(0, 64)}`);
 
@@ -308,10 +322,14 @@ export function createAcceptWebhook(deps: AcceptWebhookDeps) {
     try {
       json = JSON.parse(request.body);
     } catch (error) {
-      return reply(400, `malformed JSON: ${error instanceof Error ? error.message : 'parse error'}`);
+      const detail = error instanceof Error ? error.message : 'parse error';
+      return rejected(WebhookRejectReason.malformedJson, 400, `malformed JSON: ${detail}`);
     }
     const parsed = WorkflowJobEventSchema.safeParse(json);
-    if (!parsed.success) return reply(400, `invalid workflow_job payload: ${describeSchemaError(parsed.error)}`);
+    if (!parsed.success) {
+      const detail = describeSchemaError(parsed.error);
+      return rejected(WebhookRejectReason.invalidPayload, 400, `invalid workflow_job payload: ${detail}`);
+    }
     const event = parsed.data;
 
     // The first pool, in listed order, whose labels cover the job's; none: not ours (no API call, no write).

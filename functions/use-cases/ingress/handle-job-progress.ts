@@ -5,6 +5,7 @@ import { parseRunnerName } from '../../domain/runner-name.ts';
 import { RunnerKind, RunnerState } from '../../domain/runner-record.ts';
 import { scopeForRepository } from '../../domain/scope.ts';
 import type { GitHubPort, GitHubTarget } from '../../ports/github.ts';
+import { CountMetric } from '../../ports/metric-names.ts';
 import type { Logger, Metrics } from '../../ports/runtime.ts';
 import { ConditionFailedError, type Store } from '../../ports/store.ts';
 import type { RetireRunner } from '../healing/retire-runner.ts';
@@ -160,7 +161,7 @@ export function createHandleJobProgress(deps: HandleJobProgressDeps) {
       .catch((error: unknown) =>
         logger.warn('cannot note the spare runner', { jobId: job.jobId, error: String(error) }),
       );
-    metrics.count('SpareRunnerRetired');
+    metrics.count(CountMetric.spareRunnerRetired);
     return ProgressOutcome.spareRetired;
   }
 
@@ -182,7 +183,7 @@ export function createHandleJobProgress(deps: HandleJobProgressDeps) {
           return await onCompleted(progress);
       }
     } catch (error) {
-      metrics.count('ProgressHandlingFailed');
+      metrics.count(CountMetric.progressHandlingFailed);
       logger.warn('stolen/spare runner handling failed; the reconciler will look again', {
         jobId: progress.jobId,
         action: progress.action,

@@ -5,6 +5,7 @@ import type { Job } from '../../domain/job.ts';
 import { JobStatus } from '../../domain/job-status.ts';
 import { scopeForRepository } from '../../domain/scope.ts';
 import type { GitHubPort, GitHubTarget } from '../../ports/github.ts';
+import { CountMetric } from '../../ports/metric-names.ts';
 import type { Dispatcher, Logger, Metrics } from '../../ports/runtime.ts';
 import { ConditionFailedError, type JobRepository } from '../../ports/store.ts';
 import type { RetireOutcome, RunnerToRetire } from '../healing/retire-runner.ts';
@@ -64,7 +65,7 @@ export function createApprovalWait(deps: ApprovalWaitDeps) {
           },
           now,
         );
-        metrics.count('JobWaiting');
+        metrics.count(CountMetric.jobWaiting);
         logger.info('job waiting for an approval', { jobId, source, runnerName: change.retire?.runnerName });
         return WaitOutcome.waiting;
       } catch (error) {
@@ -90,7 +91,7 @@ export function createApprovalWait(deps: ApprovalWaitDeps) {
       if (error instanceof ConditionFailedError) return WaitOutcome.unchanged;
       throw error;
     }
-    metrics.count('JobApproved');
+    metrics.count(CountMetric.jobApproved);
     logger.info('job queued again after an approval wait', { jobId, source });
     try {
       await dispatcher.dispatch(jobId);

@@ -4,6 +4,7 @@ import { FailureClass } from '../../domain/failure-class.ts';
 import { decideProvisionFailure } from '../../domain/failure-policy.ts';
 import type { Job } from '../../domain/job.ts';
 import { giveUpReason, JobStep, spentBudget } from '../../domain/job-budget.ts';
+import { msSinceQueued } from '../../domain/job-latency.ts';
 import { launchNote } from '../../domain/job-notes.ts';
 import { isTerminal, JobStatus } from '../../domain/job-status.ts';
 import { runnerName } from '../../domain/runner-name.ts';
@@ -19,6 +20,7 @@ import {
   type WorkflowJobState,
 } from '../../ports/github.ts';
 import { LaunchCapacityError, LaunchConfigError, LauncherError, type RunnerLauncher } from '../../ports/launcher.ts';
+import { CountMetric, MeasureMetric, MetricUnit } from '../../ports/metric-names.ts';
 import type { Clock, Dispatcher, JobHandoff, Logger, Metrics } from '../../ports/runtime.ts';
 import {
   ConditionFailedError,
@@ -153,7 +155,7 @@ export function createProvisionJob(deps: ProvisionDeps) {
       },
       now,
     );
-    metrics.count('JobBacklogged', 1, { pool: pool.name });
+    metrics.count(CountMetric.jobBacklogged, 1, { pool: pool.name });
     logger.info('pool full: the job waits for a runner to end', { jobId: job.jobId, pool: pool.name, turn, alive });
     await capacity
       ?.fill(pool.name)
@@ -173,7 +175,7 @@ export function createProvisionJob(deps: ProvisionDeps) {
       clock.now(),
     );
     await freeSlot(job, `failed: ${failureClass}`);
-    metrics.count('JobFailed', 1, { failureClass });
+    metrics.count(CountMetric.jobFailed, 1, { failureClass });
     logger.warn('job failed', { jobId: job.jobId, failureClass, reason });
     return 'failed';
   }
@@ -223,7 +225,7 @@ export function createProvisionJob(deps: ProvisionDeps) {
     notBefore: number,
   ): Promise<ProvisionOutcome> {
     await release(job, JobStatus.queued, notBefore, `retry (${failureClass}): ${cause}`, { attempt, failureClass });
-    metrics.count('ProvisionRetry', 1, { failureClass });
+    metrics.count(CountMetric.provisionRetry, 1, { failureClass });
     return 'retry';
   }
 
@@ -590,6 +592,7 @@ export function createProvisionJob(deps: ProvisionDeps) {
       const cls = error instanceof LaunchCapacityError ? 'capacity' : 'transient';
       return onFailure(job, FailureClass.transient, `launch failed (${cls}): ${error.message}`);
     }
+    const acceptedAt = clock.now();
 
     // The launch's outcome must be written: a lost write makes the next provisioner mint again, and a
     // fast ephemeral runner may be gone by then (a second launch). A throttled store gets a few short retries.
@@ -613,7 +616,13 @@ export function createProvisionJob(deps: ProvisionDeps) {
         break;
       }
     }
-    metrics.count('RunnerLaunched');
+    metrics.count(CountMetric.runnerLaunched);
+    // The job's first runner only: a relaunch after a heal or a theft is counted by its own metric.
+    if (job.launchedAt === undefined && (job.thefts ?? 0) === 0) {
+      metrics.measure(MeasureMetric.queuedToLaunch, msSinceQueued(job, acceptedAt), MetricUnit.milliseconds, {
+        pool: pool.name,
+      });
+    }
     logger.info('runner launched', { jobId, runnerName: name, launchId, runnerVersion: version });
     return 'launched';
   }

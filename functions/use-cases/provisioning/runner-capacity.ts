@@ -18,6 +18,7 @@ import {
 import { parseRunnerName, runnerName } from '../../domain/runner-name.ts';
 import { poolForJob, type RunnerPool } from '../../domain/runner-pool.ts';
 import type { RunnerLauncher } from '../../ports/launcher.ts';
+import { CountMetric } from '../../ports/metric-names.ts';
 import type { Clock, Dispatcher, Logger, Metrics } from '../../ports/runtime.ts';
 import { ConditionFailedError, type Store, StoreUnavailableError } from '../../ports/store.ts';
 
@@ -159,7 +160,7 @@ export function createRunnerCapacity(deps: RunnerCapacityDeps) {
         alive: slotsInUse(out.stored),
       });
     }
-    if (out.given.length > 0) metrics.count('BacklogReleased', out.given.length, { pool: poolName });
+    if (out.given.length > 0) metrics.count(CountMetric.backlogReleased, out.given.length, { pool: poolName });
     return out.given.map((head) => head.jobId);
   }
 

@@ -4,6 +4,7 @@ import { closedBreaker, isBreakerFailure, isOpen, recordFailure, recordSuccess }
 import { type Classification, classifyApiError } from '../../domain/classify-failure.ts';
 import { FailureClass } from '../../domain/failure-class.ts';
 import type { GitHubRequestError } from '../../ports/github.ts';
+import { CountMetric } from '../../ports/metric-names.ts';
 import type { Logger, Metrics } from '../../ports/runtime.ts';
 import { type BreakerRepository, ConditionFailedError } from '../../ports/store.ts';
 
@@ -114,7 +115,7 @@ export function createScopeGuard(deps: ScopeGuardDeps): ScopeGuard {
       return t;
     });
     if (opened) {
-      metrics.count('BreakerOpened', 1, { scope: scopeKey });
+      metrics.count(CountMetric.breakerOpened, 1, { scope: scopeKey });
       logger.warn('breaker opened', { scope: scopeKey, until: breaker?.openUntil, reason: classification.detail });
     }
     if (isOpen(breaker, now)) {

@@ -5,6 +5,7 @@ import { parseRunnerName } from '../../domain/runner-name.ts';
 import { scopeForRepository } from '../../domain/scope.ts';
 import { type GitHubPort, GitHubRequestError, type GitHubRunner, type GitHubTarget } from '../../ports/github.ts';
 import type { LaunchSummary, RunnerLauncher } from '../../ports/launcher.ts';
+import { CountMetric } from '../../ports/metric-names.ts';
 import type { Logger, Metrics } from '../../ports/runtime.ts';
 import type { Store } from '../../ports/store.ts';
 import type { RetireRunner } from '../healing/retire-runner.ts';
@@ -304,9 +305,10 @@ export function createCleanupOrphans(deps: CleanupOrphansDeps) {
       await store.locks.setValue(SWEPT_SCOPES, JSON.stringify(state), now);
     }
 
-    if (report.launchesStopped.length > 0) metrics.count('OrphanLaunchStopped', report.launchesStopped.length);
+    if (report.launchesStopped.length > 0)
+      metrics.count(CountMetric.orphanLaunchStopped, report.launchesStopped.length);
     if (report.registrationsDeleted.length > 0) {
-      metrics.count('OrphanRegistrationDeleted', report.registrationsDeleted.length);
+      metrics.count(CountMetric.orphanRegistrationDeleted, report.registrationsDeleted.length);
     }
     if (report.launchesStopped.length + report.registrationsDeleted.length > 0) {
       logger.info('orphans cleaned up', {

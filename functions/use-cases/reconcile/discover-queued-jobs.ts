@@ -4,6 +4,7 @@ import type { NewJob } from '../../domain/job.ts';
 import { matchPool } from '../../domain/runner-pool.ts';
 import { scopeForRepository, scopeKey } from '../../domain/scope.ts';
 import { type GitHubPort, GitHubRequestError, type OpenRunStatus, type WorkflowRunJob } from '../../ports/github.ts';
+import { CountMetric } from '../../ports/metric-names.ts';
 import type { Logger, Metrics } from '../../ports/runtime.ts';
 import type { JobRepository } from '../../ports/store.ts';
 import type { RecordQueuedJob } from '../ingress/accept-webhook.ts';
@@ -177,7 +178,7 @@ export function createDiscoverQueuedJobs(deps: DiscoverQueuedJobsDeps) {
     start = nextStart ?? start;
 
     if (report.discovered.length > 0) {
-      metrics.count('JobDiscovered', report.discovered.length);
+      metrics.count(CountMetric.jobDiscovered, report.discovered.length);
       logger.info('queued jobs discovered in the Actions API (no queued webhook reached us)', {
         jobIds: report.discovered,
         calls: report.calls,

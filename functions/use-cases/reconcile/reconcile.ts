@@ -1,6 +1,9 @@
 import type { Config } from '../../config/config.ts';
+import { fleetGauges } from '../../domain/fleet-gauges.ts';
+import type { Job } from '../../domain/job.ts';
 import type { GitHubPort } from '../../ports/github.ts';
 import type { RunnerLauncher } from '../../ports/launcher.ts';
+import { CountMetric, MeasureMetric, MetricUnit } from '../../ports/metric-names.ts';
 import type { Dispatcher, Logger, Metrics } from '../../ports/runtime.ts';
 import type { Store } from '../../ports/store.ts';
 import type { RetireRunner } from '../healing/retire-runner.ts';
@@ -43,7 +46,7 @@ export function reconcileSettings(config: Pick<Config, 'timeouts'>): ReconcileSe
 }
 
 export interface ReconcileDeps {
-  config: Pick<Config, 'runner' | 'timeouts'>;
+  config: Pick<Config, 'runner' | 'timeouts' | 'pools'>;
   store: Store;
   github: GitHubPort;
   launcher: RunnerLauncher;
@@ -132,6 +135,24 @@ export function createReconcile(deps: ReconcileDeps) {
     metrics,
   });
 
+  /**
+   * The dashboard's gauges, from the open jobs this pass already read (reconcile_store_requests_per_pass
+   * stays what it was): runners alive and backlog per configured pool, and the scopes a breaker holds back.
+   */
+  function publishGauges(open: readonly Job[], now: number, released: ReadonlySet<number>): void {
+    const gauges = fleetGauges(
+      config.pools.map((pool) => pool.name),
+      open,
+      now,
+      released,
+    );
+    for (const { pool, runnersAlive, backlog } of gauges.pools) {
+      metrics.measure(MeasureMetric.runnersAlive, runnersAlive, MetricUnit.count, { pool });
+      metrics.measure(MeasureMetric.backlogJobs, backlog, MetricUnit.count, { pool });
+    }
+    metrics.measure(MeasureMetric.breakerOpenScopes, gauges.breakerOpenScopes, MetricUnit.count);
+  }
+
   return async function reconcile(now: number): Promise<ReconcileReport> {
     const report: ReconcileReport = { ran: false, openJobs: 0, failedSteps: [] };
     if (!(await store.locks.acquire(RECONCILE_LOCK, owner, now, settings.leaseMs))) {
@@ -191,11 +212,12 @@ export function createReconcile(deps: ReconcileDeps) {
         const capacity = await step('capacity', () => runnerCapacity.reconcile(now));
         if (capacity) report.capacity = capacity;
       }
+      publishGauges(fresh, now, new Set(report.capacity?.released ?? []));
     } finally {
       // Released so a scheduler in another process may run next time; the lease only guards overlap.
       await store.locks.release(RECONCILE_LOCK, owner).catch(() => undefined);
     }
-    metrics.count('ReconcileRun');
+    metrics.count(CountMetric.reconcileRun);
     logger.debug('reconcile run', {
       openJobs: report.openJobs,
       failedSteps: report.failedSteps,

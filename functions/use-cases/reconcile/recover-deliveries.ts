@@ -1,4 +1,5 @@
 import { type GitHubPort, GitHubRequestError, type HookDelivery } from '../../ports/github.ts';
+import { CountMetric } from '../../ports/metric-names.ts';
 import type { Logger, Metrics } from '../../ports/runtime.ts';
 import type { LockRepository } from '../../ports/store.ts';
 
@@ -200,7 +201,7 @@ export function createRecoverDeliveries(deps: RecoverDeliveriesDeps) {
     }
 
     if (report.redelivered > 0) {
-      metrics.count('WebhookRedelivered', report.redelivered);
+      metrics.count(CountMetric.webhookRedelivered, report.redelivered);
       logger.info('failed webhook deliveries redelivered', {
         scanned: report.scanned,
         failed: report.failed,

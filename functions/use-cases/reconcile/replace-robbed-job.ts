@@ -3,6 +3,7 @@ import { FailureClass } from '../../domain/failure-class.ts';
 import { giveUpReason, JobStep, spentBudget, theftsOf } from '../../domain/job-budget.ts';
 import { isTerminal, JobStatus } from '../../domain/job-status.ts';
 import type { GitHubPort } from '../../ports/github.ts';
+import { CountMetric } from '../../ports/metric-names.ts';
 import type { Dispatcher, Logger, Metrics } from '../../ports/runtime.ts';
 import { ConditionFailedError, type Store } from '../../ports/store.ts';
 
@@ -126,7 +127,7 @@ export function createReplaceRobbedJob(deps: ReplaceRobbedJobDeps) {
           await mark(
             `stolen: runner ${robbed.runnerName} was taken by ${by}; its runner ${partner} is free: a replacement only if the job has not started when the swap window ends`,
           );
-          metrics.count('RunnerStolen', 1, { swap: 'yes' });
+          metrics.count(CountMetric.runnerStolen, 1, { swap: 'yes' });
           return RobbedOutcome.swapWindow;
         }
       }
@@ -152,7 +153,7 @@ export function createReplaceRobbedJob(deps: ReplaceRobbedJobDeps) {
           },
           robbed.at,
         );
-        metrics.count('JobFailed', 1, { failureClass: FailureClass.stolen });
+        metrics.count(CountMetric.jobFailed, 1, { failureClass: FailureClass.stolen });
         logger.warn('robbed job failed: theft budget spent', { jobId: job.jobId, runnerName: robbed.runnerName });
         return RobbedOutcome.failed;
       }
@@ -176,7 +177,7 @@ export function createReplaceRobbedJob(deps: ReplaceRobbedJobDeps) {
         },
         robbed.at,
       );
-      if (phase === RobbedPhase.seen) metrics.count('RunnerStolen', 1, { swap: 'no' });
+      if (phase === RobbedPhase.seen) metrics.count(CountMetric.runnerStolen, 1, { swap: 'no' });
       logger.info('robbed job re-queued', {
         jobId: job.jobId,
         runnerName: robbed.runnerName,

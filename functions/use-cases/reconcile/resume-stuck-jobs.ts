@@ -4,6 +4,7 @@ import type { Job } from '../../domain/job.ts';
 import { JobStatus, statusesAllowing } from '../../domain/job-status.ts';
 import { scopeForRepository } from '../../domain/scope.ts';
 import { type GitHubPort, GitHubRequestError, type GitHubTarget, type WorkflowJobState } from '../../ports/github.ts';
+import { CountMetric } from '../../ports/metric-names.ts';
 import type { Dispatcher, Logger, Metrics } from '../../ports/runtime.ts';
 import { ConditionFailedError, type Store } from '../../ports/store.ts';
 import type { RetireRunner } from '../healing/retire-runner.ts';
@@ -122,7 +123,7 @@ export function createResumeStuckJobs(deps: ResumeStuckJobsDeps) {
       if (error instanceof ConditionFailedError) return false;
       throw error;
     }
-    metrics.count('JobFailed', 1, { failureClass: 'gone' });
+    metrics.count(CountMetric.jobFailed, 1, { failureClass: 'gone' });
     if (job.status === JobStatus.launched && job.runnerName !== undefined) {
       await retireRunner(
         {
@@ -231,8 +232,8 @@ export function createResumeStuckJobs(deps: ResumeStuckJobsDeps) {
         else logger.error('reconciler failed on a job', fields);
       }
     }
-    if (report.dispatched.length > 0) metrics.count('ReconcileDispatched', report.dispatched.length);
-    if (report.corrected.length > 0) metrics.count('ReconcileCorrected', report.corrected.length);
+    if (report.dispatched.length > 0) metrics.count(CountMetric.reconcileDispatched, report.dispatched.length);
+    if (report.corrected.length > 0) metrics.count(CountMetric.reconcileCorrected, report.corrected.length);
     return report;
   };
 }

@@ -4,6 +4,7 @@ import { versionHealthOf } from '../../domain/version-health.ts';
 import { applyVersionDecision, decideRunnerVersion, type VersionDecision } from '../../domain/version-policy.ts';
 import { type VersionRecordState, versionRecordState, withBadRelease } from '../../domain/version-record.ts';
 import type { GitHubPort, ReleaseAsset } from '../../ports/github.ts';
+import { CountMetric, MeasureMetric, MetricUnit } from '../../ports/metric-names.ts';
 import {
   type RunnerTarballCache,
   TarballChecksumMismatchError,
@@ -140,8 +141,10 @@ export function createTrackRunnerVersion(deps: TrackRunnerVersionDeps) {
       now,
     });
     const outlook = decision.outlook;
-    if (outlook.daysToCutoff !== undefined) metrics.count('RunnerVersionDaysToCutoff', outlook.daysToCutoff);
-    metrics.count('RunnerVersionCutoffAlarm', outlook.cutoffAlarm ? 1 : 0);
+    if (outlook.daysToCutoff !== undefined) {
+      metrics.measure(MeasureMetric.runnerVersionDaysToCutoff, outlook.daysToCutoff, MetricUnit.count);
+    }
+    metrics.measure(MeasureMetric.runnerVersionCutoffAlarm, outlook.cutoffAlarm ? 1 : 0, MetricUnit.count);
 
     let next = applyVersionDecision(state, decision, now);
     const subject =
@@ -178,7 +181,7 @@ export function createTrackRunnerVersion(deps: TrackRunnerVersionDeps) {
       return { decision: decision.kind, version: subject, written: false, reason };
     }
     if (refused) {
-      metrics.count('RunnerVersionTarballRefused', 1, { version: subject });
+      metrics.count(CountMetric.runnerVersionTarballRefused, 1, { version: subject });
       logger.warn('runner release refused and marked bad: its tarball does not match its digest', {
         version: subject,
         reason,
@@ -187,15 +190,15 @@ export function createTrackRunnerVersion(deps: TrackRunnerVersionDeps) {
     }
     switch (decision.kind) {
       case 'adopt':
-        metrics.count('RunnerVersionAdopted', 1, { version: subject });
+        metrics.count(CountMetric.runnerVersionAdopted, 1, { version: subject });
         logger.info('runner version adopted as a canary', { version: subject, share: decision.share, reason });
         break;
       case 'promote':
-        metrics.count('RunnerVersionPromoted', 1, { version: subject });
+        metrics.count(CountMetric.runnerVersionPromoted, 1, { version: subject });
         logger.info('runner version promoted', { version: subject, reason });
         break;
       case 'rollback':
-        metrics.count('RunnerVersionRollback', 1, { version: subject });
+        metrics.count(CountMetric.runnerVersionRollback, 1, { version: subject });
         logger.warn('runner version rolled back and marked bad', { version: subject, to: decision.to, reason });
         break;
       default:

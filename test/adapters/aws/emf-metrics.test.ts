@@ -33,4 +33,36 @@ describe('createEmfMetrics', () => {
       },
     ]);
   });
+
+  it('writes a measure with its unit and the caller dimensions next to the undimensioned set', () => {
+    const lines: string[] = [];
+    const metrics = createEmfMetrics({ namespace: 'JitRunners/Test', write: (l) => lines.push(l), now: () => 2000 });
+    metrics.measure('QueuedToLaunchLatency', 1234, 'Milliseconds', { pool: 'arm64' });
+    metrics.measure('BreakerOpenScopes', 0, 'Count');
+    expect(lines.map((l) => JSON.parse(l))).toEqual([
+      {
+        _aws: {
+          Timestamp: 2000,
+          CloudWatchMetrics: [
+            {
+              Namespace: 'JitRunners/Test',
+              Dimensions: [[], ['pool']],
+              Metrics: [{ Name: 'QueuedToLaunchLatency', Unit: 'Milliseconds' }],
+            },
+          ],
+        },
+        pool: 'arm64',
+        QueuedToLaunchLatency: 1234,
+      },
+      {
+        _aws: {
+          Timestamp: 2000,
+          CloudWatchMetrics: [
+            { Namespace: 'JitRunners/Test', Dimensions: [[]], Metrics: [{ Name: 'BreakerOpenScopes', Unit: 'Count' }] },
+          ],
+        },
+        BreakerOpenScopes: 0,
+      },
+    ]);
+  });
 });

@@ -68,7 +68,7 @@ describe('rotating the webhook secret (Secrets Manager mocked, the real loader a
       dispatcher: { dispatch: async () => {} },
       clock: { now: () => t },
       logger: silentLogger,
-      metrics: { count() {} },
+      metrics: { count() {}, measure() {} },
     });
   });
 

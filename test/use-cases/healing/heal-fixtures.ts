@@ -178,7 +178,7 @@ export function healWorld(env: Record<string, string> = {}) {
   const launcher = new HealLauncher(github, clock);
   const dispatcher = new RecordingDispatcher();
   const logger = new CaptureLogger();
-  const metrics = { count() {} };
+  const metrics = { count() {}, measure() {} };
   const workaroundRequests: string[] = [];
   const forgotten: string[] = [];
   // Built as every root builds it (composition/build-core.ts), with three seams: breakers read fresh,

@@ -28,7 +28,7 @@ describe('recordObservedBaseline', () => {
       config: testConfig(),
       baselines: counted.store.baselines,
       logger: silentLogger,
-      metrics: { count() {} },
+      metrics: { count() {}, measure() {} },
     });
   });
 
@@ -73,7 +73,7 @@ describe('recordObservedBaseline', () => {
       config: testConfig(),
       baselines: memory.baselines,
       logger: silentLogger,
-      metrics: { count() {} },
+      metrics: { count() {}, measure() {} },
     });
     await expect(record(progress())).resolves.toBeUndefined();
     expect(await memory.baselines.get('octo/app')).toBeUndefined();

@@ -46,7 +46,7 @@ function world(options: { breakerOpenUntil?: number } = {}) {
   };
   const logger = new CaptureLogger();
   const counted: string[] = [];
-  const metrics: Metrics = { count: (name) => void counted.push(name) };
+  const metrics: Metrics = { count: (name) => void counted.push(name), measure: () => {} };
   const scopeGuard = {
     openUntil: async (_key: string, _now: number) => options.breakerOpenUntil,
   };

@@ -40,7 +40,7 @@ describe('acceptWebhook', () => {
       dispatcher: { dispatch: async (id) => void dispatched.push(id) },
       clock: { now: () => 1_000 },
       logger: silentLogger,
-      metrics: { count() {} },
+      metrics: { count() {}, measure() {} },
       onProgress: async (p) => void progress.push(p),
     });
 
@@ -237,7 +237,7 @@ describe('recordQueuedJob (the one path of every queued job: webhook or discover
       dispatcher: { dispatch: async (_id, options) => void handoffs.push(options?.handoff) },
       clock: { now: () => 5_000 },
       logger: silentLogger,
-      metrics: { count() {} },
+      metrics: { count() {}, measure() {} },
       handoffLease: { ms: 60_000, token: () => 'handoff-1' },
     });
 
@@ -290,7 +290,7 @@ describe('acceptWebhook with pools', () => {
       dispatcher: { dispatch: async (id) => void dispatched.push(id) },
       clock: { now: () => 1_000 },
       logger: silentLogger,
-      metrics: { count() {} },
+      metrics: { count() {}, measure() {} },
     });
   });
 

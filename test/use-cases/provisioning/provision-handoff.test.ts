@@ -135,7 +135,7 @@ describe('the Lambda hot path with hand-offs, on DynamoDB (dynalite)', () => {
         dispatcher: { dispatch: async (jobId, o) => void handoffs.push({ jobId, handoff: o?.handoff }) },
         clock: { now: () => now },
         logger: silentLogger,
-        metrics: { count() {} },
+        metrics: { count() {}, measure() {} },
         handoffLease: { ms: DEFAULT_LEASE_MS, token: () => `handoff-${handoffs.length}` },
       });
       const provision = testProvisioner({

@@ -56,7 +56,7 @@ function discovery(env: Record<string, string>, overrides: Partial<DiscoverQueue
   const github = new FakeGitHub();
   const dispatcher = new RecordingDispatcher();
   const logger = new CaptureLogger();
-  const metrics = { count() {} };
+  const metrics = { count() {}, measure() {} };
   const discover = createDiscoverQueuedJobs({
     config,
     github,

@@ -62,7 +62,7 @@ function recoverer(github: DeliveryLog, store: MemoryStore, maxPages?: number) {
     github,
     locks: store.locks,
     logger: silentLogger,
-    metrics: { count() {} },
+    metrics: { count() {}, measure() {} },
     ...(maxPages !== undefined ? { maxPages } : {}),
   });
 }

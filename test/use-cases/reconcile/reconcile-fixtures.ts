@@ -8,7 +8,7 @@ import { buildCore, type Core } from '../../../functions/composition/build-core.
 import { type Config, parseConfig } from '../../../functions/config/config.ts';
 import type { Job } from '../../../functions/domain/job.ts';
 import type { WorkflowJobState } from '../../../functions/ports/github.ts';
-import type { Dispatcher } from '../../../functions/ports/runtime.ts';
+import type { Dispatcher, Metrics } from '../../../functions/ports/runtime.ts';
 import type { ReconcileSettings } from '../../../functions/use-cases/reconcile/reconcile.ts';
 import { CaptureLogger } from '../../support/capture-logger.ts';
 import { FakeGitHub } from '../../support/fake-github.ts';
@@ -75,7 +75,7 @@ export interface World {
 }
 
 export function createWorld(
-  options: { env?: Record<string, string>; owner?: string; store?: MemoryStore } = {},
+  options: { env?: Record<string, string>; owner?: string; store?: MemoryStore; metrics?: Metrics } = {},
 ): World {
   const config = parseConfig({ env: { GITHUB_WEBHOOK_SECRET: SECRET, ...options.env } }, 'local');
   const store = options.store ?? createMemoryStore();
@@ -147,7 +147,7 @@ export function createWorld(
     dispatcher,
     clock: { now: () => world.now },
     logger,
-    metrics: { count() {} },
+    metrics: options.metrics ?? { count() {}, measure() {} },
     owner: options.owner ?? 'reconcile-test',
     webhookSecrets: () => [SECRET],
     random: () => 0.5,

@@ -18,6 +18,10 @@ class RecordingMetrics {
   count(name: string, value = 1, dimensions?: Record<string, string>) {
     this.counts.push({ name, value, ...(dimensions ? { dimensions } : {}) });
   }
+  /** The version gauges are measures (unit Count): recorded with the counts, read the same way. */
+  measure(name: string, value: number, _unit: string, dimensions?: Record<string, string>) {
+    this.count(name, value, dimensions);
+  }
   named(name: string) {
     return this.counts.filter((c) => c.name === name);
   }
