@@ -117,7 +117,7 @@ describe('baseline gate read cache', () => {
 
 describe('scope guard read cache', () => {
   function guard(breakers: BreakerRepository) {
-    return createScopeGuard({ config: { limits }, breakers, logger: silentLogger, metrics: { count() {}, measure() {} } });
+    return createScopeGuard({ config: { limits }, breakers, logger: silentLogger, metrics: noopMetrics });
   }
 
   it('answers concurrent jobs of one scope with one read', async () => {
