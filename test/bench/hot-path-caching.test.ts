@@ -4,6 +4,7 @@ import type { Config } from '../../functions/config/config.ts';
 import type { Job } from '../../functions/domain/job.ts';
 import type { Scope } from '../../functions/domain/scope.ts';
 import type { GitHubTarget } from '../../functions/ports/github.ts';
+import { noopMetrics } from '../../functions/ports/runtime.ts';
 import type { BaselineRepository, BreakerRepository } from '../../functions/ports/store.ts';
 import { createBaselineGate } from '../../functions/use-cases/provisioning/baseline-gate.ts';
 import { createScopeGuard } from '../../functions/use-cases/provisioning/scope-guard.ts';
