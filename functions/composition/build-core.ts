@@ -25,6 +25,7 @@ import { createScopeGuard } from '../use-cases/provisioning/scope-guard.ts';
 import { createDiscoverQueuedJobs, discoveryGraceMs } from '../use-cases/reconcile/discover-queued-jobs.ts';
 import { createReconcile, type ReconcileSettings } from '../use-cases/reconcile/reconcile.ts';
 import { createReplaceRobbedJob } from '../use-cases/reconcile/replace-robbed-job.ts';
+import { createReportJobFailure } from '../use-cases/reporting/report-job-failure.ts';
 import { createTrackRunnerVersion } from '../use-cases/version/track-runner-version.ts';
 
 /** A tarball cache and the platforms it keeps (the reconciler's version step fills it on adoption). */
@@ -132,7 +133,10 @@ export function buildCore(deps: CoreDeps) {
     metrics,
     onProcessGone: onRunnerGone,
   });
+  // Failures visible on GitHub (FAILURE_CHECK_RUNS): every path that ends a job `failed` tells it once.
+  const reportFailure = createReportJobFailure({ config, github, jobs: store.jobs, clock, logger });
   const provisionJob = createProvisionJob({
+    reportFailure,
     config,
     jobs: store.jobs,
     github,
@@ -186,6 +190,7 @@ export function buildCore(deps: CoreDeps) {
     );
   }
   const runnerFailures = createRunnerFailureActions({
+    reportFailure,
     config,
     store,
     github,
@@ -229,6 +234,7 @@ export function buildCore(deps: CoreDeps) {
 
   // ── stolen and spare runners, the reconciler ──
   const replaceRobbedJob = createReplaceRobbedJob({
+    reportFailure,
     config,
     store,
     github,

@@ -66,6 +66,11 @@ export interface Config {
    * the jobs whose `queued` webhook never arrived. Empty (the default): off, no such call at all.
    */
   discoverQueuedJobs: string[];
+  /**
+   * `FAILURE_CHECK_RUNS=on`: a job that ends `failed` on our side gets a failed check run on its commit
+   * (docs/design.md "Failures on GitHub"). Off by default: it needs the App's `checks: write` permission.
+   */
+  failureCheckRuns: boolean;
   launcher: LauncherKind;
   /**
    * The runner pools, in matching order (docs/design.md "Configuration", Pools): `RUNNER_POOLS` or
@@ -254,6 +259,7 @@ export function parseConfig(sources: ConfigSources, context: ConfigContext = 'lo
     baselinePolicy: p.BASELINE_POLICY,
     allowlist: p.REPO_ALLOWLIST,
     discoverQueuedJobs: p.DISCOVER_QUEUED_JOBS,
+    failureCheckRuns: p.FAILURE_CHECK_RUNS === 'on',
     launcher,
     pools,
     notices,

@@ -43,6 +43,7 @@ export const EnvName = {
   breakerMaxBackoffSeconds: 'BREAKER_MAX_BACKOFF_SECONDS',
   runnerNamePrefix: 'RUNNER_NAME_PREFIX',
   discoverQueuedJobs: 'DISCOVER_QUEUED_JOBS',
+  failureCheckRuns: 'FAILURE_CHECK_RUNS',
   logLevel: 'LOG_LEVEL',
   secretsCacheSeconds: 'SECRETS_CACHE_SECONDS',
   // AWS wiring, set by the CDK stack only.

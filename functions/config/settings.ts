@@ -121,6 +121,7 @@ const seconds = (ms: number) => String(ms / 1000);
 
 const SCOPES = ['repo', 'org'] as const;
 const BASELINE_POLICIES = ['on-error', 'proactive', 'off'] as const;
+const ON_OFF = ['off', 'on'] as const;
 const LAUNCHERS = ['local', 'codebuild', 'ec2'] as const;
 const LOG_LEVELS = ['DEBUG', 'INFO', 'WARN', 'ERROR'] as const;
 
@@ -462,6 +463,17 @@ export const SETTINGS = {
     doc: 'repositories whose queued jobs the reconciler also finds in the Actions API (missed webhooks)',
     source: 'deployment',
     deploy: { prop: 'discoverQueuedJobs', type: 'list' },
+  },
+  failureCheckRuns: {
+    schema: withDefault(
+      preprocess((v) => (typeof v === 'string' ? v.trim().toLowerCase() : v), z.enum(ON_OFF)),
+      'off',
+    ),
+    default: 'off',
+    range: enumRange(ON_OFF),
+    doc: 'a job failed on our side gets a failed check run on its commit (why, what to do); needs `checks: write`',
+    source: 'deployment',
+    deploy: { prop: 'failureCheckRuns', type: 'string' },
   },
   logLevel: {
     schema: withDefault(

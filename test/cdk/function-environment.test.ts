@@ -53,6 +53,7 @@ const NON_DEFAULT: Required<DeployableSettingsInput> = {
   breakerMaxBackoffSeconds: 120,
   runnerNamePrefix: 'acme',
   discoverQueuedJobs: ['octo/app'],
+  failureCheckRuns: 'on',
   logLevel: 'DEBUG',
   secretsCacheSeconds: 60,
 };

@@ -18,6 +18,8 @@ import type { PublishRunnerReleaseRequest, QueueJobRequest, SimFault } from './s
  *   GET    /_sim/faults | POST /_sim/faults { scopeKey, ...fault } | DELETE /_sim/faults[?scope=…]
  *   PUT    /_sim/latency { latencyMs }
  *   GET    /_sim/requests | DELETE /_sim/requests
+ *   GET    /_sim/check-runs               { checkRuns: SimCheckRun[] } (as posted, oldest first)
+ *   PUT    /_sim/permissions { permissions }  the installation's permissions (e.g. add checks: write)
  *   GET    /_sim/releases | POST /_sim/releases { version, publishedAt?, prerelease?, tamperedTarball?,
  *          deprecatedRunners? } → 201 the release
  */
@@ -40,6 +42,8 @@ const R = {
   resetRequests: compileRoute('DELETE', '/_sim/requests'),
   releases: compileRoute('GET', '/_sim/releases'),
   publishRelease: compileRoute('POST', '/_sim/releases'),
+  checkRuns: compileRoute('GET', '/_sim/check-runs'),
+  setPermissions: compileRoute('PUT', '/_sim/permissions'),
 };
 
 const bad = (message: string): Reply => ({ status: 400, body: { message } });
@@ -158,6 +162,19 @@ export function handleControl(
     } catch (error) {
       return { status: 409, body: { message: error instanceof Error ? error.message : 'cannot publish' } };
     }
+  }
+  if (is('checkRuns')) return { status: 200, body: { checkRuns: sim.checkRuns() } };
+  if (is('setPermissions')) {
+    const permissions = (body as { permissions?: unknown } | undefined)?.permissions;
+    if (
+      !permissions ||
+      typeof permissions !== 'object' ||
+      !Object.values(permissions).every((v) => v === 'read' || v === 'write' || v === 'admin')
+    ) {
+      return bad('permissions is an object of read | write | admin');
+    }
+    sim.setPermissions(permissions as Record<string, string>);
+    return { status: 200, body: { permissions: sim.permissions() } };
   }
   return { status: 404, body: { message: 'Not Found' } };
 }

@@ -13,6 +13,7 @@ import { BadJsonError, readBody, sleep, writeReply } from './sim-http.ts';
 import type {
   PublishRunnerReleaseRequest,
   QueueJobRequest,
+  SimCheckRun,
   SimDelivery,
   SimFault,
   SimJob,
@@ -28,6 +29,7 @@ import { workflowJobPayload } from './workflow-job-payload.ts';
 export type {
   PublishRunnerReleaseRequest,
   QueueJobRequest,
+  SimCheckRun,
   SimDelivery,
   SimFault,
   SimJob,
@@ -62,6 +64,8 @@ export interface GitHubSimulatorOptions {
    * `false`: no release at start.
    */
   initialRunnerRelease?: PublishRunnerReleaseRequest | false;
+  /** The installation's permissions (default: what app-manifest.json asks for, without `checks`). */
+  permissions?: Record<string, string>;
 }
 
 export interface GitHubSimulator {
@@ -117,6 +121,13 @@ export interface GitHubSimulator {
     platform?: 'linux-x64' | 'linux-arm64',
   ): { bytes: Uint8Array; sha256: string } | undefined;
 
+  /** Check runs posted (`POST /repos/{owner}/{repo}/check-runs`), oldest first, bodies as sent. */
+  checkRuns(): SimCheckRun[];
+  /** The installation's permissions as tokens report them. */
+  permissions(): Record<string, string>;
+  /** Replaces the installation's permissions (e.g. `{ ...sim.permissions(), checks: 'write' }`). */
+  setPermissions(permissions: Record<string, string>): void;
+
   close(): Promise<void>;
 }
 
@@ -139,6 +150,7 @@ export async function startGitHubSimulator(options: GitHubSimulatorOptions = {})
     jobDurationMs: options.jobDurationMs ?? 300,
     offlineAfterMs: options.offlineAfterMs ?? 3_000,
   });
+  if (options.permissions) world.permissions = { ...options.permissions };
   const sender = new WebhookSender({ appId, hookId: 400_000_000 + randomInt(1_000_000) });
   if (options.webhook) sender.configure(options.webhook);
 
@@ -356,6 +368,11 @@ export async function startGitHubSimulator(options: GitHubSimulatorOptions = {})
       if (!release) return undefined;
       const { bytes, sha256 } = releases.genuine(version, platform);
       return { bytes, sha256 };
+    },
+    checkRuns: () => world.checkRuns(),
+    permissions: () => ({ ...world.permissions }),
+    setPermissions(permissions) {
+      world.permissions = { ...permissions };
     },
     async close() {
       clearInterval(sweeper);

@@ -1,5 +1,5 @@
 import { downloadUrl, packageName, releaseNotes, SIM_RELEASE_PLATFORMS, type SimReleases } from './runner-releases.ts';
-import type { SimDelivery, SimJob, SimRun, SimRunner, SimRunnerRelease } from './sim-types.ts';
+import type { SimCheckRun, SimDelivery, SimJob, SimRun, SimRunner, SimRunnerRelease } from './sim-types.ts';
 import type { SimWorld } from './sim-world.ts';
 
 /**
@@ -295,12 +295,7 @@ export function installationJson(world: SimWorld, appId: number, account: string
     app_slug: 'jit-runners-sandbox',
     target_id: repositoryId(account, ''),
     target_type: 'Organization',
-    permissions: {
-      actions: 'read',
-      administration: 'write',
-      metadata: 'read',
-      organization_self_hosted_runners: 'write',
-    },
+    permissions: { ...world.permissions },
     events: ['workflow_job'],
     created_at: created,
     updated_at: created,
@@ -371,5 +366,54 @@ export function runnerReleaseJson(
     tarball_url: `${repoApi}/tarball/${tag}`,
     zipball_url: `${repoApi}/zipball/${tag}`,
     body: releaseNotes(release.version, previous, digests),
+  };
+}
+
+/** `#/components/schemas/check-run` for a check run posted to the simulator. */
+export function checkRunJson(run: SimCheckRun, apiUrl: string, serverUrl: string) {
+  const b = run.body as {
+    name: string;
+    head_sha: string;
+    status?: 'queued' | 'in_progress' | 'completed';
+    conclusion?: string;
+    started_at?: string;
+    completed_at?: string;
+    details_url?: string;
+    external_id?: string;
+    output?: { title?: string; summary?: string; text?: string; annotations?: unknown[] };
+  };
+  const status = b.status ?? (b.conclusion !== undefined ? 'completed' : 'queued');
+  return {
+    id: run.id,
+    head_sha: b.head_sha,
+    node_id: Buffer.from(`08:CheckRun${run.id}`).toString('base64'),
+    external_id: b.external_id ?? '',
+    url: `${apiUrl}/repos/${run.owner}/${run.repo}/check-runs/${run.id}`,
+    html_url: `${serverUrl}/${run.owner}/${run.repo}/runs/${run.id}`,
+    details_url: b.details_url ?? null,
+    status,
+    conclusion: (b.conclusion ?? null) as
+      | 'success'
+      | 'failure'
+      | 'neutral'
+      | 'cancelled'
+      | 'skipped'
+      | 'timed_out'
+      | 'action_required'
+      | 'stale'
+      | null,
+    started_at: b.started_at ?? iso(run.createdAt),
+    completed_at: status === 'completed' ? (b.completed_at ?? iso(run.createdAt)) : null,
+    output: {
+      title: b.output?.title ?? null,
+      summary: b.output?.summary ?? null,
+      text: b.output?.text ?? null,
+      annotations_count: b.output?.annotations?.length ?? 0,
+      annotations_url: `${apiUrl}/repos/${run.owner}/${run.repo}/check-runs/${run.id}/annotations`,
+    },
+    name: b.name,
+    check_suite: { id: run.id + 1 },
+    app: null,
+    pull_requests: [],
   };
 }

@@ -3,6 +3,7 @@ import { type Scope, scopeKey as toScopeKey } from '../../domain/scope.ts';
 import { appJwtProblem } from './app-jwt.ts';
 import { credentialsFile, encodeJitConfig, rsaParamsFile } from './jit-config.ts';
 import {
+  checkRunJson,
   deliveryJson,
   errorBody,
   installationJson,
@@ -235,6 +236,97 @@ function listRunJobs(rc: RouteContext): Reply {
   };
 }
 
+const CHECK_RUN_STATUSES = ['queued', 'in_progress', 'completed'];
+const CHECK_RUN_CONCLUSIONS = [
+  'action_required',
+  'cancelled',
+  'failure',
+  'neutral',
+  'success',
+  'skipped',
+  'stale',
+  'timed_out',
+];
+const DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
+
+/**
+ * The request body of `POST /repos/{owner}/{repo}/check-runs` as GitHub's OpenAPI description allows it
+ * (types, enums, date-times, required `name`/`head_sha` and `output.title`/`output.summary`, lengths), plus
+ * GitHub's own rule that `status: completed` or `completed_at` needs a `conclusion`. The first problem, or
+ * undefined.
+ */
+export function checkRunRequestProblem(body: unknown): string | undefined {
+  if (!body || typeof body !== 'object' || Array.isArray(body))
+    return 'Invalid request.\n\nThe body must be an object.';
+  const b = body as Record<string, unknown>;
+  const str = (key: string, required = false) =>
+    b[key] === undefined
+      ? required
+        ? `"${key}" wasn't supplied.`
+        : undefined
+      : typeof b[key] === 'string'
+        ? undefined
+        : `"${key}" must be a string.`;
+  const problem =
+    str('name', true) ??
+    (b.name === '' ? '"name" must not be empty.' : undefined) ??
+    str('head_sha', true) ??
+    str('details_url') ??
+    str('external_id') ??
+    (b.status !== undefined && !CHECK_RUN_STATUSES.includes(String(b.status))
+      ? '"status" is not a valid status.'
+      : undefined) ??
+    (b.conclusion !== undefined && !CHECK_RUN_CONCLUSIONS.includes(String(b.conclusion))
+      ? '"conclusion" is not a valid conclusion.'
+      : undefined) ??
+    (['started_at', 'completed_at'] as const)
+      .map((key) =>
+        b[key] !== undefined && !(typeof b[key] === 'string' && DATE_TIME.test(b[key]))
+          ? `"${key}" must be an ISO 8601 date-time.`
+          : undefined,
+      )
+      .find(Boolean) ??
+    ((b.status === 'completed' || b.completed_at !== undefined) && b.conclusion === undefined
+      ? '"conclusion" is required when "status" is "completed" or "completed_at" is given.'
+      : undefined) ??
+    outputProblem(b.output) ??
+    (b.actions !== undefined && !(Array.isArray(b.actions) && b.actions.length <= 3)
+      ? '"actions" must have at most 3 items.'
+      : undefined);
+  return problem === undefined ? undefined : `Invalid request.\n\n${problem}`;
+}
+
+function outputProblem(output: unknown): string | undefined {
+  if (output === undefined) return undefined;
+  if (!output || typeof output !== 'object' || Array.isArray(output)) return '"output" must be an object.';
+  const o = output as Record<string, unknown>;
+  if (typeof o.title !== 'string') return '"output.title" wasn\'t supplied.';
+  if (typeof o.summary !== 'string') return '"output.summary" wasn\'t supplied.';
+  if (o.summary.length > 65_535) return '"output.summary" is longer than 65535 characters.';
+  if (o.text !== undefined && (typeof o.text !== 'string' || o.text.length > 65_535)) {
+    return '"output.text" must be a string of at most 65535 characters.';
+  }
+  if (o.annotations !== undefined && !(Array.isArray(o.annotations) && o.annotations.length <= 50)) {
+    return '"output.annotations" must have at most 50 items.';
+  }
+  return undefined;
+}
+
+/** `POST /repos/{owner}/{repo}/check-runs`: needs `checks: write` (else GitHub's 403 for an App without it). */
+function createCheckRun(rc: RouteContext): Reply {
+  if (rc.ctx.world.permissions.checks !== 'write') {
+    return {
+      status: 403,
+      body: errorBody(403, 'Resource not accessible by integration', '/checks/runs#create-a-check-run'),
+    };
+  }
+  const problem = checkRunRequestProblem(rc.body);
+  if (problem) return { status: 422, body: errorBody(422, problem) };
+  const { owner, repo } = rc.params as { owner: string; repo: string };
+  const run = rc.ctx.world.addCheckRun(owner, repo, rc.body as Record<string, unknown>);
+  return { status: 201, body: checkRunJson(run, rc.ctx.url(), rc.ctx.url()) };
+}
+
 function accessToken(rc: RouteContext): Reply {
   if (Number(rc.params.installation_id) !== rc.ctx.world.installationId) return notFound();
   const issued = rc.ctx.world.issueInstallationToken();
@@ -243,12 +335,7 @@ function accessToken(rc: RouteContext): Reply {
     body: {
       token: issued.token,
       expires_at: iso(issued.expiresAt),
-      permissions: {
-        actions: 'read',
-        administration: 'write',
-        metadata: 'read',
-        organization_self_hosted_runners: 'write',
-      },
+      permissions: { ...rc.ctx.world.permissions },
       repository_selection: 'all',
     },
   };
@@ -339,6 +426,7 @@ const ROUTES: RestRoute[] = [
   route('GET', '/repos/{owner}/{repo}/actions/jobs/{job_id}', 'installation', getJob),
   route('GET', '/repos/{owner}/{repo}/actions/runs', 'installation', listRuns),
   route('GET', '/repos/{owner}/{repo}/actions/runs/{run_id}/jobs', 'installation', listRunJobs),
+  route('POST', '/repos/{owner}/{repo}/check-runs', 'installation', createCheckRun),
   ...RUNNER_BASES.flatMap((base) => [
     route('POST', `${base}/generate-jitconfig`, 'installation', generateJitConfig, true),
     route('POST', `${base}/registration-token`, 'installation', runnerToken('registration'), true),

@@ -207,3 +207,13 @@ export interface SimRunnerReleaseView {
     servedSha256: string;
   }[];
 }
+
+/** A check run posted to the simulator (`POST /repos/{owner}/{repo}/check-runs`), as received. */
+export interface SimCheckRun {
+  id: number;
+  owner: string;
+  repo: string;
+  /** The request body exactly as sent. */
+  body: Record<string, unknown>;
+  createdAt: number;
+}

@@ -5,6 +5,7 @@ import { compareVersions, isExactVersion } from '../../domain/runner-version.ts'
 import { type Scope, scopeKey as toScopeKey } from '../../domain/scope.ts';
 import type {
   QueueJobRequest,
+  SimCheckRun,
   SimFault,
   SimJob,
   SimRun,
@@ -43,6 +44,16 @@ export interface SimWorldOptions {
 }
 
 const HOUR = 3_600_000;
+/**
+ * What the sandbox App's installation is granted by default: what app-manifest.json asks for. `checks`
+ * is not among them (the failure check runs are opt-in); `setPermissions` grants it.
+ */
+export const DEFAULT_SIM_PERMISSIONS: Readonly<Record<string, string>> = {
+  actions: 'read',
+  administration: 'write',
+  metadata: 'read',
+  organization_self_hosted_runners: 'write',
+};
 const DEFAULT_LABELS = ['self-hosted', 'Linux', 'X64'];
 
 const token = (prefix: string, bytes = 27) => `${prefix}${randomBytes(bytes).toString('base64url')}`;
@@ -91,6 +102,10 @@ export class SimWorld extends EventEmitter<WorldEvents> {
   private readonly metadataReady = new Set<string>();
   /** Versions GitHub refuses everywhere (a release published with `deprecatedRunners`). */
   private readonly deprecatedVersions = new Set<string>();
+  /** The installation's permissions, as its tokens and `GET /app/installations…` report them. */
+  permissions: Record<string, string> = { ...DEFAULT_SIM_PERMISSIONS };
+  private readonly checkRunList: SimCheckRun[] = [];
+  private nextCheckRunId = 30_000_000_000 + randomInt(1_000_000) * 1_000;
   private nextRunnerId = 1_000 + randomInt(1_000);
   private nextJobId = 20_000_000_000 + randomInt(1_000_000) * 1_000;
   private nextRunId = 9_000_000_000 + randomInt(1_000_000) * 1_000;
@@ -102,6 +117,26 @@ export class SimWorld extends EventEmitter<WorldEvents> {
     this.offlineAfterMs = options.offlineAfterMs;
     this.now = options.now ?? Date.now;
     this.random = options.random ?? Math.random;
+  }
+
+  // ───────────── check runs ─────────────
+
+  /** Records a check run; the caller checked the permission and the body. */
+  addCheckRun(owner: string, repo: string, body: Record<string, unknown>): SimCheckRun {
+    const run: SimCheckRun = {
+      id: this.nextCheckRunId++,
+      owner,
+      repo,
+      body: structuredClone(body),
+      createdAt: this.now(),
+    };
+    this.checkRunList.push(run);
+    return run;
+  }
+
+  /** Check runs posted so far, oldest first (copies). */
+  checkRuns(): SimCheckRun[] {
+    return this.checkRunList.map((run) => ({ ...run, body: structuredClone(run.body) }));
   }
 
   // ───────────── tokens ─────────────

@@ -16,6 +16,7 @@ import type { Clock, Dispatcher, Logger, Metrics } from '../../ports/runtime.ts'
 import { ConditionFailedError, type JobChanges, type Store } from '../../ports/store.ts';
 import { pinnedVersion } from '../provisioning/runner-version-for.ts';
 import type { ScopeGuard } from '../provisioning/scope-guard.ts';
+import type { ReportJobFailure } from '../reporting/report-job-failure.ts';
 import { createRetireRunner, type RetireRunner } from './retire-runner.ts';
 
 export interface RunnerFailureDeps {
@@ -33,6 +34,8 @@ export interface RunnerFailureDeps {
   logger: Logger;
   metrics: Metrics;
   random?: () => number;
+  /** Tells GitHub why the job failed (a check run, when opted in); best effort, never throws. */
+  reportFailure?: ReportJobFailure | undefined;
 }
 
 /** One failure of the runner of a `launched` job, from a log line, a runner exit or a start timeout. */
@@ -298,6 +301,7 @@ export function createRunnerFailureActions(deps: RunnerFailureDeps) {
     await retire(failure, now);
     metrics.count(CountMetric.jobFailed, 1, { failureClass: classification.class });
     logger.warn('job failed', { jobId: job.jobId, failureClass: classification.class, reason: action.reason });
+    await deps.reportFailure?.(updated);
     return { acted: true, action: action.kind, note: action.reason, job: updated };
   }
 

@@ -139,6 +139,15 @@ export function createRecordQueuedJob(deps: RecordQueuedJobDeps) {
 
 export type RecordQueuedJob = ReturnType<typeof createRecordQueuedJob>;
 
+/** What a person knows the job by (commit, job and workflow name): absent fields stay absent. */
+function jobIdentity(wj: WorkflowJobEvent['workflow_job']): Pick<NewJob, 'headSha' | 'jobName' | 'workflowName'> {
+  return {
+    ...(typeof wj.head_sha === 'string' && wj.head_sha !== '' && { headSha: wj.head_sha }),
+    ...(typeof wj.name === 'string' && wj.name !== '' && { jobName: wj.name }),
+    ...(typeof wj.workflow_name === 'string' && wj.workflow_name !== '' && { workflowName: wj.workflow_name }),
+  };
+}
+
 /**
  * Webhook ingress: verify, parse, filter, record, dispatch. Answers fast because GitHub gives a
  * delivery 10 s and never retries a failed one; the job is durable before we answer 202.
@@ -177,6 +186,7 @@ export function createAcceptWebhook(deps: AcceptWebhookDeps) {
       installationId: event.installation.id,
       labels: event.workflow_job.labels,
       pool,
+      ...jobIdentity(event.workflow_job),
     };
   }
 

@@ -19,6 +19,9 @@ export const WorkflowJobEventSchema = z.object({
     runner_id: z.optional(z.nullable(z.number().check(z.int()))),
     runner_name: z.optional(z.nullable(z.string())),
     name: z.optional(z.string()),
+    /** The commit; kept on the job for its failure check run (docs/design.md "Failures on GitHub"). */
+    head_sha: z.optional(z.nullable(z.string())),
+    workflow_name: z.optional(z.nullable(z.string())),
   }),
   repository: z.object({
     name: z.string().check(z.minLength(1)),

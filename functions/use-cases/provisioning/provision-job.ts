@@ -29,6 +29,7 @@ import {
   type VersionRepository,
 } from '../../ports/store.ts';
 import type { RetireRunner } from '../healing/retire-runner.ts';
+import type { ReportJobFailure } from '../reporting/report-job-failure.ts';
 import type { BaselineGate } from './baseline-gate.ts';
 import type { RunnerCapacity } from './runner-capacity.ts';
 import { runnerVersionFor, trackedTarballDigests } from './runner-version-for.ts';
@@ -58,6 +59,8 @@ export interface ProvisionDeps {
   /** How long a lease lives; a crashed holder's job is picked up after this. */
   leaseMs?: number;
   random?: () => number;
+  /** Tells GitHub why the job failed (a check run, when opted in); best effort, never throws. */
+  reportFailure?: ReportJobFailure | undefined;
 }
 
 /** Statuses a provisioner takes a job from (with a free lease); an expired `provisioning` lease is a takeover. */
@@ -164,7 +167,7 @@ export function createProvisionJob(deps: ProvisionDeps) {
   }
 
   async function fail(job: Job, failureClass: FailureClass, reason: string): Promise<ProvisionOutcome> {
-    await jobs.update(
+    const failed = await jobs.update(
       job.jobId,
       { ...leaseOf(job), statusIn: [JobStatus.provisioning] },
       {
@@ -177,6 +180,7 @@ export function createProvisionJob(deps: ProvisionDeps) {
     await freeSlot(job, `failed: ${failureClass}`);
     metrics.count(CountMetric.jobFailed, 1, { failureClass });
     logger.warn('job failed', { jobId: job.jobId, failureClass, reason });
+    await deps.reportFailure?.(failed);
     return 'failed';
   }
 

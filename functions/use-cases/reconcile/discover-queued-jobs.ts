@@ -263,6 +263,9 @@ export function createDiscoverQueuedJobs(deps: DiscoverQueuedJobsDeps) {
       installationId,
       labels: job.labels,
       pool: pool.name,
+      ...(job.headSha !== undefined && { headSha: job.headSha }),
+      ...(job.name !== undefined && { jobName: job.name }),
+      ...(job.workflowName !== undefined && { workflowName: job.workflowName }),
     };
     const since = Number.isFinite(queuedAt) ? `, queued since ${new Date(queuedAt).toISOString()}` : '';
     const { created } = await recordQueuedJob(newJob, {

@@ -6,6 +6,7 @@ import type { GitHubPort } from '../../ports/github.ts';
 import { CountMetric } from '../../ports/metric-names.ts';
 import type { Dispatcher, Logger, Metrics } from '../../ports/runtime.ts';
 import { ConditionFailedError, type Store } from '../../ports/store.ts';
+import type { ReportJobFailure } from '../reporting/report-job-failure.ts';
 
 /** When a theft is looked at (see {@link createReplaceRobbedJob}). */
 export const RobbedPhase = {
@@ -53,6 +54,8 @@ export interface ReplaceRobbedJobDeps {
   dispatcher: Dispatcher;
   logger: Logger;
   metrics: Metrics;
+  /** Tells GitHub why the job failed (a check run, when opted in); best effort, never throws. */
+  reportFailure?: ReportJobFailure | undefined;
 }
 
 export const DEFAULT_SWAP_GRACE_MS = 15_000;
@@ -143,7 +146,7 @@ export function createReplaceRobbedJob(deps: ReplaceRobbedJobDeps) {
           return RobbedOutcome.budgetSpent;
         }
         const reason = `runner ${robbed.runnerName} was taken by ${by} and ${giveUpReason(spent)}`;
-        await store.jobs.update(
+        const failed = await store.jobs.update(
           job.jobId,
           expect,
           {
@@ -155,6 +158,7 @@ export function createReplaceRobbedJob(deps: ReplaceRobbedJobDeps) {
         );
         metrics.count(CountMetric.jobFailed, 1, { failureClass: FailureClass.stolen });
         logger.warn('robbed job failed: theft budget spent', { jobId: job.jobId, runnerName: robbed.runnerName });
+        await deps.reportFailure?.(failed);
         return RobbedOutcome.failed;
       }
 

@@ -325,10 +325,17 @@ describe('createGitHubClient', () => {
       expectValidQuery(validateQuery('GET', '/repos/{owner}/{repo}/actions/runs', query));
     });
 
-    it('lists the jobs of a run with their status, labels and queue time', async () => {
+    it('lists the jobs of a run with their status, labels, queue time, commit and names', async () => {
       const repo = `run-jobs-${uniqueName('r')}`;
       const payload = sim.queueJob({ owner: 'octo-org', repo, labels: ['self-hosted', 'linux'] });
-      const { id, run_id: runId } = payload.workflow_job as { id: number; run_id: number };
+      const wj = payload.workflow_job as {
+        id: number;
+        run_id: number;
+        head_sha: string;
+        name: string;
+        workflow_name: string;
+      };
+      const { id, run_id: runId } = wj;
       const gh = client();
 
       const page = await gh.listWorkflowRunJobs(sim.installationId, 'octo-org', repo, { runId, page: 1 });
@@ -341,6 +348,9 @@ describe('createGitHubClient', () => {
             status: 'queued',
             labels: ['self-hosted', 'linux'],
             createdAt: (payload.workflow_job as { created_at: string }).created_at,
+            headSha: wj.head_sha,
+            name: wj.name,
+            workflowName: wj.workflow_name,
           },
         ],
         more: false,

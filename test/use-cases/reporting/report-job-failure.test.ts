@@ -1,0 +1,152 @@
+import { describe, expect, it } from 'vitest';
+import { createMemoryStore } from '../../../functions/adapters/memory/memory-store.ts';
+import { failureCheckRun } from '../../../functions/domain/failure-advice.ts';
+import { FailureClass } from '../../../functions/domain/failure-class.ts';
+import type { Job } from '../../../functions/domain/job.ts';
+import { JobStatus } from '../../../functions/domain/job-status.ts';
+import { createReportJobFailure } from '../../../functions/use-cases/reporting/report-job-failure.ts';
+import { newJob } from '../../adapters/store/store-contract.ts';
+import { CaptureLogger } from '../../support/capture-logger.ts';
+import { FakeGitHub } from '../../support/fake-github.ts';
+
+const NOW = Date.UTC(2026, 2, 1, 12, 0, 0);
+const SHA = 'c0ffee00'.repeat(5);
+
+async function world(options: { on?: boolean; checks?: boolean; headSha?: string | undefined } = {}) {
+  const store = createMemoryStore();
+  const github = new FakeGitHub();
+  if (options.checks ?? true) github.permissions = { ...github.permissions, checks: 'write' };
+  const logger = new CaptureLogger();
+  const clock = { now: () => NOW };
+  const report = createReportJobFailure({
+    config: { failureCheckRuns: options.on ?? true, github: { serverUrl: 'https://github.com' } as never },
+    github,
+    jobs: store.jobs,
+    clock,
+    logger,
+  });
+  const identity = 'headSha' in options ? { headSha: options.headSha } : { headSha: SHA };
+  await store.jobs.create(
+    newJob(101, {
+      ...(identity.headSha !== undefined && { headSha: identity.headSha }),
+      jobName: 'test',
+      workflowName: 'CI',
+    }),
+    'd1',
+    NOW - 60_000,
+  );
+  /** The job as the failure handling wrote it. */
+  const fail = (failureClass: FailureClass = FailureClass.startTimeout) =>
+    store.jobs.update(
+      101,
+      { statusIn: [JobStatus.queued] },
+      {
+        set: { status: JobStatus.failed, failureClass, reason: 'no runner seen within 120 s (attempts spent: 3 of 3)' },
+        event: { status: JobStatus.failed, note: 'failed' },
+      },
+      NOW - 1_000,
+    );
+  const warnings = () => logger.lines.filter((l) => l.includes('"WARN"'));
+  return { store, github, logger, report, fail, warnings };
+}
+
+describe('reportJobFailure', () => {
+  it('posts one failed check run on the commit, with the exact body, when opted in and permitted', async () => {
+    const { github, report, fail, store } = await world();
+    const failed = await fail();
+    expect(await report(failed)).toBe('posted');
+    expect(github.checkRuns).toHaveLength(1);
+    const posted = github.checkRuns[0];
+    expect(posted?.owner).toBe('Octo-Org');
+    expect(posted?.repo).toBe('hello-world');
+    expect(posted?.installationId).toBe(42);
+    expect(posted?.body).toEqual(failureCheckRun(failed, 'https://github.com', NOW));
+    expect(posted?.body).toMatchObject({
+      name: 'jit-runners: test',
+      head_sha: SHA,
+      status: 'completed',
+      conclusion: 'failure',
+      completed_at: '2026-03-01T12:00:00Z',
+      details_url: 'https://github.com/Octo-Org/hello-world/actions/runs/7001/job/101',
+      output: { title: 'No runner for CI / test: runner never started' },
+    });
+    const stored = await store.jobs.get(101);
+    expect(stored?.failureCheckRunAt).toBe(NOW);
+    expect(stored?.history.at(-1)?.note).toContain(`check run on commit ${SHA.slice(0, 12)}`);
+  });
+
+  it('posts nothing and asks nothing when FAILURE_CHECK_RUNS is off', async () => {
+    const { github, report, fail } = await world({ on: false });
+    expect(await report(await fail())).toBe('off');
+    expect(github.calls).toEqual([]);
+  });
+
+  it('posts nothing without the checks permission, and warns once naming it', async () => {
+    const { github, report, fail, warnings, store } = await world({ checks: false });
+    const failed = await fail();
+    expect(await report(failed)).toBe('no-permission');
+    expect(await report(failed)).toBe('no-permission');
+    expect(github.count('createCheckRun')).toBe(0);
+    expect(warnings()).toHaveLength(1);
+    expect(warnings()[0]).toContain('checks: write');
+    expect((await store.jobs.get(101))?.failureCheckRunAt).toBeUndefined();
+  });
+
+  it('reads the permission once per installation', async () => {
+    const { github, report, fail } = await world();
+    const failed = await fail();
+    await report(failed);
+    await report(failed);
+    expect(github.count('installationPermissions')).toBe(1);
+  });
+
+  it('posts still one check run when a second signal reports the same failure', async () => {
+    const { github, report, fail } = await world();
+    const failed = await fail();
+    const outcomes = await Promise.all([report(failed), report(failed)]);
+    expect(outcomes.sort()).toEqual(['claimed-elsewhere', 'posted']);
+    expect(await report(failed)).toBe('claimed-elsewhere');
+    expect(github.checkRuns).toHaveLength(1);
+  });
+
+  it('logs and skips a job recorded before its commit was kept', async () => {
+    const { github, report, fail, logger } = await world({ headSha: undefined });
+    expect(await report(await fail())).toBe('no-commit');
+    expect(github.count('createCheckRun')).toBe(0);
+    expect(logger.text()).toContain('recorded before its commit was kept');
+  });
+
+  it('never throws: a GitHub error is logged as a warning', async () => {
+    const { github, report, fail, warnings } = await world();
+    github.failures.createCheckRun = [new Error('socket hang up')];
+    expect(await report(await fail())).toBe('error');
+    expect(warnings().join('\n')).toContain('socket hang up');
+  });
+
+  it('gives up after its deadline when GitHub does not answer', async () => {
+    const { github, fail, logger, store } = await world();
+    github.installationPermissions = () => new Promise(() => {});
+    const report = createReportJobFailure({
+      config: { failureCheckRuns: true, github: { serverUrl: 'https://github.com' } as never },
+      github,
+      jobs: store.jobs,
+      clock: { now: () => NOW },
+      logger,
+      timeoutMs: 20,
+    });
+    expect(await report(await fail())).toBe('timed-out');
+    expect(logger.text()).toContain('did not answer in time');
+  });
+
+  it('ignores a job that is not failed', async () => {
+    const { github, report, store } = await world();
+    expect(await report((await store.jobs.get(101)) as Job)).toBe('not-failed');
+    expect(github.calls).toEqual([]);
+  });
+
+  it('logs no token', async () => {
+    const { report, fail, logger } = await world();
+    await report(await fail());
+    expect(logger.text()).not.toMatch(/ghs_|jit-secret/);
+  });
+});
