@@ -16,6 +16,12 @@
 #               config.sh alone), then ./run.sh                 (the metadata workaround)
 #   6. EC2: shut down (the launch template terminates the instance on shutdown)
 #
+# Warm mode (JR_WARM_IDLE_SECONDS set: a runner booted before its job, ports/warm-launcher.ts): steps 1-3
+# as above, then step 4 waits up to JR_WARM_IDLE_SECONDS for the hand-off (planned from the warm name,
+# written only when a job claims this runner), polling every JR_WARM_POLL_SECONDS plus a random jitter;
+# the hand-off is read, written and run exactly as a cold runner's (one job, then the machine ends). No
+# hand-off by then: exit 0 without registering anything (EC2: the instance shuts down and terminates).
+#
 # The secret never appears in a process's arguments or in an exported variable: it goes from the aws
 # CLI's stdout into a shell variable, then through pipes into base64 and the files, and the runner and
 # the workflow steps it starts inherit an environment without it (docs/decisions.md, "Secrets out of
@@ -27,6 +33,8 @@
 #   JR_RUNNER_NAME     runner name (logs; config.sh --name in regular mode)
 #   JR_RUNNER_VERSION  exact actions/runner version, e.g. 2.330.0
 #   JR_URL, JR_LABELS  regular mode: config.sh --url / --labels
+#   JR_WARM_IDLE_SECONDS  warm mode (jit only): wait this many seconds (1-86400) for the hand-off, then exit 0
+#   JR_WARM_NAME       warm mode: the name the runner was booted under (logs)
 #   JR_RUNNER_SHA256_X64, JR_RUNNER_SHA256_ARM64  optional: the SHA-256 of this version's linux-x64 / linux-arm64
 #                      tarball, handed by the functions for a version the reconciler adopted (its digest is
 #                      from the release notes); the one of this architecture replaces the checksums.json entry
@@ -41,6 +49,10 @@
 #   JR_AWS             AWS CLI command (default aws)
 #   JR_HANDOFF_WAIT_SECONDS  how long to wait for the hand-off to appear (default 120)
 #   JR_HANDOFF_POLL_SECONDS  sleep between reads while waiting (default 2)
+#   JR_WARM_POLL_SECONDS  warm mode: sleep between reads while idle (default 1; each GetParameter counts
+#                      against the account's Parameter Store throughput, docs/decisions.md "Warm runners")
+#   JR_WARM_POLL_JITTER_MS  warm mode: up to this many milliseconds (0-999) added to each sleep, so warm
+#                      runners booted together do not poll in step (default 500)
 #   JR_RUNNER_DIR      where the runner is unpacked (default: a fresh temporary directory)
 #   JR_ARCH            x64 | arm64 (default: from uname -m)
 #   JR_IMDS_URL        default http://169.254.169.254
@@ -88,6 +100,9 @@ aws_cli=${JR_AWS:-aws}
 imds=${JR_IMDS_URL:-http://169.254.169.254}
 handoff_wait=${JR_HANDOFF_WAIT_SECONDS:-120}
 handoff_poll=${JR_HANDOFF_POLL_SECONDS:-2}
+warm_idle=${JR_WARM_IDLE_SECONDS:-}
+warm_poll=${JR_WARM_POLL_SECONDS:-1}
+warm_jitter=${JR_WARM_POLL_JITTER_MS:-500}
 failure_flush=${JR_FAILURE_FLUSH_SECONDS:-10}
 
 # ── on exit: let the failure line reach runner-events; EC2: the instance must not outlive its runner ──
@@ -118,12 +133,13 @@ imds_tag() {
   curl -fsS -H "X-aws-ec2-metadata-token: $imds_token" "$imds/latest/meta-data/tags/instance/$1" || true
 }
 if [[ "$platform" == ec2 ]]; then
-  for name in JR_MODE JR_PARAMETER JR_RUNNER_NAME JR_RUNNER_VERSION JR_URL JR_LABELS JR_RUNNER_SHA256_X64 JR_RUNNER_SHA256_ARM64; do
+  for name in JR_MODE JR_PARAMETER JR_RUNNER_NAME JR_RUNNER_VERSION JR_URL JR_LABELS JR_RUNNER_SHA256_X64 JR_RUNNER_SHA256_ARM64 JR_WARM_NAME JR_WARM_IDLE_SECONDS; do
     if [[ -z "${!name:-}" ]]; then
       value=$(imds_tag "$name")
       printf -v "$name" '%s' "$value"
     fi
   done
+  warm_idle=${JR_WARM_IDLE_SECONDS:-}
 fi
 
 mode=${JR_MODE:-}
@@ -139,6 +155,18 @@ esac
 [[ "$handoff_wait" =~ ^[0-9]+$ ]] || die 2 "JR_HANDOFF_WAIT_SECONDS must be a whole number of seconds (got '${handoff_wait}')"
 [[ "$handoff_poll" =~ ^[0-9]+(\.[0-9]+)?$ ]] || die 2 "JR_HANDOFF_POLL_SECONDS must be a number of seconds (got '${handoff_poll}')"
 [[ "$failure_flush" =~ ^[0-9]+$ ]] || die 2 "JR_FAILURE_FLUSH_SECONDS must be a whole number of seconds (got '${failure_flush}')"
+if [[ -n "$warm_idle" ]]; then
+  [[ "$mode" == jit ]] || die 2 "JR_WARM_IDLE_SECONDS is for JIT runners only (JR_MODE is '${mode}')"
+  if [[ ! "$warm_idle" =~ ^[0-9]{1,5}$ ]] || ((10#$warm_idle < 1 || 10#$warm_idle > 86400)); then
+    die 2 "JR_WARM_IDLE_SECONDS must be a whole number of seconds from 1 to 86400 (got '${warm_idle}')"
+  fi
+  warm_idle=$((10#$warm_idle))
+  [[ "$warm_poll" =~ ^[0-9]+(\.[0-9]+)?$ ]] || die 2 "JR_WARM_POLL_SECONDS must be a number of seconds (got '${warm_poll}')"
+  [[ "$warm_jitter" =~ ^[0-9]{1,3}$ ]] || die 2 "JR_WARM_POLL_JITTER_MS must be 0-999 (got '${warm_jitter}')"
+  # Waiting while warm uses the cold runner's loop below, with the idle bound and the warm poll.
+  handoff_wait=$warm_idle
+  handoff_poll=$warm_poll
+fi
 if [[ "$mode" == regular ]]; then
   [[ -n "${JR_URL:-}" ]] || die 2 "JR_URL is required in regular mode"
   [[ -n "${JR_LABELS:-}" ]] || die 2 "JR_LABELS is required in regular mode"
@@ -155,7 +183,7 @@ if [[ -z "$arch" ]]; then
 fi
 [[ "$arch" == x64 || "$arch" == arm64 ]] || die 2 "JR_ARCH must be x64 or arm64 (got '${arch}')"
 
-log "runner ${runner_name:-?} mode=$mode version=$version arch=$arch platform=$platform"
+log "runner ${runner_name:-?} mode=$mode version=$version arch=$arch platform=$platform${warm_idle:+ warm (idle up to ${warm_idle} s)}"
 
 # ── 2 + 3. download and verify the pinned tarball ──
 tarball="actions-runner-linux-${arch}-${version}.tar.gz"
@@ -234,10 +262,21 @@ while :; do
   esac
   if ((SECONDS >= deadline)); then
     rm -f "$handoff_error"
+    if [[ -n "$warm_idle" ]]; then
+      # Not a failure: no job claimed this warm runner within its bound. Nothing was registered, and the
+      # machine ends here (EC2: the EXIT trap shuts it down; CodeBuild: the build ends).
+      log "warm runner ${JR_WARM_NAME:-$runner_name}: no hand-off within ${warm_idle} s ($tries tries); exiting without registering"
+      exit 0
+    fi
     die 5 "cannot read the JIT config from SSM parameter $parameter within ${handoff_wait} s ($tries tries, last: $reason)"
   fi
   ((tries == 1)) && log "waiting up to ${handoff_wait} s for the hand-off $parameter ($reason)"
-  sleep "$handoff_poll"
+  if [[ -n "$warm_idle" && "$warm_jitter" != 0 ]]; then
+    # sleep adds its arguments up: the poll plus 0-<jitter> ms, so warm runners booted together spread out.
+    sleep "$handoff_poll" "0.$(printf '%03d' $((RANDOM % warm_jitter)))"
+  else
+    sleep "$handoff_poll"
+  fi
 done
 rm -f "$handoff_error"
 [[ -n "$secret" && "$secret" != None ]] || die 5 "SSM parameter $parameter is empty"

@@ -11,6 +11,13 @@ import {
   type RegularRunnerRequest,
   type RunnerLauncher,
 } from '../ports/launcher.ts';
+import {
+  isWarmCapable,
+  type WarmBootRequest,
+  type WarmHandoffRequest,
+  type WarmLaunch,
+  type WarmRunnerLauncher,
+} from '../ports/warm-launcher.ts';
 
 /** Where one AWS pool's runners start: its own resources, or the single-launcher variables. */
 export type PoolPlatform =
@@ -91,7 +98,7 @@ const resourceOf = (p: PoolPlatform) => (p.kind === 'codebuild' ? p.projectName 
  * project or template listed once. A failed listing fails the whole listing: a partial one would look
  * like runners ended, and free capacity slots of runners still alive.
  */
-export class PoolRouterLauncher implements RunnerLauncher {
+export class PoolRouterLauncher implements WarmRunnerLauncher {
   readonly kind = 'pools';
   readonly #entries: readonly PoolLauncherEntry[];
   readonly #byPool: ReadonlyMap<string, PoolLauncherEntry>;
@@ -117,6 +124,25 @@ export class PoolRouterLauncher implements RunnerLauncher {
 
   async launchRegular(request: RegularRunnerRequest): Promise<Launch> {
     return this.#launcherOf(request.pool).launchRegular(request);
+  }
+
+  /** Warm runners go to the launcher of their pool; a pool whose launcher keeps none is a config error. */
+  async bootWarm(request: WarmBootRequest & { maxIdleMs: number }): Promise<WarmLaunch> {
+    return this.#warmLauncherOf(request.pool).bootWarm(request);
+  }
+
+  async handOffWarm(request: WarmHandoffRequest): Promise<void> {
+    await this.#warmLauncherOf(request.pool).handOffWarm(request);
+  }
+
+  #warmLauncherOf(pool: string | undefined): WarmRunnerLauncher {
+    const launcher = this.#launcherOf(pool);
+    if (!isWarmCapable(launcher)) {
+      throw new LaunchConfigError(
+        `pool ${JSON.stringify(pool)}: its launcher (${launcher.kind}) keeps no warm runners`,
+      );
+    }
+    return launcher;
   }
 
   async stop(launchId: string): Promise<void> {

@@ -8,6 +8,7 @@ import {
   readdirSync,
   readFileSync,
   rmSync,
+  statSync,
   writeFileSync,
 } from 'node:fs';
 import { createServer, type Server } from 'node:http';
@@ -520,6 +521,143 @@ describe('runner/bootstrap.sh', () => {
       const result = await run(baseEnv({ JR_HANDOFF_WAIT_SECONDS: 'soon' }));
       expect(result.code).toBe(BootstrapExit.badInput);
       expect(result.out).toContain('JR_HANDOFF_WAIT_SECONDS must be a whole number of seconds');
+    });
+  });
+
+  describe('warm mode (JR_WARM_IDLE_SECONDS)', () => {
+    const WARM_PARAMETER = '/jr/jit/jr-warm-x64-7f3a-0123456789abcdef0123456789abcdef';
+    /** The recorded argv lines whose command is `name`. */
+    const calls = (name: string) =>
+      spiedArgv()
+        .split('\n')
+        .filter((l) => l.startsWith(`${name} `));
+    const warmEnv = (extra: Record<string, string> = {}) =>
+      baseEnv({
+        JR_PARAMETER: WARM_PARAMETER,
+        JR_RUNNER_NAME: 'jr-warm-x64-7f3a',
+        JR_WARM_NAME: 'jr-warm-x64-7f3a',
+        JR_WARM_IDLE_SECONDS: '20',
+        JR_WARM_POLL_SECONDS: '0.05',
+        JR_WARM_POLL_JITTER_MS: '0',
+        ...extra,
+      });
+
+    /**
+     * Runs the bootstrap and writes its hand-off `afterMs` after the bootstrap logged that it waits (it has
+     * prepared by then); resolves with the run, when the hand-off was written and when run.sh started.
+     */
+    function runClaimedAfter(
+      env: Record<string, string>,
+      afterMs: number,
+      value: string,
+    ): Promise<Run & { writtenAt: number; startedAt: number }> {
+      return new Promise((done) => {
+        const child = spawn('bash', [BOOTSTRAP], { env: processEnv(env) });
+        let out = '';
+        let writtenAt = 0;
+        const onData = (d: Buffer) => {
+          out += d.toString();
+          if (writtenAt === 0 && out.includes('waiting up to')) {
+            writtenAt = -1;
+            setTimeout(() => {
+              putParameter(WARM_PARAMETER, value);
+              writtenAt = Date.now();
+            }, afterMs);
+          }
+        };
+        child.stdout.on('data', onData);
+        child.stderr.on('data', onData);
+        const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+        child.once('exit', (code) => {
+          clearTimeout(timer);
+          const pid = join(recordDir, 'run.pid');
+          done({ code: code ?? 1, out, writtenAt, startedAt: existsSync(pid) ? statSync(pid).mtimeMs : 0 });
+        });
+      });
+    }
+
+    it('prepares, waits for its hand-off, then runs exactly one job with the config read as a cold runner reads it', async () => {
+      const jit = jitConfig();
+      const result = await runClaimedAfter(warmEnv(), 300, jit.encoded);
+      expect(result.code, result.out).toBe(0);
+      // Prepared before waiting: the tarball was fetched and verified before the first read.
+      expect(result.out.indexOf(`verified ${TARBALL}`)).toBeLessThan(result.out.indexOf('waiting up to 20 s'));
+      expect(result.out).toContain('warm (idle up to 20 s)');
+      const reads = readFileSync(join(ssmDir, 'calls.log'), 'utf8').trim().split('\n');
+      expect(reads.length).toBeGreaterThan(2);
+      expect(new Set(reads)).toEqual(new Set([`get-parameter ${WARM_PARAMETER}`]));
+      expect(readFileSync(join(recordDir, 'run.args'), 'utf8')).toBe('\n');
+      expect(readFileSync(join(recordDir, 'files', '.credentials'), 'utf8')).toBe(jit.files['.credentials']);
+      expect(result.out.match(/starting JIT runner/g)).toHaveLength(1);
+      expect(existsSync(join(recordDir, 'config.args'))).toBe(false);
+      expect(result.startedAt - result.writtenAt).toBeLessThan(2_000);
+    });
+
+    it('picks its hand-off up within the poll interval and its jitter at the defaults (1 s + up to 0.5 s)', async () => {
+      const env = warmEnv();
+      delete env.JR_WARM_POLL_SECONDS;
+      delete env.JR_WARM_POLL_JITTER_MS;
+      const result = await runClaimedAfter(env, 200, jitConfig().encoded);
+      expect(result.code, result.out).toBe(0);
+      const pickup = result.startedAt - result.writtenAt;
+      expect(pickup).toBeLessThan(2_500);
+      expect(calls('sleep').every((l) => /^sleep 1 0\.\d{3} $/.test(l))).toBe(true);
+    });
+
+    it('exits 0 without registering or starting anything when no hand-off came within its bound', async () => {
+      const result = await run(warmEnv({ JR_WARM_IDLE_SECONDS: '1', JR_WARM_POLL_SECONDS: '0.1' }));
+      expect(result.code, result.out).toBe(0);
+      expect(result.out).toMatch(
+        /warm runner jr-warm-x64-7f3a: no hand-off within 1 s \(\d+ tries\); exiting without registering/,
+      );
+      expect(result.out).not.toContain('cannot read the JIT config');
+      expect(existsSync(join(recordDir, 'run.args'))).toBe(false);
+      expect(existsSync(join(recordDir, 'config.args'))).toBe(false);
+    });
+
+    it('never prints the JIT config or its credentials, nor puts them in a command line', async () => {
+      const jit = jitConfig();
+      const result = await runClaimedAfter(warmEnv(), 100, jit.encoded);
+      expect(result.code, result.out).toBe(0);
+      for (const secret of [jit.encoded, jit.accessToken, jit.rsa]) {
+        expect(result.out).not.toContain(secret);
+        expect(spiedArgv()).not.toContain(secret);
+      }
+      expect(readFileSync(join(recordDir, 'run.env'), 'utf8')).not.toContain(jit.accessToken);
+    });
+
+    it('on EC2 reads the warm flag from its instance tags and shuts down after an idle bound with no job', async () => {
+      imdsTags = {
+        JR_MODE: 'jit',
+        JR_PARAMETER: WARM_PARAMETER,
+        JR_RUNNER_NAME: 'jr-warm-x64-7f3a',
+        JR_WARM_NAME: 'jr-warm-x64-7f3a',
+        JR_WARM_IDLE_SECONDS: '1',
+        JR_RUNNER_VERSION: VERSION,
+      };
+      const env = warmEnv({ JR_PLATFORM: 'ec2', JR_IMDS_URL: `${baseUrl}/imds`, JR_WARM_POLL_SECONDS: '0.2' });
+      for (const name of ['JR_MODE', 'JR_PARAMETER', 'JR_RUNNER_NAME', 'JR_WARM_NAME', 'JR_WARM_IDLE_SECONDS']) {
+        delete env[name];
+      }
+      const result = await run(env);
+      expect(result.code, result.out).toBe(0);
+      expect(requests).toContain('/imds/latest/meta-data/tags/instance/JR_WARM_IDLE_SECONDS');
+      expect(result.out).toContain('no hand-off within 1 s');
+      expect(calls('shutdown')).toEqual(['shutdown -h now ']);
+      // The metadata service is blocked only once a job's config is about to run.
+      expect(calls('ip')).toEqual([]);
+      expect(existsSync(join(recordDir, 'run.args'))).toBe(false);
+    });
+
+    it.each([
+      ['a regular runner', { JR_MODE: 'regular', JR_URL: 'https://github.com/o/r', JR_LABELS: 'x' }],
+      ['a bound that is not whole seconds', { JR_WARM_IDLE_SECONDS: '1.5' }],
+      ['a bound of zero', { JR_WARM_IDLE_SECONDS: '0' }],
+      ['a jitter of a second or more', { JR_WARM_POLL_JITTER_MS: '1000' }],
+    ])('refuses %s with the bad-input exit code, before downloading', async (_name, extra) => {
+      const result = await run(warmEnv(extra));
+      expect(result.code).toBe(2);
+      expect(requests).toEqual([]);
     });
   });
 

@@ -25,6 +25,18 @@ export const RunnerEnv = {
    * user data (EC2).
    */
   runnerCacheBucket: 'JR_RUNNER_CACHE_BUCKET',
+  /**
+   * Warm runners (ports/warm-launcher.ts): the name the runner was booted under, set on a warm boot only.
+   * It stays on the build or instance after its hand-off (EC2 then carries the job's runner name in
+   * `JR_RUNNER_NAME`), so a retried boot finds it and housekeeping can tell warm-booted runners apart.
+   */
+  warmName: 'JR_WARM_NAME',
+  /**
+   * Warm runners: the non-secret flag that the runner is warm, and its bound. The bootstrap prepares
+   * everything, then waits this many seconds for its hand-off (`JR_PARAMETER`, planned from the warm name)
+   * and exits without registering when none came.
+   */
+  warmIdleSeconds: 'JR_WARM_IDLE_SECONDS',
   /** Regular mode: `config.sh --url`. */
   url: 'JR_URL',
   /** Regular mode: `config.sh --labels` (comma list). */
@@ -46,4 +58,12 @@ export function runnerDigestEntries(digests: RunnerTarballDigests | undefined): 
   if (x64 !== undefined) out.push([RunnerEnv.runnerSha256X64, x64]);
   if (arm64 !== undefined) out.push([RunnerEnv.runnerSha256Arm64, arm64]);
   return out;
+}
+
+/**
+ * The bootstrap's bound in whole seconds (at least 1): how long a warm runner waits for its hand-off
+ * before it exits unregistered.
+ */
+export function warmIdleSeconds(maxIdleMs: number): number {
+  return Math.max(1, Math.ceil(maxIdleMs / 1000));
 }

@@ -13,11 +13,11 @@ import {
   type LaunchSummary,
   LaunchTransientError,
   type RegularRunnerRequest,
-  type RunnerLauncher,
 } from '../../ports/launcher.ts';
 import { type Clock, systemClock } from '../../ports/runtime.ts';
+import type { WarmBootRequest, WarmHandoffRequest, WarmLaunch, WarmRunnerLauncher } from '../../ports/warm-launcher.ts';
 import { idempotencyToken } from '../aws/idempotency-token.ts';
-import { RunnerEnv, RunnerMode, runnerDigestEntries } from '../aws/runner-env.ts';
+import { RunnerEnv, RunnerMode, runnerDigestEntries, warmIdleSeconds } from '../aws/runner-env.ts';
 import { awsErrorCode, translateLaunchError, withLaunchErrors } from '../aws/translate-launch-error.ts';
 import type { JitConfigHandoff } from '../ssm/jit-config-handoff.ts';
 
@@ -34,7 +34,7 @@ export interface CodeBuildLauncherOptions {
 const plain = (name: string, value: string): EnvironmentVariable => ({ name, value, type: 'PLAINTEXT' });
 
 /** Launches each runner as one CodeBuild build of the runner project. */
-export class CodeBuildLauncher implements RunnerLauncher {
+export class CodeBuildLauncher implements WarmRunnerLauncher {
   readonly kind = 'codebuild';
   readonly #client: CodeBuildClient;
   readonly #handoff: JitConfigHandoff;
@@ -73,6 +73,68 @@ export class CodeBuildLauncher implements RunnerLauncher {
 
   async dropHandoff(runnerName: string): Promise<void> {
     await this.#handoff.dropFor(runnerName);
+  }
+
+  /**
+   * Boots a warm runner as a build of the same project that prepares (tarball from the cache, verified,
+   * extracted), then waits for the hand-off planned from its warm name (`JR_PARAMETER`) for at most
+   * `JR_WARM_IDLE_SECONDS`, and ends without registering when none came. The project's timeout covers the
+   * idle bound plus the job (cdk/constructs/codebuild-runner.ts adds the pool's `warmMaxIdleMinutes`), so
+   * no override is sent. Idempotent per warm name (the StartBuild token), like a cold launch per runner.
+   */
+  async bootWarm(request: WarmBootRequest & { maxIdleMs: number }): Promise<WarmLaunch> {
+    const { warmName } = request;
+    const build = await this.#start(warmName, [
+      plain(RunnerEnv.mode, RunnerMode.jit),
+      plain(RunnerEnv.parameter, this.#handoff.plan(warmName)),
+      plain(RunnerEnv.runnerName, warmName),
+      plain(RunnerEnv.warmName, warmName),
+      plain(RunnerEnv.warmIdleSeconds, String(warmIdleSeconds(request.maxIdleMs))),
+      plain(RunnerEnv.runnerVersion, request.runnerVersion),
+      ...runnerDigestEntries(request.runnerSha256).map(([name, value]) => plain(name, value)),
+    ]);
+    return { launchId: build.id, warmName };
+  }
+
+  /**
+   * Hands the job's JIT config to the warm build `request.warm`: written (JitConfigHandoff.write) under the
+   * name the build was told, tagged with the build's ARN, so only that build can read it. A build's
+   * environment cannot change after StartBuild, so `listActive` keeps naming it by its warm name; the
+   * caller's records map it to the job. A build that is gone (not IN_PROGRESS, or unknown), not this warm
+   * runner, or on another runner version throws {@link LaunchTransientError} (the caller launches cold);
+   * a failed write stops the build.
+   */
+  async handOffWarm(request: WarmHandoffRequest): Promise<void> {
+    const { warm } = request;
+    const out = await withLaunchErrors('codebuild:BatchGetBuilds', () =>
+      this.#client.send(new BatchGetBuildsCommand({ ids: [warm.launchId] })),
+    );
+    const build = out.builds?.find((b) => b.id === warm.launchId);
+    if (build?.buildStatus !== 'IN_PROGRESS') {
+      throw new LaunchTransientError(
+        `warm runner ${warm.warmName} (${warm.launchId}) is gone${build?.buildStatus ? ` (${build.buildStatus})` : ''}`,
+      );
+    }
+    const env = (name: string) => build.environment?.environmentVariables?.find((v) => v.name === name)?.value;
+    if (env(RunnerEnv.warmName) !== warm.warmName) {
+      throw new LaunchTransientError(`build ${warm.launchId} is not the warm runner ${warm.warmName}`);
+    }
+    const version = env(RunnerEnv.runnerVersion);
+    if (version !== request.runnerVersion) {
+      throw new LaunchTransientError(
+        `warm runner ${warm.warmName} runs ${version ?? 'an unknown version'}, the job wants ${request.runnerVersion}`,
+      );
+    }
+    const parameter = this.#handoff.nameToWrite(env(RunnerEnv.parameter), undefined);
+    try {
+      if (!parameter) throw new LaunchTransientError(`warm runner ${warm.warmName} carries no hand-off name`);
+      if (!build.arn)
+        throw new LaunchTransientError(`codebuild:BatchGetBuilds answered without the ARN of ${warm.launchId}`);
+      await this.#handoff.write(parameter, request.encodedJitConfig, build.arn, request.runnerName);
+    } catch (error) {
+      await this.stop(warm.launchId).catch(() => undefined);
+      throw error;
+    }
   }
 
   /**

@@ -1,4 +1,5 @@
 import {
+  CreateTagsCommand,
   DescribeInstancesCommand,
   type EC2Client,
   type Instance,
@@ -14,10 +15,10 @@ import {
   type LaunchSummary,
   LaunchTransientError,
   type RegularRunnerRequest,
-  type RunnerLauncher,
 } from '../../ports/launcher.ts';
+import type { WarmBootRequest, WarmHandoffRequest, WarmLaunch, WarmRunnerLauncher } from '../../ports/warm-launcher.ts';
 import { idempotencyToken } from '../aws/idempotency-token.ts';
-import { FLEET_TAG, RunnerEnv, RunnerMode, runnerDigestEntries } from '../aws/runner-env.ts';
+import { FLEET_TAG, RunnerEnv, RunnerMode, runnerDigestEntries, warmIdleSeconds } from '../aws/runner-env.ts';
 import {
   awsErrorCode,
   classifyLaunchError,
@@ -59,7 +60,7 @@ export interface Ec2LauncherOptions {
 }
 
 /** Launches each runner as one EC2 instance that terminates itself after the job. */
-export class Ec2Launcher implements RunnerLauncher {
+export class Ec2Launcher implements WarmRunnerLauncher {
   readonly kind = 'ec2';
   readonly #o: Required<Omit<Ec2LauncherOptions, 'instanceType' | 'instanceTypes' | 'pool'>> & {
     pool: string | undefined;
@@ -97,13 +98,107 @@ export class Ec2Launcher implements RunnerLauncher {
   }
 
   /**
+   * Boots a warm runner: the same template, tries and ClientTokens as a cold launch, keyed by the warm
+   * name, and nothing written after it. Its instance tags (read by the bootstrap through IMDS, as every
+   * JR_* input on EC2) say it is warm (`JR_WARM_IDLE_SECONDS`) and name its future hand-off
+   * (`JR_PARAMETER`, planned from the warm name): tags and not per-launch user data, because user data
+   * given to RunInstances replaces the template's whole script, and tags are what the bootstrap reads
+   * already. It prepares (tarball from the cache, verified, extracted), then polls for that hand-off for
+   * at most `maxIdleMs` and shuts down (terminates) when none came.
+   */
+  async bootWarm(request: WarmBootRequest & { maxIdleMs: number }): Promise<WarmLaunch> {
+    const { warmName } = request;
+    const tags: Tag[] = [
+      { Key: RunnerEnv.warmName, Value: warmName },
+      { Key: RunnerEnv.mode, Value: RunnerMode.jit },
+      { Key: RunnerEnv.warmIdleSeconds, Value: String(warmIdleSeconds(request.maxIdleMs)) },
+      { Key: RunnerEnv.runnerVersion, Value: request.runnerVersion },
+      ...runnerDigestEntries(request.runnerSha256).map(([Key, Value]) => ({ Key, Value })),
+    ];
+    const existing = await this.#findBy(RunnerEnv.warmName, warmName);
+    const launched = existing ?? (await this.#runInstances(warmName, tags));
+    return { launchId: launched.instance.InstanceId as string, warmName };
+  }
+
+  /**
+   * Hands the job's JIT config to the warm instance `request.warm`: written (JitConfigHandoff.write: the
+   * fleet's key, the expiration, tagged with that instance's ARN, never overwritten) under the name the
+   * instance was told at boot, then the instance is tagged with the job's runner name, so `listActive`,
+   * runner-events and the orphan sweep see the job's runner. An instance that is gone (not pending or
+   * running), not a warm runner of this fleet, already handed to another runner, or on another runner
+   * version throws {@link LaunchTransientError}: the caller launches cold. A failed write or tag terminates
+   * the instance (as a cold launch's failed write does), so it can never run a config it half got.
+   */
+  async handOffWarm(request: WarmHandoffRequest): Promise<void> {
+    const { warm, runnerName } = request;
+    const found = await this.#findWarm(warm.launchId);
+    if (!found) throw new LaunchTransientError(`warm runner ${warm.warmName} (${warm.launchId}) is gone`);
+    const tag = (key: string) => found.instance.Tags?.find((t) => t.Key === key)?.Value;
+    if (tag(RunnerEnv.warmName) !== warm.warmName) {
+      throw new LaunchTransientError(`instance ${warm.launchId} is not the warm runner ${warm.warmName}`);
+    }
+    const holder = tag(RunnerEnv.runnerName);
+    if (holder !== warm.warmName && holder !== runnerName) {
+      throw new LaunchTransientError(
+        `warm runner ${warm.warmName} was already handed to ${holder ?? 'another runner'}`,
+      );
+    }
+    const version = tag(RunnerEnv.runnerVersion);
+    if (version !== request.runnerVersion) {
+      throw new LaunchTransientError(
+        `warm runner ${warm.warmName} runs ${version ?? 'an unknown version'}, the job wants ${request.runnerVersion}`,
+      );
+    }
+    const parameter = this.#o.handoff.nameToWrite(tag(RunnerEnv.parameter), undefined);
+    try {
+      if (!parameter) throw new LaunchTransientError(`warm runner ${warm.warmName} carries no hand-off name`);
+      const arn = await this.#instanceArn(warm.launchId, found.ownerId);
+      await this.#o.handoff.write(parameter, request.encodedJitConfig, arn, runnerName);
+      await withLaunchErrors('ec2:CreateTags', () =>
+        this.#o.client.send(
+          new CreateTagsCommand({
+            Resources: [warm.launchId],
+            Tags: [
+              { Key: 'Name', Value: runnerName },
+              { Key: RunnerEnv.runnerName, Value: runnerName },
+            ],
+          }),
+        ),
+      );
+    } catch (error) {
+      await this.stop(warm.launchId).catch(() => undefined);
+      throw error;
+    }
+  }
+
+  /** The warm instance by id, while pending or running (a terminated one stays listed for about an hour). */
+  async #findWarm(instanceId: string): Promise<{ instance: Instance; ownerId: string | undefined } | undefined> {
+    const out = await withLaunchErrors('ec2:DescribeInstances', () =>
+      this.#o.client.send(
+        new DescribeInstancesCommand({
+          Filters: [
+            { Name: 'instance-id', Values: [instanceId] },
+            { Name: `tag:${FLEET_TAG}`, Values: [this.#o.fleet] },
+            { Name: 'instance-state-name', Values: ['pending', 'running'] },
+          ],
+        }),
+      ),
+    );
+    for (const reservation of out.Reservations ?? []) {
+      const instance = reservation.Instances?.find((i) => i.InstanceId === instanceId);
+      if (instance) return { instance, ownerId: reservation.OwnerId };
+    }
+    return undefined;
+  }
+
+  /**
    * Launch first, then hand off (docs/decisions.md "Per-runner hand-off"): the hand-off is tagged with
    * the instance ARN, which exists only once RunInstances answered. The runner waits for its parameter.
    */
   async #run(runnerName: string, secret: string, tags: Tag[]): Promise<Launch> {
     // Why look first: ClientToken makes an identical retry safe, but a retry after a spot → on-demand
     // fallback would repeat the spot call (a different token) and could start a second instance.
-    const existing = await this.#findByRunnerName(runnerName);
+    const existing = await this.#findBy(RunnerEnv.runnerName, runnerName);
     const launched = existing ?? (await this.#runInstances(runnerName, tags));
     const instanceId = launched.instance.InstanceId as string;
     // The instance was told its parameter name in a tag: write that one (for an instance of an earlier
@@ -209,15 +304,17 @@ export class Ec2Launcher implements RunnerLauncher {
     return subnets[h % subnets.length];
   }
 
-  async #findByRunnerName(
-    runnerName: string,
+  /** A live instance of this fleet whose tag `key` is `value` (the runner name, or a warm runner's name). */
+  async #findBy(
+    key: RunnerEnv,
+    value: string,
   ): Promise<{ instance: Instance; ownerId: string | undefined; planned: undefined } | undefined> {
     const out = await withLaunchErrors('ec2:DescribeInstances', () =>
       this.#o.client.send(
         new DescribeInstancesCommand({
           Filters: [
             { Name: `tag:${FLEET_TAG}`, Values: [this.#o.fleet] },
-            { Name: `tag:${RunnerEnv.runnerName}`, Values: [runnerName] },
+            { Name: `tag:${key}`, Values: [value] },
             { Name: 'instance-state-name', Values: ['pending', 'running'] },
           ],
         }),
