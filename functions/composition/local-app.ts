@@ -10,6 +10,7 @@ import { startEmbeddedDynamo } from '../adapters/local/embedded-dynamodb.ts';
 import { startLocalHttpServer } from '../adapters/local/http-server.ts';
 import { InProcessDispatcher } from '../adapters/local/in-process-dispatcher.ts';
 import { createLocalLauncher } from '../adapters/local/local-launcher.ts';
+import { loadStatusPage } from '../adapters/local/status-page.ts';
 import { createRedactingLogger, SecretRegistry } from '../adapters/logging/redacting-logger.ts';
 import { createFsRunnerTarballCache } from '../adapters/runner-cache/fs-runner-tarball-cache.ts';
 import { type GitHubSimulator, startGitHubSimulator } from '../adapters/sandbox/github-simulator.ts';
@@ -248,6 +249,8 @@ export async function startLocalApp(options: LocalAppOptions): Promise<LocalApp>
     // ── HTTP ──
     const host = options.host ?? '127.0.0.1';
     const fleet = createFleetView({ config, store, clock });
+    // The live status page (GET /): static files read once here, no build step.
+    const statusPage = await loadStatusPage();
     const server = await startLocalHttpServer(
       {
         webhook: theCore.acceptWebhook,
@@ -265,6 +268,7 @@ export async function startLocalApp(options: LocalAppOptions): Promise<LocalApp>
             releasesUrl,
           }),
         api: (path, query) => answerFleetApi(fleet, path, query, clock.now()),
+        page: statusPage,
       },
       { port: config.local.port, host, logger },
     );

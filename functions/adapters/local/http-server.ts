@@ -19,8 +19,13 @@ export interface LocalRoutes {
    * like the admin routes: it names repositories and runners.
    */
   api?: (path: string, query: URLSearchParams) => Promise<{ status: number; body: unknown } | undefined>;
-  /** Pages served as they are (`GET /` and its assets): undefined for a path that is not one. Loopback only. */
-  page?: (path: string) => Promise<{ contentType: string; body: string } | undefined>;
+  /**
+   * Pages served as they are (`GET /` and its assets): undefined for a path that is not one. Loopback only.
+   * `headers` are added to the answer (a Content-Security-Policy, say); they cannot replace the ones set here.
+   */
+  page?: (
+    path: string,
+  ) => Promise<{ contentType: string; body: string; headers?: Readonly<Record<string, string>> } | undefined>;
 }
 
 const LOOPBACK = ['127.0.0.1', '::1', '::ffff:127.0.0.1'];
@@ -101,6 +106,7 @@ export async function startLocalHttpServer(
         if (page) {
           if (!loopback) return send(res, 403, { message: 'loopback only' });
           res.writeHead(200, {
+            ...page.headers,
             'content-type': page.contentType,
             'content-length': Buffer.byteLength(page.body),
             'cache-control': 'no-store',

@@ -4,7 +4,7 @@ import { type LocalHttpServer, startLocalHttpServer } from '../../../functions/a
 import { silentLogger } from '../../support/capture-logger.ts';
 
 const routes = {
-  webhook: async () => ({ status: 200, body: {} }),
+  webhook: async () => ({ status: 200, body: { message: 'ok' } }),
   health: async () => ({ status: 'ok' }),
   api: async (path: string, query: URLSearchParams) =>
     path === '/api/status' ? { status: 200, body: { path, q: query.get('q') } } : undefined,
@@ -48,6 +48,19 @@ describe('local HTTP server: fleet API and pages', () => {
     expect(page.headers.get('content-type')).toBe('text/html; charset=utf-8');
     expect(page.headers.get('cache-control')).toBe('no-store');
     expect(await page.text()).toContain('<title>x</title>');
+  });
+
+  it("adds a page's own headers, which cannot replace the server's", async () => {
+    const page = async () => ({
+      contentType: 'text/css',
+      body: 'p{}',
+      headers: { 'content-security-policy': "default-src 'none'", 'cache-control': 'max-age=60' },
+    });
+    server = await startLocalHttpServer({ ...routes, page }, { port: 0, host: '127.0.0.1', logger: silentLogger });
+    const answer = await fetch(`${server.url}/page.css`);
+    expect(answer.headers.get('content-security-policy')).toBe("default-src 'none'");
+    expect(answer.headers.get('cache-control')).toBe('no-store');
+    expect(answer.headers.get('content-type')).toBe('text/css');
   });
 
   it('refuses the fleet API and pages to a caller from another address', async () => {
