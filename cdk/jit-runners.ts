@@ -21,6 +21,7 @@ import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
 import { EnvName } from '../functions/config/env-names.ts';
 import { cloudWatchFilterPattern } from '../functions/domain/failure-signatures.ts';
+import { DEFAULT_POOL_NAME } from '../functions/domain/runner-pool.ts';
 import { acknowledgeGuard, acknowledgeLogGroup, GuardRule } from './constructs/acknowledge-guard.ts';
 import { AppSecrets } from './constructs/app-secrets.ts';
 import { CodeBuildRunner, RUNNER_DIR } from './constructs/codebuild-runner.ts';
@@ -385,6 +386,9 @@ export class JitRunners extends Construct {
       dashboardName: `${name}-jit-runners`,
       deadLetterQueue: this.deadLetterQueue,
       runnerLogGroups: this.runners.map((r) => r.logGroup),
+      pools: this.pools?.map((pool) => ({ name: pool.name, maxRunners: pool.maxRunners })) ?? [
+        { name: DEFAULT_POOL_NAME },
+      ],
       functions: {
         webhook: webhook.fn,
         provisioner: provisioner.fn,

@@ -8,26 +8,34 @@ import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { FailureClass } from '../../functions/domain/failure-class.ts';
 import { LOG_SIGNATURES } from '../../functions/domain/failure-signatures.ts';
+import {
+  CountMetric,
+  MeasureMetric,
+  MetricDimension,
+  WebhookRejectReason,
+} from '../../functions/ports/metric-names.ts';
 import { acknowledgeGuard, GuardRule } from './acknowledge-guard.ts';
 
-/** Metric names the functions emit (EMF, see functions/adapters/aws/emf-metrics.ts) and the alarms watch. */
-export const AppMetric = {
-  jobFailed: 'JobFailed',
-  breakerOpened: 'BreakerOpened',
-  /** From the runner log group (metric filters), not from the functions. */
+/** Counted from the runner log groups by metric filters, not emitted by the functions. */
+export const LogMetric = {
   runnerMetadataMissingLines: 'RunnerMetadataMissingLines',
   runnerBreakerOpenLines: 'RunnerBreakerOpenLines',
   /** The bootstrap's line when a downloaded actions/runner tarball does not match runner/checksums.json. */
   runnerChecksumMismatchLines: 'RunnerChecksumMismatchLines',
-  /** The reconciler's runner version step (docs/design.md "Runner version lifecycle"): counts, per version. */
-  runnerVersionAdopted: 'RunnerVersionAdopted',
-  runnerVersionPromoted: 'RunnerVersionPromoted',
-  runnerVersionRollback: 'RunnerVersionRollback',
-  /** Gauge: days from the reconcile pass to GitHub's cut-off of the running version. */
-  runnerVersionDaysToCutoff: 'RunnerVersionDaysToCutoff',
-  /** Gauge, 0 or 1: 1 within 7 days of the running version's cut-off (or past it). */
-  runnerVersionCutoffAlarm: 'RunnerVersionCutoffAlarm',
 } as const;
+
+/**
+ * Every metric the dashboard and alarms read: the functions' catalogue (functions/ports/metric-names.ts,
+ * EMF, see functions/adapters/aws/emf-metrics.ts) and the runner log filters.
+ */
+export const AppMetric = { ...CountMetric, ...MeasureMetric, ...LogMetric } as const;
+
+/** A pool as the dashboard charts it. */
+export interface MonitoredPool {
+  name: string;
+  /** Drawn on the runners-alive chart as the pool's cap. */
+  maxRunners?: number | undefined;
+}
 
 export interface MonitoringProps {
   /** Per-stack metric namespace (`POWERTOOLS_METRICS_NAMESPACE` of the functions). */
@@ -36,6 +44,8 @@ export interface MonitoringProps {
   deadLetterQueue: sqs.IQueue;
   /** The runner log group of every pool (one without pools). */
   runnerLogGroups: readonly logs.ILogGroup[];
+  /** The pools in matching order (`default` without pools): one line each on the per-pool charts. */
+  pools: readonly MonitoredPool[];
   functions: Record<string, lambda.IFunction>;
   jobsFailedThreshold: number;
   metadataMissingThreshold: number;
@@ -51,94 +61,148 @@ function anyOf(terms: readonly string[]): logs.IFilterPattern {
   return logs.FilterPattern.anyTerm(...terms);
 }
 
-/** Alarms (dead letters, failed jobs, metadata-missing rate, breaker open) and one dashboard. */
+/** Marks the part of every alarm description that says what to do (a spec checks each alarm has one). */
+export const WHAT_TO_DO = 'What to do:';
+
+export type AlarmName =
+  | 'deadLetters'
+  | 'jobsFailed'
+  | 'metadataMissing'
+  | 'breakerOpen'
+  | 'checksumMismatch'
+  | 'runnerVersionCutoff'
+  | 'runnerVersionRollback'
+  | 'webhookSignature';
+
+const FIFTEEN_MINUTES = Duration.minutes(15);
+const FIVE_MINUTES = Duration.minutes(5);
+
+/**
+ * Alarms and one dashboard, read top-down: alarms; latency; capacity per pool; heals, thefts and
+ * failures; GitHub health; runner version; plumbing. docs/deploy.md "Dashboard" describes every widget.
+ */
 export class Monitoring extends Construct {
-  readonly alarms: Record<
-    | 'deadLetters'
-    | 'jobsFailed'
-    | 'metadataMissing'
-    | 'breakerOpen'
-    | 'checksumMismatch'
-    | 'runnerVersionCutoff'
-    | 'runnerVersionRollback',
-    cloudwatch.Alarm
-  >;
+  readonly alarms: Record<AlarmName, cloudwatch.Alarm>;
   readonly dashboard: cloudwatch.Dashboard;
 
   constructor(scope: Construct, id: string, props: MonitoringProps) {
     super(scope, id);
-    const metric = (metricName: string, period = Duration.minutes(15), statistic = 'Sum') =>
-      new cloudwatch.Metric({ namespace: props.namespace, metricName, statistic, period });
+    const { namespace } = props;
+    const metric = (
+      metricName: string,
+      options: { period?: Duration; statistic?: string; label?: string; dimensions?: Record<string, string> } = {},
+    ) =>
+      new cloudwatch.Metric({
+        namespace,
+        metricName,
+        statistic: options.statistic ?? 'Sum',
+        period: options.period ?? FIFTEEN_MINUTES,
+        ...(options.label ? { label: options.label } : {}),
+        ...(options.dimensions ? { dimensionsMap: options.dimensions } : {}),
+      });
+    /** One line per value of `dimensions` (found, not listed): failure classes, reject reasons. */
+    const search = (metricName: string, dimensions: readonly string[], period = FIFTEEN_MINUTES) =>
+      new cloudwatch.MathExpression({
+        expression: `SEARCH('{"${namespace}",${dimensions.join(',')}} MetricName="${metricName}"', 'Sum', ${period.toSeconds()})`,
+        usingMetrics: {},
+        period,
+      });
+    const perPool = (metricName: string, statistic: string, period: Duration, suffix = '') =>
+      props.pools.map((pool) =>
+        metric(metricName, {
+          statistic,
+          period,
+          label: `${pool.name}${suffix}`,
+          dimensions: { [MetricDimension.pool]: pool.name },
+        }),
+      );
 
     // Counted straight from the runner logs, so the rate is visible even when no function ran. The
     // filters of every pool's log group add to the same metric.
     for (const [name, failureClass, metricName] of [
-      ['MetadataMissingLines', FailureClass.metadataMissing, AppMetric.runnerMetadataMissingLines],
-      ['BreakerOpenLines', FailureClass.breakerOpen, AppMetric.runnerBreakerOpenLines],
-      ['ChecksumMismatchLines', FailureClass.checksumMismatch, AppMetric.runnerChecksumMismatchLines],
+      ['MetadataMissingLines', FailureClass.metadataMissing, LogMetric.runnerMetadataMissingLines],
+      ['BreakerOpenLines', FailureClass.breakerOpen, LogMetric.runnerBreakerOpenLines],
+      ['ChecksumMismatchLines', FailureClass.checksumMismatch, LogMetric.runnerChecksumMismatchLines],
     ] as const) {
       props.runnerLogGroups.forEach((logGroup, index) => {
         new logs.MetricFilter(this, index === 0 ? name : `${name}${index}`, {
           logGroup,
           filterPattern: anyOf(termsOf(failureClass)),
-          metricNamespace: props.namespace,
+          metricNamespace: namespace,
           metricName,
           metricValue: '1',
         });
       });
     }
 
+    // ── what the alarms watch ──
     const dlqDepth = props.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
-      period: Duration.minutes(5),
+      period: FIVE_MINUTES,
       statistic: 'Maximum',
+      label: 'messages waiting',
     });
+    // Alarm metrics carry no label: a labelled metric makes the alarm a metric-math alarm (`Metrics: […]`).
     const jobsFailed = metric(AppMetric.jobFailed);
     const metadataMissing = metric(AppMetric.runnerMetadataMissingLines);
     const checksumMismatch = metric(AppMetric.runnerChecksumMismatchLines);
     const breakerOpen = new cloudwatch.MathExpression({
       expression: 'FILL(opened, 0) + FILL(lines, 0)',
       usingMetrics: {
-        opened: metric(AppMetric.breakerOpened, Duration.minutes(5)),
-        lines: metric(AppMetric.runnerBreakerOpenLines, Duration.minutes(5)),
+        opened: metric(AppMetric.breakerOpened, { period: FIVE_MINUTES }),
+        lines: metric(AppMetric.runnerBreakerOpenLines, { period: FIVE_MINUTES }),
       },
       label: 'breaker open (API + runner logs)',
-      period: Duration.minutes(5),
+      period: FIVE_MINUTES,
     });
     // The reconciler publishes the version gauges on every pass; the alarm takes the worst pass of the period.
-    const cutoffAlarm = metric(AppMetric.runnerVersionCutoffAlarm, Duration.minutes(15), 'Maximum');
-    const daysToCutoff = metric(AppMetric.runnerVersionDaysToCutoff, Duration.hours(1), 'Minimum');
+    const cutoffAlarm = metric(AppMetric.runnerVersionCutoffAlarm, { statistic: 'Maximum' });
+    const daysToCutoff = metric(AppMetric.runnerVersionDaysToCutoff, {
+      period: Duration.hours(1),
+      statistic: 'Minimum',
+      label: 'days to cut-off',
+    });
     const rollbacks = metric(AppMetric.runnerVersionRollback);
-    const adoptions = metric(AppMetric.runnerVersionAdopted, Duration.hours(1));
-    const promotions = metric(AppMetric.runnerVersionPromoted, Duration.hours(1));
+    const badSignatures = metric(AppMetric.webhookRejected, {
+      dimensions: { [MetricDimension.reason]: WebhookRejectReason.badSignature },
+    });
 
-    const alarm = (alarmId: string, m: cloudwatch.IMetric, threshold: number, description: string) =>
+    const alarm = (alarmId: string, m: cloudwatch.IMetric, threshold: number, what: string, todo: string) =>
       new cloudwatch.Alarm(this, alarmId, {
         metric: m,
         threshold,
         evaluationPeriods: 1,
         comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
         treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-        alarmDescription: description,
+        alarmDescription: `${what} ${WHAT_TO_DO} ${todo}`,
       });
     this.alarms = {
       deadLetters: alarm(
         'DeadLettersAlarm',
         dlqDepth,
         1,
-        'Provisioner events exhausted their retries and wait in the dead-letter queue; see docs/deploy.md "Redrive".',
+        'Provisioner events exhausted their retries and wait in the dead-letter queue.',
+        'read the error in the provisioner log, fix its cause, then redrive the queue (docs/deploy.md "Redrive the dead-letter queue"); the reconciler also resumes stuck jobs within minutes.',
       ),
-      jobsFailed: alarm('JobsFailedAlarm', jobsFailed, props.jobsFailedThreshold, 'Jobs reached the failed state.'),
+      jobsFailed: alarm(
+        'JobsFailedAlarm',
+        jobsFailed,
+        props.jobsFailedThreshold,
+        `${props.jobsFailedThreshold} or more jobs reached the failed state within 15 minutes.`,
+        'the dashboard\'s "Failed jobs by class" names the class and `jit-runners job show <id>` the reason: config = fix the App permissions, runner group or launcher settings; version-deprecated = move the runner version; metadata-missing = see MetadataMissingAlarm; start-timeout = read the runner log group.',
+      ),
       metadataMissing: alarm(
         'MetadataMissingAlarm',
         metadataMissing,
         props.metadataMissingThreshold,
-        'Runners loop on "Failed to get job message … BadRequest" (missing runner metadata); healing should follow.',
+        'Runners loop on "Failed to get job message … BadRequest" (missing runner metadata).',
+        'usually nothing: the stack heals the scope with the regular-runner workaround. If it persists, the healing fails: read WorkaroundFailed on the dashboard and the runner-events log, and check the App may administer self-hosted runners of the scope.',
       ),
       breakerOpen: alarm(
         'BreakerOpenAlarm',
         breakerOpen,
         1,
-        "GitHub's backend answered breaker open; scopes back off.",
+        "GitHub's backend answered breaker open; the scopes back off by themselves.",
+        'usually wait: "Breaker-open scopes" shows how many scopes are held back. If it lasts, check githubstatus.com and whether one scope floods GitHub with failing runners (its jobs\' failure class).',
       ),
       // One line is enough: every attempt downloads the same bytes, so it is a wrong checksum entry, a
       // changed release or a tampered download, never noise (the job already failed without a retry).
@@ -147,19 +211,29 @@ export class Monitoring extends Construct {
         checksumMismatch,
         1,
         'A runner refused its actions/runner tarball: the SHA-256 does not match runner/checksums.json (wrong entry, a re-published release or a tampered download). Jobs of that version fail until the checksum or the pinned version is fixed.',
+        'compare the entry with the release notes of actions/runner, fix runner/checksums.json or pin another version, and deploy (docs/deploy.md "Change the runner version").',
       ),
       // GitHub stops serving a runner 30 days after the first newer release; a fleet past it gets no jobs.
       runnerVersionCutoff: alarm(
         'RunnerVersionCutoffAlarm',
         cutoffAlarm,
         1,
-        'The running actions/runner version is within 7 days of GitHub\'s 30-day cut-off: no release could be adopted (all marked bad, below the floor, or without a linux-x64 SHA-256) or an exact RUNNER_VERSION pin is too old. See `jit-runners version status` and README "Runner version".',
+        "The running actions/runner version is within 7 days of GitHub's 30-day cut-off: no release could be adopted (all marked bad, below the floor, or without a linux-x64 SHA-256) or an exact RUNNER_VERSION pin is too old.",
+        'run `jit-runners version status` to see why, then deploy a newer exact runnerVersion or runnerVersion=auto (README "Runner version").',
       ),
       runnerVersionRollback: alarm(
         'RunnerVersionRollbackAlarm',
         rollbacks,
         1,
-        'A canary runner version failed where the current one did not and was rolled back; the release is marked bad with its reason (`jit-runners version status`). Jobs run on the current version.',
+        'A canary runner version failed where the current one did not and was rolled back; the release is marked bad with its reason. Jobs run on the current version.',
+        'nothing urgent; read the reason in `jit-runners version status`, and watch "days to cut-off" (a later release is adopted on its own).',
+      ),
+      webhookSignature: alarm(
+        'WebhookSignatureAlarm',
+        badSignatures,
+        1,
+        "A webhook delivery's X-Hub-Signature-256 matched none of the webhook secrets: it was refused (401) and its job was not recorded.",
+        'make the GitHub App\'s webhook secret and the stack\'s webhook secret in Secrets Manager the same (docs/deploy.md "Rotating the webhook secret"); the reconciler redelivers the failed deliveries once they match. Occasional ones from unknown senders are someone probing the URL.',
       ),
     };
     if (props.alarmTopicArn) {
@@ -175,54 +249,144 @@ export class Monitoring extends Construct {
       }
     }
 
+    // ── the dashboard, one row per question ──
+    const graph = (title: string, left: cloudwatch.IMetric[], extra: Partial<cloudwatch.GraphWidgetProps> = {}) =>
+      new cloudwatch.GraphWidget({ title, left, width: 8, height: 6, ...extra });
+    const row = (heading: string, ...widgets: cloudwatch.IWidget[]) => {
+      this.dashboard.addWidgets(new cloudwatch.TextWidget({ markdown: `### ${heading}`, width: 24, height: 1 }));
+      this.dashboard.addWidgets(...widgets);
+    };
+    const latency = (metricName: string) => [
+      ...perPool(metricName, 'p50', FIVE_MINUTES, ' p50'),
+      ...perPool(metricName, 'p99', FIVE_MINUTES, ' p99'),
+    ];
+    const caps = props.pools.flatMap((pool) =>
+      pool.maxRunners === undefined
+        ? []
+        : [{ value: pool.maxRunners, label: `${pool.name} cap (${pool.maxRunners})`, color: cloudwatch.Color.GREY }],
+    );
+
     this.dashboard = new cloudwatch.Dashboard(this, 'Dashboard', { dashboardName: props.dashboardName });
-    this.dashboard.addWidgets(
+    row(
+      'Alarms: is anything wrong?',
       new cloudwatch.AlarmStatusWidget({ title: 'Alarms', alarms: Object.values(this.alarms), width: 24, height: 3 }),
     );
-    this.dashboard.addWidgets(
-      new cloudwatch.GraphWidget({ title: 'Jobs failed', left: [jobsFailed], width: 8 }),
-      new cloudwatch.GraphWidget({ title: 'Metadata-missing lines (runner logs)', left: [metadataMissing], width: 8 }),
-      new cloudwatch.GraphWidget({ title: 'Breaker open', left: [breakerOpen], width: 8 }),
-    );
-    this.dashboard.addWidgets(
-      new cloudwatch.GraphWidget({
-        title: 'Tarball checksum mismatches (runner logs)',
-        left: [checksumMismatch],
-        width: 8,
+    row(
+      'Latency: how long do jobs wait for a runner?',
+      graph('Queued → launch (ms), per pool', latency(AppMetric.queuedToLaunch), { width: 12, leftYAxis: { min: 0 } }),
+      graph('Queued → running (ms), per pool', latency(AppMetric.queuedToRunning), {
+        width: 12,
+        leftYAxis: { min: 0 },
       }),
-      new cloudwatch.GraphWidget({
-        title: "Runner version: days to GitHub's cut-off",
-        left: [daysToCutoff.with({ label: 'days to cut-off' })],
+    );
+    row(
+      'Capacity per pool: are runners there, do jobs queue up?',
+      graph('Runners alive, per pool', perPool(AppMetric.runnersAlive, 'Maximum', FIVE_MINUTES), {
+        leftAnnotations: caps,
+        leftYAxis: { min: 0 },
+      }),
+      graph('Backlog (jobs waiting for room), per pool', perPool(AppMetric.backlogJobs, 'Maximum', FIVE_MINUTES), {
+        leftYAxis: { min: 0 },
+      }),
+      graph('Jobs in and out', [
+        metric(AppMetric.jobQueued, { label: 'queued' }),
+        metric(AppMetric.runnerLaunched, { label: 'runners launched' }),
+        metric(AppMetric.jobWaiting, { label: 'waiting for approval' }),
+        metric(AppMetric.jobApproved, { label: 'approved' }),
+      ]),
+      graph('Backlog entered and released, per pool', [
+        ...perPool(AppMetric.jobBacklogged, 'Sum', FIFTEEN_MINUTES, ' entered'),
+        ...perPool(AppMetric.backlogReleased, 'Sum', FIFTEEN_MINUTES, ' released'),
+      ]),
+    );
+    row(
+      'Heals, thefts and failures: what went wrong, and did it heal?',
+      graph('Failed jobs by class', [
+        jobsFailed.with({ label: 'all classes' }),
+        search(AppMetric.jobFailed, [MetricDimension.failureClass]),
+      ]),
+      graph('Heals and retries by class', [
+        search(AppMetric.runnerHealed, [MetricDimension.action, MetricDimension.failureClass]),
+        search(AppMetric.provisionRetry, [MetricDimension.failureClass]),
+      ]),
+      graph('Regular-runner workaround (metadata-missing)', [
+        metadataMissing.with({ label: 'metadata-missing lines (runner logs)' }),
+        metric(AppMetric.baselineMissing, { label: 'scopes marked missing' }),
+        metric(AppMetric.workaroundStarted, { label: 'workaround started' }),
+        metric(AppMetric.workaroundHealed, { label: 'workaround healed' }),
+        metric(AppMetric.workaroundFailed, { label: 'workaround failed' }),
+        metric(AppMetric.baselineObserved, { label: 'baseline observed' }),
+      ]),
+      graph('Thefts and spare runners', [
+        metric(AppMetric.runnerStolen, { label: 'runners stolen' }),
+        metric(AppMetric.spareRunnerRetired, { label: 'spares retired' }),
+        metric(AppMetric.runnerRetired, { label: 'runners retired (all reasons)' }),
+      ]),
+    );
+    row(
+      'GitHub health: is GitHub answering, are webhooks arriving?',
+      graph(
+        'Breaker-open scopes',
+        [
+          metric(AppMetric.breakerOpenScopes, {
+            statistic: 'Maximum',
+            period: FIVE_MINUTES,
+            label: 'scopes held back',
+          }),
+        ],
+        { right: [breakerOpen], leftYAxis: { min: 0 } },
+      ),
+      graph('Webhook rejects by reason', [
+        search(AppMetric.webhookRejected, [MetricDimension.reason]),
+        metric(AppMetric.webhookDuplicate, { label: 'duplicates (accepted)' }),
+      ]),
+      graph('Missed webhooks caught up', [
+        metric(AppMetric.webhookRedelivered, { label: 'deliveries redelivered' }),
+        metric(AppMetric.jobDiscovered, { label: 'jobs discovered in the API' }),
+      ]),
+    );
+    row(
+      'Runner version: is the fleet on a version GitHub serves?',
+      graph("Runner version: days to GitHub's cut-off", [daysToCutoff], {
         leftAnnotations: [{ value: 7, label: 'alarm (7 days)', color: cloudwatch.Color.RED }],
         leftYAxis: { min: 0 },
-        width: 8,
       }),
-      new cloudwatch.GraphWidget({
-        title: 'Runner version: adoptions, promotions, rollbacks',
-        left: [
-          adoptions.with({ label: 'adopted (canary)' }),
-          promotions.with({ label: 'promoted' }),
-          rollbacks.with({ label: 'rolled back', period: Duration.hours(1) }),
-        ],
-        width: 8,
-      }),
+      graph('Runner version: adoptions, promotions, rollbacks', [
+        metric(AppMetric.runnerVersionAdopted, { period: Duration.hours(1), label: 'adopted (canary)' }),
+        metric(AppMetric.runnerVersionPromoted, { period: Duration.hours(1), label: 'promoted' }),
+        rollbacks.with({ label: 'rolled back', period: Duration.hours(1) }),
+        metric(AppMetric.runnerVersionTarballRefused, { period: Duration.hours(1), label: 'tarball refused' }),
+        metric(AppMetric.runnerVersionCutoffAlarm, { statistic: 'Maximum', label: 'cut-off alarm (0/1)' }),
+      ]),
+      graph('Tarball checksum mismatches (runner logs)', [checksumMismatch.with({ label: 'mismatch lines' })]),
     );
-    this.dashboard.addWidgets(
-      new cloudwatch.GraphWidget({ title: 'Dead-letter queue depth', left: [dlqDepth], width: 8 }),
-      new cloudwatch.GraphWidget({
-        title: 'Function errors',
-        left: Object.entries(props.functions).map(([label, fn]) =>
-          fn.metricErrors({ label, period: Duration.minutes(5) }),
+    row(
+      'Plumbing: are the functions and the reconciler healthy?',
+      graph('Dead-letter queue depth', [dlqDepth], { width: 6 }),
+      graph(
+        'Function errors',
+        Object.entries(props.functions).map(([label, fn]) => fn.metricErrors({ label, period: FIVE_MINUTES })),
+        { width: 6 },
+      ),
+      graph(
+        'Function duration p99',
+        Object.entries(props.functions).map(([label, fn]) =>
+          fn.metricDuration({ label, statistic: 'p99', period: FIVE_MINUTES }),
         ),
-        width: 8,
-      }),
-      new cloudwatch.GraphWidget({
-        title: 'Function duration p99',
-        left: Object.entries(props.functions).map(([label, fn]) =>
-          fn.metricDuration({ label, statistic: 'p99', period: Duration.minutes(5) }),
-        ),
-        width: 8,
-      }),
+        { width: 6 },
+      ),
+      graph(
+        'Reconciler',
+        [
+          metric(AppMetric.reconcileRun, { label: 'passes' }),
+          metric(AppMetric.reconcileDispatched, { label: 'stuck jobs resumed' }),
+          metric(AppMetric.reconcileCorrected, { label: 'jobs corrected from the API' }),
+          metric(AppMetric.orphanLaunchStopped, { label: 'orphan launches stopped' }),
+          metric(AppMetric.orphanRegistrationDeleted, { label: 'orphan registrations deleted' }),
+          metric(AppMetric.progressHandlingFailed, { label: 'progress handling failed' }),
+        ],
+        { width: 6 },
+      ),
     );
   }
 }
