@@ -15,6 +15,7 @@ import { createRedactingLogger, SecretRegistry } from '../adapters/logging/redac
 import { createFsRunnerTarballCache } from '../adapters/runner-cache/fs-runner-tarball-cache.ts';
 import { type GitHubSimulator, startGitHubSimulator } from '../adapters/sandbox/github-simulator.ts';
 import type { Config } from '../config/config.ts';
+import type { DoctorReport } from '../domain/doctor-check.ts';
 import { isTerminal, JobStatus } from '../domain/job-status.ts';
 import { RunnerPlatform } from '../domain/release-checksums.ts';
 import { DEFAULT_RUNNER_RELEASES_URL, type GitHubPort } from '../ports/github.ts';
@@ -23,8 +24,10 @@ import { type Clock, type Logger, type Metrics, noopMetrics, systemClock } from 
 import type { Store } from '../ports/store.ts';
 import { answerFleetApi } from '../use-cases/admin/fleet-api.ts';
 import { createFleetView } from '../use-cases/admin/fleet-view.ts';
+import { runDoctor } from '../use-cases/admin/run-doctor.ts';
 import { answerVersionStatus } from '../use-cases/admin/version-status.ts';
 import { buildCore, type Core } from './build-core.ts';
+import { localDoctorDeps } from './doctor.ts';
 
 export const SAMPLE_RUNNER_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../../runner/sample');
 export const SANDBOX_FILE = 'sandbox.json';
@@ -67,6 +70,11 @@ export interface LocalApp {
   dispatcher: InProcessDispatcher;
   simulator: GitHubSimulator | undefined;
   sandbox: SandboxInfo | undefined;
+  /**
+   * The setup checks (`jit-runners doctor`, `GET /admin/doctor`): the sandbox's webhook must reach this
+   * server's `/webhook`; with a real App only a given `webhookUrl` is compared.
+   */
+  doctor(options?: { webhookUrl?: string }): Promise<DoctorReport>;
   close(): Promise<void>;
 }
 
@@ -251,8 +259,37 @@ export async function startLocalApp(options: LocalAppOptions): Promise<LocalApp>
     const fleet = createFleetView({ config, store, clock });
     // The live status page (GET /): static files read once here, no build step.
     const statusPage = await loadStatusPage();
+    // Bound once the server listens: the sandbox's App must deliver to this server's /webhook.
+    let listeningUrl: string | undefined;
+    const doctor = (options: { webhookUrl?: string } = {}) =>
+      runDoctor(
+        localDoctorDeps({
+          config,
+          appId: appId as number,
+          privateKey,
+          webhookSecrets,
+          apiUrl,
+          releasesUrl,
+          expectedWebhook: options.webhookUrl
+            ? { url: options.webhookUrl, source: '--webhook-url' }
+            : {
+                url: config.mode === 'sandbox' && listeningUrl ? `${listeningUrl}/webhook` : undefined,
+                source: 'this server',
+              },
+          logger,
+          onSecret: (value) => secrets.addMinted(value),
+          versionRecord: () => store.versions.get(),
+          defaultRunnerDir: SAMPLE_RUNNER_DIR,
+          ranIn: 'server',
+          clock,
+        }),
+      );
     const server = await startLocalHttpServer(
       {
+        doctor: async (query) => {
+          const webhookUrl = query.get('webhookUrl') ?? undefined;
+          return { status: 200, body: await doctor(webhookUrl ? { webhookUrl } : {}) };
+        },
         webhook: theCore.acceptWebhook,
         health: async () => ({ status: 'ok', mode: config.mode, launcher: launcher.kind }),
         job: (jobId) => theCore.store.jobs.get(jobId),
@@ -272,6 +309,7 @@ export async function startLocalApp(options: LocalAppOptions): Promise<LocalApp>
       },
       { port: config.local.port, host, logger },
     );
+    listeningUrl = server.url;
     closers.push(() => server.close());
 
     let sandbox: SandboxInfo | undefined;
@@ -342,6 +380,7 @@ export async function startLocalApp(options: LocalAppOptions): Promise<LocalApp>
       dispatcher,
       simulator,
       sandbox,
+      doctor,
       close,
     };
   } catch (error) {

@@ -1,3 +1,4 @@
+import type { AppAnswer, HookConfigFacts, InstallationFacts } from '../domain/doctor/github-app.ts';
 import { JitRunnersError } from '../domain/errors.ts';
 import type { Scope } from '../domain/scope.ts';
 
@@ -289,6 +290,37 @@ export interface GitHubPort {
     repo: string,
     checkRun: CheckRunRequest,
   ): Promise<CreatedCheckRun>;
+}
+
+/** The `Date` header of an answer, as epoch ms (one-second resolution); undefined when absent. */
+export type ServerTime = number | undefined;
+
+/**
+ * `GET /app` (App JWT): the App, or the error status GitHub answered (a refused JWT is an answer, not a
+ * throw, so the `Date` header of the refusal still reaches the clock check). Throws
+ * {@link GitHubRequestError} only when no answer came (status 0).
+ */
+export type AppProbe = AppAnswer & { readonly serverTime: ServerTime };
+
+/** `GET /app/installations` entry plus what the allow-list check needs. */
+export type AppInstallation = InstallationFacts;
+
+/**
+ * What `jit-runners doctor` asks GitHub about the App itself (App JWT), apart from {@link GitHubPort} on
+ * purpose: the hot path never needs it, and the port's wrappers (rate limiting, key rotation, the test
+ * fakes) need not forward it. `createGitHubClient` implements both.
+ */
+export interface GitHubAppInspectionPort {
+  getApp(): Promise<AppProbe>;
+  /** Every installation (`GET /app/installations`, all pages up to 1,000). */
+  listAppInstallations(): Promise<AppInstallation[]>;
+  /** `GET /app/hook/config`. */
+  getAppHookConfig(): Promise<HookConfigFacts>;
+  /**
+   * `owner/repo` of the repositories an installation may access (`GET /installation/repositories`,
+   * installation token), up to 1,000; for installations with `repository_selection: selected`.
+   */
+  listInstallationRepositories(installationId: number): Promise<string[]>;
 }
 
 /**

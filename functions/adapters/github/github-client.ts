@@ -7,6 +7,8 @@ import * as z from 'zod/mini';
 import en from 'zod/v4/locales/en.js';
 import { type Scope, scopeKey as toScopeKey } from '../../domain/scope.ts';
 import {
+  type AppInstallation,
+  type GitHubAppInspectionPort,
   type GitHubPort,
   GitHubRequestError,
   GitHubResponseError,
@@ -212,11 +214,44 @@ export function nextCursor(link: string | undefined): string | undefined {
   return undefined;
 }
 
+/** `Date` header → epoch ms; undefined when absent or unreadable. */
+function dateHeader(headers: Record<string, unknown> | undefined): number | undefined {
+  const value = headers?.date;
+  if (typeof value !== 'string') return undefined;
+  const ms = Date.parse(value);
+  return Number.isNaN(ms) ? undefined : ms;
+}
+
+interface InstallationJson {
+  id: number;
+  account: { login?: string; slug?: string; type?: string } | null;
+  permissions?: Record<string, string | undefined>;
+  repository_selection: 'all' | 'selected';
+  suspended_at?: string | null;
+}
+
+function toInstallation(json: InstallationJson): AppInstallation {
+  const permissions: Record<string, string> = {};
+  for (const [name, level] of Object.entries(json.permissions ?? {}))
+    if (typeof level === 'string') permissions[name] = level;
+  return {
+    id: json.id,
+    account: json.account?.login ?? json.account?.slug ?? `installation ${json.id}`,
+    accountType: json.account?.type ?? 'Enterprise',
+    permissions,
+    repositorySelection: json.repository_selection,
+    suspended: typeof json.suspended_at === 'string',
+  };
+}
+
+/** Pages read at most by the doctor's lists (100 each). */
+const MAX_INSPECTION_PAGES = 10;
+
 /**
  * {@link GitHubPort} over Octokit: App JWT for `/app/…`, installation tokens (cached by auth-app until
  * shortly before expiry; concurrent requests for one installation share one mint) for everything else.
  */
-export function createGitHubClient(options: GitHubClientOptions): GitHubPort {
+export function createGitHubClient(options: GitHubClientOptions): GitHubPort & GitHubAppInspectionPort {
   const logger = options.logger ?? noopLogger;
   const privateKey = toPkcs8(options.privateKey);
   const baseUrl = options.apiUrl.replace(/\/+$/, '');
@@ -648,6 +683,84 @@ export function createGitHubClient(options: GitHubClientOptions): GitHubPort {
         `${owner}/${repo}`.toLowerCase(),
       );
       return { id: data.id, htmlUrl: data.html_url ?? undefined };
+    },
+
+    // ── App inspection (doctor) ──
+
+    async getApp() {
+      const endpoint = 'GET /app';
+      try {
+        const response = await forApp().request(endpoint, { request: { signal: AbortSignal.timeout(timeoutMs) } });
+        const data = response.data as { id: number; slug?: string; name: string; events: string[] } | null;
+        const serverTime = dateHeader(response.headers as Record<string, unknown>);
+        if (!data) return { kind: 'refused', status: response.status, message: 'GET /app answered no App', serverTime };
+        return {
+          kind: 'app',
+          app: { id: data.id, slug: data.slug ?? String(data.id), name: data.name, events: data.events },
+          serverTime,
+        };
+      } catch (error) {
+        const answered = error as {
+          status?: unknown;
+          response?: { headers?: Record<string, unknown>; data?: unknown };
+        };
+        if (typeof answered.status === 'number' && answered.status > 0 && answered.response) {
+          const body = answered.response.data as { message?: unknown } | undefined;
+          return {
+            kind: 'refused',
+            status: answered.status,
+            message: typeof body?.message === 'string' ? body.message : 'no error message',
+            serverTime: dateHeader(answered.response.headers),
+          };
+        }
+        throw toGitHubError(error, endpoint, undefined);
+      }
+    },
+
+    async listAppInstallations() {
+      const all: AppInstallation[] = [];
+      for (let page = 1; page <= MAX_INSPECTION_PAGES; page++) {
+        const { data } = await send<InstallationJson[]>(
+          forApp(),
+          'GET /app/installations',
+          { per_page: PAGE_SIZE, page },
+          undefined,
+        );
+        all.push(...data.map(toInstallation));
+        if (data.length < PAGE_SIZE) break;
+      }
+      return all;
+    },
+
+    async getAppHookConfig() {
+      const { data } = await send<{
+        url?: string;
+        content_type?: string;
+        insecure_ssl?: string | number;
+        secret?: string;
+      }>(forApp(), 'GET /app/hook/config', {}, undefined);
+      return {
+        url: data.url,
+        contentType: data.content_type,
+        insecureSsl: data.insecure_ssl === undefined ? undefined : String(data.insecure_ssl),
+        // GitHub masks a set secret as ********; the value itself is never read.
+        secretSet: typeof data.secret === 'string' && data.secret !== '',
+      };
+    },
+
+    async listInstallationRepositories(installationId) {
+      const names: string[] = [];
+      for (let page = 1; page <= MAX_INSPECTION_PAGES; page++) {
+        const { data } = await send<{ total_count: number; repositories: { full_name: string }[] }>(
+          forInstallation(installationId),
+          'GET /installation/repositories',
+          { per_page: PAGE_SIZE, page },
+          undefined,
+        );
+        names.push(...data.repositories.map((r) => r.full_name));
+        if (data.repositories.length < PAGE_SIZE || names.length >= data.total_count) break;
+      }
+      return names;
     },
   };
 }

@@ -14,6 +14,8 @@ export interface LocalRoutes {
   ensureBaseline?: (scope: string) => Promise<{ status: number; body: unknown }>;
   /** Read-only runner version status for `jit-runners version status` (`GET /admin/version`). */
   version?: () => Promise<{ status: number; body: unknown }>;
+  /** The setup checks for `jit-runners doctor` (`GET /admin/doctor[?webhookUrl=URL]`). */
+  doctor?: (query: URLSearchParams) => Promise<{ status: number; body: unknown }>;
   /**
    * The read-only fleet API (`GET /api/…`, JSON): undefined for a path it does not serve. Loopback only,
    * like the admin routes: it names repositories and runners.
@@ -128,6 +130,10 @@ export async function startLocalHttpServer(
         }
         if (req.method === 'GET' && url.pathname === '/admin/version' && routes.version) {
           const answer = await routes.version();
+          return send(res, answer.status, answer.body);
+        }
+        if (req.method === 'GET' && url.pathname === '/admin/doctor' && routes.doctor) {
+          const answer = await routes.doctor(url.searchParams);
           return send(res, answer.status, answer.body);
         }
       }

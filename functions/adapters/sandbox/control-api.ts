@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { GitHubSimulator } from './github-simulator.ts';
 import { compileRoute, matchRoute, parseJson, type Reply } from './sim-http.ts';
-import type { PublishRunnerReleaseRequest, QueueJobRequest, SimFault } from './sim-types.ts';
+import type { PublishRunnerReleaseRequest, QueueJobRequest, SimAppFault, SimFault } from './sim-types.ts';
 
 /**
  * `/_sim/…`: the test/demo control API over HTTP, so another process (`npm run demo`) can drive the
@@ -20,6 +20,8 @@ import type { PublishRunnerReleaseRequest, QueueJobRequest, SimFault } from './s
  *   GET    /_sim/requests | DELETE /_sim/requests
  *   GET    /_sim/check-runs               { checkRuns: SimCheckRun[] } (as posted, oldest first)
  *   PUT    /_sim/permissions { permissions }  the installation's permissions (e.g. add checks: write)
+ *   GET    /_sim/app-faults | PUT /_sim/app-faults { wrongKey?, webhookUrl?, clockSkewSeconds?, events? }
+ *          | DELETE /_sim/app-faults    the App's own faults (doctor)
  *   GET    /_sim/releases | POST /_sim/releases { version, publishedAt?, prerelease?, tamperedTarball?,
  *          deprecatedRunners? } → 201 the release
  */
@@ -44,6 +46,9 @@ const R = {
   publishRelease: compileRoute('POST', '/_sim/releases'),
   checkRuns: compileRoute('GET', '/_sim/check-runs'),
   setPermissions: compileRoute('PUT', '/_sim/permissions'),
+  appFaults: compileRoute('GET', '/_sim/app-faults'),
+  setAppFaults: compileRoute('PUT', '/_sim/app-faults'),
+  clearAppFaults: compileRoute('DELETE', '/_sim/app-faults'),
 };
 
 const bad = (message: string): Reply => ({ status: 400, body: { message } });
@@ -58,6 +63,19 @@ function isPublishRequest(v: unknown): v is PublishRunnerReleaseRequest {
     optionalBoolean('prerelease') &&
     optionalBoolean('tamperedTarball') &&
     optionalBoolean('deprecatedRunners')
+  );
+}
+
+function isAppFault(v: unknown): v is SimAppFault {
+  if (!v || typeof v !== 'object' || Array.isArray(v)) return false;
+  const b = v as Record<string, unknown>;
+  const known = new Set(['wrongKey', 'webhookUrl', 'clockSkewSeconds', 'events']);
+  return (
+    Object.keys(b).every((k) => known.has(k)) &&
+    (b.wrongKey === undefined || typeof b.wrongKey === 'boolean') &&
+    (b.webhookUrl === undefined || typeof b.webhookUrl === 'string') &&
+    (b.clockSkewSeconds === undefined || Number.isFinite(b.clockSkewSeconds)) &&
+    (b.events === undefined || (Array.isArray(b.events) && b.events.every((e) => typeof e === 'string')))
   );
 }
 
@@ -175,6 +193,18 @@ export function handleControl(
     }
     sim.setPermissions(permissions as Record<string, string>);
     return { status: 200, body: { permissions: sim.permissions() } };
+  }
+  if (is('appFaults')) return { status: 200, body: { appFault: sim.appFault() } };
+  if (is('setAppFaults')) {
+    if (!isAppFault(body)) {
+      return bad('wrongKey is a boolean, webhookUrl a string, clockSkewSeconds a number, events a string array');
+    }
+    sim.setAppFault(body);
+    return { status: 200, body: { appFault: sim.appFault() } };
+  }
+  if (is('clearAppFaults')) {
+    sim.clearAppFault();
+    return { status: 204 };
   }
   return { status: 404, body: { message: 'Not Found' } };
 }

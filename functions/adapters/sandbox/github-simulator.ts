@@ -13,6 +13,7 @@ import { BadJsonError, readBody, sleep, writeReply } from './sim-http.ts';
 import type {
   PublishRunnerReleaseRequest,
   QueueJobRequest,
+  SimAppFault,
   SimCheckRun,
   SimDelivery,
   SimFault,
@@ -29,6 +30,7 @@ import { workflowJobPayload } from './workflow-job-payload.ts';
 export type {
   PublishRunnerReleaseRequest,
   QueueJobRequest,
+  SimAppFault,
   SimCheckRun,
   SimDelivery,
   SimFault,
@@ -128,6 +130,11 @@ export interface GitHubSimulator {
   /** Replaces the installation's permissions (e.g. `{ ...sim.permissions(), checks: 'write' }`). */
   setPermissions(permissions: Record<string, string>): void;
 
+  /** Replaces the App's faults (wrong key, webhook URL, clock skew, events); see {@link SimAppFault}. */
+  setAppFault(fault: SimAppFault): void;
+  clearAppFault(): void;
+  appFault(): SimAppFault;
+
   close(): Promise<void>;
 }
 
@@ -167,8 +174,10 @@ export async function startGitHubSimulator(options: GitHubSimulatorOptions = {})
     );
   }
 
+  let appFault: SimAppFault = {};
   const ctx: SimContext = {
     world,
+    appFault: () => appFault,
     releases,
     sender,
     appId,
@@ -220,6 +229,8 @@ export async function startGitHubSimulator(options: GitHubSimulatorOptions = {})
           'x-ratelimit-remaining': '4999',
           'x-ratelimit-reset': String(Math.floor(Date.now() / 1000) + 3600),
           'x-ratelimit-resource': 'core',
+          // GitHub's clock, as the doctor's clock check reads it (skewed by the clockSkewSeconds fault).
+          date: new Date(Date.now() + (appFault.clockSkewSeconds ?? 0) * 1000).toUTCString(),
           ...rest.reply.headers,
         },
       };
@@ -374,6 +385,15 @@ export async function startGitHubSimulator(options: GitHubSimulatorOptions = {})
     setPermissions(permissions) {
       world.permissions = { ...permissions };
     },
+    setAppFault(fault) {
+      appFault = { ...fault };
+      sender.overrideUrl(fault.webhookUrl);
+    },
+    clearAppFault() {
+      appFault = {};
+      sender.overrideUrl(undefined);
+    },
+    appFault: () => ({ ...appFault }),
     async close() {
       clearInterval(sweeper);
       broker.close();

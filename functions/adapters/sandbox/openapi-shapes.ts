@@ -417,3 +417,39 @@ export function checkRunJson(run: SimCheckRun, apiUrl: string, serverUrl: string
     pull_requests: [],
   };
 }
+
+/** `#/components/schemas/integration` (`GET /app`): the sandbox App, owned by `octo-org`. */
+export function appJson(
+  appId: number,
+  options: { events: readonly string[]; permissions: Readonly<Record<string, string>>; created: number },
+  apiUrl: string,
+  serverUrl: string,
+) {
+  const created = iso(options.created);
+  return {
+    id: appId,
+    slug: 'jit-runners-sandbox',
+    node_id: Buffer.from(`03:Integration${appId}`).toString('base64'),
+    client_id: `Iv1.${appId.toString(16).padStart(16, '0')}`,
+    owner: simpleUser('octo-org', repositoryId('octo-org', ''), 'Organization', apiUrl, serverUrl),
+    name: 'jit-runners (sandbox)',
+    description: 'Provisions ephemeral just-in-time self-hosted GitHub Actions runners (sandbox simulator).',
+    external_url: serverUrl,
+    html_url: `${serverUrl}/apps/jit-runners-sandbox`,
+    created_at: created,
+    updated_at: created,
+    permissions: { ...options.permissions },
+    events: [...options.events],
+    installations_count: 1,
+  };
+}
+
+/** `#/components/schemas/webhook-config` (`GET /app/hook/config`): GitHub masks a set secret as `********`. */
+export function hookConfigJson(url: string | undefined, secretSet: boolean) {
+  return {
+    url: url ?? '',
+    content_type: 'json',
+    insecure_ssl: '0',
+    ...(secretSet && { secret: '********' }),
+  };
+}

@@ -3,9 +3,11 @@ import { type Scope, scopeKey as toScopeKey } from '../../domain/scope.ts';
 import { appJwtProblem } from './app-jwt.ts';
 import { credentialsFile, encodeJitConfig, rsaParamsFile } from './jit-config.ts';
 import {
+  appJson,
   checkRunJson,
   deliveryJson,
   errorBody,
+  hookConfigJson,
   installationJson,
   iso,
   jobJson,
@@ -401,9 +403,38 @@ function listReleases(rc: RouteContext): Reply {
   };
 }
 
-/** `GET /app/installations`: the simulator's one installation. */
+/**
+ * `GET /app/installations`: the simulator's one installation. This operation's schema types `account` as
+ * the intersection (allOf) of simple-user and enterprise, so the account also carries the enterprise
+ * fields (`name`, `slug`, `created_at`, `updated_at`).
+ */
 function listInstallations(rc: RouteContext): Reply {
-  return { status: 200, body: [installationJson(rc.ctx.world, rc.ctx.appId, 'octo-org', rc.ctx.url(), rc.ctx.url())] };
+  const installation = installationJson(rc.ctx.world, rc.ctx.appId, 'octo-org', rc.ctx.url(), rc.ctx.url());
+  const account = {
+    ...installation.account,
+    name: 'octo-org',
+    slug: 'octo-org',
+    created_at: installation.created_at,
+    updated_at: installation.updated_at,
+  };
+  return { status: 200, body: [{ ...installation, account }] };
+}
+
+/** `GET /app`: the App, with the permissions app-manifest.json asks for and its events (`workflow_job`). */
+function getApp(rc: RouteContext): Reply {
+  const url = rc.ctx.url();
+  const events = rc.ctx.appFault().events ?? ['workflow_job'];
+  // The App's own permissions: every one its installation has, at least (the installation may lag behind).
+  const permissions = { ...rc.ctx.world.permissions, administration: 'write', actions: 'read', metadata: 'read' };
+  return {
+    status: 200,
+    body: appJson(rc.ctx.appId, { events, permissions, created: rc.ctx.world.now() - 30 * 86_400_000 }, url, url),
+  };
+}
+
+/** `GET /app/hook/config`: where and how the App delivers (the simulator's webhook target). */
+function getHookConfig(rc: RouteContext): Reply {
+  return { status: 200, body: hookConfigJson(rc.ctx.sender.url, rc.ctx.sender.configured) };
 }
 
 const RUNNER_BASES = ['/repos/{owner}/{repo}/actions/runners', '/orgs/{org}/actions/runners'];
@@ -420,6 +451,8 @@ const ROUTES: RestRoute[] = [
   route('GET', '/repos/{owner}/{repo}/installation', 'jwt', installation),
   route('GET', '/orgs/{org}/installation', 'jwt', installation),
   route('GET', '/app/installations', 'jwt', listInstallations),
+  route('GET', '/app', 'jwt', getApp),
+  route('GET', '/app/hook/config', 'jwt', getHookConfig),
   route('GET', '/app/hook/deliveries', 'jwt', listDeliveries),
   route('GET', '/repos/{owner}/{repo}/releases', 'public', listReleases),
   route('POST', '/app/hook/deliveries/{delivery_id}/attempts', 'jwt', redeliver),
@@ -482,7 +515,11 @@ function authProblem(ctx: SimContext, req: IncomingMessage, auth: Auth): string 
     case 'jwt': {
       const jwt = bearer(req, 'bearer');
       if (!jwt) return 'A JSON web token could not be decoded';
-      return appJwtProblem(jwt, ctx.publicKey, ctx.appId, Math.floor(ctx.world.now() / 1000));
+      const fault = ctx.appFault();
+      // The key the server signs with is no longer the App's: GitHub cannot verify the signature.
+      if (fault.wrongKey) return 'A JSON web token could not be decoded';
+      const now = ctx.world.now() + (fault.clockSkewSeconds ?? 0) * 1000;
+      return appJwtProblem(jwt, ctx.publicKey, ctx.appId, Math.floor(now / 1000));
     }
     case 'installation': {
       const token = bearer(req, 'token') ?? bearer(req, 'bearer');

@@ -217,3 +217,21 @@ export interface SimCheckRun {
   body: Record<string, unknown>;
   createdAt: number;
 }
+
+/**
+ * Faults of the App itself rather than of one scope, for `jit-runners doctor` (set with `setAppFault`,
+ * `PUT /_sim/app-faults`). A missing installation permission is `setPermissions` instead.
+ */
+export interface SimAppFault {
+  /**
+   * Every App JWT is refused (401 "A JSON web token could not be decoded"), as GitHub answers once the key
+   * the server signs with was deleted from the App (rotated). Installation tokens already minted stay valid.
+   */
+  wrongKey?: boolean;
+  /** The App's webhook URL (`GET /app/hook/config`); deliveries go there too. */
+  webhookUrl?: string;
+  /** Seconds GitHub's clock is ahead of this machine's (negative: behind): every REST `Date` header and the App JWT checks. */
+  clockSkewSeconds?: number;
+  /** The App's subscribed events (`GET /app`), instead of `['workflow_job']`. */
+  events?: string[];
+}

@@ -25,6 +25,7 @@ const MAX_KEPT = 5_000;
 /** Delivers signed webhooks the way GitHub's hookshot does and keeps the delivery log of the App. */
 export class WebhookSender {
   private target: WebhookTarget | undefined;
+  private urlOverride: string | undefined;
   private readonly deliveries: StoredDelivery[] = [];
   private readonly pending = new Set<Promise<unknown>>();
   private readonly chains = new Map<string, Promise<unknown>>();
@@ -38,6 +39,16 @@ export class WebhookSender {
 
   get configured(): boolean {
     return this.target !== undefined;
+  }
+
+  /** The URL deliveries go to (the override when set), as `GET /app/hook/config` shows it; undefined when none. */
+  get url(): string | undefined {
+    return this.target ? (this.urlOverride ?? this.target.url) : undefined;
+  }
+
+  /** Sends deliveries to `url` instead of the configured one (the doctor's wrong-URL fault); undefined restores it. */
+  overrideUrl(url: string | undefined): void {
+    this.urlOverride = url;
   }
 
   /**
@@ -114,7 +125,7 @@ export class WebhookSender {
     let statusCode = 0;
     let status = 'failed to connect to host';
     try {
-      const response = await fetch(target.url, {
+      const response = await fetch(this.urlOverride ?? target.url, {
         method: 'POST',
         headers: {
           'content-type': 'application/json',
