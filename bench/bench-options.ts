@@ -15,6 +15,8 @@ const ALL_PHASES = Object.values(Phase);
 
 export interface BenchOptions {
   json: boolean;
+  /** `--quiet`: no progress on stderr (the figures still print). */
+  quiet: boolean;
   phases: Phase[];
   latencies: { githubMs: number; storeMs: number; launchMs: number };
   repos: number;
@@ -47,6 +49,7 @@ export class UsageError extends Error {
 export const USAGE = `npm run bench [-- options]
 
   --json                       print one JSON object (nothing else on stdout)
+  --quiet                      no progress on stderr (phases with elapsed time; a bar on a terminal)
   --save FILE                  also write that JSON object to FILE
   --out-dir DIR                where the handler bundles go (default .bench/bundles, git-ignored)
   --quick                      tiny sizes (smoke run; percentiles then come from few samples)
@@ -93,6 +96,7 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions {
       args: [...argv],
       options: {
         json: { type: 'boolean' },
+        quiet: { type: 'boolean', short: 'q' },
         quick: { type: 'boolean' },
         only: { type: 'string' },
         'github-latency-ms': { type: 'string' },
@@ -145,6 +149,7 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions {
   const ackSamples = int(s('ack-samples'), 'ack-samples', quick ? QUICK.ack.samples : 2400);
   return {
     json: values.json === true,
+    quiet: values.quiet === true,
     phases,
     latencies: {
       githubMs: int(s('github-latency-ms'), 'github-latency-ms', 80, 0),

@@ -1,4 +1,5 @@
 import { writeFile } from 'node:fs/promises';
+import { createProgress } from '../functions/cli/progress.ts';
 import { parseBenchOptions, UsageError } from './bench-options.ts';
 import { toJson, toTable } from './report.ts';
 import { runBench } from './run-bench.ts';
@@ -20,9 +21,10 @@ async function main(): Promise<number> {
     }
     throw error;
   }
-  const report = await runBench(options, (line) => {
-    if (!options.json) process.stderr.write(`${line}\n`);
-  });
+  // Progress goes to stderr (stdout stays the table or the one JSON object); --quiet silences it.
+  const progress = createProgress({ quiet: options.quiet });
+  const report = await runBench(options, (line) => progress.phase(line.replace(/^bench: /, '')));
+  progress.end('bench: done');
   const json = JSON.stringify(toJson(report));
   if (options.save) await writeFile(options.save, `${json}\n`);
   process.stdout.write(options.json ? `${json}\n` : `${toTable(report)}\n`);

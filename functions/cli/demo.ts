@@ -7,6 +7,7 @@ import type { Config } from '../config/config.ts';
 import { isTerminal, type JobStatus } from '../domain/job-status.ts';
 import { parseLabelList } from '../domain/labels.ts';
 import { runVersionRolloutDemo } from './demo-version-rollout.ts';
+import { createProgress } from './progress.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -16,7 +17,13 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * job reaches until it is completed.
  */
 export async function runDemo(config: Config, args: string[]): Promise<number> {
-  const out = (line: string) => process.stdout.write(`${line}\n`);
+  // Progress on stderr (stdout keeps the job's story); --quiet silences it. A terminal's updating line is
+  // closed before each stdout line, so the two never share a line.
+  const progress = createProgress({ quiet: args.includes('--quiet') });
+  const out = (line: string) => {
+    progress.end();
+    process.stdout.write(`${line}\n`);
+  };
   const arg = (name: string) => args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
   const timeoutMs = Number(arg('timeout') ?? 120) * 1000;
   const labels = demoLabels(config, arg('pool'), arg('labels'));
@@ -25,6 +32,7 @@ export async function runDemo(config: Config, args: string[]): Promise<number> {
     return 2;
   }
   const base = `http://127.0.0.1:${config.local.port}`;
+  progress.phase(`demo: asking the server on ${base}`);
 
   try {
     const health = await fetch(`${base}/healthz`);
@@ -56,6 +64,7 @@ export async function runDemo(config: Config, args: string[]): Promise<number> {
       },
     });
   }
+  progress.phase('demo: queueing a job at the simulator and delivering its webhook');
   const queued = await queueJob(base, sandbox, labels);
   if (typeof queued === 'string') {
     out(queued);
@@ -84,6 +93,7 @@ export async function runDemo(config: Config, args: string[]): Promise<number> {
       if (last === undefined) out(`demo: served by pool ${job.pool ?? 'default'}`);
       if (job.status !== last) {
         last = job.status;
+        progress.phase(`demo: job ${jobId} ${job.status}`);
         const detail = [job.runnerName && `runner ${job.runnerName}`, job.conclusion, job.reason]
           .filter(Boolean)
           .join(', ');

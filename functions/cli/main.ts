@@ -24,19 +24,10 @@ const USAGE = `usage: jit-runners <command> [--help]
   baseline list                  show baseline records
   job show <id>                  show a job and its history
   version status [--json]        show the runner version: current, canary, candidate, cut-off
-  doctor [--json] [--webhook-url URL]  check the setup: App key, permissions, webhook, secrets, clock,
-                                 runner version, allow-list, pools, runner folders
 
 Configuration comes from environment variables; see README.md.`;
 
-const Command = {
-  start: 'start',
-  demo: 'demo',
-  baseline: 'baseline',
-  job: 'job',
-  version: 'version',
-  doctor: 'doctor',
-} as const;
+const Command = { start: 'start', demo: 'demo', baseline: 'baseline', job: 'job', version: 'version' } as const;
 type Command = (typeof Command)[keyof typeof Command];
 
 const COMMANDS: Record<Command, { grammar: CommandGrammar; usage: string }> = {
@@ -58,9 +49,11 @@ const COMMANDS: Record<Command, { grammar: CommandGrammar; usage: string }> = {
         pool: { type: 'string' },
         labels: { type: 'string' },
         'version-rollout': { type: 'boolean' },
+        quiet: { type: 'boolean', short: 'q' },
       },
     },
     usage: `usage: jit-runners demo [--pool NAME | --labels A,B,...] [--timeout SECONDS] [--version-rollout]
+                        [--quiet]
 
   Asks the running sandbox (npm start) for one queued job, delivers it as a signed webhook and
   prints the pool that serves it and each state it reaches until it completes. Without
@@ -69,6 +62,8 @@ const COMMANDS: Record<Command, { grammar: CommandGrammar; usage: string }> = {
   --pool NAME         ask for the labels of this pool (default: the first pool)
   --labels A,B,...    ask for exactly these labels (a set no pool covers is not served)
   --timeout SECONDS   give up after this long (default 120)
+  --quiet, -q         no progress on stderr (a line per step with elapsed time, or one updating
+                      line on a terminal); the job's states still print on stdout
   --version-rollout   publish a runner release GitHub refuses and show the server adopt it after its
                       soak, canary it and roll it back by itself (start the server with
                       RUNNER_VERSION=auto, a short RUNNER_VERSION_SOAK_DAYS, e.g. 0.00005, and
@@ -102,26 +97,6 @@ const COMMANDS: Record<Command, { grammar: CommandGrammar; usage: string }> = {
 
   --json   the same as one JSON document (stable field names; times in ISO 8601)`,
   },
-  doctor: {
-    grammar: {
-      name: 'doctor',
-      maxPositionals: 0,
-      options: { json: { type: 'boolean' }, 'webhook-url': { type: 'string' } },
-    },
-    usage: `usage: jit-runners doctor [--json] [--webhook-url URL]
-
-  Checks the setup and prints each check as ok, warn or fail with the fix: the App id and key,
-  the installations' permissions, the App's webhook (URL, JSON, workflow_job), secrets left as
-  placeholders, this machine's clock against GitHub's, the runner version against GitHub's
-  30-day cut-off, allow-list entries no installation covers, pools that can never be chosen or
-  overlap, and the local runner folders. Asks the running server (npm start); with a real App
-  and no server it runs the checks itself. Exit 1 when a check fails (warnings do not).
-
-  --json             the report as one JSON document
-  --webhook-url URL  the URL GitHub must deliver to (e.g. your tunnel's /webhook); without it a
-                     real App's webhook URL is checked but not compared (the sandbox compares
-                     with the server's own)`,
-  },
 };
 
 const isCommand = (name: string): name is Command => Object.hasOwn(Command, name);
@@ -137,12 +112,6 @@ function checkArguments(command: Command, values: Record<string, string | boolea
   switch (command) {
     case 'start':
       return;
-    case 'doctor': {
-      const url = values['webhook-url'];
-      if (typeof url === 'string' && !URL.canParse(url))
-        throw new UsageError(`doctor: --webhook-url must be a URL, got '${url}'`);
-      return;
-    }
     case 'demo': {
       const timeout = values.timeout;
       if (typeof timeout === 'string' && !(Number(timeout) > 0))
@@ -246,6 +215,7 @@ async function main(argv: string[]): Promise<number> {
         ...option('pool'),
         ...option('labels'),
         ...(parsed.values['version-rollout'] === true ? ['--version-rollout'] : []),
+        ...(parsed.values.quiet === true ? ['--quiet'] : []),
       ]);
     }
     case 'baseline': {
@@ -259,14 +229,6 @@ async function main(argv: string[]): Promise<number> {
     case 'version': {
       const { runVersion } = await import('./version.ts');
       return runVersion(config, parsed.positionals, { json: parsed.values.json === true });
-    }
-    case 'doctor': {
-      const { runDoctorCommand } = await import('./doctor.ts');
-      const url = parsed.values['webhook-url'];
-      return runDoctorCommand(config, {
-        json: parsed.values.json === true,
-        ...(typeof url === 'string' && { webhookUrl: url }),
-      });
     }
     default: {
       const unreachable: never = first;

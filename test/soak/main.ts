@@ -4,6 +4,7 @@
  * something behind, or breaks a pool's cap or its fairness (capacity). `npm run soak -- load kills` runs only the named parts; `--help` lists them.
  */
 import { parseArgs } from 'node:util';
+import { createProgress } from '../../functions/cli/progress.ts';
 import type { CapacityResult } from '../reliability/scenarios/capacity-scenario.ts';
 import type { FaultsResult } from '../reliability/scenarios/faults-scenario.ts';
 import type { FuzzResult } from '../reliability/scenarios/fuzz-scenario.ts';
@@ -163,22 +164,25 @@ const USAGE = `npm run soak [-- part ...]
   minutes).
 
   parts: ${PARTS.join(', ')}
+  --quiet, -q  no progress on stderr (a line per part with elapsed time; a bar on a terminal);
+               the counts still print on stdout
   --help, -h   print this and exit`;
 
 /** A command line the soak cannot run: one line on stderr, exit 2. */
 class UsageError extends Error {}
 
 /** Parsed before any scenario is imported, so `--help` and a typo never start a server. */
-function parseSoakArgs(argv: readonly string[]): { help: true } | { help: false; parts: Part[] } {
+function parseSoakArgs(argv: readonly string[]): { help: true } | { help: false; parts: Part[]; quiet: boolean } {
   let positionals: string[];
   let help: boolean | undefined;
+  let quiet: boolean | undefined;
   try {
     ({
       positionals,
-      values: { help },
+      values: { help, quiet },
     } = parseArgs({
       args: [...argv],
-      options: { help: { type: 'boolean', short: 'h' } },
+      options: { help: { type: 'boolean', short: 'h' }, quiet: { type: 'boolean', short: 'q' } },
       strict: true,
       allowPositionals: true,
     }));
@@ -190,7 +194,11 @@ function parseSoakArgs(argv: readonly string[]): { help: true } | { help: false;
     if (!(PARTS as readonly string[]).includes(p))
       throw new UsageError(`unknown part '${p}' (parts: ${PARTS.join(', ')})`);
   }
-  return { help: false, parts: positionals.length > 0 ? [...new Set(positionals as Part[])] : [...PARTS] };
+  return {
+    help: false,
+    parts: positionals.length > 0 ? [...new Set(positionals as Part[])] : [...PARTS],
+    quiet: quiet === true,
+  };
 }
 
 async function main(): Promise<number> {
@@ -207,6 +215,8 @@ async function main(): Promise<number> {
     return 0;
   }
   const { parts } = parsed;
+  // Progress on stderr, so the counts on stdout stay a clean report.
+  const progress = createProgress({ quiet: parsed.quiet });
   const { runFaults, FAULTS_FULL } = await import('../reliability/scenarios/faults-scenario.ts');
   const { runFuzz, FUZZ_FULL } = await import('../reliability/scenarios/fuzz-scenario.ts');
   const { runKills, KILL_FULL } = await import('../reliability/scenarios/kill-scenario.ts');
@@ -216,8 +226,10 @@ async function main(): Promise<number> {
   const { runCapacity, CAPACITY_FULL } = await import('../reliability/scenarios/capacity-scenario.ts');
   const started = Date.now();
   print(`jit-runners soak: ${parts.join(', ')}`);
-  for (const part of parts) {
+  for (const [index, part] of parts.entries()) {
     print();
+    progress.phase(`soak: ${part} (${index + 1} of ${parts.length}) running`);
+    const failedBefore = failures.length;
     try {
       switch (part) {
         case 'load':
@@ -266,7 +278,9 @@ async function main(): Promise<number> {
       failures.push(part);
       print(`${part}: FAILED: ${error instanceof Error ? error.message : String(error)}`);
     }
+    progress.phase(`soak: ${part} ${failures.length === failedBefore ? 'ok' : 'FAILED'}`);
   }
+  progress.end();
   print();
   print(
     `soak finished in ${seconds(Date.now() - started)}: ${failures.length === 0 ? 'all ok' : `FAILED: ${failures.join('; ')}`}`,
