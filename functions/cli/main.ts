@@ -24,10 +24,19 @@ const USAGE = `usage: jit-runners <command> [--help]
   baseline list                  show baseline records
   job show <id>                  show a job and its history
   version status [--json]        show the runner version: current, canary, candidate, cut-off
+  doctor [--json] [--webhook-url URL]  check the setup: App key, permissions, webhook, secrets, clock,
+                                 runner version, allow-list, pools, runner folders
 
 Configuration comes from environment variables; see README.md.`;
 
-const Command = { start: 'start', demo: 'demo', baseline: 'baseline', job: 'job', version: 'version' } as const;
+const Command = {
+  start: 'start',
+  demo: 'demo',
+  baseline: 'baseline',
+  job: 'job',
+  version: 'version',
+  doctor: 'doctor',
+} as const;
 type Command = (typeof Command)[keyof typeof Command];
 
 const COMMANDS: Record<Command, { grammar: CommandGrammar; usage: string }> = {
@@ -97,6 +106,26 @@ const COMMANDS: Record<Command, { grammar: CommandGrammar; usage: string }> = {
 
   --json   the same as one JSON document (stable field names; times in ISO 8601)`,
   },
+  doctor: {
+    grammar: {
+      name: 'doctor',
+      maxPositionals: 0,
+      options: { json: { type: 'boolean' }, 'webhook-url': { type: 'string' } },
+    },
+    usage: `usage: jit-runners doctor [--json] [--webhook-url URL]
+
+  Checks the setup and prints each check as ok, warn or fail with the fix: the App id and key,
+  the installations' permissions, the App's webhook (URL, JSON, workflow_job), secrets left as
+  placeholders, this machine's clock against GitHub's, the runner version against GitHub's
+  30-day cut-off, allow-list entries no installation covers, pools that can never be chosen or
+  overlap, and the local runner folders. Asks the running server (npm start); with a real App
+  and no server it runs the checks itself. Exit 1 when a check fails (warnings do not).
+
+  --json             the report as one JSON document
+  --webhook-url URL  the URL GitHub must deliver to (e.g. your tunnel's /webhook); without it a
+                     real App's webhook URL is checked but not compared (the sandbox compares
+                     with the server's own)`,
+  },
 };
 
 const isCommand = (name: string): name is Command => Object.hasOwn(Command, name);
@@ -112,6 +141,12 @@ function checkArguments(command: Command, values: Record<string, string | boolea
   switch (command) {
     case 'start':
       return;
+    case 'doctor': {
+      const url = values['webhook-url'];
+      if (typeof url === 'string' && !URL.canParse(url))
+        throw new UsageError(`doctor: --webhook-url must be a URL, got '${url}'`);
+      return;
+    }
     case 'demo': {
       const timeout = values.timeout;
       if (typeof timeout === 'string' && !(Number(timeout) > 0))
@@ -229,6 +264,14 @@ async function main(argv: string[]): Promise<number> {
     case 'version': {
       const { runVersion } = await import('./version.ts');
       return runVersion(config, parsed.positionals, { json: parsed.values.json === true });
+    }
+    case 'doctor': {
+      const { runDoctorCommand } = await import('./doctor.ts');
+      const url = parsed.values['webhook-url'];
+      return runDoctorCommand(config, {
+        json: parsed.values.json === true,
+        ...(typeof url === 'string' && { webhookUrl: url }),
+      });
     }
     default: {
       const unreachable: never = first;
