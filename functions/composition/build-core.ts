@@ -27,6 +27,8 @@ import { createReconcile, type ReconcileSettings } from '../use-cases/reconcile/
 import { createReplaceRobbedJob } from '../use-cases/reconcile/replace-robbed-job.ts';
 import { createReportJobFailure } from '../use-cases/reporting/report-job-failure.ts';
 import { createTrackRunnerVersion } from '../use-cases/version/track-runner-version.ts';
+import { createWarmPool } from '../use-cases/warm/warm-pool.ts';
+import { checkWarmLaunchers } from './warm-launchers.ts';
 
 /** A tarball cache and the platforms it keeps (the reconciler's version step fills it on adoption). */
 export interface RunnerTarballs {
@@ -75,6 +77,8 @@ export interface CoreOverrides {
   baselineGate?: (built: BaselineGate) => BaselineGate;
   /** How long a capped pool's slot may lack a listed runner before the reconciler frees it (default 60 s). */
   lostSlotGraceMs?: number;
+  /** How young a warm runner's record may be and still be missing from the launcher's listing (default 15 s). */
+  warmGraceMs?: number;
 }
 
 /**
@@ -122,7 +126,27 @@ export function buildCore(deps: CoreDeps) {
     random,
     ...(overrides.lostSlotGraceMs !== undefined ? { lostSlotGraceMs: overrides.lostSlotGraceMs } : {}),
   });
-  const onRunnerGone = runnerCapacity.active ? (name: string) => runnerCapacity.runnerEnded(name) : undefined;
+  // Warm runners (docs/design.md "Warm runners"): start-up refuses `warm` on a launcher that cannot keep them.
+  checkWarmLaunchers(config.pools, launcher);
+  const warmPool = createWarmPool({
+    config,
+    store,
+    launcher,
+    capacity: runnerCapacity,
+    versions: store.versions,
+    clock,
+    logger,
+    metrics,
+    ...(overrides.warmGraceMs !== undefined ? { graceMs: overrides.warmGraceMs } : {}),
+  });
+  const slotGone = runnerCapacity.active ? (name: string) => runnerCapacity.runnerEnded(name) : undefined;
+  const onRunnerGone =
+    warmPool.active || slotGone
+      ? async (name: string) => {
+          if (await warmPool.runnerEnded(name)) return true;
+          return slotGone?.(name) ?? false;
+        }
+      : undefined;
   // The one retire path (docs/design.md "Retiring a runner"): every caller that retires a runner uses it.
   const retireRunner = createRetireRunner({
     store,
@@ -149,6 +173,7 @@ export function buildCore(deps: CoreDeps) {
     metrics,
     retireRunner,
     capacity: runnerCapacity,
+    ...(warmPool.active ? { warm: warmPool } : {}),
     versions: store.versions,
     owner,
     random,
@@ -284,6 +309,7 @@ export function buildCore(deps: CoreDeps) {
     checkStartTimeouts,
     ...(discoverQueuedJobs ? { discoverQueuedJobs } : {}),
     ...(runnerCapacity.active ? { runnerCapacity } : {}),
+    ...(warmPool.active ? { warmPool } : {}),
     ...(versionPolicySettings(config).pin === undefined
       ? {
           trackRunnerVersion: createTrackRunnerVersion({
@@ -321,6 +347,7 @@ export function buildCore(deps: CoreDeps) {
     baselineGate,
     retireRunner,
     runnerCapacity,
+    warmPool,
     runnerFailures,
     progressListeners,
     runWorkaround,

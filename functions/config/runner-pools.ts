@@ -5,6 +5,7 @@ import { LauncherKind } from '../domain/launcher-kind.ts';
 import { DEFAULT_POOL_NAME, type RunnerPool, shadowedBy } from '../domain/runner-pool.ts';
 import { compareVersions, isExactVersion } from '../domain/runner-version.ts';
 import { VersionMode } from '../domain/version-policy.ts';
+import { DEFAULT_WARM_MAX_IDLE_MINUTES, largestWarmSize, type WarmSettings, WEEK_DAYS } from '../domain/warm-pool.ts';
 import { EnvName } from './env-names.ts';
 // Loads the settings table, which also sets zod's English messages before any pool is parsed.
 import { reason } from './settings.ts';
@@ -23,7 +24,9 @@ const POOL_FIELDS = [
   'runnerVersion',
   'codebuild',
   'ec2',
+  'warm',
 ] as const;
+const WARM_FIELDS = ['size', 'schedule', 'maxIdleMinutes'] as const;
 const CODEBUILD_FIELDS = ['projectName'] as const;
 const EC2_FIELDS = ['launchTemplateId', 'instanceTypes', 'subnetIds', 'spot'] as const;
 const LAUNCHERS = Object.values(LauncherKind);
@@ -84,6 +87,74 @@ const ec2Schema = z.strictObject({
   spot: z.optional(z.boolean()),
 });
 
+const HH_MM = /^([01]\d|2[0-3]):([0-5]\d)$/;
+const minuteOf = (hhmm: string) => Number(hhmm.slice(0, 2)) * 60 + Number(hhmm.slice(3, 5));
+
+/** `mon-fri`, `sat,sun`, `mon`, `daily` → day numbers (0 = Sunday); undefined when not a day list. */
+export function parseDays(text: string): number[] | undefined {
+  const t = text.trim().toLowerCase();
+  if (t === 'daily' || t === 'every day') return [0, 1, 2, 3, 4, 5, 6];
+  const days = new Set<number>();
+  for (const part of t.split(',')) {
+    const [from, to, extra] = part.trim().split('-');
+    const a = WEEK_DAYS.indexOf(from as (typeof WEEK_DAYS)[number]);
+    const b = to === undefined ? a : WEEK_DAYS.indexOf(to as (typeof WEEK_DAYS)[number]);
+    if (a < 0 || b < 0 || extra !== undefined) return undefined;
+    for (let d = a; ; d = (d + 1) % 7) {
+      days.add(d);
+      if (d === b) break;
+    }
+  }
+  return [...days].sort();
+}
+
+const validTimeZone = (zone: string) => {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: zone });
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+const warmSize = z.number().check(z.int('must be a whole number'), z.minimum(0, 'must be 0 or more'));
+const warmWindowSchema = z.strictObject({
+  days: z.optional(
+    z.string().check(z.refine((d) => parseDays(d) !== undefined, 'must be days such as mon-fri, sat,sun or daily')),
+  ),
+  from: z.string().check(z.regex(HH_MM, 'must be a time HH:MM (24 hours)')),
+  to: z.string().check(z.regex(HH_MM, 'must be a time HH:MM (24 hours)')),
+  size: warmSize,
+  timeZone: z.optional(z.string().check(z.refine(validTimeZone, 'must be an IANA time zone such as Europe/Paris'))),
+});
+const warmSchema = z.union([
+  warmSize,
+  z.strictObject({
+    size: warmSize,
+    schedule: z.optional(z.array(warmWindowSchema)),
+    maxIdleMinutes: z.optional(
+      z.number().check(z.minimum(1, 'must be at least 1'), z.maximum(24 * 60, 'must be at most 1440 (a day)')),
+    ),
+  }),
+]);
+
+function warmSettings(raw: z.output<typeof warmSchema>): WarmSettings {
+  if (typeof raw === 'number') {
+    return { size: raw, schedule: [], maxIdleMs: DEFAULT_WARM_MAX_IDLE_MINUTES * 60_000 };
+  }
+  return {
+    size: raw.size,
+    schedule: (raw.schedule ?? []).map((w) => ({
+      days: parseDays(w.days ?? 'daily') ?? [],
+      fromMinute: minuteOf(w.from),
+      toMinute: minuteOf(w.to),
+      size: w.size,
+      timeZone: w.timeZone ?? 'UTC',
+    })),
+    maxIdleMs: (raw.maxIdleMinutes ?? DEFAULT_WARM_MAX_IDLE_MINUTES) * 60_000,
+  };
+}
+
 const poolSchema = z.strictObject({
   name: z.string().check(z.regex(/^[a-z0-9-]{1,32}$/, 'must be 1-32 characters of a-z 0-9 -')),
   labels: z
@@ -108,6 +179,7 @@ const poolSchema = z.strictObject({
   ),
   codebuild: z.optional(codebuildSchema),
   ec2: z.optional(ec2Schema),
+  warm: z.optional(warmSchema),
 });
 
 /** What a pool takes from the other variables when it leaves a field out. */
@@ -154,6 +226,7 @@ function withDefaults(pool: z.output<typeof poolSchema>, defaults: PoolDefaults)
     runnerVersion: pinned ?? defaults.runnerVersion,
     ...(tracks && { tracksRunnerVersion: true }),
     ...(pool.codebuild && { codebuild: { projectName: pool.codebuild.projectName } }),
+    ...(pool.warm !== undefined && { warm: warmSettings(pool.warm) }),
     ...(ec2 && {
       ec2: {
         launchTemplateId: ec2.launchTemplateId,
@@ -173,6 +246,8 @@ function fieldProblem(error: z.core.$ZodError): { field: string; problem: string
   const field = path.map((p, i) => (typeof p === 'number' ? `[${p}]` : `${i > 0 ? '.' : ''}${String(p)}`)).join('');
   if (issue?.code === 'unrecognized_keys') {
     const key = String(issue.keys[0]);
+    if (field === 'warm')
+      return { field: `warm.${key}`, problem: `is not a field of warm (${WARM_FIELDS.join(', ')})` };
     if (field === 'codebuild' || field === 'ec2') {
       const known = field === 'codebuild' ? CODEBUILD_FIELDS : EC2_FIELDS;
       return { field: `${field}.${key}`, problem: `is not a field of ${field} (${known.join(', ')})` };
@@ -223,6 +298,7 @@ export function parsePools(list: unknown, variable: string, defaults: PoolDefaul
       );
     }
     checkLauncherResources(pool, defaults, fail);
+    checkWarm(pool, fail);
     pools.push(pool);
   });
 
@@ -236,6 +312,25 @@ export function parsePools(list: unknown, variable: string, defaults: PoolDefaul
     }
   });
   return pools;
+}
+
+/** Warm runners count against `maxRunners`: a pool cannot ask for more warm ones than it may run. */
+function checkWarm(pool: ConfiguredPool, fail: (field: string, problem: string) => ConfigError): void {
+  const warm = pool.warm;
+  if (!warm) return;
+  warm.schedule.forEach((w, i) => {
+    if (w.fromMinute === w.toMinute) throw fail(`warm.schedule[${i}].to`, 'must differ from from');
+  });
+  if (pool.maxRunners === undefined) return;
+  const largest = largestWarmSize(warm);
+  if (largest > pool.maxRunners) {
+    const where =
+      warm.size === largest ? 'warm' : `warm.schedule[${warm.schedule.findIndex((w) => w.size === largest)}].size`;
+    throw fail(
+      where,
+      `${largest} warm runners is more than maxRunners (${pool.maxRunners}): warm runners count against it`,
+    );
+  }
 }
 
 /**

@@ -1,6 +1,7 @@
 import type { Job } from './job.ts';
 import { normaliseLabels } from './labels.ts';
 import type { LauncherKind } from './launcher-kind.ts';
+import type { WarmSettings } from './warm-pool.ts';
 
 /** The one pool a deployment without `RUNNER_POOLS` has, built from `RUNNER_LABELS`, `LAUNCHER`, `RUNNER_DIR`. */
 export const DEFAULT_POOL_NAME = 'default';
@@ -28,6 +29,8 @@ export interface RunnerPool {
    * adopted version. Absent: `runnerVersion` is an exact pin.
    */
   readonly tracksRunnerVersion?: true;
+  /** Warm runners kept booted for the pool's jobs (docs/design.md "Warm runners"); absent: none. */
+  readonly warm?: WarmSettings;
 }
 
 /** Every label of `wanted` is in `offered` (both already normalised). */

@@ -19,7 +19,13 @@ import {
   RunnerNameTakenError,
   type WorkflowJobState,
 } from '../../ports/github.ts';
-import { LaunchCapacityError, LaunchConfigError, LauncherError, type RunnerLauncher } from '../../ports/launcher.ts';
+import {
+  LaunchCapacityError,
+  LaunchConfigError,
+  LauncherError,
+  type LaunchRequest,
+  type RunnerLauncher,
+} from '../../ports/launcher.ts';
 import { CountMetric, MeasureMetric, MetricUnit } from '../../ports/metric-names.ts';
 import type { Clock, Dispatcher, JobHandoff, Logger, Metrics } from '../../ports/runtime.ts';
 import {
@@ -30,6 +36,7 @@ import {
 } from '../../ports/store.ts';
 import type { RetireRunner } from '../healing/retire-runner.ts';
 import type { ReportJobFailure } from '../reporting/report-job-failure.ts';
+import type { WarmClaim, WarmPool } from '../warm/warm-pool.ts';
 import type { BaselineGate } from './baseline-gate.ts';
 import type { RunnerCapacity } from './runner-capacity.ts';
 import { runnerVersionFor, trackedTarballDigests } from './runner-version-for.ts';
@@ -51,7 +58,14 @@ export interface ProvisionDeps {
   /** The one retire path, for a runner whose job ended while it was launched. */
   retireRunner: RetireRunner;
   /** Slots and backlogs of pools with `maxRunners`; absent: no pool is capped (specs without pools). */
-  capacity?: Pick<RunnerCapacity, 'active' | 'admit' | 'release' | 'fill' | 'unclaimed'> | undefined;
+  capacity?:
+    | (Pick<RunnerCapacity, 'active' | 'admit' | 'release' | 'fill' | 'unclaimed'> &
+        Partial<Pick<RunnerCapacity, 'admitWarm'>>)
+    | undefined;
+  /** Warm runners of pools with `warm` (docs/design.md "Warm runners"); absent: every launch is cold. */
+  warm?:
+    | Pick<WarmPool, 'serves' | 'claim' | 'handOff' | 'abandon' | 'refillSoon' | 'noteServed' | 'noteMissed'>
+    | undefined;
   /** The stored runner version record, for pools that track the version (`RUNNER_VERSION=auto`). */
   versions?: Pick<VersionRepository, 'get'> | undefined;
   /** Lease owner id of this process (Lambda request id, local process id). */
@@ -531,16 +545,26 @@ export function createProvisionJob(deps: ProvisionDeps) {
       return 'waiting';
     }
 
+    // A warm runner is claimed before the admission: the admission then moves its slot to this runner.
+    const warm = await claimWarm(job, pool, name, now);
+
     // Capacity comes last before the mint: a job held by the breaker or the baseline gate holds no slot.
     if (capacity?.active && pool.maxRunners !== undefined) {
       let verdict: Awaited<ReturnType<RunnerCapacity['admit']>>;
       try {
-        verdict = await capacity.admit(job, pool, name, now);
+        verdict =
+          warm && capacity.admitWarm
+            ? await capacity.admitWarm(job, pool, name, warm.warmName, now)
+            : await capacity.admit(job, pool, name, now);
       } catch (error) {
         if (!(error instanceof StoreUnavailableError)) throw error;
+        if (warm) await deps.warm?.abandon(warm, `pool ${pool.name}: ${error.message}`);
         return onFailure(job, FailureClass.transient, `pool ${pool.name}: ${error.message}`);
       }
-      if (verdict.kind === 'wait') return enterBacklog(job, pool, verdict.turn, verdict.alive);
+      if (verdict.kind === 'wait') {
+        if (warm) await deps.warm?.abandon(warm, `pool ${pool.name} is full`);
+        return enterBacklog(job, pool, verdict.turn, verdict.alive);
+      }
     }
 
     const tracked = await trackedRecord(pool, now);
@@ -555,6 +579,7 @@ export function createProvisionJob(deps: ProvisionDeps) {
         workFolder: WORK_FOLDER,
       });
     } catch (error) {
+      if (warm) await deps.warm?.abandon(warm, 'the JIT mint failed');
       if (error instanceof RunnerNameTakenError) {
         // Under a hand-off the name may be taken by another holder of the same token minting right now
         // (a repeated event): deleting that registration could strand its launch. Leave the job to its
@@ -575,19 +600,22 @@ export function createProvisionJob(deps: ProvisionDeps) {
         logger.warn('cannot record the scope success', { scope: job.scopeKey, error: String(error) }),
       );
 
+    const request = {
+      runnerName: name,
+      jobId: job.jobId,
+      attempt: job.attempt,
+      scopeKey: job.scopeKey,
+      labels: pool.labels,
+      runnerVersion: version,
+      ...(runnerSha256 ? { runnerSha256 } : {}),
+      pool: pool.name,
+      encodedJitConfig: jit.encodedJitConfig,
+    };
+    // Served warm: the JIT config goes to the claimed warm runner; a hand-off that fails launches cold at once.
+    const servedWarm = warm ? await handOffWarm(warm, request) : undefined;
     let launchId: string;
     try {
-      ({ launchId } = await launcher.launch({
-        runnerName: name,
-        jobId: job.jobId,
-        attempt: job.attempt,
-        scopeKey: job.scopeKey,
-        labels: pool.labels,
-        runnerVersion: version,
-        ...(runnerSha256 ? { runnerSha256 } : {}),
-        pool: pool.name,
-        encodedJitConfig: jit.encodedJitConfig,
-      }));
+      ({ launchId } = servedWarm ? { launchId: servedWarm.launchId } : await launcher.launch(request));
     } catch (error) {
       if (!(error instanceof LauncherError)) throw error;
       // The minted registration would never be used: remove it so no offline runner lingers.
@@ -605,7 +633,7 @@ export function createProvisionJob(deps: ProvisionDeps) {
         await markLaunched(
           job,
           { runnerName: name, runnerId: jit.runnerId, launchId, runnerVersion: version },
-          `${launchNote(name, jit.runnerId, version, launchId)}${reusing ? ` (reusing runner name ${name} of an interrupted attempt: GitHub had no runner of that name and the job queued)` : ''}`,
+          `${launchNote(name, jit.runnerId, version, launchId)}${servedWarm ? `; served warm by ${servedWarm.warmName}` : ''}${reusing ? ` (reusing runner name ${name} of an interrupted attempt: GitHub had no runner of that name and the job queued)` : ''}`,
         );
         break;
       } catch (error) {
@@ -627,8 +655,51 @@ export function createProvisionJob(deps: ProvisionDeps) {
         pool: pool.name,
       });
     }
-    logger.info('runner launched', { jobId, runnerName: name, launchId, runnerVersion: version });
+    if (servedWarm) {
+      deps.warm?.noteServed(pool.name, job, acceptedAt);
+      // The pool refills in the background: the job's launch is recorded already.
+      deps.warm?.refillSoon(pool.name);
+    } else if (deps.warm?.serves(pool)) {
+      deps.warm.noteMissed(pool.name);
+    }
+    logger.info('runner launched', {
+      jobId,
+      runnerName: name,
+      launchId,
+      runnerVersion: version,
+      ...(servedWarm ? { warmName: servedWarm.warmName } : {}),
+    });
     return 'launched';
+  }
+
+  /**
+   * Claims a warm runner of the job's pool booted with the version the job gets now (docs/design.md "Warm
+   * runners"); undefined (a cold launch) when none is free, the claim lost its races, or the store failed.
+   */
+  async function claimWarm(job: Job, pool: RunnerPool, name: string, now: number): Promise<WarmClaim | undefined> {
+    const warmPool = deps.warm;
+    if (!warmPool?.serves(pool)) return undefined;
+    const version = runnerVersionFor(job, config.runner, pool, await trackedRecord(pool, now));
+    return warmPool.claim(job, pool, name, version, now).catch((error: unknown) => {
+      logger.warn('cannot claim a warm runner; launching cold', { jobId: job.jobId, error: String(error) });
+      return undefined;
+    });
+  }
+
+  /** The hand-off to a claimed warm runner; undefined after a failure (the runner is stopped, the job launches cold). */
+  async function handOffWarm(claim: WarmClaim, request: LaunchRequest): Promise<WarmClaim | undefined> {
+    try {
+      await deps.warm?.handOff(claim, request);
+      return claim;
+    } catch (error) {
+      logger.warn('warm hand-off failed; launching cold', {
+        jobId: request.jobId,
+        warmName: claim.warmName,
+        error: String(error),
+      });
+      await deps.warm?.abandon(claim, `hand-off failed: ${String(error)}`);
+      return undefined;
+    }
   }
 
   let versionCache: { at: number; record: VersionRecordState | undefined } | undefined;

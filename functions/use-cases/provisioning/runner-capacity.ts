@@ -17,6 +17,7 @@ import {
 } from '../../domain/pool-capacity.ts';
 import { parseRunnerName, runnerName } from '../../domain/runner-name.ts';
 import { poolForJob, type RunnerPool } from '../../domain/runner-pool.ts';
+import { moveWarmSlot, reserveWarmSlots } from '../../domain/warm-pool.ts';
 import type { RunnerLauncher } from '../../ports/launcher.ts';
 import { CountMetric } from '../../ports/metric-names.ts';
 import type { Clock, Dispatcher, Logger, Metrics } from '../../ports/runtime.ts';
@@ -248,6 +249,29 @@ export function createRunnerCapacity(deps: RunnerCapacityDeps) {
       if (job.runnerName === name) return false;
       // Only a slot held for this job: checked and given back in one decision on the record.
       return release(pool.name, name, `job moved on (${job.status}) before its runner was minted`, jobId);
+    },
+
+    /**
+     * Warm runners about to boot in `poolName` take their slots (docs/design.md "Warm runners"): as many of
+     * `names` as there is room for, none while a job waits. Returns the names that got a slot.
+     */
+    async reserveWarm(poolName: string, names: readonly string[]): Promise<string[]> {
+      const maxRunners = capOf(poolName);
+      if (maxRunners === undefined) return [...names];
+      const out = await change(poolName, (s) => reserveWarmSlots(s, names, maxRunners, clock.now()));
+      return out.reserved;
+    },
+
+    /**
+     * The admission of a job that claimed warm runner `warmName`: the warm runner's slot becomes the slot of the
+     * job's runner `name`, in the same one write a cold admission makes. A warm slot no longer held (the
+     * lost-slot pass freed it) admits the job as a cold launch would, which may mean waiting.
+     */
+    async admitWarm(job: Job, pool: RunnerPool, name: string, warmName: string, now: number): Promise<CapacityVerdict> {
+      if (pool.maxRunners === undefined) return { kind: 'admitted' };
+      const out = await change(pool.name, (s) => moveWarmSlot(s, warmName, name, job.jobId, now));
+      if (out.moved) return { kind: 'admitted' };
+      return this.admit(job, pool, name, now);
     },
 
     /** Hands free slots of `poolName` to its backlog (after a job started waiting: a slot may have been freed meanwhile). */

@@ -11,6 +11,7 @@ import type { JobProgress } from '../ingress/accept-webhook.ts';
 import type { RunnerCapacity } from '../provisioning/runner-capacity.ts';
 import type { ScopeGuard } from '../provisioning/scope-guard.ts';
 import type { TrackReport, TrackRunnerVersion } from '../version/track-runner-version.ts';
+import type { WarmPool, WarmReport } from '../warm/warm-pool.ts';
 import { type CleanupOrphans, createCleanupOrphans, type OrphansReport } from './cleanup-orphans.ts';
 import type { DiscoverQueuedJobs, DiscoveryReport } from './discover-queued-jobs.ts';
 import { createRecoverDeliveries, type DeliveriesReport, type RecoverDeliveries } from './recover-deliveries.ts';
@@ -65,6 +66,8 @@ export interface ReconcileDeps {
   checkStartTimeouts?: (now: number) => Promise<unknown>;
   /** Capped pools: lost slots freed, free slots handed to the backlogs (runs last). */
   runnerCapacity?: Pick<RunnerCapacity, 'reconcile'>;
+  /** Warm runners of pools with `warm`: recycled, stopped when never handed a job, adopted or stopped after a restart, refilled. */
+  warmPool?: Pick<WarmPool, 'reconcile'>;
   /** The runner version lifecycle, when a version is tracked (`RUNNER_VERSION=auto`): runs first. */
   trackRunnerVersion?: TrackRunnerVersion;
   /** Lease owner id of this process. */
@@ -84,6 +87,7 @@ export interface ReconcileReport {
   startTimeouts?: unknown;
   orphans?: OrphansReport;
   capacity?: { freed: string[]; released: number[] };
+  warm?: WarmReport;
   version?: TrackReport;
   /** Steps that threw (each step is isolated: one failing does not stop the others). */
   failedSteps: string[];
@@ -211,6 +215,12 @@ export function createReconcile(deps: ReconcileDeps) {
       if (runnerCapacity) {
         const capacity = await step('capacity', () => runnerCapacity.reconcile(now));
         if (capacity) report.capacity = capacity;
+      }
+      // After capacity: slots freed there are room for the refill (a backlog, if any, has taken them first).
+      const warmPool = deps.warmPool;
+      if (warmPool) {
+        const warm = await step('warm', () => warmPool.reconcile(now));
+        if (warm) report.warm = warm;
       }
       publishGauges(fresh, now, new Set(report.capacity?.released ?? []));
     } finally {
