@@ -253,6 +253,10 @@ export async function startLocalApp(options: LocalAppOptions): Promise<LocalApp>
     });
     const theCore = core;
     dispatcher.setHandler((jobId) => theCore.provisionJob(jobId));
+    // Refills started after claims run in the background: wait for them (bounded) before the launcher closes.
+    closers.push(() =>
+      Promise.race([theCore.warmPool.settled(), new Promise<void>((resolve) => setTimeout(resolve, 5_000).unref())]),
+    );
 
     // ── HTTP ──
     const host = options.host ?? '127.0.0.1';
@@ -365,6 +369,15 @@ export async function startLocalApp(options: LocalAppOptions): Promise<LocalApp>
       closers.push(async () => clearTimeout(timer));
     }
     if (open.length > 0) logger.info('resuming open jobs from the store', { count: open.length });
+    // Warm pools fill at start (and warm runners a previous process left are adopted or stopped) rather than at
+    // the first reconcile tick.
+    if (theCore.warmPool.active) {
+      track(
+        theCore.warmPool
+          .reconcile(clock.now())
+          .catch((error: unknown) => logger.warn('warm pool start-up pass failed', { error: String(error) })),
+      );
+    }
 
     if (options.reconcile !== false) {
       const interval = setInterval(reconcileOnce, config.timeouts.reconcileIntervalSeconds * 1000);

@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createWriteStream, constants as fsConstants, type WriteStream } from 'node:fs';
-import { access, mkdir, readdir, stat } from 'node:fs/promises';
+import { access, chmod, lstat, mkdir, open, readdir, stat, writeFile } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import { EnvName } from '../../config/env-names.ts';
 import {
@@ -10,9 +10,9 @@ import {
   type LaunchSummary,
   LaunchTransientError,
   type RegularRunnerRequest,
-  type RunnerLauncher,
 } from '../../ports/launcher.ts';
 import { type Clock, type Logger, systemClock } from '../../ports/runtime.ts';
+import type { WarmBootRequest, WarmHandoffRequest, WarmLaunch, WarmRunnerLauncher } from '../../ports/warm-launcher.ts';
 import { ConfigScriptError } from './config-script-error.ts';
 import { DirectoryTail, LineSplitter } from './log-tail.ts';
 import {
@@ -98,9 +98,49 @@ export interface LocalLauncherOptions extends LocalLauncherListener {
   jitConfigDelivery?: JitConfigDelivery;
   /** Keep the whole copy after a runner exits (default: keep only runner.log and _diag). */
   keepCopies?: boolean;
+  /** A warm runner whose wrapper has not said it is ready by then fails its boot. Default 30000. */
+  warmReadyTimeoutMs?: number;
 }
 
-export interface LocalLauncher extends RunnerLauncher {
+/**
+ * Warm runners (docs/design.md "Warm runners"): a fresh copy of the pool's runner folder whose process is
+ * this wrapper, not `run.sh`. It makes a FIFO (mode 0600) in the folder, says it is ready, and waits at most
+ * its idle bound for one line: the job's JIT config, which the launcher writes into the FIFO (nothing on
+ * disk, nothing in a command line). It then exports the config as ACTIONS_RUNNER_INPUT_JITCONFIG (as a cold
+ * launch passes it) and execs `run.sh` in place, so the pid, the process group and the pid file stay the
+ * runner's. Without a hand-off in time it exits 0.
+ */
+export const WARM_SCRIPT_NAME = '.jit-runners-warm.sh';
+export const WARM_HANDOFF_NAME = '.jit-runners-handoff';
+export const WARM_READY_LINE = 'jit-runners warm: ready';
+const WARM_SCRIPT = `#!/usr/bin/env bash
+# jit-runners warm runner: waits for its one JIT config (a line on a FIFO), then runs run.sh with it.
+# $1: seconds to wait before giving up. The config never reaches a command line, a file or this output.
+set -u
+cd "$(dirname "\${BASH_SOURCE[0]}")" || exit 2
+handoff="$PWD/${WARM_HANDOFF_NAME}"
+rm -f "$handoff"
+mkfifo -m 600 "$handoff" || exit 2
+exec 3<>"$handoff"
+echo "${WARM_READY_LINE}"
+config=""
+if ! IFS= read -r -t "\${1:-1800}" -u 3 config || [ -z "$config" ]; then
+  exec 3<&-
+  rm -f "$handoff"
+  echo "jit-runners warm: no hand-off within \${1:-1800} s; exiting"
+  exit 0
+fi
+exec 3<&-
+rm -f "$handoff"
+echo "jit-runners warm: hand-off read; starting run.sh"
+export ACTIONS_RUNNER_INPUT_JITCONFIG="$config"
+unset config
+exec ./run.sh
+`;
+/** A hand-off this close to a warm runner's own idle deadline is refused (it may be giving up right now). */
+const WARM_HANDOFF_MARGIN_MS = 5_000;
+
+export interface LocalLauncher extends WarmRunnerLauncher {
   readonly kind: 'local';
   /** Adds a listener for runner lines and exits; returns the function that removes it. */
   subscribe(listener: LocalLauncherListener): () => void;
@@ -128,7 +168,12 @@ export function createLocalLauncher(options: LocalLauncherOptions): LocalLaunche
 
 /** A runner directory being prepared or run: the human log and the secrets to keep out of it. */
 interface Session {
+  /** The folder's name under the work root (the runner's name, or a warm runner's own name). */
+  key: string;
+  /** The name lines and exits are reported under: a warm runner takes its job's runner name at the hand-off. */
   runnerName: string;
+  /** A warm runner waiting for its wrapper's ready line. */
+  onReady?: (() => void) | undefined;
   launchId: string;
   dir: string;
   log: WriteStream;
@@ -152,6 +197,10 @@ function deferred(): Deferred {
 interface OwnLaunch {
   session: Session;
   kind: LaunchKind;
+  /** The pid file as written (a warm runner's is written again at its hand-off). */
+  record?: PidRecord;
+  /** Warm runners: when the wrapper gives up waiting (epoch ms). */
+  idleDeadline?: number;
   child: ChildProcess;
   group: GroupRef;
   startedAt: number;
@@ -197,6 +246,7 @@ class LocalProcessLauncher implements LocalLauncher {
   private readonly configTimeoutMs: number;
   private readonly jitConfigDelivery: JitConfigDelivery;
   private readonly keepCopies: boolean;
+  private readonly warmReadyTimeoutMs: number;
   private readonly listeners = new Set<LocalLauncherListener>();
   private readonly active = new Map<string, OwnLaunch>();
   private readonly locks = new Map<string, Promise<void>>();
@@ -225,6 +275,7 @@ class LocalProcessLauncher implements LocalLauncher {
     this.configTimeoutMs = options.configTimeoutMs ?? DEFAULT_CONFIG_TIMEOUT_MS;
     this.jitConfigDelivery = options.jitConfigDelivery ?? JitConfigDelivery.env;
     this.keepCopies = options.keepCopies ?? false;
+    this.warmReadyTimeoutMs = options.warmReadyTimeoutMs ?? 30_000;
     if (options.onLine || options.onExit) {
       this.listeners.add({
         ...(options.onLine ? { onLine: options.onLine } : {}),
@@ -331,6 +382,110 @@ class LocalProcessLauncher implements LocalLauncher {
     return found.filter((s): s is LaunchSummary => s !== undefined).sort((a, b) => a.startedAt - b.startedAt);
   }
 
+  /**
+   * Boots a warm runner: a fresh copy of the pool's folder running the waiting wrapper; resolves once the
+   * wrapper said it is ready (`ready: true`), so a claim of it costs one FIFO write and the runner's start.
+   */
+  async bootWarm(request: WarmBootRequest & { maxIdleMs: number }): Promise<WarmLaunch & { ready: boolean }> {
+    const name = this.checkName(request.warmName);
+    return this.withLock(name, async () => {
+      const running = await this.liveLaunchId(name);
+      if (running) return { launchId: running, warmName: name, ready: true };
+      const source = this.sourceFor(request.pool);
+      await this.requireScript(source, 'run.sh');
+      const session = await this.prepare(name, source, []);
+      const ready = deferred();
+      session.onReady = () => {
+        session.onReady = undefined;
+        ready.resolve();
+      };
+      let own: OwnLaunch;
+      try {
+        const script = join(session.dir, WARM_SCRIPT_NAME);
+        await writeFile(script, WARM_SCRIPT, { mode: 0o700 });
+        await chmod(script, 0o700);
+        own = await this.startRunner(session, LaunchKind.warm, {
+          script: WARM_SCRIPT_NAME,
+          args: [String(Math.max(1, Math.ceil(request.maxIdleMs / 1000)))],
+          runnerVersion: request.runnerVersion,
+          secrets: {},
+        });
+      } catch (error) {
+        await this.abandon(session);
+        throw error;
+      }
+      own.idleDeadline = own.startedAt + request.maxIdleMs;
+      const up = await Promise.race([
+        ready.promise.then(() => true),
+        own.done.promise.then(() => false),
+        new Promise<false>((resolve) => setTimeout(() => resolve(false), this.warmReadyTimeoutMs).unref()),
+      ]);
+      if (!up) {
+        await terminateGroup(own.group, this.stopGraceMs);
+        throw new LaunchTransientError(`warm runner ${name} did not get ready within ${this.warmReadyTimeoutMs} ms`);
+      }
+      this.logger.info('local warm runner ready', { runnerName: name, launchId: session.launchId });
+      return { launchId: session.launchId, warmName: name, ready: true };
+    });
+  }
+
+  /**
+   * Hands the job's JIT config to the warm runner: one line written into its FIFO, opened without blocking
+   * (no reader: the runner is gone, and the caller launches cold). Its lines, exit and listing carry the job's
+   * runner name from now on; the config is redacted from its log as a cold launch's is.
+   */
+  async handOffWarm(request: WarmHandoffRequest): Promise<void> {
+    const key = parseLocalLaunchId(request.warm.launchId);
+    if (key !== request.warm.warmName)
+      throw new LaunchConfigError(`launch ${request.warm.launchId} is not warm runner ${request.warm.warmName}`);
+    const runnerName = this.checkName(request.runnerName);
+    await this.withLock(key, async () => {
+      const dir = this.runnerPath(key);
+      const own = this.active.get(key);
+      if (own?.exit) throw new LaunchTransientError(`warm runner ${key} has exited`);
+      const record = own?.record ?? (await readPidRecord(dir));
+      if (!record || record.kind !== LaunchKind.warm || record.servesRunnerName !== undefined) {
+        throw new LaunchTransientError(`warm runner ${key} is not waiting for a hand-off`);
+      }
+      const deadline = own?.idleDeadline;
+      if (deadline !== undefined && this.clock.now() > deadline - WARM_HANDOFF_MARGIN_MS) {
+        throw new LaunchTransientError(`warm runner ${key} is about to give up waiting`);
+      }
+      const fifo = join(dir, WARM_HANDOFF_NAME);
+      const info = await lstat(fifo).catch(() => undefined);
+      if (!info?.isFIFO()) throw new LaunchTransientError(`warm runner ${key} has no hand-off pipe`);
+      // Listed and reported as the job's runner from here on (a restarted server reads the same from the pid file).
+      const serving: PidRecord = { ...record, servesRunnerName: runnerName };
+      await writePidRecord(dir, serving);
+      if (own) {
+        own.record = serving;
+        own.session.secrets.push(request.encodedJitConfig);
+        own.session.runnerName = runnerName;
+      }
+      let handle: Awaited<ReturnType<typeof open>> | undefined;
+      try {
+        handle = await open(fifo, fsConstants.O_WRONLY | fsConstants.O_NONBLOCK | fsConstants.O_NOFOLLOW);
+        const line = Buffer.from(`${request.encodedJitConfig}\n`);
+        const { bytesWritten } = await handle.write(line);
+        if (bytesWritten !== line.length) throw new Error(`short write (${bytesWritten} of ${line.length} bytes)`);
+      } catch (error) {
+        // ENXIO: nobody reads the pipe any more. The runner cannot serve: back to its own name and stop it.
+        const code = (error as NodeJS.ErrnoException).code ?? '';
+        if (own) own.session.runnerName = key;
+        await writePidRecord(dir, record).catch(() => undefined);
+        if (own && !own.exit) await terminateGroup(own.group, this.stopGraceMs).catch(() => undefined);
+        throw new LaunchTransientError(`cannot hand off to warm runner ${key}${code ? ` (${code})` : ''}`);
+      } finally {
+        await handle?.close().catch(() => undefined);
+      }
+      this.logger.info('local warm runner handed its job', {
+        runnerName,
+        warmName: key,
+        launchId: request.warm.launchId,
+      });
+    });
+  }
+
   async close(): Promise<void> {
     this.closed = true;
     const results = await Promise.allSettled([...this.active.values()].map((own) => this.stop(own.session.launchId)));
@@ -391,11 +546,14 @@ class LocalProcessLauncher implements LocalLauncher {
   private async activeSummary(name: string): Promise<LaunchSummary | undefined> {
     const own = this.active.get(name);
     if (own) {
-      return own.exit ? undefined : { launchId: own.session.launchId, runnerName: name, startedAt: own.startedAt };
+      return own.exit
+        ? undefined
+        : { launchId: own.session.launchId, runnerName: own.session.runnerName, startedAt: own.startedAt };
     }
     const record = await readPidRecord(this.runnerPath(name));
     if (!record || record.runnerName !== name || !(await isLeaderAlive(record))) return undefined;
-    return { launchId: record.launchId, runnerName: name, startedAt: record.startedAt };
+    // A warm runner that was handed a job is listed as that job's runner.
+    return { launchId: record.launchId, runnerName: record.servesRunnerName ?? name, startedAt: record.startedAt };
   }
 
   /** The folder a runner of `pool` is copied from: the pool's own, else `runnerDir`. */
@@ -429,7 +587,14 @@ class LocalProcessLauncher implements LocalLauncher {
     }
     const log = createWriteStream(join(dir, RUNNER_LOG_NAME), { flags: 'a', mode: 0o600 });
     log.on('error', (error) => this.logger.warn('cannot write runner.log', { runnerName: name, error: String(error) }));
-    return { runnerName: name, launchId: localLaunchId(name), dir, log, secrets: secrets.filter((s) => s.length > 0) };
+    return {
+      key: name,
+      runnerName: name,
+      launchId: localLaunchId(name),
+      dir,
+      log,
+      secrets: secrets.filter((s) => s.length > 0),
+    };
   }
 
   /** A launch that failed before its runner started: close its log and drop the copy. */
@@ -533,11 +698,11 @@ class LocalProcessLauncher implements LocalLauncher {
   private async startRunner(
     session: Session,
     kind: LaunchKind,
-    run: { args: string[]; runnerVersion: string; secrets: Record<string, string> },
-  ): Promise<void> {
+    run: { args: string[]; runnerVersion: string; secrets: Record<string, string>; script?: string },
+  ): Promise<OwnLaunch> {
     const child = await this.spawnScript(
       session,
-      'run.sh',
+      run.script ?? 'run.sh',
       run.args,
       this.environment(session, run.runnerVersion, run.secrets),
     );
@@ -564,7 +729,7 @@ class LocalProcessLauncher implements LocalLauncher {
       done: deferred(),
       finalizing: false,
     };
-    this.active.set(session.runnerName, own);
+    this.active.set(session.key, own);
     child.stdout?.on('data', (chunk: Buffer) => own.stdout.push(chunk));
     child.stderr?.on('data', (chunk: Buffer) => own.stderr.push(chunk));
     child.once('close', () => own.closed.resolve());
@@ -587,6 +752,7 @@ class LocalProcessLauncher implements LocalLauncher {
         ...identity,
       };
       await writePidRecord(session.dir, record);
+      own.record = record;
     } catch (error) {
       // Without its pid file a restarted server could not find this runner: do not leave it running.
       own.recordWritten.resolve();
@@ -596,6 +762,7 @@ class LocalProcessLauncher implements LocalLauncher {
     }
     own.recordWritten.resolve();
     this.logger.info('local runner started', { runnerName: session.runnerName, launchId: session.launchId, pid, kind });
+    return own;
   }
 
   // ── exit ────────────────────────────────────────────────────────────────────────────────────────
@@ -631,7 +798,7 @@ class LocalProcessLauncher implements LocalLauncher {
     } catch (error) {
       this.logger.warn('local runner cleanup failed', { runnerName: session.runnerName, error: String(error) });
     } finally {
-      this.active.delete(session.runnerName);
+      this.active.delete(session.key);
       const exit = own.exit ?? { code: null, signal: null };
       this.logger.info('local runner exited', {
         runnerName: session.runnerName,
@@ -648,6 +815,7 @@ class LocalProcessLauncher implements LocalLauncher {
 
   /** Redacts, appends to runner.log and notifies listeners; returns the redacted line. */
   private emitLine(session: Session, source: RunnerLineSource, raw: string, file?: string): string {
+    if (session.onReady && source === 'stdout' && raw === WARM_READY_LINE) session.onReady();
     let line = raw;
     for (const secret of session.secrets) line = line.split(secret).join('***');
     const at = this.clock.now();

@@ -8,7 +8,7 @@ import { join } from 'node:path';
  */
 export const PID_FILE_NAME = '.jit-runners-launch.json';
 
-export const LaunchKind = { jit: 'jit', regular: 'regular' } as const;
+export const LaunchKind = { jit: 'jit', regular: 'regular', warm: 'warm' } as const;
 export type LaunchKind = (typeof LaunchKind)[keyof typeof LaunchKind];
 
 export interface PidRecord {
@@ -23,6 +23,11 @@ export interface PidRecord {
   procStart?: number;
   /** `/proc/sys/kernel/random/boot_id`: a record from before a reboot names no live process. */
   bootId?: string;
+  /**
+   * A warm runner (kind `warm`) handed a job: the name of the job's runner it now runs as (listed under that
+   * name, as a cold launch of it would be). Not a secret.
+   */
+  servesRunnerName?: string;
 }
 
 export async function writePidRecord(dir: string, record: PidRecord): Promise<void> {
@@ -59,7 +64,8 @@ function isPidRecord(value: unknown): value is PidRecord {
     r.version === 1 &&
     typeof r.launchId === 'string' &&
     typeof r.runnerName === 'string' &&
-    (r.kind === LaunchKind.jit || r.kind === LaunchKind.regular) &&
+    (r.kind === LaunchKind.jit || r.kind === LaunchKind.regular || r.kind === LaunchKind.warm) &&
+    (r.servesRunnerName === undefined || typeof r.servesRunnerName === 'string') &&
     typeof r.pid === 'number' &&
     Number.isInteger(r.pid) &&
     r.pid > 1 &&
