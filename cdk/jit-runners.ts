@@ -29,6 +29,7 @@ import { Ec2Runner } from './constructs/ec2-runner.ts';
 import { HandlerFunction, type LauncherSet } from './constructs/handler-function.ts';
 import { JitConfigParameters } from './constructs/jit-config-parameters.ts';
 import { Monitoring } from './constructs/monitoring.ts';
+import { OperatorAccess } from './constructs/operator-access.ts';
 import type { RunnerLauncherResources } from './constructs/runner-launcher.ts';
 import { RunnerTarballBucket } from './constructs/runner-tarball-bucket.ts';
 import { STORE_ACCESS, StateTable } from './constructs/state-table.ts';
@@ -160,6 +161,10 @@ export class JitRunners extends Construct {
   readonly tarballCache: RunnerTarballBucket;
   /** The SSM parameter with the pool list, when it did not fit the functions' environment. */
   readonly poolsParameter: ssm.StringParameter | undefined;
+  /** What the operator CLI (`jit-runners … --stack`) needs, as one managed policy; see {@link grantOperator}. */
+  readonly operatorPolicy: iam.ManagedPolicy;
+
+  readonly #operator: OperatorAccess;
 
   constructor(scope: Construct, id: string, props: JitRunnersProps = {}) {
     super(scope, id);
@@ -410,7 +415,35 @@ export class JitRunners extends Construct {
     new CfnOutput(this, 'DeadLetterQueueUrl', { value: this.deadLetterQueue.queueUrl });
     new CfnOutput(this, 'ProvisionerFunctionName', { value: provisionerName });
 
+    // ── the operator CLI: `jit-runners … --stack NAME` (docs/deploy.md "Operator access") ──
+    const adminName = `${name}-reconciler`;
+    const operator = new OperatorAccess(this, 'OperatorAccess', {
+      table,
+      deadLetterQueue: this.deadLetterQueue,
+      adminFunctionArn: HandlerFunction.arnOf(this, adminName),
+      provisionerFunctionArn: provisionerArn,
+    });
+    this.#operator = operator;
+    this.operatorPolicy = operator.policy;
+    new CfnOutput(this, 'AdminFunctionName', {
+      value: adminName,
+      description: 'The function that answers the operator CLI (jit-runners ... --stack): the reconciler',
+    });
+    new CfnOutput(this, 'OperatorPolicyArn', {
+      value: operator.policy.managedPolicyArn,
+      description: 'Attach to the role, user or group of whoever runs jit-runners ... --stack',
+    });
+
     this.#acknowledgeNagFindings(config.logRetentionDays);
+  }
+
+  /**
+   * Lets an operator run `jit-runners … --stack NAME`: attaches {@link operatorPolicy} to a role, user or group
+   * (else adds its statements to the principal's policy). Read-only on the table; the actions it allows are
+   * the admin entry's and the dead-letter redrive's.
+   */
+  grantOperator(grantable: iam.IGrantable): void {
+    this.#operator.grant(grantable);
   }
 
   /** The single pool of a deployment without `pools`: the resources and ids it always had. */

@@ -1,17 +1,4 @@
-import type { Config } from '../config/config.ts';
 import type { VersionStatus } from '../use-cases/admin/version-status.ts';
-
-export interface VersionCliIo {
-  out: (text: string) => void;
-  err: (text: string) => void;
-  fetch: typeof fetch;
-}
-
-const defaultIo: VersionCliIo = {
-  out: (text) => process.stdout.write(text),
-  err: (text) => process.stderr.write(text),
-  fetch: (input, init) => fetch(input, init),
-};
 
 /** Text output stays within this many columns (long URLs excepted: they are never broken). */
 export const STATUS_WIDTH = 100;
@@ -133,52 +120,4 @@ export function formatVersionStatus(s: VersionStatus): string {
     );
   }
   return `${lines.join('\n')}\n`;
-}
-
-const USAGE = 'usage: jit-runners version status [--json]\n';
-
-/**
- * `jit-runners version status [--json]`: reads `GET /admin/version` from the running server. Exit codes:
- * 0 shown, 1 no server or the server could not answer, 2 usage.
- */
-export async function runVersion(
-  config: Config,
-  args: readonly string[],
-  options: { json: boolean },
-  io: VersionCliIo = defaultIo,
-): Promise<number> {
-  if (args[0] !== 'status' || args.length > 1) {
-    io.err(USAGE);
-    return 2;
-  }
-  const base = `http://127.0.0.1:${config.local.port}`;
-  let res: Response;
-  try {
-    res = await io.fetch(`${base}/admin/version`);
-  } catch {
-    io.err(`jit-runners: no server answers on ${base}; start it with npm start\n`);
-    return 1;
-  }
-  let body: unknown;
-  try {
-    body = await res.json();
-  } catch {
-    body = undefined;
-  }
-  if (res.status === 404) {
-    io.err(
-      `jit-runners: the server on ${base} does not serve GET /admin/version (an older jit-runners?); restart it with npm start\n`,
-    );
-    return 1;
-  }
-  if (!res.ok) {
-    const message = (body as { message?: unknown } | undefined)?.message;
-    io.err(
-      `jit-runners: the server answered ${res.status} to GET /admin/version${typeof message === 'string' ? `: ${message}` : ''}\n`,
-    );
-    return 1;
-  }
-  const status = body as VersionStatus;
-  io.out(options.json ? `${JSON.stringify(status, null, 2)}\n` : formatVersionStatus(status));
-  return 0;
 }

@@ -16,6 +16,7 @@ import type { Config } from '../config/config.ts';
 import { EnvName } from '../config/env-names.ts';
 import { ConfigError } from '../domain/errors.ts';
 import { createLambdaLogger, type LambdaRole } from '../handlers/lambda-logger.ts';
+import type { GitHubPort } from '../ports/github.ts';
 import { type Logger, systemClock } from '../ports/runtime.ts';
 import { buildCore, type Core, type RunnerTarballs } from './build-core.ts';
 import { loadLambdaConfig } from './lambda-config.ts';
@@ -29,6 +30,8 @@ export interface LambdaCore {
   handoff: JitConfigHandoff;
   /** The secrets the logger redacts (configured and minted); the handlers' error boundary redacts with it too. */
   secrets: SecretRegistry;
+  /** The App's GitHub client the core uses (the reconciler's admin entry reads releases with it). */
+  github: GitHubPort;
 }
 
 export interface LambdaCoreOptions {
@@ -123,7 +126,7 @@ export async function createLambdaCore(options: LambdaCoreOptions): Promise<Lamb
     owner: `${options.role}-${env.AWS_LAMBDA_LOG_STREAM_NAME?.slice(-12) ?? randomBytes(4).toString('hex')}`,
     webhookSecrets: async () => (await currentSecrets()).webhookSecrets,
   });
-  return { config, core, logger, handoff, secrets: registry };
+  return { config, core, logger, handoff, secrets: registry, github };
 }
 
 export { once } from '../handlers/once.ts';

@@ -2,6 +2,16 @@ import type { Context } from 'aws-lambda';
 import { HANDOFF_LIFETIME_MS } from '../adapters/ssm/jit-config-handoff.ts';
 import { createLambdaCore, once } from '../composition/lambda-core.ts';
 import { s3TarballCache } from '../composition/s3-tarball-cache.ts';
+import { systemClock } from '../ports/runtime.ts';
+import {
+  ADMIN_KEY,
+  type AdminReply,
+  adminReply,
+  answerAdminRequest,
+  isAdminEvent,
+  parseAdminRequest,
+} from '../use-cases/admin/admin-request.ts';
+import { answerVersionStatus } from '../use-cases/admin/version-status.ts';
 import type { ReconcileReport } from '../use-cases/reconcile/reconcile.ts';
 import { errorBoundary, safeError } from './error-boundary.ts';
 import { useInvocationContext } from './lambda-logger.ts';
@@ -22,10 +32,33 @@ export interface ReconcilerResult extends ReconcileReport {
   sweptHandOffs: number;
 }
 
-/** EventBridge schedule → reconcile, then sweep hand-offs no runner picked up. */
-export async function handler(_event?: unknown, context?: Context): Promise<ReconcilerResult> {
+/**
+ * EventBridge schedule → reconcile, then sweep hand-offs no runner picked up. A direct invoke
+ * `{ "jitRunnersAdmin": { "action": … } }` (the operator CLI, `--stack`) is answered by the admin entry
+ * instead; a schedule event never has that key, so it always reconciles.
+ */
+export async function handler(event?: unknown, context?: Context): Promise<ReconcilerResult | AdminReply> {
   useInvocationContext(context);
+  if (isAdminEvent(event)) return admin(event[ADMIN_KEY], context);
   return boundary.run(context?.awsRequestId, reconcile);
+}
+
+/** The operator's admin entry: validated before anything is built, so a bad request costs no cold start. */
+async function admin(value: unknown, context?: Context): Promise<AdminReply> {
+  const parsed = parseAdminRequest(value);
+  if (!parsed.ok)
+    return adminReply(String((value as { action?: unknown } | null)?.action ?? ''), 400, { message: parsed.error });
+  return boundary.run(context?.awsRequestId, async () => {
+    const app = boundary.use(await lambdaCore());
+    app.logger.info('admin request', { action: parsed.request.action });
+    return answerAdminRequest(parsed.request, {
+      config: app.config,
+      ensureBaseline: (scope) => app.core.ensureBaseline(scope),
+      versionStatus: () =>
+        answerVersionStatus({ config: app.config, store: app.core.store, github: app.github, clock: systemClock }),
+      // Seam for `doctor --stack`: wire the doctor use case's runDoctor here once it exists.
+    });
+  });
 }
 
 async function reconcile(): Promise<ReconcilerResult> {

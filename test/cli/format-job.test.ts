@@ -1,6 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { formatJob } from '../../functions/cli/job.ts';
+import { formatJob as formatJobView } from '../../functions/cli/fleet-format.ts';
 import type { Job } from '../../functions/domain/job.ts';
+import { jobView } from '../../functions/use-cases/admin/fleet-view.ts';
+
+/** `job show` prints the fleet view of a job, the same through the local server and a deployed stack. */
+const formatJob = (job: Job) => formatJobView(jobView(job));
 
 const T0 = Date.UTC(2026, 10, 23, 9, 0, 0);
 const job: Job = {
@@ -41,7 +45,7 @@ describe('formatJob (jit-runners job show)', () => {
   it('prints the pool that serves the job, and `default` for a job recorded before pools', () => {
     expect(formatJob(job)).toContain('\n  pool: linux-x64\n');
     const { pool: _pool, ...old } = job;
-    expect(formatJob(old)).toContain('\n  pool: default (recorded before pools)\n');
+    expect(formatJob(old)).toContain('\n  pool: default\n');
   });
 
   it('prints the runner version the job ran, or that none was recorded for its runner', () => {

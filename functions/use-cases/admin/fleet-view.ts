@@ -32,6 +32,7 @@ export interface JobView {
   heals: number;
   thefts: number;
   runnerName?: string;
+  runnerId?: number;
   runnerVersion?: string;
   ranOn?: string;
   failureClass?: string;
@@ -40,6 +41,16 @@ export interface JobView {
   updatedAt: string;
   /** Recorded → launch request accepted, when it launched. */
   launchedAfterMs?: number;
+  /** When it was launched (the last launch request accepted). */
+  launchedAt?: string;
+  /** Capacity: since when it waited for a slot of its pool, and its turn. */
+  backlogSince?: string;
+  turn?: number;
+  /** Approval waits: since when it waits for an environment approval, when it became assignable again. */
+  waitingSince?: string;
+  assignableAt?: string;
+  /** Runners retired by approval waits. */
+  waits?: number;
   history: JobEventView[];
 }
 
@@ -74,8 +85,11 @@ export interface BaselineView {
   state: string;
   method?: string;
   runnerName?: string;
+  runnerId?: number;
   verifiedOnlineAt?: string;
   workarounds: number;
+  /** While `healing`: until when the workaround holds the scope. */
+  healingUntil?: string;
   reason?: string;
   updatedAt: string;
 }
@@ -132,8 +146,14 @@ export interface FleetView {
   breakers(): Promise<BreakerView[]>;
 }
 
+/** What the view reads of the configuration: the pools and the start version (a deployed stack's `describe` gives both). */
+export interface FleetViewConfig {
+  pools: readonly Pick<Config['pools'][number], 'name' | 'labels' | 'launcher' | 'maxRunners'>[];
+  runner: Pick<Config['runner'], 'version'>;
+}
+
 export interface FleetViewDeps {
-  config: Pick<Config, 'pools' | 'runner'>;
+  config: FleetViewConfig;
   store: Store;
   clock: Clock;
   /** How far back "recent" reaches; default 24 hours. */
@@ -156,13 +176,21 @@ export function jobView(job: Job): JobView {
     heals: job.heals,
     thefts: job.thefts ?? 0,
     ...(job.runnerName === undefined ? {} : { runnerName: job.runnerName }),
+    ...(job.runnerId === undefined ? {} : { runnerId: job.runnerId }),
     ...(job.runnerVersion === undefined ? {} : { runnerVersion: job.runnerVersion }),
     ...(job.ranOn === undefined ? {} : { ranOn: job.ranOn }),
     ...(job.failureClass === undefined ? {} : { failureClass: job.failureClass }),
     ...(job.reason === undefined ? {} : { reason: job.reason }),
     createdAt: iso(job.createdAt),
     updatedAt: iso(job.updatedAt),
-    ...(job.launchedAt === undefined ? {} : { launchedAfterMs: Math.max(0, job.launchedAt - job.createdAt) }),
+    ...(job.launchedAt === undefined
+      ? {}
+      : { launchedAfterMs: Math.max(0, job.launchedAt - job.createdAt), launchedAt: iso(job.launchedAt) }),
+    ...(job.backlogSince === undefined ? {} : { backlogSince: iso(job.backlogSince) }),
+    ...(job.turn === undefined ? {} : { turn: job.turn }),
+    ...(job.waitingSince === undefined ? {} : { waitingSince: iso(job.waitingSince) }),
+    ...(job.assignableAt === undefined ? {} : { assignableAt: iso(job.assignableAt) }),
+    ...(job.waits ? { waits: job.waits } : {}),
     history: job.history.map((e) => ({ at: iso(e.at), status: e.status, note: e.note })),
   };
 }
@@ -181,14 +209,16 @@ function runnerView(r: RunnerRecord): RunnerView {
   };
 }
 
-function baselineView(b: Baseline): BaselineView {
+export function baselineView(b: Baseline): BaselineView {
   return {
     scope: b.scopeKey,
     state: b.state,
     ...(b.method === undefined ? {} : { method: b.method }),
     ...(b.runnerName === undefined ? {} : { runnerName: b.runnerName }),
+    ...(b.runnerId === undefined ? {} : { runnerId: b.runnerId }),
     ...(b.verifiedOnlineAt === undefined ? {} : { verifiedOnlineAt: iso(b.verifiedOnlineAt) }),
     workarounds: b.workarounds,
+    ...(b.healingUntil === undefined ? {} : { healingUntil: iso(b.healingUntil) }),
     ...(b.reason === undefined ? {} : { reason: b.reason }),
     updatedAt: iso(b.updatedAt),
   };
