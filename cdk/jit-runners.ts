@@ -509,6 +509,7 @@ export class JitRunners extends Construct {
             ami: pool.ami,
             docker: pool.docker,
             runnerPolicies: pool.runnerPolicies,
+            warm: pool.warm !== undefined,
           })
         : new CodeBuildRunner(scope, 'CodeBuildRunner', {
             projectName: physicalName,
@@ -522,6 +523,7 @@ export class JitRunners extends Construct {
             docker: pool.docker,
             vpc: pool.vpc,
             runnerPolicies: pool.runnerPolicies,
+            warmMaxIdleMinutes: pool.warm?.maxIdleMinutes,
           });
     // Tags on everything of the pool; the launch template passes them on to its instances and volumes.
     for (const [key, value] of Object.entries(pool.tags)) Tags.of(scope).add(key, value);
@@ -539,6 +541,16 @@ export class JitRunners extends Construct {
         launcher: pool.kind,
         ...(pool.maxRunners === undefined ? {} : { maxRunners: pool.maxRunners }),
         ...(pool.runnerVersion === undefined ? {} : { runnerVersion: pool.runnerVersion }),
+        // The functions' shape (functions/config/runner-pools.ts), always the object form.
+        ...(pool.warm === undefined
+          ? {}
+          : {
+              warm: {
+                size: pool.warm.size,
+                maxIdleMinutes: pool.warm.maxIdleMinutes,
+                ...(pool.warm.schedule.length === 0 ? {} : { schedule: pool.warm.schedule }),
+              },
+            }),
       };
       if (runner instanceof CodeBuildRunner)
         return { ...common, codebuild: { projectName: runner.project.projectName } };

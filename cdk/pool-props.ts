@@ -115,6 +115,44 @@ export interface Ec2PoolOptions {
   readonly vpcId?: string;
 }
 
+/** A time window with its own number of warm runners (the functions read `days` and `timeZone`). */
+export interface JitRunnersWarmWindow {
+  /**
+   * Days the window applies on: `mon-fri`, `sat,sun`, `daily`.
+   * @default 'daily'
+   */
+  readonly days?: string;
+  /** Start, `HH:MM` (24 hours). */
+  readonly from: string;
+  /** End, `HH:MM`; before `from`: the window runs past midnight. */
+  readonly to: string;
+  /** Warm runners kept during the window. */
+  readonly size: number;
+  /**
+   * IANA time zone of `days`, `from` and `to`.
+   * @default 'UTC'
+   */
+  readonly timeZone?: string;
+}
+
+/** Warm runners of a pool: booted and ready, registered nowhere, each waiting for one job's JIT config. */
+export interface JitRunnersWarm {
+  /** Warm runners kept outside every window (0 or more; with the windows, at most `maxRunners`). */
+  readonly size: number;
+  /**
+   * Windows with their own size; the first matching one wins.
+   * @default none
+   */
+  readonly schedule?: readonly JitRunnersWarmWindow[];
+  /**
+   * An idle warm runner ends (the bootstrap exits unregistered) and is replaced after this many minutes
+   * (1-1440). On CodeBuild the project's build timeout grows by it, so a claimed build still has the
+   * job's whole timeout.
+   * @default 30
+   */
+  readonly maxIdleMinutes?: number;
+}
+
 /** One runner pool of the deployment. Exactly one of `codebuild` or `ec2`. */
 export interface JitRunnersPool {
   /** Unique, 1-32 characters of `a-z 0-9 -`. Names the pool's resources and is recorded on its jobs. */
@@ -151,7 +189,26 @@ export interface JitRunnersPool {
    * @default none: the runner role can read its hand-off and write its logs, nothing else
    */
   readonly runnerPolicies?: ReadonlyArray<string | iam.IManagedPolicy | iam.PolicyStatement>;
+  /**
+   * Warm runners: a number (that many, idle up to 30 minutes) or `{ size, schedule, maxIdleMinutes }`.
+   * Each idle warm runner is a running instance or build, paid while it waits (docs/deploy.md "Warm
+   * runners"). Not on CodeBuild Lambda compute (its builds last at most 15 minutes).
+   * @default none: every job's runner boots when the job arrives
+   */
+  readonly warm?: number | JitRunnersWarm;
 }
+
+/** A pool's warm runners as resolved: always the object form, `maxIdleMinutes` filled in. */
+export interface ResolvedWarm {
+  readonly size: number;
+  readonly schedule: JitRunnersWarmWindow[];
+  readonly maxIdleMinutes: number;
+}
+
+/** What the functions use when a pool's `warm` gives no `maxIdleMinutes` (functions/domain/warm-pool.ts). */
+export const DEFAULT_WARM_MAX_IDLE_MINUTES = 30;
+/** CodeBuild's longest build timeout, in minutes. */
+const CODEBUILD_MAX_TIMEOUT_MINUTES = 2160;
 
 interface CommonResolved {
   readonly name: string;
@@ -162,6 +219,7 @@ interface CommonResolved {
   readonly docker: boolean;
   readonly tags: Record<string, string>;
   readonly runnerPolicies: ReadonlyArray<string | iam.IManagedPolicy | iam.PolicyStatement>;
+  readonly warm: ResolvedWarm | undefined;
 }
 
 export interface ResolvedCodeBuildPool extends CommonResolved {
@@ -438,6 +496,59 @@ function resolveEc2(
   };
 }
 
+const HH_MM = /^([01]\d|2[0-3]):([0-5]\d)$/;
+
+/**
+ * A pool's `warm`, checked as far as the stack needs (sizes, the idle bound, window times); the functions'
+ * parser (functions/config/runner-pools.ts) reads the same object again at start and checks days and time
+ * zones.
+ */
+function resolveWarm(pool: JitRunnersPool, name: string): ResolvedWarm | undefined {
+  const warm = pool.warm;
+  if (warm === undefined) return undefined;
+  const given = typeof warm === 'number' ? { size: warm } : warm;
+  const size = (field: string, value: unknown) => {
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) {
+      throw poolError(name, field, `must be a whole number of warm runners, 0 or more (got ${String(value)})`);
+    }
+    return value;
+  };
+  const base = size(typeof warm === 'number' ? 'warm' : 'warm.size', given.size);
+  const maxIdleMinutes = given.maxIdleMinutes ?? DEFAULT_WARM_MAX_IDLE_MINUTES;
+  if (typeof maxIdleMinutes !== 'number' || !(maxIdleMinutes >= 1 && maxIdleMinutes <= 1440)) {
+    throw poolError(name, 'warm.maxIdleMinutes', `must be 1 to 1440 minutes (got ${String(maxIdleMinutes)})`);
+  }
+  const schedule = [...(given.schedule ?? [])].map((w, i) => {
+    for (const key of ['from', 'to'] as const) {
+      if (!HH_MM.test(String(w[key]))) {
+        throw poolError(
+          name,
+          `warm.schedule[${i}].${key}`,
+          `must be a time HH:MM (24 hours) (got "${String(w[key])}")`,
+        );
+      }
+    }
+    size(`warm.schedule[${i}].size`, w.size);
+    return { ...w };
+  });
+  const largest = Math.max(base, ...schedule.map((w) => w.size));
+  if (pool.maxRunners !== undefined && largest > pool.maxRunners) {
+    throw poolError(
+      name,
+      'warm',
+      `${largest} warm runners is more than maxRunners (${pool.maxRunners}): warm runners count against it; raise maxRunners or lower warm`,
+    );
+  }
+  if (pool.codebuild?.computeType?.startsWith('BUILD_LAMBDA_')) {
+    throw poolError(
+      name,
+      'warm',
+      `CodeBuild Lambda compute (${pool.codebuild.computeType}) ends every build within 15 minutes, so it cannot keep warm runners; use a BUILD_GENERAL1_* compute type or drop warm`,
+    );
+  }
+  return { size: base, schedule, maxIdleMinutes };
+}
+
 /**
  * Validates the pools a construct is given and applies their defaults. Every error names the pool and
  * the field and says how to fix it (a {@link DeploymentConfigError} on the `pools` property).
@@ -498,10 +609,22 @@ export function resolvePools(pools: readonly JitRunnersPool[], defaults: PoolDef
       defaults,
       pool.runnerVersion === undefined ? "runnerVersion (the deployment's)" : 'runnerVersion',
     );
+    const warm = resolveWarm(pool, name);
+    if (warm !== undefined && platform.kind === 'codebuild') {
+      const total = platform.timeoutMinutes + Math.ceil(warm.maxIdleMinutes);
+      if (total > CODEBUILD_MAX_TIMEOUT_MINUTES) {
+        throw poolError(
+          name,
+          'warm.maxIdleMinutes',
+          `the build timeout would be ${total} minutes (timeoutMinutes ${platform.timeoutMinutes} + maxIdleMinutes), more than CodeBuild's ${CODEBUILD_MAX_TIMEOUT_MINUTES}; lower either`,
+        );
+      }
+    }
     return {
       ...platform,
       name,
       labels,
+      warm,
       maxRunners: pool.maxRunners,
       runnerVersion: pool.runnerVersion,
       tags: checkTags(name, pool.tags),

@@ -38,6 +38,11 @@ export interface CodeBuildRunnerProps {
   runnerPolicies?: readonly RunnerPolicy[];
   /** The fleet's tarball cache: the builds read their tarball there first (JR_RUNNER_CACHE_BUCKET). */
   tarballCache?: RunnerTarballBucket | undefined;
+  /**
+   * The pool keeps warm runners idle up to this many minutes: a warm build waits that long for its job
+   * before it runs the job, so the build timeout is `timeoutMinutes` plus this (rounded up). Unset: no warm runners.
+   */
+  warmMaxIdleMinutes?: number | undefined;
 }
 
 /** The CodeBuild image of a curated name or an ECR repository, for the architecture and compute type. */
@@ -125,7 +130,10 @@ export class CodeBuildRunner extends Construct implements RunnerLauncherResource
       ...network,
       ...(props.computeType.startsWith('BUILD_LAMBDA_')
         ? {}
-        : { timeout: Duration.minutes(props.timeoutMinutes), queuedTimeout: Duration.minutes(30) }),
+        : {
+            timeout: Duration.minutes(props.timeoutMinutes + Math.ceil(props.warmMaxIdleMinutes ?? 0)),
+            queuedTimeout: Duration.minutes(30),
+          }),
       // The AWS managed S3 key: the project produces no artifacts, but CodeBuild still wants a key for its cache/logs in S3.
       encryptionKey: kms.Alias.fromAliasName(this, 'S3Key', 'alias/aws/s3'),
       logging: { cloudWatch: { logGroup: this.#buildStreamsOnly(props.logGroup), prefix: BUILD_STREAM_PREFIX } },

@@ -40,6 +40,11 @@ export interface Ec2RunnerProps {
   runnerPolicies?: readonly RunnerPolicy[];
   /** The fleet's tarball cache: the instances read their tarball there first (JR_RUNNER_CACHE_BUCKET). */
   tarballCache?: RunnerTarballBucket | undefined;
+  /**
+   * The pool keeps warm runners: the functions may then re-tag its instances with the job's runner name
+   * when they hand a job to one (TagClaimedWarmRunners). Default false.
+   */
+  warm?: boolean;
 }
 
 const RUNNER_LOG_FILE = '/var/log/jit-runners/runner.log';
@@ -82,10 +87,13 @@ export class Ec2Runner extends Construct implements RunnerLauncherResources {
   readonly environment: Record<string, string>;
   /** The `ec2:Owner` of the template's image: `amazon` for the default Amazon Linux, else the AMI's owner. */
   readonly imageOwner: string;
+  /** Whether the pool keeps warm runners (the functions then tag claimed instances). */
+  readonly warm: boolean;
 
   constructor(scope: Construct, id: string, props: Ec2RunnerProps) {
     super(scope, id);
     this.subnetIds = props.subnetIds;
+    this.warm = props.warm ?? false;
     this.imageOwner = props.ami === undefined ? 'amazon' : (props.ami.owner ?? Stack.of(this).account);
     this.runnerRole = new iam.Role(this, 'RunnerRole', {
       assumedBy: new iam.ServicePrincipal('ec2.amazonaws.com'),
@@ -307,6 +315,24 @@ export class Ec2Runner extends Construct implements RunnerLauncherResources {
         conditions: { StringEquals: { 'ec2:CreateAction': 'RunInstances' } },
       }),
     );
+    const warmTemplates = runners.filter((r) => r.warm).map((r) => r.launchTemplate.launchTemplateId ?? '*');
+    if (warmTemplates.length > 0) {
+      principal.addToPrincipalPolicy(
+        new iam.PolicyStatement({
+          sid: 'TagClaimedWarmRunners',
+          actions: ['ec2:CreateTags'],
+          resources: [arn('instance')],
+          // Handing a job to a warm instance renames it to the job's runner (listActive, runner-events and
+          // the orphan sweep read JR_RUNNER_NAME): only those two keys, only on instances of warm pools.
+          conditions: {
+            StringEquals: {
+              [`aws:ResourceTag/${FLEET_TAG}`]: warmTemplates.length === 1 ? warmTemplates[0] : warmTemplates,
+            },
+            'ForAllValues:StringEquals': { 'aws:TagKeys': ['Name', RunnerEnv.runnerName] },
+          },
+        }),
+      );
+    }
     const roles = runners.map((r) => r.runnerRole.roleArn);
     principal.addToPrincipalPolicy(
       new iam.PolicyStatement({
