@@ -78,8 +78,8 @@ const FIFTEEN_MINUTES = Duration.minutes(15);
 const FIVE_MINUTES = Duration.minutes(5);
 
 /**
- * Alarms and one dashboard, read top-down: alarms; latency; capacity per pool; heals, thefts and
- * failures; GitHub health; runner version; plumbing. docs/deploy.md "Dashboard" describes every widget.
+ * Alarms and one dashboard, read top-down: alarms; latency; capacity per pool; warm runners; heals,
+ * thefts and failures; GitHub health; runner version; plumbing. docs/deploy.md "Dashboard" describes every widget.
  */
 export class Monitoring extends Construct {
   readonly alarms: Record<AlarmName, cloudwatch.Alarm>;
@@ -297,6 +297,24 @@ export class Monitoring extends Construct {
       graph('Backlog entered and released, per pool', [
         ...perPool(AppMetric.jobBacklogged, 'Sum', FIFTEEN_MINUTES, ' entered'),
         ...perPool(AppMetric.backlogReleased, 'Sum', FIFTEEN_MINUTES, ' released'),
+      ]),
+    );
+    // Lines for every pool: a pool without `warm` simply has no data.
+    row(
+      'Warm runners: are jobs served by runners already booted?',
+      graph('Warm pickup (ms), per pool', latency(AppMetric.warmPickup), { leftYAxis: { min: 0 } }),
+      graph(
+        'Warm runners idle and in use, per pool',
+        [
+          ...perPool(AppMetric.warmIdle, 'Maximum', FIVE_MINUTES, ' idle'),
+          ...perPool(AppMetric.warmInUse, 'Maximum', FIVE_MINUTES, ' in use'),
+        ],
+        { leftYAxis: { min: 0 } },
+      ),
+      graph('Warm claims, misses and boots', [
+        ...perPool(AppMetric.warmClaimed, 'Sum', FIFTEEN_MINUTES, ' claimed'),
+        ...perPool(AppMetric.warmMissed, 'Sum', FIFTEEN_MINUTES, ' missed (cold launch)'),
+        metric(AppMetric.warmBooted, { label: 'booted (all pools)' }),
       ]),
     );
     row(

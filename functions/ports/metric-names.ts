@@ -27,6 +27,12 @@ export const CountMetric = {
   provisionRetry: 'ProvisionRetry',
   /** A runner launch was accepted by the launcher. */
   runnerLaunched: 'RunnerLaunched',
+  /** A job of a pool with `warm` was served by a warm runner (claimed and handed its JIT config); dimension `pool`. */
+  warmClaimed: 'WarmRunnerClaimed',
+  /** A job of a pool with `warm` found no warm runner free (or its hand-off failed) and launched cold; dimension `pool`. */
+  warmMissed: 'WarmRunnerMissed',
+  /** Warm runners booted by a refill (the reconciler's pass counts them). */
+  warmBooted: 'WarmRunnerBooted',
   // ── heals and thefts ──
   /** A runner failure was handled by a relaunch or a breaker wait; dimensions `failureClass`, `action`. */
   runnerHealed: 'RunnerHealed',
@@ -85,6 +91,12 @@ export const MeasureMetric = {
   queuedToLaunch: 'QueuedToLaunchLatency',
   /** Job recorded (or assignable again) → its `in_progress` delivery; ms, dimension `pool`. */
   queuedToRunning: 'QueuedToRunningLatency',
+  /** Job recorded → its JIT config handed to a warm runner (the warm pickup); ms, dimension `pool`. */
+  warmPickup: 'WarmPickupLatency',
+  /** Gauge per pool: warm runners booted or booting that no job claimed yet; dimension `pool`. */
+  warmIdle: 'WarmRunnersIdle',
+  /** Gauge per pool: warm runners claimed by a job (serving it); dimension `pool`. */
+  warmInUse: 'WarmRunnersInUse',
   /** Gauge per pool: open jobs holding a runner (launched, healing, running); dimension `pool`. */
   runnersAlive: 'RunnersAlive',
   /** Gauge per pool: jobs waiting for room in the pool (`waiting-capacity`); dimension `pool`. */

@@ -135,7 +135,7 @@ describe('dashboard', () => {
     );
   });
 
-  it('reads top-down: alarms, latency, capacity, heals and failures, GitHub health, version, plumbing', () => {
+  it('reads top-down: alarms, latency, capacity, warm runners, heals and failures, GitHub health, version, plumbing', () => {
     const headings = dashboardOf(single)
       .widgets.filter((w) => w.type === 'text')
       .sort((a, b) => a.y - b.y)
@@ -144,6 +144,7 @@ describe('dashboard', () => {
       'Alarms',
       'Latency',
       'Capacity per pool',
+      'Warm runners',
       'Heals, thefts and failures',
       'GitHub health',
       'Runner version',
