@@ -20,10 +20,10 @@ export function table(
 ): string {
   const natural = (i: number) => Math.max(header[i]?.length ?? 0, ...rows.map((r) => (r[i] ?? '').length));
   const widths = header.map((_, i) => Math.min(max[i] ?? WIDTH, natural(i)));
-  // The last column keeps room for a readable note (its natural width, at most 24): the widest other
-  // column gives way first, never below its header.
+  // The last column (a note) is the one cut first; it keeps at least 12 columns, for which the widest
+  // other column gives way, never below its header.
   const last = header.length - 1;
-  const lastRoom = Math.min(natural(last), 24);
+  const lastRoom = Math.min(natural(last), 12);
   const fixed = () => widths.slice(0, last).reduce((n, w) => n + w + 2, 0);
   while (fixed() + lastRoom > WIDTH) {
     let widest = -1;
@@ -83,7 +83,7 @@ export function formatStatus(s: FleetStatus, target: string): string {
   lines.push(
     '',
     cut(
-      `jobs:      ${plural(s.jobs.open, 'open')}${open ? ` (${open})` : ''}; last ${hours(s.recentWindowMs)}: ` +
+      `jobs:      ${s.jobs.open} open${open ? ` (${open})` : ''}; last ${hours(s.recentWindowMs)}: ` +
         `${s.jobs.endedRecently.completed} completed, ${s.jobs.endedRecently.failed} failed`,
       WIDTH,
     ),

@@ -21,7 +21,11 @@ type Handler = (event?: unknown) => Promise<Record<string, unknown>>;
 let handler: Handler;
 
 const admin = async (request: unknown) =>
-  (await handler({ jitRunnersAdmin: request })).jitRunnersAdmin as { action: string; status: number; body: { message?: string; [key: string]: unknown } };
+  (await handler({ jitRunnersAdmin: request })).jitRunnersAdmin as {
+    action: string;
+    status: number;
+    body: { message?: string; [key: string]: unknown };
+  };
 
 describe('reconciler admin entry', () => {
   beforeAll(async () => {

@@ -1,5 +1,9 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
+import en from 'zod/v4/locales/en.js';
 import type { Config } from '../../config/config.ts';
+
+// zod/mini (not full zod) keeps the reconciler's bundle small; its messages come from the English locale.
+z.config(en());
 
 // The operator's admin entry on a deployed function (the reconciler): `jit-runners … --stack NAME` invokes it
 // RequestResponse with the operator's own credentials, so the actions run with the function's configuration
@@ -23,10 +27,13 @@ export type AdminAction = (typeof AdminAction)[keyof typeof AdminAction];
 export const ADMIN_KEY = 'jitRunnersAdmin';
 
 const AdminRequestSchema = z.discriminatedUnion('action', [
-  z.object({ action: z.literal(AdminAction.describe) }).strict(),
-  z.object({ action: z.literal(AdminAction.baselineEnsure), scope: z.string().min(1).max(200) }).strict(),
-  z.object({ action: z.literal(AdminAction.versionStatus) }).strict(),
-  z.object({ action: z.literal(AdminAction.doctor) }).strict(),
+  z.strictObject({ action: z.literal(AdminAction.describe) }),
+  z.strictObject({
+    action: z.literal(AdminAction.baselineEnsure),
+    scope: z.string().check(z.minLength(1), z.maxLength(200)),
+  }),
+  z.strictObject({ action: z.literal(AdminAction.versionStatus) }),
+  z.strictObject({ action: z.literal(AdminAction.doctor) }),
 ]);
 export type AdminRequest = z.infer<typeof AdminRequestSchema>;
 
