@@ -1,6 +1,6 @@
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import { InvokeCommand, type InvokeCommandOutput, LambdaClient } from '@aws-sdk/client-lambda';
 import { DeleteMessageCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -50,8 +50,10 @@ const DESCRIBE = {
 const str = (v: unknown): string | undefined =>
   typeof v === 'string' ? v : ((v as { S?: string } | undefined)?.S ?? undefined);
 const keyOf = (input: Record<string, unknown>) => str((input.Key as { pk?: unknown } | undefined)?.pk);
-const encode = (value: unknown) => new TextEncoder().encode(JSON.stringify(value));
-const decode = (payload: Uint8Array | undefined) => JSON.parse(new TextDecoder().decode(payload));
+/** A Lambda answer's payload (the SDK types it as its blob adapter; the client reads the bytes). */
+const encode = (value: unknown) =>
+  new TextEncoder().encode(JSON.stringify(value)) as unknown as InvokeCommandOutput['Payload'];
+const decode = (payload: unknown) => JSON.parse(new TextDecoder().decode(payload as Uint8Array));
 const adminReply = (action: string, status: number, body: unknown) => ({
   StatusCode: 200,
   Payload: encode({ jitRunnersAdmin: { action, status, body } }),
@@ -388,14 +390,12 @@ describe('jit-runners against a deployed stack (--stack)', () => {
       expect(r.err).not.toMatch(/\bat .*\.ts:\d+/);
       return lines[0];
     };
-    cfn
-      .on(DescribeStacksCommand)
-      .rejects(
-        Object.assign(new Error(`Stack with id ${STACK} does not exist`), {
-          name: 'ValidationError',
-          $metadata: { httpStatusCode: 400 },
-        }),
-      );
+    cfn.on(DescribeStacksCommand).rejects(
+      Object.assign(new Error(`Stack with id ${STACK} does not exist`), {
+        name: 'ValidationError',
+        $metadata: { httpStatusCode: 400 },
+      }),
+    );
     expect(await oneLine({ command: 'status' })).toBe(
       `jit-runners: stack ${STACK} does not exist in ${REGION}: check --stack and --region (aws cloudformation describe-stacks lists the stacks)`,
     );
