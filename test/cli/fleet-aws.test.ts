@@ -52,7 +52,7 @@ const str = (v: unknown): string | undefined =>
 const keyOf = (input: Record<string, unknown>) => str((input.Key as { pk?: unknown } | undefined)?.pk);
 /** A Lambda answer's payload (the SDK types it as its blob adapter; the client reads the bytes). */
 const encode = (value: unknown) =>
-  new TextEncoder().encode(JSON.stringify(value)) as unknown as InvokeCommandOutput['Payload'];
+  new TextEncoder().encode(JSON.stringify(value)) as unknown as NonNullable<InvokeCommandOutput['Payload']>;
 const decode = (payload: unknown) => JSON.parse(new TextDecoder().decode(payload as Uint8Array));
 const adminReply = (action: string, status: number, body: unknown) => ({
   StatusCode: 200,
