@@ -48,6 +48,26 @@ export function table(
   return `${[line(header), ...rows.map(line)].join('\n')}\n`;
 }
 
+/**
+ * `text` after `head`, in words within {@link WIDTH}: every further line indented to where the text began.
+ * A word longer than a line (a URL, a delivery id) is never broken.
+ */
+export function wrapUnder(head: string, text: string): string {
+  const indent = head.length;
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(/\s+/).filter((w) => w !== '')) {
+    if (line === '') line = word;
+    else if (indent + line.length + 1 + word.length <= WIDTH) line += ` ${word}`;
+    else {
+      lines.push(line);
+      line = word;
+    }
+  }
+  lines.push(line);
+  return `${head}${lines.join(`\n${' '.repeat(indent)}`)}`;
+}
+
 const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
 const counts = (byKey: Record<string, number>) =>
   Object.entries(byKey)
@@ -164,9 +184,10 @@ export function formatJob(job: JobView): string {
   else if (job.assignableAt !== undefined)
     lines.push(`  assignable again since ${job.assignableAt} (after an approval wait)`);
   if (job.waits) lines.push(`  runners retired by approval waits: ${job.waits}`);
-  if (job.failureClass || job.reason) lines.push(`  failure: ${job.failureClass ?? ''} ${job.reason ?? ''}`.trimEnd());
+  if (job.failureClass || job.reason)
+    lines.push(wrapUnder('  failure: ', `${job.failureClass ?? ''} ${job.reason ?? ''}`));
   lines.push('  history:');
-  for (const e of job.history) lines.push(`    ${e.at}  ${e.status.padEnd(15)} ${e.note}`);
+  for (const e of job.history) lines.push(wrapUnder(`    ${e.at}  ${e.status.padEnd(15)} `, e.note));
   return `${lines.join('\n')}\n`;
 }
 
@@ -215,7 +236,7 @@ export function formatEnsure(answer: EnsureAnswer): string {
 
 /** `jit-runners dlq list`: each dead-lettered invoke, never deleted by listing. */
 export function formatDeadLetters(listing: DeadLetterListing): string {
-  if (listing.note !== undefined && listing.messages.length === 0) return `${listing.note}\n`;
+  if (listing.note !== undefined && listing.messages.length === 0) return `${wrapUnder('', listing.note)}\n`;
   if (listing.messages.length === 0) return 'the dead-letter queue is empty\n';
   return table(
     ['JOB', 'KIND', 'FAILED AT', 'CONDITION', 'ATTEMPTS', 'ERROR'],
@@ -233,7 +254,7 @@ export function formatDeadLetters(listing: DeadLetterListing): string {
 
 /** `jit-runners dlq redrive`: what was re-invoked and deleted, what was left and why. */
 export function formatRedrive(result: RedriveResult): string {
-  if (result.note !== undefined) return `${result.note}\n`;
+  if (result.note !== undefined) return `${wrapUnder('', result.note)}\n`;
   const lines: string[] = [];
   const job = (id: number | undefined, messageId: string) => (id === undefined ? `message ${messageId}` : `job ${id}`);
   lines.push(
