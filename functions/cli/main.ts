@@ -3,7 +3,10 @@ import { parse as parseYaml } from 'yaml';
 import { parseConfig } from '../config/config.ts';
 import { withSandboxPools } from '../config/sandbox-pools.ts';
 import { ConfigError } from '../domain/errors.ts';
+import { jobQuery } from '../use-cases/admin/fleet-api.ts';
 import { type CommandGrammar, parseCommand, UsageError } from './cli-args.ts';
+import type { FleetCommand } from './fleet-commands.ts';
+import { checkTarget, openFleetClient, TARGET_OPTIONS, TARGET_USAGE } from './fleet-target.ts';
 
 // The AWS SDK warns on every start that releases after January 2027 need Node 22. Local mode runs on
 // Node 20 by design (README); keep the console for our own messages. Every other warning still prints.
@@ -20,20 +23,31 @@ const USAGE = `usage: jit-runners <command> [--help]
 
   start                          run the provisioner locally (sandbox without GITHUB_APP_ID)
   demo                           drive the running sandbox: one job from queued to completed
-  baseline ensure <owner/repo|org>  register a baseline runner for a scope ahead of time
-  baseline list                  show baseline records
+  status                         the fleet at a glance: pools, jobs, runners, breakers, version
+  jobs list [--status S,S] [--repo R] [--pool P] [--since 2h|ISO] [--limit N]
+                                 open and recent jobs, newest first
   job show <id>                  show a job and its history
-  version status [--json]        show the runner version: current, canary, candidate, cut-off
+  runners list                   show the runners alive
+  baseline list                  show baseline records
+  baseline ensure <owner/repo|org>  register a baseline runner for a scope ahead of time
+  dlq list | redrive [<jobId>...|--all]  the provisioner's dead-letter queue (deployed stacks)
+  version status                 show the runner version: current, canary, candidate, cut-off
   doctor [--json] [--webhook-url URL]  check the setup: App key, permissions, webhook, secrets, clock,
                                  runner version, allow-list, pools, runner folders
 
-Configuration comes from environment variables; see README.md.`;
+The commands from status on talk to the local server (npm start) by default, or to a deployed
+stack with --stack NAME [--region R]; each takes --json. Configuration comes from environment
+variables; see README.md.`;
 
 const Command = {
   start: 'start',
   demo: 'demo',
-  baseline: 'baseline',
+  status: 'status',
+  jobs: 'jobs',
   job: 'job',
+  runners: 'runners',
+  baseline: 'baseline',
+  dlq: 'dlq',
   version: 'version',
   doctor: 'doctor',
 } as const;
@@ -78,33 +92,99 @@ const COMMANDS: Record<Command, { grammar: CommandGrammar; usage: string }> = {
                       RUNNER_VERSION=auto, a short RUNNER_VERSION_SOAK_DAYS, e.g. 0.00005, and
                       RECONCILE_INTERVAL_SECONDS=1)`,
   },
+  status: {
+    grammar: { name: 'status', maxPositionals: 0, options: TARGET_OPTIONS },
+    usage: `usage: jit-runners status [--json] [--stack NAME [--region R]]
+
+  The fleet at a glance: each pool with its runners in use (of maxRunners), backlog and open jobs;
+  open jobs by status and the jobs that ended in the last 24 hours; runners alive; open breakers;
+  baselines; the runner version.
+
+${TARGET_USAGE}`,
+  },
+  jobs: {
+    grammar: {
+      name: 'jobs',
+      maxPositionals: 1,
+      options: {
+        ...TARGET_OPTIONS,
+        status: { type: 'string' },
+        repo: { type: 'string' },
+        pool: { type: 'string' },
+        since: { type: 'string' },
+        limit: { type: 'string' },
+      },
+    },
+    usage: `usage: jit-runners jobs list [--status S[,S]] [--repo owner/name|owner] [--pool P]
+                          [--since 2h|ISO] [--limit N] [--json] [--stack NAME [--region R]]
+
+  list   open jobs and the jobs that changed in the window, newest first, with the failure
+         or the last step of each
+
+  --status S,S      only these statuses (queued, provisioning, launched, running, completed,
+                    failed, waiting, waiting-capacity, waiting-breaker, healing)
+  --repo R          one repository (owner/name) or every repository of an owner
+  --pool P          one pool
+  --since T         changed since a duration ago (30m, 6h, 2d) or an ISO 8601 time (default
+                    24 h; open jobs are listed however old without --since)
+  --limit N         at most N jobs (1-1000, default 200)
+${TARGET_USAGE}`,
+  },
+  runners: {
+    grammar: { name: 'runners', maxPositionals: 1, options: TARGET_OPTIONS },
+    usage: `usage: jit-runners runners list [--json] [--stack NAME [--region R]]
+
+  list   the runners alive (launched, running, stopping): kind, state, scope, version, job
+
+${TARGET_USAGE}`,
+  },
   baseline: {
-    grammar: { name: 'baseline', maxPositionals: 2 },
-    usage: `usage: jit-runners baseline list
-       jit-runners baseline ensure <owner/repo|org>
+    grammar: { name: 'baseline', maxPositionals: 2, options: TARGET_OPTIONS },
+    usage: `usage: jit-runners baseline list [--json] [--stack NAME [--region R]]
+       jit-runners baseline ensure <owner/repo|org> [--json] [--stack NAME [--region R]]
 
   list     show the BASELINE# record of every scope (state, method, runner, when verified)
   ensure   register a regular runner for the scope now, see it online, remove it and record the
-           baseline (method manual); the usual advice for critical repositories
+           baseline (method manual); the usual advice for critical repositories. With --stack
+           the deployed reconciler runs it, with its own configuration and permissions
 
-  Both talk to the running server (npm start).`,
+${TARGET_USAGE}`,
   },
   job: {
-    grammar: { name: 'job', maxPositionals: 2 },
-    usage: `usage: jit-runners job show <workflow_job id>
+    grammar: { name: 'job', maxPositionals: 2, options: TARGET_OPTIONS },
+    usage: `usage: jit-runners job show <workflow_job id> [--json] [--stack NAME [--region R]]
 
-  show   a job's state, runner, failure and history, read from the running server (npm start)`,
+  show   a job's state, pool, runner, waits, failure and history
+
+${TARGET_USAGE}`,
+  },
+  dlq: {
+    grammar: { name: 'dlq', maxPositionals: 101, options: { ...TARGET_OPTIONS, all: { type: 'boolean' } } },
+    usage: `usage: jit-runners dlq list [--json] --stack NAME [--region R]
+       jit-runners dlq redrive <jobId>... | --all [--json] --stack NAME [--region R]
+
+  list      the provisioner invokes Lambda gave up on (its dead-letter queue): job, when, the
+            condition, attempts and the error; peeks only (messages stay in the queue)
+  redrive   invoke the provisioner again with each message's original payload, then delete the
+            message; jobs are idempotent, so a redrive never launches twice. Exit 1 when a
+            message was left in the queue or a job id was not in it
+
+  Local mode has no dead-letter queue (a failed provisioning stays open and the reconciler
+  retries it): both say so and exit 0.
+
+${TARGET_USAGE}`,
   },
   version: {
-    grammar: { name: 'version', maxPositionals: 1, options: { json: { type: 'boolean' } } },
-    usage: `usage: jit-runners version status [--json]
+    grammar: { name: 'version', maxPositionals: 1, options: TARGET_OPTIONS },
+    usage: `usage: jit-runners version status [--json] [--stack NAME [--region R]]
 
   status   the runner version the fleet runs, read from the running server (npm start): mode
            (pinned or auto) and soak, current and previous version, the canary and its share,
            the next candidate and its adoption date, days to GitHub's 30-day cut-off, and the
            releases marked bad with their reasons
 
-  --json   the same as one JSON document (stable field names; times in ISO 8601)`,
+  --json   the same as one JSON document (stable field names; times in ISO 8601)
+  --stack NAME [--region R]  a deployed stack: its reconciler answers (it reads the releases)`,
   },
   doctor: {
     grammar: {
@@ -135,9 +215,25 @@ function packageVersion(): string {
   return pkg.version;
 }
 
-/** Checks a command's arguments completely before anything reads the configuration or the network. */
-function checkArguments(command: Command, values: Record<string, string | boolean | undefined>, args: string[]) {
+/**
+ * Checks a command's arguments completely before anything reads the configuration or the network; for an
+ * operator command, the command to run.
+ */
+function checkArguments(
+  command: Command,
+  values: Record<string, string | boolean | undefined>,
+  args: string[],
+): FleetCommand | undefined {
   const [sub, operand] = args;
+  if (command !== 'start' && command !== 'demo') checkTarget(values);
+  const onlySub = (name: string, subs: readonly string[]) => {
+    if (sub === undefined || !subs.includes(sub))
+      throw new UsageError(
+        sub === undefined
+          ? `${name}: missing subcommand (${subs.join(' or ')})`
+          : `${name}: unknown subcommand '${sub}'`,
+      );
+  };
   switch (command) {
     case 'start':
       return;
@@ -157,15 +253,31 @@ function checkArguments(command: Command, values: Record<string, string | boolea
         throw new UsageError('demo: --labels needs at least one label');
       return;
     }
+    case 'status':
+      return { command: 'status' };
+    case 'jobs': {
+      onlySub('jobs', ['list']);
+      const query = new URLSearchParams();
+      for (const name of ['status', 'repo', 'pool', 'since', 'limit'] as const) {
+        const value = values[name];
+        if (typeof value === 'string') query.set(name, value);
+      }
+      const parsed = jobQuery(query, Date.now());
+      if ('error' in parsed) throw new UsageError(`jobs list: --${parsed.error}`);
+      return { command: 'jobs list', filter: parsed.filter, limit: parsed.limit };
+    }
+    case 'runners':
+      onlySub('runners', ['list']);
+      return { command: 'runners list' };
     case 'baseline':
       if (sub === undefined) throw new UsageError('baseline: missing subcommand (list or ensure)');
       if (sub === 'list') {
         if (operand !== undefined) throw new UsageError(`baseline list: unexpected argument '${operand}'`);
-        return;
+        return { command: 'baseline list' };
       }
       if (sub === 'ensure') {
         if (operand === undefined) throw new UsageError('baseline ensure: missing <owner/repo|org>');
-        return;
+        return { command: 'baseline ensure', scope: operand };
       }
       throw new UsageError(`baseline: unknown subcommand '${sub}'`);
     case 'job':
@@ -174,14 +286,32 @@ function checkArguments(command: Command, values: Record<string, string | boolea
       }
       if (operand === undefined || !/^\d+$/.test(operand))
         throw new UsageError(`job show: expected a numeric workflow_job id, got ${operand ? `'${operand}'` : 'none'}`);
-      return;
+      return { command: 'job show', jobId: Number(operand) };
+    case 'dlq': {
+      onlySub('dlq', ['list', 'redrive']);
+      const ids = args.slice(1);
+      if (sub === 'list') {
+        if (ids[0] !== undefined) throw new UsageError(`dlq list: unexpected argument '${ids[0]}'`);
+        if (values.all !== undefined) throw new UsageError('dlq list: --all is an option of dlq redrive');
+        return { command: 'dlq list' };
+      }
+      const bad = ids.find((id) => !/^\d+$/.test(id));
+      if (bad !== undefined) throw new UsageError(`dlq redrive: expected numeric job ids, got '${bad}'`);
+      if (values.all === true && ids.length > 0) throw new UsageError('dlq redrive: give job ids or --all, not both');
+      if (values.all !== true && ids.length === 0)
+        throw new UsageError('dlq redrive: give the job ids to redrive, or --all (jit-runners dlq list shows them)');
+      return {
+        command: 'dlq redrive',
+        selection: values.all === true ? { all: true } : { jobIds: [...new Set(ids.map(Number))] },
+      };
+    }
     case 'version':
       if (sub !== 'status') {
         throw new UsageError(
           sub === undefined ? 'version: missing subcommand (status)' : `version: unknown subcommand '${sub}'`,
         );
       }
-      return;
+      return { command: 'version status' };
     default: {
       const unreachable: never = command;
       throw new UsageError(`unknown command ${String(unreachable)}`);
@@ -216,9 +346,10 @@ async function main(argv: string[]): Promise<number> {
 
   const { grammar, usage } = COMMANDS[first];
   let parsed: ReturnType<typeof parseCommand>;
+  let fleetCommand: FleetCommand | undefined;
   try {
     parsed = parseCommand(grammar, rest);
-    if (!parsed.help) checkArguments(first, parsed.values, parsed.positionals);
+    if (!parsed.help) fleetCommand = checkArguments(first, parsed.values, parsed.positionals);
   } catch (error) {
     if (error instanceof UsageError) throw new UsageError(`${error.message} (see jit-runners ${first} --help)`);
     throw error;
@@ -229,6 +360,11 @@ async function main(argv: string[]): Promise<number> {
   }
 
   // Only now: help and bad arguments never depend on the environment being a valid configuration.
+  // Operator commands read the local configuration only for the local server's port (fleet-target.ts).
+  if (fleetCommand) {
+    const { runFleetCommand } = await import('./fleet-commands.ts');
+    return runFleetCommand(fleetCommand, await openFleetClient(parsed.values), { json: parsed.values.json === true });
+  }
   // The sandbox commands see the sample pools when no pool or label variable is set (withSandboxPools).
   const config = withSandboxPools(
     parseConfig({ env: process.env, readFile: (p) => readFileSync(p, 'utf8'), parseYaml }, 'local'),
@@ -253,18 +389,6 @@ async function main(argv: string[]): Promise<number> {
         ...(parsed.values.quiet === true ? ['--quiet'] : []),
       ]);
     }
-    case 'baseline': {
-      const { runBaseline } = await import('./baseline.ts');
-      return runBaseline(config, parsed.positionals);
-    }
-    case 'job': {
-      const { runJob } = await import('./job.ts');
-      return runJob(config, parsed.positionals);
-    }
-    case 'version': {
-      const { runVersion } = await import('./version.ts');
-      return runVersion(config, parsed.positionals, { json: parsed.values.json === true });
-    }
     case 'doctor': {
       const { runDoctorCommand } = await import('./doctor.ts');
       const url = parsed.values['webhook-url'];
@@ -273,10 +397,9 @@ async function main(argv: string[]): Promise<number> {
         ...(typeof url === 'string' && { webhookUrl: url }),
       });
     }
-    default: {
-      const unreachable: never = first;
-      throw new UsageError(`unknown command ${String(unreachable)}`);
-    }
+    default:
+      // The operator commands returned above (checkArguments gives each its FleetCommand).
+      throw new UsageError(`unknown command ${first}`);
   }
 }
 
