@@ -1,12 +1,17 @@
+import { CreateTagsCommand, DescribeInstancesCommand, EC2Client, RunInstancesCommand } from '@aws-sdk/client-ec2';
+import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { App, type CfnElement } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { JitRunnersStack } from '../../cdk/jit-runners-stack.ts';
 import { type JitRunnersPool, resolvePools } from '../../cdk/pool-props.ts';
-import { READER_TAG, RUNNER_TAG } from '../../functions/adapters/ssm/jit-config-handoff.ts';
+import { JitConfigHandoff, READER_TAG, RUNNER_TAG } from '../../functions/adapters/ssm/jit-config-handoff.ts';
+import { createLambdaLauncher } from '../../functions/composition/lambda-launcher.ts';
 import { parseConfig } from '../../functions/config/config.ts';
 import { EnvName } from '../../functions/config/env-names.ts';
 import { DEFAULT_RUNNER_VERSION } from '../../functions/domain/runner-version.ts';
+import { isWarmCapable } from '../../functions/ports/warm-launcher.ts';
 import { ACCOUNT, type ContextKeys, REGION, type TemplateIam, templateIam } from '../support/iam-simulation.ts';
 import { resourcesOfType, type Synthesized, synthesize } from './synth-helpers.ts';
 
@@ -52,6 +57,8 @@ const DEFAULTS = {
 
 let s: Synthesized;
 let iam: TemplateIam;
+/** The provisioner's environment, resolved as CloudFormation would. */
+let provisionerEnv: Record<string, string>;
 const idOf = (construct: { node: { defaultChild?: unknown } }) =>
   s.stack.getLogicalId(construct.node.defaultChild as CfnElement);
 const fn = (name: 'webhook' | 'provisioner' | 'runnerEvents' | 'reconciler') =>
@@ -81,6 +88,14 @@ beforeAll(() => {
     `lt-0${i}${'f'.repeat(15)}`,
   ]);
   iam = templateIam(s.json, Object.fromEntries(templates));
+  const [provisioner] = resourcesOfType(s.json, 'AWS::Lambda::Function').filter((f) =>
+    String(iam.resolve((f.Properties as { FunctionName?: unknown }).FunctionName)).endsWith('provisioner'),
+  );
+  if (!provisioner) throw new Error('no provisioner function');
+  provisionerEnv = iam.resolve((provisioner.Properties.Environment as { Variables: unknown }).Variables) as Record<
+    string,
+    string
+  >;
 }, 60_000);
 
 describe('warm pool props', () => {
@@ -157,12 +172,7 @@ describe('what each launcher needs for warm runners', () => {
   });
 
   it('passes each warm pool to the functions in the shape their parser reads, and no warm for cold pools', () => {
-    const [provisioner] = resourcesOfType(s.json, 'AWS::Lambda::Function').filter((f) =>
-      String(iam.resolve((f.Properties as { FunctionName?: unknown }).FunctionName)).endsWith('provisioner'),
-    );
-    if (!provisioner) throw new Error('no provisioner function');
-    const variables = (provisioner.Properties.Environment as { Variables: unknown }).Variables;
-    const env = iam.resolve(variables) as Record<string, string>;
+    const env = provisionerEnv;
     const list = JSON.parse(env[EnvName.runnerPools] ?? '[]') as { name: string; warm?: unknown }[];
     expect(list.map((p) => [p.name, p.warm])).toEqual([
       ['x64', { size: 2, maxIdleMinutes: 20, schedule: [{ days: 'mon-fri', from: '08:00', to: '18:00', size: 3 }] }],
@@ -271,6 +281,74 @@ describe('the IAM of a warm hand-off', () => {
         }),
         p.name,
       ).toBe('ImplicitlyDenied');
+    }
+  });
+});
+
+describe('what the functions send for a warm EC2 runner, against the stack IAM', () => {
+  const ec2 = mockClient(EC2Client);
+  const ssm = mockClient(SSMClient);
+  afterEach(() => vi.unstubAllEnvs());
+
+  it('boots it, then hands it a job with calls the launching functions are allowed', async () => {
+    vi.stubEnv('AWS_REGION', REGION);
+    ec2.reset();
+    ssm.reset();
+    const config = parseConfig({ env: { ...provisionerEnv, GITHUB_APP_ID: '7' } }, 'lambda');
+    const handoff = new JitConfigHandoff({
+      client: new SSMClient({ region: REGION }),
+      prefix: config.aws.jitConfigParameterPrefix,
+      nameKey: 'functions-only key',
+    });
+    const launcher = await createLambdaLauncher(config, handoff);
+    if (!isWarmCapable(launcher)) throw new Error('the Lambda launcher keeps no warm runners');
+    const id = 'i-0cccccccccccccccc';
+    ec2.on(DescribeInstancesCommand).resolvesOnce({ Reservations: [] });
+    ec2.on(RunInstancesCommand).resolves({ OwnerId: ACCOUNT, Instances: [{ InstanceId: id }] });
+    ssm.on(PutParameterCommand).resolves({ Version: 1 });
+    ec2.on(CreateTagsCommand).resolves({});
+    const pool = config.pools.find((p) => p.name === 'arm64');
+    const warm = await launcher.bootWarm({
+      warmName: 'jr-warm-arm64-c3',
+      pool: 'arm64',
+      runnerVersion: pool?.runnerVersion ?? '',
+      maxIdleMs: pool?.warm?.maxIdleMs ?? 0,
+    });
+    const tags = ec2.commandCalls(RunInstancesCommand)[0]?.args[0].input.TagSpecifications?.[0]?.Tags ?? [];
+    ec2
+      .on(DescribeInstancesCommand)
+      .resolves({ Reservations: [{ OwnerId: ACCOUNT, Instances: [{ InstanceId: id, Tags: tags }] }] });
+    await launcher.handOffWarm({
+      runnerName: 'jr-42-1',
+      jobId: 42,
+      attempt: 1,
+      scopeKey: 'octo/repo',
+      labels: ['self-hosted', 'linux', 'arm64'],
+      runnerVersion: pool?.runnerVersion ?? '',
+      pool: 'arm64',
+      encodedJitConfig: 'SECRET',
+      warm,
+    });
+
+    const put = ssm.commandCalls(PutParameterCommand)[0]?.args[0].input;
+    const putTags = put?.Tags ?? [];
+    expect(putTags.find((t) => t.Key === READER_TAG)?.Value).toBe(instanceArn(id));
+    const putContext: ContextKeys = {
+      'aws:TagKeys': putTags.map((t) => t.Key ?? ''),
+      ...Object.fromEntries(putTags.map((t) => [`aws:RequestTag/${t.Key}`, t.Value ?? ''])),
+    };
+    expect(await fn('provisioner').can('ssm:PutParameter', parameterArn(put?.Name ?? ''), putContext)).toBe(true);
+
+    const tagged = ec2.commandCalls(CreateTagsCommand)[0]?.args[0].input;
+    expect(tagged?.Resources).toEqual([id]);
+    const fleet = tags.find((t) => t.Key === 'jit-runners:fleet')?.Value ?? '';
+    const tagContext: ContextKeys = {
+      'aws:ResourceTag/jit-runners:fleet': fleet,
+      'aws:TagKeys': (tagged?.Tags ?? []).map((t) => t.Key ?? ''),
+      ...Object.fromEntries((tagged?.Tags ?? []).map((t) => [`aws:RequestTag/${t.Key}`, t.Value ?? ''])),
+    };
+    for (const name of ['provisioner', 'runnerEvents', 'reconciler'] as const) {
+      expect(await fn(name).can('ec2:CreateTags', instanceArn(id), tagContext), name).toBe(true);
     }
   });
 });
