@@ -13,6 +13,7 @@ import {
   receiveDeadLetters,
 } from '../adapters/sqs/dead-letter-queue.ts';
 import type { Baseline } from '../domain/baseline.ts';
+import type { DoctorReport } from '../domain/doctor-check.ts';
 import type { LauncherKind } from '../domain/launcher-kind.ts';
 import { type Clock, systemClock } from '../ports/runtime.ts';
 import { AdminAction, type AdminRequest, type DeploymentDescription } from '../use-cases/admin/admin-request.ts';
@@ -25,6 +26,7 @@ import {
   FleetClientError,
   type RedriveResult,
   RequestRefusedError,
+  type StackFleetClient,
   TargetAnswerError,
   TargetUnavailableError,
 } from './fleet-client.ts';
@@ -121,7 +123,7 @@ export function explainAwsError(error: unknown, what: string, where: { stack: st
  * admin entry (describe, baseline ensure, version status) and the provisioner (dead-letter redrive), so their
  * rules stay in one place.
  */
-export function createAwsFleetClient(options: AwsFleetClientOptions): FleetClient {
+export function createAwsFleetClient(options: AwsFleetClientOptions): StackFleetClient {
   const where = { stack: options.stack, ...(options.region === undefined ? {} : { region: options.region }) };
   const clients = options.clients ?? defaultAwsClients(options.region);
   const clock = options.clock ?? systemClock;
@@ -209,6 +211,15 @@ export function createAwsFleetClient(options: AwsFleetClientOptions): FleetClien
           `the admin entry answered ${answer.status} to version-status: ${messageOf(answer.body, 'no message')}`,
         );
       return answer.body as VersionStatus;
+    },
+    async doctor(webhookUrl) {
+      const url = webhookUrl ?? (await stackOutputs()).webhookUrl;
+      const answer = await admin({ action: AdminAction.doctor, webhookUrl: url });
+      if (answer.status !== 200 || !(answer.body as { checks?: unknown } | undefined)?.checks)
+        throw new TargetAnswerError(
+          `the admin entry answered ${answer.status} to doctor: ${messageOf(answer.body, 'no report')}`,
+        );
+      return answer.body as DoctorReport;
     },
     async deadLetters() {
       const { deadLetterQueueUrl } = await stackOutputs();

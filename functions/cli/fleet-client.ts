@@ -1,3 +1,4 @@
+import type { DoctorReport } from '../domain/doctor-check.ts';
 import type { JobFilter } from '../domain/job-filter.ts';
 import type { BaselineView, FleetStatus, JobView, RunnerView } from '../use-cases/admin/fleet-view.ts';
 import type { VersionStatus } from '../use-cases/admin/version-status.ts';
@@ -67,6 +68,12 @@ export interface FleetClient {
   versionStatus(): Promise<VersionStatus>;
   deadLetters(): Promise<DeadLetterListing>;
   redrive(selection: RedriveSelection): Promise<RedriveResult>;
+}
+
+/** A deployed stack's client also runs `doctor` in its reconciler (the local one is functions/cli/doctor.ts). */
+export interface StackFleetClient extends FleetClient {
+  /** The setup checks in the deployed reconciler; `webhookUrl` defaults to the stack's `WebhookUrl` output. */
+  doctor(webhookUrl?: string): Promise<DoctorReport>;
 }
 
 /**

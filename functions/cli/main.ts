@@ -190,9 +190,9 @@ ${TARGET_USAGE}`,
     grammar: {
       name: 'doctor',
       maxPositionals: 0,
-      options: { json: { type: 'boolean' }, 'webhook-url': { type: 'string' } },
+      options: { 'webhook-url': { type: 'string' }, ...TARGET_OPTIONS },
     },
-    usage: `usage: jit-runners doctor [--json] [--webhook-url URL]
+    usage: `usage: jit-runners doctor [--json] [--webhook-url URL] [--stack NAME [--region R]]
 
   Checks the setup and prints each check as ok, warn or fail with the fix: the App id and key,
   the installations' permissions, the App's webhook (URL, JSON, workflow_job), secrets left as
@@ -204,7 +204,9 @@ ${TARGET_USAGE}`,
   --json             the report as one JSON document
   --webhook-url URL  the URL GitHub must deliver to (e.g. your tunnel's /webhook); without it a
                      real App's webhook URL is checked but not compared (the sandbox compares
-                     with the server's own)`,
+                     with the server's own)
+  --stack NAME [--region R]  run the checks in a deployed stack's reconciler, with its own
+                     configuration and App key, against its WebhookUrl output`,
   },
 };
 
@@ -390,8 +392,16 @@ async function main(argv: string[]): Promise<number> {
       ]);
     }
     case 'doctor': {
-      const { runDoctorCommand } = await import('./doctor.ts');
       const url = parsed.values['webhook-url'];
+      if (typeof parsed.values.stack === 'string') {
+        // --stack: the deployed reconciler runs the checks in its own configuration (composition/lambda-doctor.ts).
+        const { runStackDoctor } = await import('./stack-doctor.ts');
+        return runStackDoctor(parsed.values, {
+          json: parsed.values.json === true,
+          ...(typeof url === 'string' && { webhookUrl: url }),
+        });
+      }
+      const { runDoctorCommand } = await import('./doctor.ts');
       return runDoctorCommand(config, {
         json: parsed.values.json === true,
         ...(typeof url === 'string' && { webhookUrl: url }),

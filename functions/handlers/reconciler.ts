@@ -1,6 +1,7 @@
 import type { Context } from 'aws-lambda';
 import { HANDOFF_LIFETIME_MS } from '../adapters/ssm/jit-config-handoff.ts';
 import { createLambdaCore, once } from '../composition/lambda-core.ts';
+import { runLambdaDoctor } from '../composition/lambda-doctor.ts';
 import { s3TarballCache } from '../composition/s3-tarball-cache.ts';
 import { systemClock } from '../ports/runtime.ts';
 import {
@@ -56,7 +57,7 @@ async function admin(value: unknown, context?: Context): Promise<AdminReply> {
       ensureBaseline: (scope) => app.core.ensureBaseline(scope),
       versionStatus: () =>
         answerVersionStatus({ config: app.config, store: app.core.store, github: app.github, clock: systemClock }),
-      // Seam for `doctor --stack`: wire the doctor use case's runDoctor here once it exists.
+      doctor: async (webhookUrl) => ({ status: 200, body: await runLambdaDoctor(app, webhookUrl) }),
     });
   });
 }

@@ -11,6 +11,7 @@ import { type EmbeddedDynamo, startEmbeddedDynamo } from '../../functions/adapte
 import { createAwsFleetClient } from '../../functions/cli/aws-fleet-client.ts';
 import type { FleetCommand } from '../../functions/cli/fleet-commands.ts';
 import { runFleetCommand } from '../../functions/cli/fleet-commands.ts';
+import { runStackDoctor } from '../../functions/cli/stack-doctor.ts';
 import type { Store } from '../../functions/ports/store.ts';
 import type { FleetStatus, JobView } from '../../functions/use-cases/admin/fleet-view.ts';
 import { newJob } from '../use-cases/healing/heal-fixtures.ts';
@@ -463,5 +464,37 @@ describe('jit-runners against a deployed stack (--stack)', () => {
       ],
     });
     expect((await run({ command: 'runners list' })).code).toBe(0);
+  });
+  it('doctor --stack: the reconciler runs the checks against the WebhookUrl output; a failed check exits 1', async () => {
+    const report = {
+      schema: 1,
+      at: '2026-01-05T10:01:00.000Z',
+      ranIn: 'lambda',
+      checks: [
+        { id: 'app', status: 'ok', summary: 'App 7 (jit-runners) accepts the JWT', details: [] },
+        {
+          id: 'webhook',
+          status: 'fail',
+          summary: "the App delivers to https://old.example/webhook, not this deployment's URL",
+          fix: 'set the App’s webhook URL to https://abc.lambda-url.eu-west-1.on.aws/',
+          details: [],
+        },
+      ],
+      counts: { ok: 1, warn: 0, fail: 1 },
+    };
+    lambda.on(InvokeCommand, { FunctionName: 'JitRunners-reconciler' }).resolves(adminReply('doctor', 200, report));
+    let out = '';
+    const io = { out: (t: string) => (out += t), err: (t: string) => (out += t) };
+    expect(await runStackDoctor({ stack: STACK }, { json: false }, io, client())).toBe(1);
+    expect(adminCalls()).toEqual([
+      {
+        FunctionName: 'JitRunners-reconciler',
+        InvocationType: 'RequestResponse',
+        Payload: { jitRunnersAdmin: { action: 'doctor', webhookUrl: 'https://abc.lambda-url.eu-west-1.on.aws/' } },
+      },
+    ]);
+    expect(out).toContain(`jit-runners doctor  (checked by the reconciler of stack ${STACK} (${REGION}))`);
+    expect(out).toMatch(/^fail {2}webhook/m);
+    expect(out).toContain('1 failed, 0 warnings, 1 ok: fix the failed checks above');
   });
 });

@@ -118,9 +118,21 @@ describe('reconciler admin entry', () => {
     expect(answer.body).toMatchObject({ schema: 1, mode: 'pinned', releases: { read: true } });
   });
 
-  it('doctor: answers that the deployment does not run it yet (501) while no doctor is wired', async () => {
-    const answer = await admin({ action: 'doctor' });
-    expect([200, 501]).toContain(answer.status);
+  it('doctor: runs the setup checks in the function, against the webhook URL the CLI passes (the stack output)', async () => {
+    const answer = await admin({ action: 'doctor', webhookUrl: 'https://abc.lambda-url.eu-west-1.on.aws/' });
+    expect(answer.status).toBe(200);
+    const report = answer.body as unknown as {
+      ranIn: string;
+      checks: { id: string; status: string; details: string[] }[];
+    };
+    expect(report.ranIn).toBe('lambda');
+    expect(report.checks.map((c) => c.id)).toEqual(
+      expect.arrayContaining(['app', 'installations', 'webhook', 'secrets']),
+    );
+    expect(report.checks.find((c) => c.id === 'app')?.status).toBe('ok');
+    // The reconciler may not read the webhook secret: the check says so instead of judging a value it lacks.
+    expect(report.checks.find((c) => c.id === 'secrets')?.details.join(' ')).toContain('not judged here');
+    expect((await admin({ action: 'doctor', webhookUrl: '' })).status).toBe(400);
   });
 
   it('still reconciles on the schedule event (EventBridge), which has no admin key', async () => {

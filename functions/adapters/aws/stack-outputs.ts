@@ -11,6 +11,7 @@ export const StackOutput = {
   deadLetterQueueUrl: 'DeadLetterQueueUrl',
   provisionerFunctionName: 'ProvisionerFunctionName',
   adminFunctionName: 'AdminFunctionName',
+  webhookUrl: 'WebhookUrl',
 } as const;
 export type StackOutput = (typeof StackOutput)[keyof typeof StackOutput];
 

@@ -33,7 +33,11 @@ const AdminRequestSchema = z.discriminatedUnion('action', [
     scope: z.string().check(z.minLength(1), z.maxLength(200)),
   }),
   z.strictObject({ action: z.literal(AdminAction.versionStatus) }),
-  z.strictObject({ action: z.literal(AdminAction.doctor) }),
+  z.strictObject({
+    action: z.literal(AdminAction.doctor),
+    /** The URL GitHub must deliver to: the stack's `WebhookUrl` output, which the CLI reads. */
+    webhookUrl: z.optional(z.string().check(z.minLength(1), z.maxLength(2048))),
+  }),
 ]);
 export type AdminRequest = z.infer<typeof AdminRequestSchema>;
 
@@ -103,8 +107,8 @@ export interface AdminDeps {
   config: Config;
   ensureBaseline: (scope: string) => Promise<{ status: number; body: unknown }>;
   versionStatus: () => Promise<{ status: number; body: unknown }>;
-  /** Absent until the doctor use case is wired (its report is the body). */
-  doctor?: () => Promise<{ status: number; body: unknown }>;
+  /** The setup checks in the function's own configuration (the report is the body); absent: not wired. */
+  doctor?: (webhookUrl: string | undefined) => Promise<{ status: number; body: unknown }>;
 }
 
 /** Answers one validated admin request; a use case's own refusal (400, 409, 502 …) is an answer, not a throw. */
@@ -125,7 +129,7 @@ export async function answerAdminRequest(request: AdminRequest, deps: AdminDeps)
         return adminReply(request.action, 501, {
           message: 'this deployment does not run doctor yet: deploy a newer release',
         });
-      const answer = await deps.doctor();
+      const answer = await deps.doctor(request.webhookUrl);
       return adminReply(request.action, answer.status, answer.body);
     }
     default: {
