@@ -60,7 +60,7 @@ const adminReply = (action: string, status: number, body: unknown) => ({
   Payload: encode({ jitRunnersAdmin: { action, status, body } }),
 });
 /** A Lambda on-failure destination record, as the DLQ holds it. */
-const record = (payload: unknown, error = 'HandlerFailure: provisioner failed: StoreUnavailableError') => ({
+const record = (payload: unknown, error = 'provisioner failed: StoreUnavailableError') => ({
   version: '1.0',
   timestamp: '2026-01-05T09:58:00.000Z',
   requestContext: {
@@ -71,7 +71,7 @@ const record = (payload: unknown, error = 'HandlerFailure: provisioner failed: S
   },
   requestPayload: payload,
   responseContext: { statusCode: 200, executedVersion: '$LATEST', functionError: 'Unhandled' },
-  responsePayload: { errorType: error.split(':')[0], errorMessage: error },
+  responsePayload: { errorType: 'HandlerFailure', errorMessage: error },
 });
 
 let dynamo: EmbeddedDynamo;
@@ -329,7 +329,7 @@ describe('jit-runners against a deployed stack (--stack)', () => {
     });
     expect(sqs.commandCalls(DeleteMessageCommand)).toHaveLength(0);
     expect(r.out.split('\n')[0]).toMatch(/^JOB\s+KIND\s+FAILED AT\s+CONDITION\s+ATTEMPTS\s+ERROR$/);
-    expect(r.out).toMatch(/^101\s+provision\s+2026-01-05 09:58:00Z\s+RetriesExhausted\s+3\s+HandlerFailure: /m);
+    expect(r.out).toMatch(/^101\s+provision\s+2026-01-05 09:58:00Z\s+RetriesExhausted\s+3\s+HandlerFailure: provisioner faile…$/m);
     expect(r.out).toMatch(/^102\s+progress\s+/m);
     sqs.on(ReceiveMessageCommand).resolves({ Messages: [] });
     expect((await run({ command: 'dlq list' }, true)).out).toBe('{\n  "messages": []\n}\n');
