@@ -108,6 +108,12 @@ export function explainAwsError(error: unknown, what: string, where: { stack: st
   if (/AccessDenied|NotAuthorized|Forbidden/i.test(name) || e.$metadata?.httpStatusCode === 403) {
     return new AccessError(`access denied to ${what}: ${OPERATOR_HINT}`, { cause: error });
   }
+  const code = (inner as { code?: unknown }).code;
+  if (typeof code === 'string' && /^(ENOTFOUND|EAI_AGAIN|ECONNREFUSED|ECONNRESET|ETIMEDOUT)$/.test(code)) {
+    return new TargetUnavailableError(`cannot reach AWS for ${what} (${code}): check the network, proxy and --region`, {
+      cause: error,
+    });
+  }
   if (/ResourceNotFound|NonExistentQueue|QueueDoesNotExist/.test(name)) {
     return new TargetUnavailableError(
       `${what}: not found (${name}); is stack ${where.stack} fully deployed in this region?`,

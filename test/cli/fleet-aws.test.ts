@@ -329,7 +329,9 @@ describe('jit-runners against a deployed stack (--stack)', () => {
     });
     expect(sqs.commandCalls(DeleteMessageCommand)).toHaveLength(0);
     expect(r.out.split('\n')[0]).toMatch(/^JOB\s+KIND\s+FAILED AT\s+CONDITION\s+ATTEMPTS\s+ERROR$/);
-    expect(r.out).toMatch(/^101\s+provision\s+2026-01-05 09:58:00Z\s+RetriesExhausted\s+3\s+HandlerFailure: provisioner faile…$/m);
+    expect(r.out).toMatch(
+      /^101\s+provision\s+2026-01-05 09:58:00Z\s+RetriesExhausted\s+3\s+HandlerFailure: provisioner faile…$/m,
+    );
     expect(r.out).toMatch(/^102\s+progress\s+/m);
     sqs.on(ReceiveMessageCommand).resolves({ Messages: [] });
     expect((await run({ command: 'dlq list' }, true)).out).toBe('{\n  "messages": []\n}\n');
@@ -421,6 +423,14 @@ describe('jit-runners against a deployed stack (--stack)', () => {
     );
     expect(await oneLine({ command: 'dlq list' })).toBe(
       `jit-runners: access denied to cloudformation:DescribeStacks of ${STACK}: it needs the stack's operator policy (output OperatorPolicyArn; docs/deploy.md "Operator access")`,
+    );
+    cfn
+      .on(DescribeStacksCommand)
+      .rejects(
+        Object.assign(new Error('getaddrinfo ENOTFOUND cloudformation.eu-west-1.amazonaws.com'), { code: 'ENOTFOUND' }),
+      );
+    expect(await oneLine({ command: 'status' })).toBe(
+      `jit-runners: cannot reach AWS for cloudformation:DescribeStacks of ${STACK} (ENOTFOUND): check the network, proxy and --region`,
     );
     cfn.on(DescribeStacksCommand).resolves({
       Stacks: [{ StackName: STACK, CreationTime: new Date(T0), StackStatus: 'UPDATE_COMPLETE', Outputs: OUTPUTS }],
