@@ -19,13 +19,13 @@ export const TARGET_USAGE = `  --json            print the view as JSON (stable 
   --region R        the stack's region (default: AWS_REGION or the profile's)`;
 
 /** Checks `--stack`/`--region` before anything reads the configuration or the network. */
-export function checkTarget(values: Record<string, string | boolean | undefined>): void {
+export function checkTarget(command: string, values: Record<string, string | boolean | undefined>): void {
   const { stack, region } = values;
   if (typeof stack === 'string' && !/^[A-Za-z][A-Za-z0-9-]{0,127}$/.test(stack))
-    throw new UsageError(`--stack: expected a CloudFormation stack name, got '${stack}'`);
-  if (typeof region === 'string' && typeof stack !== 'string') throw new UsageError('--region needs --stack NAME');
+    throw new UsageError(`${command}: --stack: expected a CloudFormation stack name, got '${stack}'`);
+  if (typeof region === 'string' && typeof stack !== 'string') throw new UsageError(`${command}: --region needs --stack NAME`);
   if (typeof region === 'string' && !/^[a-z]{2}(-[a-z]+)+-\d$/.test(region))
-    throw new UsageError(`--region: expected an AWS region such as eu-west-1, got '${region}'`);
+    throw new UsageError(`${command}: --region: expected an AWS region such as eu-west-1, got '${region}'`);
 }
 
 /**

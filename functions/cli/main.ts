@@ -227,7 +227,7 @@ function checkArguments(
   args: string[],
 ): FleetCommand | undefined {
   const [sub, operand] = args;
-  if (command !== 'start' && command !== 'demo') checkTarget(values);
+  if (command !== 'start' && command !== 'demo') checkTarget(command, values);
   const onlySub = (name: string, subs: readonly string[]) => {
     if (sub === undefined || !subs.includes(sub))
       throw new UsageError(

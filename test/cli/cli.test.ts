@@ -82,6 +82,10 @@ describe('jit-runners CLI', { timeout: 180_000 }, () => {
     ['start', '--bogus', '--help'],
     ['version', '--help'],
     ['version', 'status', '--json', '--help'],
+    ['status', '--help'],
+    ['jobs', 'list', '--stack', 'JitRunners', '--help'],
+    ['runners', '--help'],
+    ['dlq', 'redrive', '--all', '--help'],
   ];
 
   it('prints usage and exits 0 for --help on every command and subcommand, with no side effect', async () => {
@@ -149,6 +153,10 @@ describe('jit-runners CLI', { timeout: 180_000 }, () => {
       [['version'], /version: missing subcommand \(status\)/],
       [['version', 'show'], /version: unknown subcommand 'show'/],
       [['version', 'status', '--jsn'], /version: unknown option '--jsn'/],
+      [['dlq'], /dlq: missing subcommand \(list or redrive\)/],
+      [['jobs', 'list', '--limit', 'x'], /jobs list: --limit: expected a whole number from 1 to 1000, got 'x'/],
+      [['status', '--stack', 'bad_name!'], /status: --stack: expected a CloudFormation stack name, got 'bad_name!'/],
+      [['runners', 'list', '--region', 'mars'], /runners: --region needs --stack NAME/],
     ];
     const runs = await inBatches(cases, ([args]) => cli(args, env));
     runs.forEach((r, i) => {
