@@ -23,7 +23,8 @@ export function checkTarget(command: string, values: Record<string, string | boo
   const { stack, region } = values;
   if (typeof stack === 'string' && !/^[A-Za-z][A-Za-z0-9-]{0,127}$/.test(stack))
     throw new UsageError(`${command}: --stack: expected a CloudFormation stack name, got '${stack}'`);
-  if (typeof region === 'string' && typeof stack !== 'string') throw new UsageError(`${command}: --region needs --stack NAME`);
+  if (typeof region === 'string' && typeof stack !== 'string')
+    throw new UsageError(`${command}: --region needs --stack NAME`);
   if (typeof region === 'string' && !/^[a-z]{2}(-[a-z]+)+-\d$/.test(region))
     throw new UsageError(`${command}: --region: expected an AWS region such as eu-west-1, got '${region}'`);
 }
