@@ -13,6 +13,7 @@ const POOLS = JSON.stringify([
 interface PageGlobals {
   document: {
     visibilityState: string;
+    activeElement: { tagName: string } | null;
     dispatchEvent(event: unknown): boolean;
     createElement(tag: string): unknown;
     querySelector(selector: string): { append(node: unknown): void; remove(): void } | null;
@@ -74,11 +75,17 @@ describe('status page (GET /) in headless Chromium', () => {
     expect(await page.locator('#announcer').getAttribute('aria-live')).toBe('polite');
     expect(await text(page, '#announcer')).toMatch(new RegExp(`Job ${jobId} in octo-org/demo-repo: .*completed\\.$`));
 
-    // The timeline opens from the keyboard and lists the job's states in order.
-    await row.locator('summary').focus();
+    // The timeline opens from the keyboard, in the row below the job's, and lists the job's states in order.
+    const toggle = row.locator('button[aria-controls]');
+    const timelineRow = page.locator(`#timeline-${jobId}`);
+    expect(await toggle.getAttribute('aria-expanded')).toBe('false');
+    expect(await timelineRow.isHidden()).toBe(true);
+    await toggle.focus();
     await page.keyboard.press('Enter');
-    expect(await row.locator('details[open]').count()).toBe(1);
-    const timeline = await row.locator('.timeline li .state').allTextContents();
+    expect(await toggle.getAttribute('aria-expanded')).toBe('true');
+    await timelineRow.waitFor({ state: 'visible' });
+    expect(await toggle.getAttribute('aria-controls')).toBe(`timeline-${jobId}`);
+    const timeline = await timelineRow.locator('.timeline li .state').allTextContents();
     expect(timeline[0]).toBe('queued');
     expect(timeline.at(-1)).toBe('completed');
     expect(timeline).toEqual(expect.arrayContaining(['queued', 'launched', 'running', 'completed']));
@@ -89,7 +96,11 @@ describe('status page (GET /) in headless Chromium', () => {
       (n) => (globalThis as unknown as PageGlobals).performance.getEntriesByType('resource').length > n + 1,
       before,
     );
-    expect(await row.locator('details[open]').count()).toBe(1);
+    expect(await toggle.getAttribute('aria-expanded')).toBe('true');
+    expect(await timelineRow.isVisible()).toBe(true);
+    expect(await page.evaluate(() => (globalThis as unknown as PageGlobals).document.activeElement?.tagName)).toBe(
+      'BUTTON',
+    );
     await page.locator('#pools-body tr[data-key="linux-x64"] [data-field="capacity"]', { hasText: '0 of 2' }).waitFor();
 
     expect(await axeViolations(page)).toEqual([]);

@@ -64,36 +64,57 @@ const textColumn = (name, get) => ({ name, fill: (cell, item) => setText(cell, g
 
 /**
  * Brings a table body in step with `items`, keeping each row (by key) and updating its cells in place, so
- * an open timeline, keyboard focus and the screen reader's position survive a refresh.
+ * an open timeline, keyboard focus and the screen reader's position survive a refresh. `companion(item,
+ * existing)` may give a second row kept right after an item's row (a job's timeline).
  */
-function syncRows(tbody, items, keyOf, columns, emptyText) {
+function syncRows(tbody, items, keyOf, columns, emptyText, companion) {
   const rows = new Map();
+  const companions = new Map();
   for (const row of [...tbody.rows]) {
-    if (row.dataset.key === undefined) row.remove();
-    else rows.set(row.dataset.key, row);
+    if (row.dataset.key !== undefined) rows.set(row.dataset.key, row);
+    else if (row.dataset.companionOf !== undefined) companions.set(row.dataset.companionOf, row);
+    else row.remove();
   }
-  if (items.length === 0) {
-    for (const row of rows.values()) row.remove();
-    tbody.append(el('tr', { className: 'empty' }, el('td', { colspan: columns.length, text: emptyText })));
-    return;
-  }
-  items.forEach((item, index) => {
+  const wanted = [];
+  for (const [index, item] of items.entries()) {
     const key = String(keyOf(item));
     let row = rows.get(key);
     if (row) rows.delete(key);
     else {
       row = el('tr');
       row.dataset.key = key;
-      columns.forEach((column, i) => {
+      for (const [i, column] of columns.entries()) {
         const cell = i === 0 ? el('th', { scope: 'row' }) : el('td');
         cell.dataset.field = column.name;
         row.append(cell);
-      });
+      }
     }
     for (const [i, column] of columns.entries()) column.fill(row.cells[i], item);
-    if (tbody.rows[index] !== row) tbody.insertBefore(row, tbody.rows[index] ?? null);
-  });
-  for (const row of rows.values()) row.remove();
+    row.classList.toggle('alt', index % 2 === 1);
+    wanted.push(row);
+    if (companion) {
+      const extra = companion(item, companions.get(key));
+      companions.delete(key);
+      extra.dataset.companionOf = key;
+      extra.classList.toggle('alt', index % 2 === 1);
+      wanted.push(extra);
+    }
+  }
+  if (items.length === 0) {
+    wanted.push(el('tr', { className: 'empty' }, el('td', { colspan: columns.length, text: emptyText })));
+  }
+  for (const row of [...rows.values(), ...companions.values()]) row.remove();
+  // Move only what is out of place: a moved row would lose keyboard focus.
+  let cursor = tbody.firstElementChild;
+  for (const row of wanted) {
+    if (row === cursor) cursor = cursor.nextElementSibling;
+    else tbody.insertBefore(row, cursor);
+  }
+  while (cursor) {
+    const next = cursor.nextElementSibling;
+    cursor.remove();
+    cursor = next;
+  }
 }
 
 // ── Pools ──
@@ -125,24 +146,46 @@ const POOL_COLUMNS = [
 
 // ── Jobs ──
 
-function fillTimeline(cell, job) {
-  let details = cell.firstElementChild;
-  if (!details) {
-    details = el(
-      'details',
-      {},
-      el('summary', {}, el('span', { className: 'count' }), el('span', { className: 'visually-hidden' })),
-      el('ol', { className: 'timeline' }),
+const timelineId = (job) => `timeline-${job.jobId}`;
+
+/** The button that shows or hides a job's timeline row (a disclosure: aria-expanded says which). */
+function fillTimelineToggle(cell, job) {
+  let button = cell.firstElementChild;
+  if (!button) {
+    button = el(
+      'button',
+      { type: 'button', className: 'disclosure', 'aria-expanded': 'false', 'aria-controls': timelineId(job) },
+      el('span', { className: 'count' }),
+      el('span', { className: 'visually-hidden', text: ` of job ${job.jobId}` }),
     );
-    cell.replaceChildren(details);
+    button.addEventListener('click', () => {
+      const open = button.getAttribute('aria-expanded') !== 'true';
+      button.setAttribute('aria-expanded', String(open));
+      const row = document.getElementById(timelineId(job));
+      if (row) row.hidden = !open;
+    });
+    cell.replaceChildren(button);
   }
-  const summary = details.querySelector('summary');
   const count = job.history.length;
-  setText(summary.querySelector('.count'), count === 1 ? '1 state' : `${count} states`);
-  setText(summary.querySelector('.visually-hidden'), ` of job ${job.jobId}`);
-  const list = details.querySelector('ol');
-  const stamp = `${count}:${job.history.at(-1)?.at ?? ''}`;
-  if (list.dataset.stamp === stamp) return;
+  setText(button.querySelector('.count'), count === 1 ? '1 state' : `${count} states`);
+}
+
+/** The row under a job's row with its state timeline, hidden until its button opens it. */
+function timelineRow(job, existing) {
+  const row =
+    existing ??
+    el(
+      'tr',
+      { className: 'timeline-row', id: timelineId(job), hidden: '' },
+      el(
+        'td',
+        { colspan: JOB_COLUMNS.length },
+        el('ol', { className: 'timeline', 'aria-label': `States of job ${job.jobId}, oldest first` }),
+      ),
+    );
+  const list = row.querySelector('ol');
+  const stamp = `${job.history.length}:${job.history.at(-1)?.at ?? ''}`;
+  if (list.dataset.stamp === stamp) return row;
   list.dataset.stamp = stamp;
   list.replaceChildren(
     ...job.history.map((event) => {
@@ -158,6 +201,7 @@ function fillTimeline(cell, job) {
       );
     }),
   );
+  return row;
 }
 
 const JOB_COLUMNS = [
@@ -170,13 +214,19 @@ const JOB_COLUMNS = [
   {
     name: 'failure',
     fill(cell, job) {
-      const text = [job.failureClass, job.reason].filter(Boolean).join(': ');
+      // The reason starts with the class as often as not: said once.
+      const prefix = `${job.failureClass}: `;
+      const reason = job.failureClass && job.reason?.startsWith(prefix) ? job.reason.slice(prefix.length) : job.reason;
+      const healed = job.failureClass && job.status !== 'failed' ? ' (handled)' : '';
+      const text = [job.failureClass && `${job.failureClass}${healed}`, reason].filter(Boolean).join(': ');
       if (cell.dataset.text === text && cell.childNodes.length > 0) return;
       cell.dataset.text = text;
       if (!text) return cell.replaceChildren(NONE);
       cell.replaceChildren(
-        ...(job.failureClass ? [el('strong', { className: 'failure-class', text: job.failureClass })] : []),
-        ...(job.reason ? [el('span', { className: 'reason', text: job.reason })] : []),
+        ...(job.failureClass
+          ? [el('strong', { className: 'failure-class', text: `${job.failureClass}${healed}` })]
+          : []),
+        ...(reason ? [el('span', { className: 'reason', text: reason })] : []),
       );
     },
   },
@@ -188,7 +238,7 @@ const JOB_COLUMNS = [
       cell.replaceChildren(el('time', { datetime: job.updatedAt, text: timeOf(job.updatedAt) }));
     },
   },
-  { name: 'timeline', fill: fillTimeline },
+  { name: 'timeline', fill: fillTimelineToggle },
 ];
 
 // ── Runners, breakers, baselines ──
@@ -208,6 +258,29 @@ const RUNNER_COLUMNS = [
   ),
   textColumn('updated', (r) => timeOf(r.updatedAt)),
 ];
+
+/** Job states whose minted runner is alive. */
+const LIVE_JOB_STATES = new Set(['launched', 'running']);
+
+/**
+ * The runners list (/api/runners) has the runner records: baseline, stolen and warm runners. A job's own
+ * JIT runner is named on its job instead, so those of launched and running jobs are added from the jobs list.
+ */
+function withJobRunners(runners, jobs) {
+  const recorded = new Set(runners.map((r) => r.name));
+  const fromJobs = jobs
+    .filter((j) => j.runnerName && LIVE_JOB_STATES.has(j.status) && !recorded.has(j.runnerName))
+    .map((j) => ({
+      name: j.runnerName,
+      kind: 'jit',
+      state: j.status,
+      scope: j.repo,
+      version: j.runnerVersion ?? 'unknown',
+      jobId: j.jobId,
+      updatedAt: j.updatedAt,
+    }));
+  return { list: [...fromJobs, ...runners], fromJobs: fromJobs.length };
+}
 
 const BREAKER_COLUMNS = [
   textColumn('scope', (b) => b.scope),
@@ -282,6 +355,8 @@ const state = {
   versionSummary: '',
   versionStatus: undefined,
   versionFetchedAt: 0,
+  /** Runners of launched and running jobs in the last jobs list (they have no runner record). */
+  jobRunners: 0,
 };
 
 async function getJson(path) {
@@ -345,7 +420,9 @@ function renderStatus(status) {
   const runnerStates = Object.entries(status.runners.byState).map(([s, n]) => `${n} ${s}`);
   setText(
     byId('runners-summary'),
-    `${status.runners.alive} alive${runnerStates.length ? ` (${runnerStates.join(', ')})` : ''}.`,
+    `${status.runners.alive + state.jobRunners} alive: ${state.jobRunners} of jobs (named on the job), ${
+      status.runners.alive
+    } recorded (baseline, stolen or warm runners${runnerStates.length ? `: ${runnerStates.join(', ')}` : ''}).`,
   );
   const breakers = [...status.breakers.scopes].sort(
     (a, b) => Number(b.open) - Number(a.open) || (a.openRemainingMs ?? 0) - (b.openRemainingMs ?? 0),
@@ -380,8 +457,17 @@ async function refresh() {
       getJson('/api/runners'),
       getJson('/api/baselines'),
     ]);
-    syncRows(byId('jobs-body'), jobs, (j) => j.jobId, JOB_COLUMNS, 'No open jobs, and none ended recently.');
-    syncRows(byId('runners-body'), runners, (r) => r.name, RUNNER_COLUMNS, 'No runners alive.');
+    syncRows(
+      byId('jobs-body'),
+      jobs,
+      (j) => j.jobId,
+      JOB_COLUMNS,
+      'No open jobs, and none ended recently.',
+      timelineRow,
+    );
+    const alive = withJobRunners(runners, jobs);
+    state.jobRunners = alive.fromJobs;
+    syncRows(byId('runners-body'), alive.list, (r) => r.name, RUNNER_COLUMNS, 'No runners alive.');
     syncRows(byId('baselines-body'), baselines, (b) => b.scope, BASELINE_COLUMNS, 'No baselines recorded.');
     announceJobChanges(jobs);
     state.token = status.changeToken;
@@ -418,7 +504,14 @@ async function tick() {
   } finally {
     state.running = false;
   }
+  // The tab was hidden while this refresh was on its way: it stays paused, and says so.
+  if (document.visibilityState === 'hidden') showPaused();
   schedule(delay);
+}
+
+function showPaused() {
+  const last = state.lastOk ? `, last updated ${timeOf(state.lastOk.toISOString())}` : '';
+  showConnection('paused', `Paused while this tab is hidden${last}`);
 }
 
 function schedule(delay) {
@@ -430,8 +523,7 @@ document.addEventListener('visibilitychange', () => {
   if (document.visibilityState === 'hidden') {
     clearTimeout(state.timer);
     state.timer = undefined;
-    const last = state.lastOk ? `, last updated ${timeOf(state.lastOk.toISOString())}` : '';
-    showConnection('paused', `Paused while this tab is hidden${last}`);
+    showPaused();
   } else if (!state.running) {
     clearTimeout(state.timer);
     state.timer = undefined;
