@@ -7,7 +7,8 @@ import { type JobFilter, matchesJobFilter, newestFirst } from '../../domain/job-
 import { isTerminal, JobStatus } from '../../domain/job-status.ts';
 import { slotsInUse } from '../../domain/pool-capacity.ts';
 import { poolNameOf } from '../../domain/runner-pool.ts';
-import type { RunnerRecord } from '../../domain/runner-record.ts';
+import { RunnerKind, type RunnerRecord, RunnerState } from '../../domain/runner-record.ts';
+import { isIdleWarm, warmTarget } from '../../domain/warm-pool.ts';
 import type { Clock } from '../../ports/runtime.ts';
 import { type Store, VersionRecordCorruptError } from '../../ports/store.ts';
 
@@ -66,6 +67,14 @@ export interface PoolView {
   backlog: number;
   /** Open jobs of the pool, whatever their state. */
   openJobs: number;
+  /**
+   * Pools with `warm` only (absent otherwise, or when the pool lost `warm` and has none left): warm runners
+   * booted or booting that no job claimed yet, warm runners a job claimed (serving it now), and how many idle
+   * ones the pool keeps now (its schedule's window, or its size).
+   */
+  warmIdle?: number;
+  warmInUse?: number;
+  warmTarget?: number;
 }
 
 export interface RunnerView {
@@ -148,7 +157,7 @@ export interface FleetView {
 
 /** What the view reads of the configuration: the pools and the start version (a deployed stack's `describe` gives both). */
 export interface FleetViewConfig {
-  pools: readonly Pick<Config['pools'][number], 'name' | 'labels' | 'launcher' | 'maxRunners'>[];
+  pools: readonly Pick<Config['pools'][number], 'name' | 'labels' | 'launcher' | 'maxRunners' | 'warm'>[];
   runner: Pick<Config['runner'], 'version'>;
 }
 
@@ -299,6 +308,7 @@ export function createFleetView(deps: FleetViewDeps): FleetView {
       const pools: PoolView[] = config.pools.map((pool, index) => {
         const capacity = capacities[index];
         const poolJobs = open.filter((j) => poolNameOf(j) === pool.name);
+        const warm = runners.filter((r) => r.kind === RunnerKind.warm && r.pool === pool.name);
         return {
           name: pool.name,
           labels: [...pool.labels],
@@ -307,6 +317,13 @@ export function createFleetView(deps: FleetViewDeps): FleetView {
           inUse: capacity ? slotsInUse(capacity) : 0,
           backlog: poolJobs.filter((j) => j.status === JobStatus.waitingCapacity).length,
           openJobs: poolJobs.length,
+          ...(pool.warm === undefined && warm.length === 0
+            ? {}
+            : {
+                warmIdle: warm.filter(isIdleWarm).length,
+                warmInUse: warm.filter((r) => r.state === RunnerState.claimed).length,
+              }),
+          ...(pool.warm === undefined ? {} : { warmTarget: warmTarget(pool.warm, now) }),
         };
       });
       const changeToken = createHash('sha256')

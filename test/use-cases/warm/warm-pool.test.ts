@@ -3,6 +3,7 @@ import { createMemoryStore, type MemoryStore } from '../../../functions/adapters
 import type { RunnerPool } from '../../../functions/domain/runner-pool.ts';
 import { RunnerKind, RunnerState } from '../../../functions/domain/runner-record.ts';
 import type { WarmSettings } from '../../../functions/domain/warm-pool.ts';
+import { createFleetView } from '../../../functions/use-cases/admin/fleet-view.ts';
 import { FakeGitHub } from '../../support/fake-github.ts';
 import { provisionConfig } from '../../support/provision-config.ts';
 import { RecordingWarmLauncher } from '../../support/recording-warm-launcher.ts';
@@ -244,6 +245,22 @@ describe('warm pool (a pool with warm)', () => {
     expect((await store.runners.get(name))?.state).toBe(RunnerState.stopped);
     expect(Object.keys((await store.pools.get('hot'))?.slots ?? {})).not.toContain(name);
     expect(launcher.liveWarm()).toHaveLength(1);
+  });
+
+  it('shows warm runners idle and in use per pool in the fleet view', async () => {
+    const pools = [pool({ warm: warm(2) })];
+    const core = coreFor(pools);
+    await core.warmPool.reconcile(now);
+    launcher.bootFailures.push(new Error('no refill'));
+    await queue(core, 1);
+    await core.warmPool.settled();
+    const fleet = createFleetView({
+      config: { pools, runner: { version: '2.330.0' } },
+      store,
+      clock: { now: () => now },
+    });
+    const [view] = (await fleet.status()).pools;
+    expect(view).toMatchObject({ name: 'hot', warmIdle: 1, warmInUse: 1, warmTarget: 2 });
   });
 
   it('makes no store or launcher call for warm runners when no pool has warm', async () => {
