@@ -189,7 +189,7 @@ describe('RUNNER_POOLS', () => {
     {
       list: [{ ...arm64, maxRunner: 5 }],
       message:
-        'RUNNER_POOLS: pool "arm64" (index 0): maxRunner: is not a pool field (name, labels, launcher, runnerDir, maxRunners, runnerVersion, codebuild, ec2)',
+        'RUNNER_POOLS: pool "arm64" (index 0): maxRunner: is not a pool field (name, labels, launcher, runnerDir, maxRunners, runnerVersion, codebuild, ec2, warm)',
     },
     {
       list: [
