@@ -13,6 +13,7 @@ import { type LocalApp, startLocalApp } from '../functions/composition/local-app
 import { type Config, parseConfig } from '../functions/config/config.ts';
 import { EnvName } from '../functions/config/env-names.ts';
 import type { GitHubPort } from '../functions/ports/github.ts';
+import type { RunnerLauncher } from '../functions/ports/launcher.ts';
 import { type ChildService, startChild } from './child-service.ts';
 import type { DeliveryFactoryOptions } from './deliveries.ts';
 import type { DynamoServiceReady } from './services/dynamo-service.ts';
@@ -97,6 +98,8 @@ export async function startBenchApp(
     reconcile?: boolean;
     /** Wraps the GitHub client the app uses (e.g. to time the JIT mints). */
     wrapGitHub?: (github: GitHubPort) => GitHubPort;
+    /** Another launcher instead of the recording one (the boot phase's simulated platform). */
+    launcher?: RunnerLauncher;
   },
 ): Promise<BenchApp> {
   const tableName = `bench-${settings.name}-${++tables}-${randomBytes(3).toString('hex')}`;
@@ -149,7 +152,7 @@ export async function startBenchApp(
     logger,
     host: '127.0.0.1',
     overrides: {
-      launcher,
+      launcher: settings.launcher ?? launcher,
       store,
       ...(github ? { github: settings.wrapGitHub ? settings.wrapGitHub(github) : github } : {}),
     },

@@ -9,6 +9,7 @@ export const Phase = {
   bundles: 'bundles',
   cold: 'cold',
   capacity: 'capacity',
+  boot: 'boot',
 } as const;
 export type Phase = (typeof Phase)[keyof typeof Phase];
 const ALL_PHASES = Object.values(Phase);
@@ -26,6 +27,15 @@ export interface BenchOptions {
   burst: { jobs: number; timeoutMs: number };
   cold: { runs: number };
   capacity: { jobs: number; maxRunners: number; idleMs: number; reconcileIntervalSeconds: number; sequential: number };
+  /** The boot phase: simulated platform latencies and sizes (warm runners against cold launches). */
+  boot: {
+    coldBootMs: number;
+    runnerStartMs: number;
+    handoffReadMs: number;
+    warmSize: number;
+    coldJobs: number;
+    warmRounds: number;
+  };
   /** Also write the JSON report to this file. */
   save: string | undefined;
   /** Experiments: the GitHub client's in-flight limit (default: the app's own wiring). */
@@ -53,7 +63,7 @@ export const USAGE = `npm run bench [-- options]
   --save FILE                  also write that JSON object to FILE
   --out-dir DIR                where the handler bundles go (default .bench/bundles, git-ignored)
   --quick                      tiny sizes (smoke run; percentiles then come from few samples)
-  --only ack,critical,burst,throughput,bundles,cold,capacity
+  --only ack,critical,burst,throughput,bundles,cold,capacity,boot
   --github-latency-ms N        simulated GitHub answer latency (default 80)
   --store-latency-ms N         minimum DynamoDB round trip (default 5)
   --launch-latency-ms N        simulated StartBuild/RunInstances latency (default 150)
@@ -69,6 +79,10 @@ export const USAGE = `npm run bench [-- options]
   --capacity-jobs N            jobs queued at once into the capped pool (default 50)
   --capacity-max-runners N     that pool's maxRunners (default 5)
   --capacity-idle-s N          idle window with the pool full (default 15; reconciler every 5 s)
+  --cold-boot-ms N             boot phase: simulated build/instance boot of a cold launch (default 25000)
+  --runner-start-ms N          boot phase: the runner's start to its first poll (default 3000)
+  --handoff-read-ms N          boot phase: a warm runner reading its hand-off (default 50)
+  --warm-size N                boot phase: the warm pool's warm (default 4; the burst is twice this)
   --profile-dir DIR            write .cpuprofile files of the helper processes to DIR
   --github-max-concurrent N    experiment: GitHub client in-flight limit instead of the app's default
   --help, -h                   print this and exit`;
@@ -80,6 +94,7 @@ const QUICK = {
   burst: { jobs: 20 },
   cold: { runs: 1 },
   capacity: { jobs: 12, maxRunners: 3, idleS: 3, reconcileIntervalSeconds: 1, sequential: 5 },
+  boot: { coldBootMs: 1500, runnerStartMs: 300, handoffReadMs: 50, warmSize: 2, coldJobs: 2, warmRounds: 1 },
 };
 
 function int(value: string | undefined, name: string, fallback: number, min = 1): number {
@@ -114,6 +129,10 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions {
         'capacity-jobs': { type: 'string' },
         'capacity-max-runners': { type: 'string' },
         'capacity-idle-s': { type: 'string' },
+        'cold-boot-ms': { type: 'string' },
+        'runner-start-ms': { type: 'string' },
+        'handoff-read-ms': { type: 'string' },
+        'warm-size': { type: 'string' },
         'out-dir': { type: 'string' },
         'profile-dir': { type: 'string' },
         'github-max-concurrent': { type: 'string' },
@@ -181,6 +200,14 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions {
       idleMs: 1000 * int(s('capacity-idle-s'), 'capacity-idle-s', quick ? QUICK.capacity.idleS : 15),
       reconcileIntervalSeconds: quick ? QUICK.capacity.reconcileIntervalSeconds : 5,
       sequential: quick ? QUICK.capacity.sequential : 25,
+    },
+    boot: {
+      coldBootMs: int(s('cold-boot-ms'), 'cold-boot-ms', quick ? QUICK.boot.coldBootMs : 25_000, 0),
+      runnerStartMs: int(s('runner-start-ms'), 'runner-start-ms', quick ? QUICK.boot.runnerStartMs : 3_000, 0),
+      handoffReadMs: int(s('handoff-read-ms'), 'handoff-read-ms', quick ? QUICK.boot.handoffReadMs : 50, 0),
+      warmSize: int(s('warm-size'), 'warm-size', quick ? QUICK.boot.warmSize : 4),
+      coldJobs: quick ? QUICK.boot.coldJobs : 8,
+      warmRounds: quick ? QUICK.boot.warmRounds : 2,
     },
     outDir: s('out-dir') ?? '.bench/bundles',
     profileDir: s('profile-dir'),

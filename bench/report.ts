@@ -23,6 +23,7 @@ export const TARGETS: readonly Target[] = [
   { key: 'backlog_release_p50_ms', op: '<=', value: 250 },
   { key: 'backlog_release_p99_ms', op: '<=', value: 250 },
   { key: 'store_requests_per_waiting_job_per_min', op: '<=', value: 0 },
+  { key: 'warm_pickup_ratio', op: '<=', value: 1.2 },
 ];
 
 /** The order figures are printed in (anything else follows). */

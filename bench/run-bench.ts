@@ -6,6 +6,7 @@ import { repoNames } from './deliveries.ts';
 import { describeMachine, endLoad } from './machine.ts';
 import type { PhaseResult } from './phase.ts';
 import { runAckLatency } from './phases/ack-latency.ts';
+import { runBoot } from './phases/boot.ts';
 import { runBundles } from './phases/bundles.ts';
 import { runBurst } from './phases/burst.ts';
 import { runCapacity } from './phases/capacity.ts';
@@ -23,6 +24,7 @@ const FIRST_JOB_ID = {
   burst: 3_000_000,
   throughput: 4_000_000,
   capacity: 5_000_000,
+  boot: 6_000_000,
   cold: 9_000_000,
 };
 
@@ -163,6 +165,26 @@ export async function runBench(options: BenchOptions, progress: (line: string) =
       record('capacity', result);
       samples.capacity_releases = result.details.releases;
     }
+    if (want(Phase.boot) && services) {
+      const s = services;
+      const { boot } = options;
+      const result = await timed('queued → running, cold and warm (simulated boots)', () =>
+        runBoot(s, {
+          latencies,
+          boot: { coldBootMs: boot.coldBootMs, runnerStartMs: boot.runnerStartMs, handoffReadMs: boot.handoffReadMs },
+          repos,
+          warmSize: boot.warmSize,
+          coldJobs: boot.coldJobs,
+          warmRounds: boot.warmRounds,
+          firstJobId: FIRST_JOB_ID.boot,
+          timeoutMs: Math.max(60_000, 4 * (boot.coldBootMs + boot.runnerStartMs)),
+        }),
+      );
+      record('boot', result);
+      samples.boot_cold_jobs = boot.coldJobs;
+      samples.boot_warm_jobs = boot.warmSize * boot.warmRounds;
+      samples.boot_burst_jobs = 2 * boot.warmSize;
+    }
     if (want(Phase.bundles) || want(Phase.cold)) {
       await mkdir(options.outDir, { recursive: true });
       const bundles = await timed('bundles', () => runBundles(options.outDir));
@@ -188,6 +210,16 @@ export async function runBench(options: BenchOptions, progress: (line: string) =
       repos: options.repos,
       ack: { rate_per_s: options.ack.rate, mix: mixText(options.ack.mix) },
       critical: { rate_per_s: options.critical.rate },
+      ...(want(Phase.boot)
+        ? {
+            boot: {
+              cold_boot_ms: options.boot.coldBootMs,
+              runner_start_ms: options.boot.runnerStartMs,
+              handoff_read_ms: options.boot.handoffReadMs,
+              warm_size: options.boot.warmSize,
+            },
+          }
+        : {}),
       ...(want(Phase.capacity)
         ? {
             capacity: {

@@ -40,6 +40,7 @@ serveParent(
     reset: () => {
       sim.resetRequests();
     },
+    sessions: () => sim.sessionsOpened(),
     latency: (ms: number) => {
       sim.setLatency(ms);
     },

@@ -44,6 +44,10 @@ const FLAT_KEYS = [
   'backlog_release_p50_ms',
   'store_requests_per_waiting_job_per_min',
   'reconcile_store_requests_per_pass',
+  'queued_to_running_cold_p50_ms',
+  'queued_to_running_warm_p50_ms',
+  'warm_pickup_ratio',
+  'warm_hit_rate',
 ] as const;
 const HANDLERS = ['webhook', 'provisioner', 'runner-events', 'reconciler'] as const;
 
@@ -82,6 +86,9 @@ describe('npm run bench (smoke, tiny sizes)', () => {
     expect(report.capacity_overshoot).toBe(0);
     expect(report.store_requests_per_waiting_job_per_min).toBe(0);
     expect(details.capacity?.exactly_once).toBe('expected 12, launched 12, lost 0, doubled 0, unexpected 0');
+    // Warm runners: a full warm pool of 2 serves its jobs warm, a burst of 4 half warm, half cold.
+    expect(report.warm_hit_rate).toBe(0.5);
+    expect(report.queued_to_running_warm_p50_ms as number).toBeLessThan(report.queued_to_running_cold_p50_ms as number);
   }, 240_000);
 
   it('exits 2 with a message on an unknown option', async () => {

@@ -66,6 +66,8 @@ const CONCLUSIONS: Record<string, string> = {
 
 export class Broker {
   private readonly waiters = new Set<Waiter>();
+  /** Sessions opened, oldest first: which runner (by the credential it presented) and when (epoch ms). */
+  readonly sessions: { runnerName: string; at: number }[] = [];
 
   constructor(
     private readonly ctx: SimContext,
@@ -240,6 +242,7 @@ export class Broker {
       return brokerError(409, 'SessionConflict', 'A session for this runner already exists.');
     }
     const sessionId = this.ctx.world.openSession(runner, version);
+    this.sessions.push({ runnerName: runner.name, at: Date.now() });
     return { status: 201, body: { sessionId, agent: { id: runner.id, name: runner.name } } };
   }
 

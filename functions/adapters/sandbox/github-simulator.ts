@@ -96,6 +96,11 @@ export interface GitHubSimulator {
   /** Resolves with the job once `predicate` holds (checked on every job change); rejects after `timeoutMs`. */
   waitForJob(id: number, status: SimJobStatus | ((job: SimJob) => boolean), timeoutMs?: number): Promise<SimJob>;
   runners(scopeKey?: string): SimRunnerView[];
+  /**
+   * Broker sessions opened so far, oldest first: the runner whose credential opened it and when (epoch ms,
+   * this machine's clock). The first poll of a runner with its minted credentials, as GitHub sees it.
+   */
+  sessionsOpened(): { runnerName: string; at: number }[];
 
   configureWebhook(target: WebhookTarget | undefined): void;
   /** App webhook deliveries, newest first. */
@@ -362,6 +367,7 @@ export async function startGitHubSimulator(options: GitHubSimulatorOptions = {})
       });
     },
     runners: (scopeKey) => world.listRunners(scopeKey?.toLowerCase()).map((r) => world.view(r)),
+    sessionsOpened: () => broker.sessions.map((s) => ({ ...s })),
     configureWebhook: (target) => sender.configure(target),
     deliveries: () => sender.list(),
     settled: () => sender.settled(),

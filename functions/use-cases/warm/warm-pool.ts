@@ -63,7 +63,7 @@ export interface WarmReport {
 const DEFAULT_GRACE_MS = 15_000;
 const DEFAULT_HANDOFF_BOUND_MS = 60_000;
 /** Warm runners a job tries before it launches cold (each failed try lost a race to another claimer). */
-const MAX_CLAIM_TRIES = 3;
+const MAX_CLAIM_TRIES = 8;
 /** How long this process remembers a warm runner it booted, in case the store's listing does not show it yet. */
 const RECENT_BOOT_MS = 30_000;
 
@@ -92,6 +92,11 @@ export function createWarmPool(deps: WarmPoolDeps) {
   /** Refills in flight (one per pool at a time in this process, so a burst of claims boots once). */
   const refilling = new Map<string, Promise<string[]>>();
   const background = new Set<Promise<unknown>>();
+  /**
+   * Warm runners this process is claiming right now: a burst's provisionings list the same candidates in the
+   * same order, and would otherwise all race for the first one (the store's condition still decides).
+   */
+  const claiming = new Set<string>();
 
   const stateOf = (r: RunnerRecord): WarmRunnerState => ({
     name: r.name,
@@ -316,10 +321,12 @@ export function createWarmPool(deps: WarmPoolDeps) {
       if (!launcher || !pool.warm) return undefined;
       const all = await records(pool.name);
       const withLaunch = new Set(all.filter((r) => r.launchId !== undefined).map((r) => r.name));
-      const candidates = claimOrder(all.map(stateOf), pool.name, version, now, pool.warm.maxIdleMs).filter((c) =>
-        withLaunch.has(c.name),
+      const candidates = claimOrder(all.map(stateOf), pool.name, version, now, pool.warm.maxIdleMs).filter(
+        (c) => withLaunch.has(c.name) && !claiming.has(c.name),
       );
       for (const candidate of candidates.slice(0, MAX_CLAIM_TRIES)) {
+        if (claiming.has(candidate.name)) continue;
+        claiming.add(candidate.name);
         try {
           const claimed = await store.runners.update(
             candidate.name,
@@ -340,6 +347,8 @@ export function createWarmPool(deps: WarmPoolDeps) {
         } catch (error) {
           if (!(error instanceof ConditionFailedError)) throw error;
           logger.debug('warm runner claimed by another provisioner; trying the next', { runnerName: candidate.name });
+        } finally {
+          claiming.delete(candidate.name);
         }
       }
       return undefined;
