@@ -50,7 +50,9 @@ describe('warm runners through the local server (sandbox, dynalite, sample runne
     const done = await Promise.all(jobs.map((j) => h.waitForStatus(j.jobId, 'completed', 40_000)));
 
     expect(done.map((j) => j.conclusion)).toEqual(['success', 'success', 'success']);
-    expect(done.map((j) => j.ranOn)).toEqual(jobs.map((j) => `jr-${j.jobId}-1`));
+    // JIT runners take any job of their labels (GitHub decides), so a job may run on another's runner: each
+    // runner ran exactly one of them.
+    expect(new Set(done.map((j) => j.ranOn))).toEqual(new Set(jobs.map((j) => `jr-${j.jobId}-1`)));
     const warm = done.filter((j) => j.history.some((e) => e.note.includes('served warm by')));
     expect(warm).toHaveLength(2);
     expect(new Set(done.map((j) => j.launchId)).size).toBe(3);
