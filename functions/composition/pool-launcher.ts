@@ -135,6 +135,12 @@ export class PoolRouterLauncher implements WarmRunnerLauncher {
     await this.#warmLauncherOf(request.pool).handOffWarm(request);
   }
 
+  /** Whether `pool`'s own launcher has a warm mode (start-up refuses `warm` on a pool whose launcher has none). */
+  keepsWarm(pool: string): boolean {
+    const entry = this.#byPool.get(pool);
+    return entry !== undefined && isWarmCapable(entry.launcher);
+  }
+
   #warmLauncherOf(pool: string | undefined): WarmRunnerLauncher {
     const launcher = this.#launcherOf(pool);
     if (!isWarmCapable(launcher)) {

@@ -107,6 +107,12 @@ describe('the Lambda launcher of a deployment with pools', () => {
     expect(await router()).toBeInstanceOf(PoolRouterLauncher);
   });
 
+  it('keeps warm runners for the pools it routes, and for no pool it does not know', async () => {
+    const launcher = (await router()) as PoolRouterLauncher;
+    expect(launcher.keepsWarm('x64')).toBe(true);
+    expect(launcher.keepsWarm('nope')).toBe(false);
+  });
+
   it("starts a codebuild pool's runner as a build of that pool's project", async () => {
     const launcher = await router();
     expect(await launcher.launch(request('x64', 'jr-1-1'))).toEqual({ launchId: `JR-x64:${UUID}` });

@@ -44,6 +44,7 @@ export interface SimWorldOptions {
 }
 
 const HOUR = 3_600_000;
+
 /**
  * What the sandbox App's installation is granted by default: what app-manifest.json asks for. `checks`
  * is not among them (the failure check runs are opt-in); `setPermissions` grants it.
