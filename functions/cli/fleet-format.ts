@@ -85,14 +85,19 @@ function hours(ms: number): string {
 /** `jit-runners status`: pools, jobs, runners, breakers, baselines and the version, in one screen. */
 export function formatStatus(s: FleetStatus, target: string): string {
   const lines = [cut(`fleet of ${target} at ${s.generatedAt}`, WIDTH), ''];
+  // The WARM column only when a pool keeps warm runners: idle of the pool's current target, and serving a job.
+  const warm = s.pools.some((p) => p.warmTarget !== undefined || p.warmIdle !== undefined);
+  const warmCell = (p: FleetStatus['pools'][number]) =>
+    p.warmIdle === undefined ? '-' : `${p.warmIdle}/${p.warmTarget ?? 0} idle, ${p.warmInUse ?? 0} busy`;
   lines.push(
     table(
-      ['POOL', 'LAUNCHER', 'IN USE', 'BACKLOG', 'OPEN JOBS', 'LABELS'],
+      ['POOL', 'LAUNCHER', 'IN USE', 'BACKLOG', ...(warm ? ['WARM'] : []), 'OPEN JOBS', 'LABELS'],
       s.pools.map((p) => [
         p.name,
         p.launcher,
         p.maxRunners === undefined ? `${p.inUse}` : `${p.inUse}/${p.maxRunners}`,
         String(p.backlog),
+        ...(warm ? [warmCell(p)] : []),
         String(p.openJobs),
         p.labels.join(','),
       ]),
