@@ -55,6 +55,7 @@ describe('status page (GET /) in headless Chromium', () => {
     expect(await text(page, '#connection-text')).toMatch(/^Live, updated \d\d:\d\d:\d\d$/);
     expect(await text(page, '#pools-body tr[data-key="linux-x64"] [data-field="capacity"]')).toBe('0 of 2');
     expect(await text(page, '#pools-body tr[data-key="linux-x64"] [data-field="backlog"]')).toBe('none waiting');
+    expect(await text(page, '#pools-body tr[data-key="linux-x64"] [data-field="warm"]')).toBe('none kept');
     expect(await text(page, '#pools-body tr[data-key="linux-arm64"] [data-field="capacity"]')).toBe('0 (no cap)');
     expect(await text(page, '#version-line')).toContain('2.330.0');
     await page.evaluate(() => {

@@ -141,6 +141,10 @@ const POOL_COLUMNS = [
     },
   },
   textColumn('backlog', (p) => (p.backlog === 0 ? 'none waiting' : `${p.backlog} waiting`)),
+  // Warm runners: idle of the pool's current target, and those serving a job; a cold pool keeps none.
+  textColumn('warm', (p) =>
+    p.warmIdle === undefined ? 'none kept' : `${p.warmIdle} of ${p.warmTarget ?? 0} idle, ${p.warmInUse ?? 0} serving`,
+  ),
   textColumn('open', (p) => String(p.openJobs)),
 ];
 
