@@ -32,7 +32,7 @@ const USAGE = `usage: jit-runners <command> [--help]
   baseline ensure <owner/repo|org>  register a baseline runner for a scope ahead of time
   dlq list | redrive [<jobId>...|--all]  the provisioner's dead-letter queue (deployed stacks)
   version status                 show the runner version: current, canary, candidate, cut-off
-  doctor [--json] [--webhook-url URL]  check the setup: App key, permissions, webhook, secrets, clock,
+  doctor [--webhook-url URL]     check the setup: App key, permissions, webhook, secrets, clock,
                                  runner version, allow-list, pools, runner folders
 
 The commands from status on talk to the local server (npm start) by default, or to a deployed
