@@ -13,7 +13,7 @@ const byStatus = {
   running: 2,
   completed: 0,
   failed: 0,
-} as const;
+};
 
 function status(pools: FleetStatus['pools']): FleetStatus {
   return {
@@ -25,7 +25,8 @@ function status(pools: FleetStatus['pools']): FleetStatus {
     breakers: { open: 0, scopes: [] },
     baselines: { total: 1, notPresent: 0 },
     version: { current: '2.330.0', source: 'configured', bad: [] },
-  } as FleetStatus;
+    changeToken: 'c1',
+  };
 }
 
 const pool = {
