@@ -303,6 +303,7 @@ export function createFleetView(deps: FleetViewDeps): FleetView {
         else byStatus[job.status]++;
       }
       const open = jobs.filter((j) => !isTerminal(j.status));
+      const openIds = new Set(open.map((j) => j.jobId));
       const byState: Record<string, number> = {};
       for (const r of runners) byState[r.state] = (byState[r.state] ?? 0) + 1;
       const pools: PoolView[] = config.pools.map((pool, index) => {
@@ -321,7 +322,11 @@ export function createFleetView(deps: FleetViewDeps): FleetView {
             ? {}
             : {
                 warmIdle: warm.filter(isIdleWarm).length,
-                warmInUse: warm.filter((r) => r.state === RunnerState.claimed).length,
+                // Serving a job: claimed, and its job still open. A claimed warm runner whose job ended is
+                // only waiting for the reconciler to close its record; it serves nothing.
+                warmInUse: warm.filter(
+                  (r) => r.state === RunnerState.claimed && (r.jobId === undefined || openIds.has(r.jobId)),
+                ).length,
               }),
           ...(pool.warm === undefined ? {} : { warmTarget: warmTarget(pool.warm, now) }),
         };

@@ -1,5 +1,6 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { createMemoryStore, type MemoryStore } from '../../../functions/adapters/memory/memory-store.ts';
+import { JobStatus } from '../../../functions/domain/job-status.ts';
 import type { RunnerPool } from '../../../functions/domain/runner-pool.ts';
 import { RunnerKind, RunnerState } from '../../../functions/domain/runner-record.ts';
 import type { WarmSettings } from '../../../functions/domain/warm-pool.ts';
@@ -261,6 +262,12 @@ describe('warm pool (a pool with warm)', () => {
     });
     const [view] = (await fleet.status()).pools;
     expect(view).toMatchObject({ name: 'hot', warmIdle: 1, warmInUse: 1, warmTarget: 2 });
+
+    // Its job ended: the claimed record only waits for the reconciler to close it, and serves nothing.
+    for (const job of await store.jobs.listOpen())
+      await store.jobs.update(job.jobId, {}, { set: { status: JobStatus.completed } }, now + 1);
+    const [after] = (await fleet.status()).pools;
+    expect(after).toMatchObject({ name: 'hot', warmIdle: 1, warmInUse: 0, warmTarget: 2 });
   });
 
   it('makes no store or launcher call for warm runners when no pool has warm', async () => {
