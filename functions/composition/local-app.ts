@@ -242,7 +242,8 @@ export async function startLocalApp(options: LocalAppOptions): Promise<LocalApp>
       webhookSecrets: () => webhookSecrets,
       ...(options.leaseMs !== undefined ? { leaseMs: options.leaseMs } : {}),
       // An adopted release's tarball for this machine is fetched once and verified before the record names
-      // it; a tampered one is refused and marked bad. Only here for now: the Lambda reconciler has no cache.
+      // it; a tampered one is refused and marked bad. In AWS the reconciler fills an S3 bucket instead
+      // (composition/s3-tarball-cache.ts).
       runnerTarballs: {
         cache: createFsRunnerTarballCache({
           dir: join(stateDir, RUNNER_CACHE_DIR),
