@@ -1,4 +1,4 @@
-import type { PoolCapacityState } from './pool-capacity.ts';
+import { hasBacklog, type PoolCapacityState, slotsInUse } from './pool-capacity.ts';
 
 /**
  * Warm runners (docs/design.md "Warm runners"): a pool keeps a few runners booted and ready — registered
@@ -256,11 +256,11 @@ export function reserveWarmSlots(
   maxRunners: number,
   now: number,
 ): { next: PoolCapacityState; reserved: string[]; changed: boolean } {
-  if (Object.keys(capacity.turns).length > 0) return { next: capacity, reserved: [], changed: false };
+  if (hasBacklog(capacity)) return { next: capacity, reserved: [], changed: false };
   const slots = { ...capacity.slots };
   const reserved: string[] = [];
   for (const name of names) {
-    if (Object.keys(slots).length >= maxRunners) break;
+    if (slotsInUse({ slots }) >= maxRunners) break;
     if (slots[name] === undefined) slots[name] = { jobId: 0, since: now };
     reserved.push(name);
   }
