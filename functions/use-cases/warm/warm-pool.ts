@@ -414,7 +414,7 @@ export function createWarmPool(deps: WarmPoolDeps) {
       if (!isWarmRunnerName(prefix, name)) return false;
       const record = await store.runners.get(name);
       if (!record || record.kind !== RunnerKind.warm) return false;
-      if (record.state !== RunnerState.booting && record.state !== RunnerState.ready) return false;
+      if (!isIdleWarm(record)) return false;
       try {
         await store.runners.update(name, { state: RunnerState.stopped }, clock.now(), IDLE_STATES);
       } catch (error) {
