@@ -9,7 +9,6 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { idempotencyToken } from '../../../functions/adapters/aws/idempotency-token.ts';
 import { Ec2Launcher, type Ec2LauncherOptions } from '../../../functions/adapters/ec2/ec2-launcher.ts';
-import { JitConfigHandoff } from '../../../functions/adapters/ssm/jit-config-handoff.ts';
 import {
   LaunchCapacityError,
   LaunchConfigError,
@@ -17,17 +16,11 @@ import {
   LaunchTransientError,
 } from '../../../functions/ports/launcher.ts';
 import { awsError } from './aws-errors.ts';
+import { handoff, NOW } from './handoff-fixture.ts';
 
 const ec2 = mockClient(EC2Client);
 const ssm = mockClient(SSMClient);
 
-const NOW = Date.UTC(2026, 2, 1, 12);
-const handoff = new JitConfigHandoff({
-  client: new SSMClient({ region: 'eu-west-1' }),
-  prefix: '/jr/jit',
-  nameKey: 'functions-only key',
-  clock: { now: () => NOW },
-});
 const HANDOFF = handoff.plan('jr-42-1');
 const INSTANCE_ARN = 'arn:aws:ec2:eu-west-1:111122223333:instance/i-1';
 /** Every command sent to either client, in order: the hand-off must follow the launch. */

@@ -13,23 +13,16 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { idempotencyToken } from '../../../functions/adapters/aws/idempotency-token.ts';
 import { CodeBuildLauncher } from '../../../functions/adapters/codebuild/codebuild-launcher.ts';
 import { Ec2Launcher } from '../../../functions/adapters/ec2/ec2-launcher.ts';
-import { JitConfigHandoff } from '../../../functions/adapters/ssm/jit-config-handoff.ts';
 import { PoolRouterLauncher } from '../../../functions/composition/pool-launcher.ts';
 import { LaunchConfigError, LaunchTransientError, type RunnerLauncher } from '../../../functions/ports/launcher.ts';
 import { isWarmCapable, type WarmHandoffRequest, type WarmLaunch } from '../../../functions/ports/warm-launcher.ts';
 import { awsError } from './aws-errors.ts';
+import { handoff, NOW } from './handoff-fixture.ts';
 
 const ec2 = mockClient(EC2Client);
 const codebuild = mockClient(CodeBuildClient);
 const ssm = mockClient(SSMClient);
 
-const NOW = Date.UTC(2026, 2, 1, 12);
-const handoff = new JitConfigHandoff({
-  client: new SSMClient({ region: 'eu-west-1' }),
-  prefix: '/jr/jit',
-  nameKey: 'functions-only key',
-  clock: { now: () => NOW },
-});
 const WARM = 'jr-warm-arm64-7f3a9c';
 const WARM_HANDOFF = handoff.plan(WARM);
 const INSTANCE = 'i-0123456789abcdef0';
