@@ -1,5 +1,6 @@
 import type { Config } from '../config/config.ts';
 import { type DoctorCheck, type DoctorReport, doctorExitCode } from '../domain/doctor-check.ts';
+import { wrapUnder } from './fleet-format.ts';
 
 export interface DoctorCliIo {
   out: (text: string) => void;
@@ -20,46 +21,23 @@ const defaultIo: DoctorCliIo = {
   },
 };
 
-/** Text output stays within this many columns (long URLs excepted: they are never broken). */
-export const DOCTOR_WIDTH = 100;
 const STATUS = 6;
 const NAME = 16;
 const DETAIL_INDENT = STATUS + NAME;
 
-/**
- * `text` after a prefix of `indent` columns, in words, within {@link DOCTOR_WIDTH}: every line after the
- * first indented by `indent` too. A word longer than a line (a URL) is never broken.
- */
-function wrap(text: string, indent: number): string[] {
-  const lines: string[] = [];
-  let line = '';
-  for (const word of text.split(/\s+/).filter((w) => w !== '')) {
-    const room = DOCTOR_WIDTH - indent;
-    if (line === '') line = word;
-    else if (line.length + 1 + word.length <= room) line += ` ${word}`;
-    else {
-      lines.push(line);
-      line = word;
-    }
-  }
-  lines.push(line);
-  return lines.map((l, i) => (i === 0 ? l : `${' '.repeat(indent)}${l}`));
-}
-
 /** One check: `fail  webhook         summary`, then `fix:` and the details indented under the summary. */
 export function formatCheck(check: DoctorCheck): string[] {
   const head = `${check.status.padEnd(STATUS)}${check.id.padEnd(NAME)}`;
-  const lines = [`${head}${wrap(check.summary, head.length).join('\n')}`];
+  const lines = [wrapUnder(head, check.summary)];
   const under = (prefix: string, text: string) => {
-    const start = `${' '.repeat(DETAIL_INDENT)}${prefix}`;
-    lines.push(`${start}${wrap(text, start.length).join('\n')}`);
+    lines.push(wrapUnder(`${' '.repeat(DETAIL_INDENT)}${prefix}`, text));
   };
   if (check.fix) under('fix: ', check.fix);
   for (const detail of check.details) under('', detail);
   return lines;
 }
 
-/** The whole report as people read it, within {@link DOCTOR_WIDTH} columns. */
+/** The whole report as people read it, within the CLI's 100 columns ({@link wrapUnder}; long URLs are never broken). */
 export function formatDoctorReport(report: DoctorReport, note?: string): string {
   const lines = [`jit-runners doctor${note ? `  (${note})` : ''}`];
   for (const check of report.checks) lines.push(...formatCheck(check));
