@@ -11,22 +11,35 @@ import { createProgress } from './progress.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** `jit-runners demo`'s options, as main.ts parsed and checked them. */
+export interface DemoOptions {
+  /** `--timeout`: give up after this many seconds (default 120). */
+  timeoutSeconds?: number;
+  /** `--pool`: ask for this pool's labels. */
+  pool?: string;
+  /** `--labels`: ask for exactly these (comma-separated). */
+  labels?: string;
+  /** `--version-rollout`. */
+  versionRollout?: boolean;
+  /** `--quiet`: no progress on stderr. */
+  quiet?: boolean;
+}
+
 /**
  * `npm run demo`: asks the sandbox's GitHub simulator for a queued job (a real `workflow_job` payload),
  * signs it with the sandbox webhook secret, posts it to the running server and prints each state the
  * job reaches until it is completed.
  */
-export async function runDemo(config: Config, args: string[]): Promise<number> {
+export async function runDemo(config: Config, options: DemoOptions = {}): Promise<number> {
   // Progress on stderr (stdout keeps the job's story); --quiet silences it. A terminal's updating line is
   // closed before each stdout line, so the two never share a line.
-  const progress = createProgress({ quiet: args.includes('--quiet') });
+  const progress = createProgress({ quiet: options.quiet === true });
   const out = (line: string) => {
     progress.end();
     process.stdout.write(`${line}\n`);
   };
-  const arg = (name: string) => args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
-  const timeoutMs = Number(arg('timeout') ?? 120) * 1000;
-  const labels = demoLabels(config, arg('pool'), arg('labels'));
+  const timeoutMs = (options.timeoutSeconds ?? 120) * 1000;
+  const labels = demoLabels(config, options.pool, options.labels);
   if (typeof labels === 'string') {
     out(labels);
     return 2;
@@ -51,7 +64,7 @@ export async function runDemo(config: Config, args: string[]): Promise<number> {
     return 1;
   }
 
-  if (args.includes('--version-rollout')) {
+  if (options.versionRollout === true) {
     return runVersionRolloutDemo({
       base,
       simulatorUrl: sandbox.simulatorUrl,

@@ -379,17 +379,14 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'demo': {
       const { runDemo } = await import('./demo.ts');
-      const option = (name: string) => {
-        const value = parsed.values[name];
-        return typeof value === 'string' ? [`--${name}=${value}`] : [];
-      };
-      return runDemo(config, [
-        ...option('timeout'),
-        ...option('pool'),
-        ...option('labels'),
-        ...(parsed.values['version-rollout'] === true ? ['--version-rollout'] : []),
-        ...(parsed.values.quiet === true ? ['--quiet'] : []),
-      ]);
+      const { timeout, pool, labels } = parsed.values;
+      return runDemo(config, {
+        ...(typeof timeout === 'string' && { timeoutSeconds: Number(timeout) }),
+        ...(typeof pool === 'string' && { pool }),
+        ...(typeof labels === 'string' && { labels }),
+        versionRollout: parsed.values['version-rollout'] === true,
+        quiet: parsed.values.quiet === true,
+      });
     }
     case 'doctor': {
       const url = parsed.values['webhook-url'];

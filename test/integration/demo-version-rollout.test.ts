@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { runDemo } from '../../functions/cli/demo.ts';
+import { type DemoOptions, runDemo } from '../../functions/cli/demo.ts';
 import { parseConfig } from '../../functions/config/config.ts';
 import { type Harness, startHarness } from '../support/local-harness.ts';
 
@@ -10,7 +10,7 @@ const ENV = {
 };
 
 /** Runs the demo against the harness's server and returns its exit code and printed lines. */
-async function demo(harness: Harness, env: Record<string, string>, args: string[]) {
+async function demo(harness: Harness, env: Record<string, string>, options: DemoOptions) {
   const port = new URL(harness.app.url).port;
   const config = parseConfig({ env: { PORT: port, STATE_DIR: harness.stateDir, ...env } });
   const lines: string[] = [];
@@ -19,7 +19,7 @@ async function demo(harness: Harness, env: Record<string, string>, args: string[
     return true;
   });
   try {
-    return { code: await runDemo(config, args), lines };
+    return { code: await runDemo(config, options), lines };
   } finally {
     write.mockRestore();
   }
@@ -34,7 +34,7 @@ describe('npm run demo -- --version-rollout (sandbox)', () => {
 
   it('shows a release GitHub refuses adopted after its soak, canaried and rolled back by itself', async () => {
     harness = await startHarness({ env: ENV, reconcile: true });
-    const { code, lines } = await demo(harness, ENV, ['--version-rollout', '--timeout=60']);
+    const { code, lines } = await demo(harness, ENV, { versionRollout: true, timeoutSeconds: 60 });
 
     expect(code, lines.join('\n')).toBe(0);
     const text = lines.join('\n');
@@ -48,7 +48,7 @@ describe('npm run demo -- --version-rollout (sandbox)', () => {
 
   it('says how to start the server when it pins the version', async () => {
     harness = await startHarness({});
-    const { code, lines } = await demo(harness, {}, ['--version-rollout']);
+    const { code, lines } = await demo(harness, {}, { versionRollout: true });
 
     expect(code).toBe(1);
     expect(lines.join('\n')).toMatch(/RUNNER_VERSION=auto RUNNER_VERSION_SOAK_DAYS=/);
