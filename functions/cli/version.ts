@@ -1,36 +1,18 @@
 import type { VersionStatus } from '../use-cases/admin/version-status.ts';
+import { wrapUnder } from './fleet-format.ts';
 
-/** Text output stays within this many columns (long URLs excepted: they are never broken). */
-export const STATUS_WIDTH = 100;
+// Wrapped like every other command: fleet-format's `wrapUnder`, within the CLI's 100 columns (long URLs are
+// never broken).
 const LABEL = 16;
-
-/** `text` in words of at most `width` columns, every line after the first indented by `indent`. */
-function wrap(text: string, width: number, indent: number): string[] {
-  const lines: string[] = [];
-  let line = '';
-  for (const word of text.split(/\s+/).filter((w) => w !== '')) {
-    const room = width - (lines.length === 0 ? 0 : indent);
-    if (line === '') line = word;
-    else if (line.length + 1 + word.length <= room) line += ` ${word}`;
-    else {
-      lines.push(line);
-      line = word;
-    }
-  }
-  lines.push(line);
-  return lines.map((l, i) => (i === 0 ? l : `${' '.repeat(indent)}${l}`));
-}
 
 /** One `  label:  value` row, the value wrapped under itself. */
 function row(label: string, value: string): string {
-  const head = `  ${`${label}:`.padEnd(LABEL)}`;
-  return `${head}${wrap(value, STATUS_WIDTH - head.length, head.length).join('\n')}`;
+  return wrapUnder(`  ${`${label}:`.padEnd(LABEL)}`, value);
 }
 
 /** A list entry under a row: `    2.331.0  reason`, the reason wrapped under itself. */
 function entry(version: string, text: string): string {
-  const head = `    ${version.padEnd(10)} `;
-  return `${head}${wrap(text, STATUS_WIDTH - head.length, head.length).join('\n')}`;
+  return wrapUnder(`    ${version.padEnd(10)} `, text);
 }
 
 const day = (days: number) => (Math.abs(days) === 1 ? 'day' : 'days');
@@ -46,7 +28,7 @@ function cutoffText(s: VersionStatus): string {
   return `${s.cutoffAt} (${when})${s.cutoffAlarm ? " ALARM: within 7 days of GitHub's cut-off" : ''}`;
 }
 
-/** `jit-runners version status` as people read it, within {@link STATUS_WIDTH} columns. */
+/** `jit-runners version status` as people read it, within the CLI's 100 columns ({@link wrapUnder}). */
 export function formatVersionStatus(s: VersionStatus): string {
   const lines: string[] = [];
   if (s.mode === 'pinned') {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { formatVersionStatus, STATUS_WIDTH } from '../../functions/cli/version.ts';
+import { WIDTH, wrapUnder } from '../../functions/cli/fleet-format.ts';
+import { formatVersionStatus } from '../../functions/cli/version.ts';
 import { versionPolicySettings } from '../../functions/config/config.ts';
 import type { RunnerRelease } from '../../functions/domain/release-checksums.ts';
 import type { VersionRecordState } from '../../functions/domain/version-record.ts';
@@ -68,11 +69,29 @@ describe('formatVersionStatus (jit-runners version status)', () => {
     const text = formatVersionStatus(
       status({ record: { ...RECORD, bad: [{ version: '2.331.0', reason: longReason, at: NOW - DAY }] } }),
     );
-    expect(STATUS_WIDTH).toBe(100);
+    expect(WIDTH).toBe(100);
     for (const line of rows(text)) expect(line.length, line).toBeLessThanOrEqual(100);
     // The reason continues under itself (15 columns in), over several lines.
     const continued = rows(text).filter((l) => /^ {15}\S/.test(l));
     expect(continued.length).toBeGreaterThan(2);
+  });
+
+  it('wraps continuation lines at the same 100 columns as the first, as every other command does (wrapUnder)', () => {
+    const longReason = `canary 2.331.0 rolled back to 2.330.0: ${'version-class failures on many runners '.repeat(5)}`;
+    const text = formatVersionStatus(
+      status({ record: { ...RECORD, bad: [{ version: '2.331.0', reason: longReason, at: NOW - DAY }] } }),
+    );
+    const reason = `marked ${new Date(NOW - DAY).toISOString()}: ${longReason}`;
+    expect(text).toContain(`\n${wrapUnder(`    ${'2.331.0'.padEnd(10)} `, reason)}\n`);
+    // Every line of the wrapped reason but its last is filled to within a word of 100 columns, not 82.
+    const block = wrapUnder('    2.331.0    ', reason).split('\n');
+    for (const line of block.slice(0, -1)) expect(line.length, line).toBeGreaterThan(88);
+    // A row's value too: a long reason the releases were not read for continues to 100 columns as well.
+    const why = `GitHub answered 503: ${'the service is unavailable, try again later; '.repeat(4)}`.trim();
+    const unread = formatVersionStatus(status({ record: RECORD, releases: why }));
+    const value = wrapUnder('  releases:       ', `not read (${why}); showing the stored record only`);
+    expect(unread).toContain(`\n${value}\n`);
+    for (const line of value.split('\n').slice(0, -1)) expect(line.length, line).toBeGreaterThan(88);
   });
 
   it('prints a running canary, its share and its latest promotion, and no candidate meanwhile', () => {
