@@ -3,7 +3,7 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { InvokeCommand, type InvokeCommandOutput, LambdaClient } from '@aws-sdk/client-lambda';
 import { DeleteMessageCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createDynamoStore } from '../../functions/adapters/dynamodb/dynamo-store.ts';
 import { ensureTable } from '../../functions/adapters/dynamodb/ensure-table.ts';
 import { createLocalDynamoClient } from '../../functions/adapters/dynamodb/local-client.ts';
@@ -11,7 +11,9 @@ import { type EmbeddedDynamo, startEmbeddedDynamo } from '../../functions/adapte
 import { createAwsFleetClient } from '../../functions/cli/aws-fleet-client.ts';
 import type { FleetCommand } from '../../functions/cli/fleet-commands.ts';
 import { runFleetCommand } from '../../functions/cli/fleet-commands.ts';
+import { runCli } from '../../functions/cli/run-cli.ts';
 import { runStackDoctor } from '../../functions/cli/stack-doctor.ts';
+import { ConfigError } from '../../functions/domain/errors.ts';
 import type { Store } from '../../functions/ports/store.ts';
 import type { FleetStatus, JobView } from '../../functions/use-cases/admin/fleet-view.ts';
 import { newJob } from '../use-cases/healing/heal-fixtures.ts';
@@ -506,5 +508,61 @@ describe('jit-runners against a deployed stack (--stack)', () => {
     expect(out).toContain(`jit-runners doctor  (checked by the reconciler of stack ${STACK} (${REGION}))`);
     expect(out).toMatch(/^fail {2}webhook/m);
     expect(out).toContain('1 failed, 0 warnings, 1 ok: fix the failed checks above');
+  });
+});
+
+describe('jit-runners --stack and the local configuration', () => {
+  // Settings zod refuses: any parse of this machine's configuration throws a ConfigError naming LOG_LEVEL.
+  const BAD = { LOG_LEVEL: 'LOUD', RUNNER_POOLS: '[not json' };
+  const REPORT = {
+    schema: 1,
+    at: '2026-01-05T10:01:00.000Z',
+    ranIn: 'lambda',
+    checks: [{ id: 'app', status: 'ok', summary: 'App 7 (jit-runners) accepts the JWT', details: [] }],
+    counts: { ok: 1, warn: 0, fail: 0 },
+  };
+
+  beforeEach(() => {
+    // In process.env too, so a module that read it on its own (not through runCli's env) would fail the spec.
+    for (const [name, value] of Object.entries(BAD)) vi.stubEnv(name, value);
+    lambda.on(InvokeCommand, { FunctionName: 'JitRunners-reconciler' }).callsFake((input: { Payload: Uint8Array }) => {
+      const { action } = decode(input.Payload).jitRunnersAdmin as { action: string };
+      if (action === 'doctor') return adminReply(action, 200, REPORT);
+      if (action === 'version-status') return adminReply(action, 200, VERSION_STATUS);
+      return adminReply(action, 200, DESCRIBE);
+    });
+  });
+  afterEach(() => vi.unstubAllEnvs());
+
+  async function cli(...argv: string[]) {
+    let out = '';
+    let err = '';
+    const io = { out: (t: string) => (out += t), err: (t: string) => (err += t), env: { ...process.env, ...BAD } };
+    const code = await runCli(argv, io);
+    return { code, out, err };
+  }
+
+  it('doctor --stack never parses it: an invalid local setting changes nothing, while it stops the local doctor', async () => {
+    const r = await cli('doctor', '--stack', STACK, '--region', REGION);
+    expect(r.err).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.out).toContain(`jit-runners doctor  (checked by the reconciler of stack ${STACK} (${REGION}))`);
+    expect(r.out).toContain('0 failed, 0 warnings, 1 ok');
+    expect(adminCalls().map((c) => c.Payload)).toEqual([
+      { jitRunnersAdmin: { action: 'doctor', webhookUrl: 'https://abc.lambda-url.eu-west-1.on.aws/' } },
+    ]);
+    const json = await cli('doctor', '--json', '--stack', STACK, '--region', REGION);
+    expect(JSON.parse(json.out)).toEqual(REPORT);
+    // The same settings do stop a command that needs this machine's configuration: they really are invalid.
+    await expect(cli('doctor')).rejects.toThrow(ConfigError);
+    await expect(cli('doctor')).rejects.toThrow(/LOG_LEVEL/);
+  });
+
+  it('the operator commands with --stack never parse it either (version status through the admin entry)', async () => {
+    const r = await cli('version', 'status', '--stack', STACK, '--region', REGION);
+    expect(r).toMatchObject({ code: 0, err: '' });
+    expect(r.out).toMatch(/^runner version: pinned 2\.330\.0\n/);
+    expect(adminCalls().map((c) => c.Payload)).toEqual([{ jitRunnersAdmin: { action: 'version-status' } }]);
+    await expect(cli('version', 'status')).rejects.toThrow(ConfigError);
   });
 });
