@@ -254,10 +254,15 @@ export async function startLocalApp(options: LocalAppOptions): Promise<LocalApp>
     });
     const theCore = core;
     dispatcher.setHandler((jobId) => theCore.provisionJob(jobId));
-    // Refills started after claims run in the background: wait for them (bounded) before the launcher closes.
-    closers.push(() =>
-      Promise.race([theCore.warmPool.settled(), new Promise<void>((resolve) => setTimeout(resolve, 5_000).unref())]),
-    );
+    // Refills started after claims run in the background: stop new ones, then wait for those running
+    // (bounded) before the launcher closes.
+    closers.push(() => {
+      theCore.warmPool.stopRefilling();
+      return Promise.race([
+        theCore.warmPool.settled(),
+        new Promise<void>((resolve) => setTimeout(resolve, 5_000).unref()),
+      ]);
+    });
 
     // ── HTTP ──
     const host = options.host ?? '127.0.0.1';

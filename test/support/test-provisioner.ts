@@ -2,7 +2,7 @@ import { buildCore, type CoreOverrides } from '../../functions/composition/build
 import type { Config } from '../../functions/config/config.ts';
 import type { GitHubPort } from '../../functions/ports/github.ts';
 import type { RunnerLauncher } from '../../functions/ports/launcher.ts';
-import type { Dispatcher } from '../../functions/ports/runtime.ts';
+import type { Dispatcher, Logger } from '../../functions/ports/runtime.ts';
 import type { JobRepository, Store } from '../../functions/ports/store.ts';
 import { silentLogger } from './capture-logger.ts';
 
@@ -19,6 +19,8 @@ export interface TestProvisionerDeps {
   jobs?: JobRepository;
   /** What the baseline gate's request for the workaround does (default: nothing). */
   requestWorkaround?: CoreOverrides['requestWorkaround'];
+  /** Where the core logs (default: nowhere). */
+  logger?: Logger;
 }
 
 /**
@@ -39,7 +41,7 @@ export function testCore(deps: TestProvisionerDeps) {
     launcher: deps.launcher,
     dispatcher: deps.dispatcher ?? { dispatch: async () => undefined },
     clock: { now: deps.now },
-    logger: silentLogger,
+    logger: deps.logger ?? silentLogger,
     metrics: { count() {}, measure() {} },
     owner: deps.owner ?? 'p1',
     webhookSecrets: () => [],

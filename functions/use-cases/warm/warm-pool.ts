@@ -91,6 +91,8 @@ export function createWarmPool(deps: WarmPoolDeps) {
   const recent = new Map<string, RunnerRecord>();
   /** Refills in flight (one per pool at a time in this process, so a burst of claims boots once). */
   const refilling = new Map<string, Promise<string[]>>();
+  /** Set by {@link WarmPool.stopRefilling} at shutdown: no new warm runner is booted after it. */
+  let refillsStopped = false;
   const background = new Set<Promise<unknown>>();
   /**
    * Warm runners this process is claiming right now: a burst's provisionings list the same candidates in the
@@ -216,7 +218,9 @@ export function createWarmPool(deps: WarmPoolDeps) {
         maxIdleMs: pool.warm.maxIdleMs,
       });
     } catch (error) {
-      logger.warn('warm runner boot failed', { runnerName: name, pool: pool.name, error: String(error) });
+      // A boot refused because the process is shutting down is expected, not a warning.
+      if (refillsStopped) logger.debug('warm runner not booted: shutting down', { runnerName: name, pool: pool.name });
+      else logger.warn('warm runner boot failed', { runnerName: name, pool: pool.name, error: String(error) });
       recent.delete(name);
       await releaseSlot(pool.name, name, 'warm boot failed');
       await store.runners.update(name, { state: RunnerState.stopped }, clock.now()).catch(() => undefined);
@@ -245,7 +249,7 @@ export function createWarmPool(deps: WarmPoolDeps) {
 
   async function refillPool(poolName: string): Promise<string[]> {
     const pool = poolNamed(poolName);
-    if (!launcher || !pool?.warm) return [];
+    if (!launcher || !pool?.warm || refillsStopped) return [];
     const now = clock.now();
     const target = warmTarget(pool.warm, now);
     const idle = (await records(poolName)).filter((r) => isIdleWarm(r)).length;
@@ -399,6 +403,14 @@ export function createWarmPool(deps: WarmPoolDeps) {
     /** A job of a warm pool launched cold (no warm runner free, a lost race, a failed hand-off). */
     noteMissed(poolName: string) {
       metrics.count(CountMetric.warmMissed, 1, { pool: poolName });
+    },
+
+    /**
+     * Shutdown: no refill boots a warm runner from now on (a refill already booting finishes, or is refused by
+     * the closing launcher without a warning). Warm runners already up are left to the launcher's close.
+     */
+    stopRefilling(): void {
+      refillsStopped = true;
     },
 
     /** Resolves when the background refills started so far are done (tests, shutdown). */

@@ -5,6 +5,7 @@ import type { RunnerPool } from '../../../functions/domain/runner-pool.ts';
 import { RunnerKind, RunnerState } from '../../../functions/domain/runner-record.ts';
 import type { WarmSettings } from '../../../functions/domain/warm-pool.ts';
 import { createFleetView } from '../../../functions/use-cases/admin/fleet-view.ts';
+import { CaptureLogger } from '../../support/capture-logger.ts';
 import { FakeGitHub } from '../../support/fake-github.ts';
 import { provisionConfig } from '../../support/provision-config.ts';
 import { RecordingWarmLauncher } from '../../support/recording-warm-launcher.ts';
@@ -246,6 +247,29 @@ describe('warm pool (a pool with warm)', () => {
     expect((await store.runners.get(name))?.state).toBe(RunnerState.stopped);
     expect(Object.keys((await store.pools.get('hot'))?.slots ?? {})).not.toContain(name);
     expect(launcher.liveWarm()).toHaveLength(1);
+  });
+
+  it('boots no warm runner once refills are stopped at shutdown, and logs no warning for it', async () => {
+    const logger = new CaptureLogger();
+    const core = testCore({
+      config: { ...provisionConfig(undefined), pools: [pool({ maxRunners: 3, warm: warm(1) })] },
+      store,
+      github,
+      launcher,
+      now: () => now,
+      logger,
+    });
+    await core.warmPool.reconcile(now);
+    const name = launcher.boots[0]?.warmName ?? '';
+    core.warmPool.stopRefilling();
+    // The warm runner ends while the server shuts down: closed, but not replaced.
+    launcher.stopped.push(`warm-${name}`);
+    await core.handleRunnerSignal({ kind: 'exit', runnerName: name, code: 0, signal: null, at: now } as never);
+    await core.warmPool.settled();
+    expect(await core.warmPool.refill('hot')).toEqual([]);
+    expect(launcher.boots).toHaveLength(1);
+    expect((await store.runners.get(name))?.state).toBe(RunnerState.stopped);
+    expect(logger.lines.filter((l) => l.includes('"WARN"'))).toEqual([]);
   });
 
   it('shows warm runners idle and in use per pool in the fleet view', async () => {
