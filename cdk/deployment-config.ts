@@ -73,6 +73,27 @@ export interface StackOnlyInput {
   jobsFailedAlarmThreshold?: number;
   /** Alarm when the runner logs show this many metadata-missing lines within 15 minutes. Default 5. */
   metadataMissingAlarmThreshold?: number;
+  /**
+   * Opt-in latency alarm, one per pool: alarm when the pool's p99 queued → running (a job's record to its
+   * `in_progress`, what a developer waits for; `QueuedToRunningLatency`) is at or above this many seconds
+   * (1-86400) for {@link poolAlarmEvaluationMinutes}. A pool's `alarms.queuedToRunningP99Seconds` overrides
+   * it (`'off'` turns it off for that pool). Unset: no latency alarm, as the right value depends on the
+   * workload.
+   */
+  queuedToRunningP99AlarmSeconds?: number;
+  /**
+   * Opt-in backlog alarm, one per pool with `maxRunners` (only a capped pool has a backlog): alarm when at
+   * least this many of the pool's jobs wait for room (1-10000; `BacklogJobs`) for
+   * {@link poolAlarmEvaluationMinutes}. A pool's `alarms.backlogJobs` overrides it (`'off'` turns it off).
+   * Unset: no backlog alarm.
+   */
+  backlogAlarmJobs?: number;
+  /**
+   * How long a pool's latency or backlog must stay at or above its threshold before its alarm fires, in
+   * minutes: a multiple of 5 (the alarms' period) from 5 to 1440. A pool's `alarms.evaluationMinutes`
+   * overrides it. Default 15.
+   */
+  poolAlarmEvaluationMinutes?: number;
   /** Lambda async retries of the provisioner before the event goes to the dead-letter queue (0-2). Default 2. */
   provisionerRetryAttempts?: number;
   /** SNS topic ARN notified by every alarm; unset = alarms show on the dashboard only. */
@@ -89,9 +110,21 @@ export type DeploymentConfigInput = DeployableSettingsInput & StackOnlyInput;
 export type DeployableSettingsInput = Omit<SettingsInput, 'launcher'> & { launcher?: DeployedLauncher };
 
 export type DeploymentConfig = Omit<ResolvedSettings, 'launcher'> & { launcher: DeployedLauncher } & Required<
-    Omit<StackOnlyInput, 'vpcId' | 'webhookReservedConcurrency' | 'subnetIds' | 'alarmTopicArn'>
+    Omit<
+      StackOnlyInput,
+      | 'vpcId'
+      | 'webhookReservedConcurrency'
+      | 'subnetIds'
+      | 'alarmTopicArn'
+      | 'queuedToRunningP99AlarmSeconds'
+      | 'backlogAlarmJobs'
+    >
   > & {
     alarmTopicArn: string | undefined;
+    /** Undefined: no latency alarm unless a pool asks for one. */
+    queuedToRunningP99AlarmSeconds: number | undefined;
+    /** Undefined: no backlog alarm unless a pool asks for one. */
+    backlogAlarmJobs: number | undefined;
     vpcId: string | undefined;
     /** Undefined: `'unreserved'` was asked for. */
     webhookReservedConcurrency: number | undefined;
@@ -112,6 +145,9 @@ const STACK_ONLY_TYPES: Record<keyof StackOnlyInput, 'string' | 'number' | 'list
   logRetentionDays: 'number',
   jobsFailedAlarmThreshold: 'number',
   metadataMissingAlarmThreshold: 'number',
+  queuedToRunningP99AlarmSeconds: 'number',
+  backlogAlarmJobs: 'number',
+  poolAlarmEvaluationMinutes: 'number',
   provisionerRetryAttempts: 'number',
   alarmTopicArn: 'string',
 };
@@ -145,6 +181,49 @@ function intIn(property: string, value: number | undefined, fallback: number, mi
     throw new DeploymentConfigError(property, `must be a whole number from ${min} to ${max} (got ${String(value)})`);
   }
   return v;
+}
+
+/**
+ * The ranges of the per-pool latency and backlog alarms' thresholds, shared by the deployment's properties
+ * and a pool's `alarms` (cdk/pool-props.ts).
+ */
+export const POOL_ALARM_LIMITS = {
+  queuedToRunningP99Seconds: { min: 1, max: 86_400 },
+  backlogJobs: { min: 1, max: 10_000 },
+  /** The alarms evaluate 5-minute periods, so the minutes are a multiple of this. */
+  evaluationStepMinutes: 5,
+  evaluationMinutes: { min: 5, max: 1_440 },
+} as const;
+export const DEFAULT_POOL_ALARM_EVALUATION_MINUTES = 15;
+
+/** Why a pool alarm threshold is refused, or undefined when it is in range (the caller names the field). */
+export function poolAlarmProblem(
+  kind: 'queuedToRunningP99Seconds' | 'backlogJobs' | 'evaluationMinutes',
+  value: unknown,
+): string | undefined {
+  const { min, max } = POOL_ALARM_LIMITS[kind];
+  const got = `(got ${JSON.stringify(value)})`;
+  if (kind === 'evaluationMinutes') {
+    const step = POOL_ALARM_LIMITS.evaluationStepMinutes;
+    return typeof value === 'number' && Number.isInteger(value) && value >= min && value <= max && value % step === 0
+      ? undefined
+      : `must be a multiple of ${step} minutes from ${min} to ${max}, as the alarms evaluate ${step}-minute periods ${got}`;
+  }
+  const unit = kind === 'backlogJobs' ? 'jobs' : 'seconds';
+  return typeof value === 'number' && Number.isInteger(value) && value >= min && value <= max
+    ? undefined
+    : `must be a whole number of ${unit} from ${min} to ${max} ${got}`;
+}
+
+function optionalPoolAlarm(
+  property: string,
+  kind: 'queuedToRunningP99Seconds' | 'backlogJobs',
+  value: number | undefined,
+): number | undefined {
+  if (value === undefined) return undefined;
+  const problem = poolAlarmProblem(kind, value);
+  if (problem) throw new DeploymentConfigError(property, `${problem}; leave it unset for no alarm`);
+  return value;
 }
 
 /** The webhook's default reserved concurrency (see {@link StackOnlyInput.webhookReservedConcurrency}). */
@@ -334,6 +413,9 @@ export function resolveDeploymentConfig(
       `"${alarmTopicArn}" is not an SNS topic ARN (arn:aws:sns:REGION:ACCOUNT:NAME)`,
     );
   }
+  const poolAlarmEvaluationMinutes = input.poolAlarmEvaluationMinutes ?? DEFAULT_POOL_ALARM_EVALUATION_MINUTES;
+  const evaluationProblem = poolAlarmProblem('evaluationMinutes', poolAlarmEvaluationMinutes);
+  if (evaluationProblem) throw new DeploymentConfigError('poolAlarmEvaluationMinutes', evaluationProblem);
   return {
     ...settings,
     launcher,
@@ -355,6 +437,13 @@ export function resolveDeploymentConfig(
       1,
       10_000,
     ),
+    queuedToRunningP99AlarmSeconds: optionalPoolAlarm(
+      'queuedToRunningP99AlarmSeconds',
+      'queuedToRunningP99Seconds',
+      input.queuedToRunningP99AlarmSeconds,
+    ),
+    backlogAlarmJobs: optionalPoolAlarm('backlogAlarmJobs', 'backlogJobs', input.backlogAlarmJobs),
+    poolAlarmEvaluationMinutes,
     provisionerRetryAttempts: intIn('provisionerRetryAttempts', input.provisionerRetryAttempts, 2, 0, 2),
     alarmTopicArn,
   };

@@ -5,6 +5,7 @@
 export type { CodeBuildRunner } from './constructs/codebuild-runner.ts';
 export type { Ec2Runner } from './constructs/ec2-runner.ts';
 export type { HandlerFunction, LauncherSet } from './constructs/handler-function.ts';
+export type { PoolAlarm, PoolAlarmKind } from './constructs/monitoring.ts';
 export type { RunnerLauncherResources } from './constructs/runner-launcher.ts';
 export {
   type DeployableSettingsInput,
@@ -28,6 +29,8 @@ export type {
   Ec2PoolOptions,
   EcrCodeBuildImage,
   JitRunnersPool,
+  JitRunnersPoolAlarms,
+  PoolAlarmThresholds,
   ResolvedPool,
 } from './pool-props.ts';
 export { poolsFromJson } from './pool-props.ts';

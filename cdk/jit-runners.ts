@@ -41,7 +41,7 @@ import {
   functionEnvironment,
   resolveDeploymentConfig,
 } from './deployment-config.ts';
-import { type JitRunnersPool, type ResolvedPool, resolvePools } from './pool-props.ts';
+import { type JitRunnersPool, type PoolAlarmThresholds, type ResolvedPool, resolvePools } from './pool-props.ts';
 
 /** Environment variable Powertools-style metric code reads for its namespace (not a setting of the table in functions/config/settings.ts). */
 export const METRICS_NAMESPACE_ENV = 'POWERTOOLS_METRICS_NAMESPACE';
@@ -182,6 +182,11 @@ export class JitRunners extends Construct {
     const config = resolveDeploymentConfig(input);
     this.config = config;
     const tarballs = checksummedTarballs();
+    const deploymentAlarms: PoolAlarmThresholds = {
+      queuedToRunningP99Seconds: config.queuedToRunningP99AlarmSeconds,
+      backlogJobs: config.backlogAlarmJobs,
+      evaluationMinutes: config.poolAlarmEvaluationMinutes,
+    };
     this.pools =
       props.pools === undefined
         ? undefined
@@ -190,7 +195,16 @@ export class JitRunners extends Construct {
             runnerVersionFloor: config.runnerVersionFloor,
             runnerTimeoutMinutes: config.runnerTimeoutMinutes,
             tarballs,
+            alarms: deploymentAlarms,
           });
+    // A backlog alarm only capped pools can have: one that no pool could have is a mistake, not a no-op.
+    const capped = this.pools?.some((pool) => pool.maxRunners !== undefined) ?? false;
+    if (config.backlogAlarmJobs !== undefined && !capped) {
+      throw new DeploymentConfigError(
+        'backlogAlarmJobs',
+        `no pool has maxRunners, so no job ever waits for room and the backlog alarm could never fire; give a pool maxRunners or drop backlogAlarmJobs`,
+      );
+    }
     const name = props.namePrefix ?? Stack.of(this).stackName;
     this.namePrefix = name;
     if (Token.isUnresolved(name) || !/^[A-Za-z][A-Za-z0-9-]*$/.test(name)) {
@@ -391,9 +405,11 @@ export class JitRunners extends Construct {
       dashboardName: `${name}-jit-runners`,
       deadLetterQueue: this.deadLetterQueue,
       runnerLogGroups: this.runners.map((r) => r.logGroup),
-      pools: this.pools?.map((pool) => ({ name: pool.name, maxRunners: pool.maxRunners })) ?? [
-        { name: DEFAULT_POOL_NAME },
+      // The single default pool has no cap, so no backlog alarm (refused above when asked for).
+      pools: this.pools?.map((pool) => ({ name: pool.name, maxRunners: pool.maxRunners, alarms: pool.alarms })) ?? [
+        { name: DEFAULT_POOL_NAME, alarms: { ...deploymentAlarms, backlogJobs: undefined } },
       ],
+      gaugeIntervalSeconds: config.reconcileIntervalSeconds,
       functions: {
         webhook: webhook.fn,
         provisioner: provisioner.fn,

@@ -2,7 +2,7 @@ import type * as iam from 'aws-cdk-lib/aws-iam';
 import { normaliseLabels } from '../functions/domain/labels.ts';
 import { shadowedBy } from '../functions/domain/runner-pool.ts';
 import { compareVersions, DEFAULT_RUNNER_VERSION, isExactVersion } from '../functions/domain/runner-version.ts';
-import { DeploymentConfigError } from './deployment-config.ts';
+import { DEFAULT_POOL_ALARM_EVALUATION_MINUTES, DeploymentConfigError, poolAlarmProblem } from './deployment-config.ts';
 
 /** A curated CodeBuild image, chosen for the pool's architecture. */
 export type CuratedCodeBuildImage = 'amazon-linux-2023' | 'ubuntu';
@@ -153,6 +153,38 @@ export interface JitRunnersWarm {
   readonly maxIdleMinutes?: number;
 }
 
+/**
+ * A pool's own latency and backlog alarms, over the deployment's `queuedToRunningP99AlarmSeconds`,
+ * `backlogAlarmJobs` and `poolAlarmEvaluationMinutes` (docs/deploy.md "Latency and backlog alarms").
+ */
+export interface JitRunnersPoolAlarms {
+  /**
+   * Alarm when the pool's p99 queued → running is at or above this many seconds (1-86400); `'off'`: no
+   * latency alarm for this pool even when the deployment sets one.
+   * @default the deployment's `queuedToRunningP99AlarmSeconds` (unset: no alarm)
+   */
+  readonly queuedToRunningP99Seconds?: number | 'off';
+  /**
+   * Alarm when at least this many of the pool's jobs wait for room (1-10000); the pool needs `maxRunners`.
+   * `'off'`: no backlog alarm for this pool even when the deployment sets one.
+   * @default the deployment's `backlogAlarmJobs` (unset: no alarm)
+   */
+  readonly backlogJobs?: number | 'off';
+  /**
+   * Minutes the latency or backlog stays at or above its threshold before the alarm fires: a multiple of 5
+   * from 5 to 1440.
+   * @default the deployment's `poolAlarmEvaluationMinutes` (15)
+   */
+  readonly evaluationMinutes?: number;
+}
+
+/** A pool's alarms after the deployment's values and the pool's own are merged (undefined: no alarm). */
+export interface PoolAlarmThresholds {
+  readonly queuedToRunningP99Seconds: number | undefined;
+  readonly backlogJobs: number | undefined;
+  readonly evaluationMinutes: number;
+}
+
 /** One runner pool of the deployment. Exactly one of `codebuild` or `ec2`. */
 export interface JitRunnersPool {
   /** Unique, 1-32 characters of `a-z 0-9 -`. Names the pool's resources and is recorded on its jobs. */
@@ -196,6 +228,12 @@ export interface JitRunnersPool {
    * @default none: every job's runner boots when the job arrives
    */
   readonly warm?: number | JitRunnersWarm;
+  /**
+   * The pool's own latency and backlog alarm thresholds, or `'off'` for one the deployment sets
+   * (docs/deploy.md "Latency and backlog alarms").
+   * @default the deployment's `queuedToRunningP99AlarmSeconds`, `backlogAlarmJobs`, `poolAlarmEvaluationMinutes`
+   */
+  readonly alarms?: JitRunnersPoolAlarms;
 }
 
 /** A pool's warm runners as resolved: always the object form, `maxIdleMinutes` filled in. */
@@ -220,6 +258,7 @@ interface CommonResolved {
   readonly tags: Record<string, string>;
   readonly runnerPolicies: ReadonlyArray<string | iam.IManagedPolicy | iam.PolicyStatement>;
   readonly warm: ResolvedWarm | undefined;
+  readonly alarms: PoolAlarmThresholds;
 }
 
 export interface ResolvedCodeBuildPool extends CommonResolved {
@@ -250,6 +289,11 @@ export interface PoolDefaults {
   readonly runnerTimeoutMinutes: number;
   /** Tarball names with a SHA-256 in runner/checksums.json. */
   readonly tarballs: Set<string>;
+  /**
+   * The deployment's latency and backlog alarm thresholds, each pool's unless it says otherwise.
+   * @default no alarm, 15 minutes
+   */
+  readonly alarms?: PoolAlarmThresholds;
 }
 
 const POOL_NAME = /^[a-z0-9-]{1,32}$/;
@@ -549,6 +593,48 @@ function resolveWarm(pool: JitRunnersPool, name: string): ResolvedWarm | undefin
   return { size: base, schedule, maxIdleMinutes };
 }
 
+const POOL_ALARM_FIELDS = ['queuedToRunningP99Seconds', 'backlogJobs', 'evaluationMinutes'] as const;
+
+/**
+ * A pool's `alarms` over the deployment's: each field its own value, `'off'` (none), or the deployment's.
+ * A backlog alarm the pool asks for itself needs `maxRunners`; the deployment's applies to capped pools only.
+ */
+function resolvePoolAlarms(pool: JitRunnersPool, name: string, defaults: PoolDefaults): PoolAlarmThresholds {
+  const given = pool.alarms ?? {};
+  if (typeof given !== 'object' || given === null || Array.isArray(given)) {
+    throw poolError(name, 'alarms', `must be an object with ${POOL_ALARM_FIELDS.join(', ')}`);
+  }
+  for (const key of Object.keys(given)) {
+    if (!(POOL_ALARM_FIELDS as readonly string[]).includes(key)) {
+      throw poolError(name, `alarms.${key}`, `is not a pool alarm field; use ${POOL_ALARM_FIELDS.join(', ')}`);
+    }
+  }
+  const threshold = (field: 'queuedToRunningP99Seconds' | 'backlogJobs', inherited: number | undefined) => {
+    const value = given[field];
+    if (value === 'off') return undefined;
+    if (value === undefined) return inherited;
+    const problem = poolAlarmProblem(field, value);
+    if (problem) throw poolError(name, `alarms.${field}`, `${problem}, or 'off' for no alarm`);
+    return value;
+  };
+  const queuedToRunningP99Seconds = threshold('queuedToRunningP99Seconds', defaults.alarms?.queuedToRunningP99Seconds);
+  const ownBacklog = given.backlogJobs !== undefined && given.backlogJobs !== 'off';
+  if (ownBacklog && pool.maxRunners === undefined) {
+    throw poolError(
+      name,
+      'alarms.backlogJobs',
+      'the pool has no maxRunners, so its jobs never wait for room and the alarm could never fire; set maxRunners or drop alarms.backlogJobs',
+    );
+  }
+  const backlogJobs =
+    pool.maxRunners === undefined ? undefined : threshold('backlogJobs', defaults.alarms?.backlogJobs);
+  const evaluationMinutes =
+    given.evaluationMinutes ?? defaults.alarms?.evaluationMinutes ?? DEFAULT_POOL_ALARM_EVALUATION_MINUTES;
+  const problem = poolAlarmProblem('evaluationMinutes', evaluationMinutes);
+  if (problem) throw poolError(name, 'alarms.evaluationMinutes', problem);
+  return { queuedToRunningP99Seconds, backlogJobs, evaluationMinutes };
+}
+
 /**
  * Validates the pools a construct is given and applies their defaults. Every error names the pool and
  * the field and says how to fix it (a {@link DeploymentConfigError} on the `pools` property).
@@ -625,6 +711,7 @@ export function resolvePools(pools: readonly JitRunnersPool[], defaults: PoolDef
       name,
       labels,
       warm,
+      alarms: resolvePoolAlarms(pool, name, defaults),
       maxRunners: pool.maxRunners,
       runnerVersion: pool.runnerVersion,
       tags: checkTags(name, pool.tags),

@@ -30,11 +30,37 @@ export const LogMetric = {
  */
 export const AppMetric = { ...CountMetric, ...MeasureMetric, ...LogMetric } as const;
 
+/** A pool's opt-in latency and backlog alarms (undefined threshold: no alarm of that kind). */
+export interface MonitoredPoolAlarms {
+  /** Alarm when the pool's p99 queued → running is at or above this many seconds. */
+  queuedToRunningP99Seconds?: number | undefined;
+  /** Alarm when at least this many of the pool's jobs wait for room. */
+  backlogJobs?: number | undefined;
+  /** Minutes at or above the threshold before the alarm fires (a multiple of the 5-minute period). */
+  evaluationMinutes: number;
+}
+
 /** A pool as the dashboard charts it. */
 export interface MonitoredPool {
   name: string;
   /** Drawn on the runners-alive chart as the pool's cap. */
   maxRunners?: number | undefined;
+  /** Its latency and backlog alarms; none when unset. */
+  alarms?: MonitoredPoolAlarms | undefined;
+}
+
+/** The kinds of alarm a pool can have (`poolAlarms`). */
+export const PoolAlarmKind = {
+  queuedToRunning: 'queuedToRunning',
+  backlog: 'backlog',
+} as const;
+export type PoolAlarmKind = (typeof PoolAlarmKind)[keyof typeof PoolAlarmKind];
+
+/** One pool's latency or backlog alarm. */
+export interface PoolAlarm {
+  readonly pool: string;
+  readonly kind: PoolAlarmKind;
+  readonly alarm: cloudwatch.Alarm;
 }
 
 export interface MonitoringProps {
@@ -50,6 +76,12 @@ export interface MonitoringProps {
   jobsFailedThreshold: number;
   metadataMissingThreshold: number;
   alarmTopicArn: string | undefined;
+  /**
+   * How often the gauges (`BacklogJobs`) are published: the reconciler's interval. A backlog alarm's
+   * period is this when it is longer than 5 minutes, so no period goes without a sample.
+   * @default 60
+   */
+  gaugeIntervalSeconds?: number;
 }
 
 /** The phrases of one failure class as a CloudWatch Logs filter (`?"a" ?"b"`). */
@@ -72,6 +104,7 @@ export type AlarmName =
   | 'checksumMismatch'
   | 'runnerVersionCutoff'
   | 'runnerVersionRollback'
+  | 'runnerVersionTarballRefused'
   | 'webhookSignature';
 
 const FIFTEEN_MINUTES = Duration.minutes(15);
@@ -82,7 +115,10 @@ const FIVE_MINUTES = Duration.minutes(5);
  * thefts and failures; GitHub health; runner version; plumbing. docs/deploy.md "Dashboard" describes every widget.
  */
 export class Monitoring extends Construct {
+  /** The alarms every deployment has. */
   readonly alarms: Record<AlarmName, cloudwatch.Alarm>;
+  /** The opt-in latency and backlog alarms, in pool order (latency first within a pool). */
+  readonly poolAlarms: readonly PoolAlarm[];
   readonly dashboard: cloudwatch.Dashboard;
 
   constructor(scope: Construct, id: string, props: MonitoringProps) {
@@ -162,15 +198,23 @@ export class Monitoring extends Construct {
       label: 'days to cut-off',
     });
     const rollbacks = metric(AppMetric.runnerVersionRollback);
+    const tarballsRefused = metric(AppMetric.runnerVersionTarballRefused, { period: FIVE_MINUTES });
     const badSignatures = metric(AppMetric.webhookRejected, {
       dimensions: { [MetricDimension.reason]: WebhookRejectReason.badSignature },
     });
 
-    const alarm = (alarmId: string, m: cloudwatch.IMetric, threshold: number, what: string, todo: string) =>
+    const alarm = (
+      alarmId: string,
+      m: cloudwatch.IMetric,
+      threshold: number,
+      what: string,
+      todo: string,
+      evaluationPeriods = 1,
+    ) =>
       new cloudwatch.Alarm(this, alarmId, {
         metric: m,
         threshold,
-        evaluationPeriods: 1,
+        evaluationPeriods,
         comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
         treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
         alarmDescription: `${what} ${WHAT_TO_DO} ${todo}`,
@@ -228,6 +272,15 @@ export class Monitoring extends Construct {
         'A canary runner version failed where the current one did not and was rolled back; the release is marked bad with its reason. Jobs run on the current version.',
         'nothing urgent; read the reason in `jit-runners version status`, and watch "days to cut-off" (a later release is adopted on its own).',
       ),
+      // Only `runnerVersion=auto` downloads releases: one refusal is a release whose bytes are not what its
+      // notes say, never noise. The fleet is unharmed (the release is marked bad), but the pin stops moving.
+      runnerVersionTarballRefused: alarm(
+        'RunnerVersionTarballRefusedAlarm',
+        tarballsRefused,
+        1,
+        "The reconciler refused an actions/runner release (runnerVersion=auto): the tarball it downloaded for the cache does not match the SHA-256 in the release's notes. The release is marked bad and never adopted; jobs keep running on the current version.",
+        '`jit-runners version status` lists the release under "bad releases" with both digests. Compare them with the release page of actions/runner: a re-published release means waiting for the next one; a tarball that differs only here means something between the reconciler and github.com (a proxy or mirror, RUNNER_RELEASES_URL) changes downloads, fix that first. Watch "days to cut-off"; if no release can be adopted in time, pin an exact runnerVersion with its checksums (docs/deploy.md "Change the runner version").',
+      ),
       webhookSignature: alarm(
         'WebhookSignatureAlarm',
         badSignatures,
@@ -236,11 +289,55 @@ export class Monitoring extends Construct {
         'make the GitHub App\'s webhook secret and the stack\'s webhook secret in Secrets Manager the same (docs/deploy.md "Rotating the webhook secret"); the reconciler redelivers the failed deliveries once they match. Occasional ones from unknown senders are someone probing the URL.',
       ),
     };
+    // ── opt-in, per pool: latency and backlog, whose right thresholds depend on the workload ──
+    const backlogPeriod = Duration.seconds(Math.max(FIVE_MINUTES.toSeconds(), props.gaugeIntervalSeconds ?? 60));
+    const periodsOf = (minutes: number, period: Duration) =>
+      Math.max(1, Math.ceil((minutes * 60) / period.toSeconds()));
+    this.poolAlarms = props.pools.flatMap((pool): PoolAlarm[] => {
+      const given = pool.alarms;
+      if (given === undefined) return [];
+      const dimensions = { [MetricDimension.pool]: pool.name };
+      const minutes = given.evaluationMinutes;
+      const out: PoolAlarm[] = [];
+      const seconds = given.queuedToRunningP99Seconds;
+      if (seconds !== undefined) {
+        out.push({
+          pool: pool.name,
+          kind: PoolAlarmKind.queuedToRunning,
+          alarm: alarm(
+            `QueuedToRunningAlarm-${pool.name}`,
+            metric(AppMetric.queuedToRunning, { statistic: 'p99', period: FIVE_MINUTES, dimensions }),
+            seconds * 1000,
+            `Jobs of pool "${pool.name}" wait long for a runner: the p99 of queued → running (a job's record to its in_progress) was ${seconds} s or more in every 5-minute period for ${minutes} minutes.`,
+            `on the dashboard, a "Backlog, per pool" above 0 means the pool is full: raise its maxRunners or add warm runners. A high "Queued → launch" without a backlog means slow or throttled launches (the provisioner log, CodeBuild/EC2 quotas). A fast launch but a late start means runners boot slowly or fail to start (the pool's runner log group, start-timeout in "Failed jobs by class"). If the wait is normal for the pool, raise queuedToRunningP99AlarmSeconds or the pool's alarms.queuedToRunningP99Seconds.`,
+            periodsOf(minutes, FIVE_MINUTES),
+          ),
+        });
+      }
+      const jobs = given.backlogJobs;
+      if (jobs !== undefined) {
+        const cap = pool.maxRunners === undefined ? '' : ` (maxRunners ${pool.maxRunners})`;
+        out.push({
+          pool: pool.name,
+          kind: PoolAlarmKind.backlog,
+          alarm: alarm(
+            `BacklogAlarm-${pool.name}`,
+            metric(AppMetric.backlogJobs, { statistic: 'Maximum', period: backlogPeriod, dimensions }),
+            jobs,
+            `Pool "${pool.name}" is full${cap}: ${jobs} or more of its jobs waited for room at the reconciler's passes for ${minutes} minutes.`,
+            `if "Backlog entered and released" shows the backlog draining, the pool is too small for its load: raise its maxRunners or add a pool for these labels. If nothing is released, runners do not end: \`jit-runners runners list\` and \`jit-runners jobs list --pool ${pool.name} --status waiting-capacity\` show what holds the slots (the reconciler frees the slots of runners that ended). If this backlog is normal, raise backlogAlarmJobs or the pool's alarms.backlogJobs.`,
+            periodsOf(minutes, backlogPeriod),
+          ),
+        });
+      }
+      return out;
+    });
+    const allAlarms = [...Object.values(this.alarms), ...this.poolAlarms.map((p) => p.alarm)];
     if (props.alarmTopicArn) {
       const topic = sns.Topic.fromTopicArn(this, 'AlarmTopic', props.alarmTopicArn);
-      for (const a of Object.values(this.alarms)) a.addAlarmAction(new actions.SnsAction(topic));
+      for (const a of allAlarms) a.addAlarmAction(new actions.SnsAction(topic));
     } else {
-      for (const a of Object.values(this.alarms)) {
+      for (const a of allAlarms) {
         acknowledgeGuard(
           a,
           GuardRule.alarmAction,
@@ -266,16 +363,33 @@ export class Monitoring extends Construct {
         : [{ value: pool.maxRunners, label: `${pool.name} cap (${pool.maxRunners})`, color: cloudwatch.Color.GREY }],
     );
 
+    // Each pool alarm's threshold drawn on the chart it watches, as the caps are.
+    const thresholdLines = (kind: PoolAlarmKind, scale: number, unit: string) =>
+      props.pools.flatMap((pool) => {
+        const value =
+          kind === PoolAlarmKind.queuedToRunning ? pool.alarms?.queuedToRunningP99Seconds : pool.alarms?.backlogJobs;
+        return value === undefined || !this.poolAlarms.some((p) => p.pool === pool.name && p.kind === kind)
+          ? []
+          : [{ value: value * scale, label: `${pool.name} alarm (${value}${unit})`, color: cloudwatch.Color.RED }];
+      });
+
     this.dashboard = new cloudwatch.Dashboard(this, 'Dashboard', { dashboardName: props.dashboardName });
     row(
       'Alarms: is anything wrong?',
-      new cloudwatch.AlarmStatusWidget({ title: 'Alarms', alarms: Object.values(this.alarms), width: 24, height: 3 }),
+      new cloudwatch.AlarmStatusWidget({
+        title: 'Alarms',
+        alarms: allAlarms,
+        width: 24,
+        // Room for every alarm: about six to a line of tiles.
+        height: Math.max(3, 1 + Math.ceil(allAlarms.length / 6)),
+      }),
     );
     row(
       'Latency: how long do jobs wait for a runner?',
       graph('Queued → launch (ms), per pool', latency(AppMetric.queuedToLaunch), { width: 12, leftYAxis: { min: 0 } }),
       graph('Queued → running (ms), per pool', latency(AppMetric.queuedToRunning), {
         width: 12,
+        leftAnnotations: thresholdLines(PoolAlarmKind.queuedToRunning, 1000, ' s p99'),
         leftYAxis: { min: 0 },
       }),
     );
@@ -286,6 +400,7 @@ export class Monitoring extends Construct {
         leftYAxis: { min: 0 },
       }),
       graph('Backlog (jobs waiting for room), per pool', perPool(AppMetric.backlogJobs, 'Maximum', FIVE_MINUTES), {
+        leftAnnotations: thresholdLines(PoolAlarmKind.backlog, 1, ' jobs'),
         leftYAxis: { min: 0 },
       }),
       graph('Jobs in and out', [

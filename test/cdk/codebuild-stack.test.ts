@@ -334,9 +334,10 @@ describe('JitRunnersStack (CodeBuild launcher, defaults)', () => {
   });
 
   describe('monitoring', () => {
-    it('alarms on dead letters, failed jobs, the metadata-missing rate, breaker open, checksum mismatches, the runner version and bad webhook signatures', () => {
+    it('alarms on dead letters, failed jobs, the metadata-missing rate, breaker open, checksum mismatches, the runner version, refused release tarballs and bad webhook signatures', () => {
       const alarms = resourcesOfType(s.json, 'AWS::CloudWatch::Alarm').map((a) => JSON.stringify(a.Properties));
-      expect(alarms).toHaveLength(8);
+      expect(alarms).toHaveLength(9);
+      expect(alarms.some((a) => a.includes('"MetricName":"RunnerVersionTarballRefused"'))).toBe(true);
       expect(alarms.some((a) => a.includes('ApproximateNumberOfMessagesVisible'))).toBe(true);
       expect(alarms.some((a) => a.includes('"MetricName":"JobFailed"') && a.includes('JitRunners/JitRunners'))).toBe(
         true,

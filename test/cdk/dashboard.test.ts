@@ -152,7 +152,7 @@ describe('dashboard', () => {
     ]);
     const alarms = dashboardOf(single).widgets.find((w) => w.type === 'alarm');
     expect(alarms?.y).toBe(1);
-    expect(alarms?.properties.alarms).toHaveLength(8);
+    expect(alarms?.properties.alarms).toHaveLength(9);
   });
 });
 
@@ -172,7 +172,7 @@ describe('alarms', () => {
     }
   });
 
-  it('alarms on failures, dead letters, breaker open, the version cut-off and bad webhook signatures', () => {
+  it('alarms on failures, dead letters, breaker open, the version cut-off and rollbacks, refused release tarballs and bad webhook signatures', () => {
     const watched = alarms().map((a) => JSON.stringify(a));
     for (const needle of [
       '"MetricName":"JobFailed"',
@@ -182,6 +182,7 @@ describe('alarms', () => {
       '"MetricName":"RunnerVersionRollback"',
       '"MetricName":"RunnerMetadataMissingLines"',
       '"MetricName":"RunnerChecksumMismatchLines"',
+      '"MetricName":"RunnerVersionTarballRefused"',
     ]) {
       expect(
         watched.some((a) => a.includes(needle)),
