@@ -229,7 +229,14 @@ export function buildCore(deps: CoreDeps) {
     random,
   });
   // A runner that read its hand-off, or ended, no longer needs it: the functions delete it (runners cannot).
-  const dropHandoff = createDropHandoff({ config, launcher, logger });
+  // With warm pools an ended EC2 runner may have run in a warm instance, whose hand-off is named after the
+  // warm runner: its job says which (a read on the runner-events path only; progress carries the name).
+  const dropHandoff = createDropHandoff({
+    config,
+    launcher,
+    logger,
+    ...(warmPool.active ? { jobs: store.jobs } : {}),
+  });
   progressListeners.push(dropHandoff.onProgress);
   const handleRunnerSignal = createHandleRunnerSignal({
     config,

@@ -161,7 +161,10 @@ export class PoolRouterLauncher implements WarmRunnerLauncher {
     await entry.launcher.stop(launchId);
   }
 
-  /** Every pool's launcher hands off under the one prefix: the first that hands off out of band deletes. */
+  /**
+   * Every pool's launcher hands off under the one prefix and name key: the first that hands off out of band
+   * deletes, so a warm runner's hand-off (by its warm name) is found whichever pool it waited in.
+   */
   async dropHandoff(runnerName: string): Promise<void> {
     await this.#entries.find((e) => e.launcher.dropHandoff)?.launcher.dropHandoff?.(runnerName);
   }

@@ -54,6 +54,12 @@ export interface Job {
   runnerId?: number;
   launchId?: string;
   runnerVersion?: string;
+  /**
+   * Served warm: the warm runner `runnerName` runs in (docs/design.md "Warm runners"). Its hand-off is named
+   * after this name, the only one the warm runner knew before the job existed, so deleting it needs it
+   * (docs/decisions.md "Warm runners on AWS"). Written and cleared by the launch's own write, with `runnerName`.
+   */
+  warmName?: string;
   /** Runner that GitHub says picked the job (from `in_progress`), which may not be ours for this job. */
   ranOn?: string;
   conclusion?: string;

@@ -71,6 +71,12 @@ export class CodeBuildLauncher implements WarmRunnerLauncher {
     ]);
   }
 
+  /**
+   * Deletes the hand-off planned from `runnerName`: a cold runner's own name, or for a job served warm the
+   * warm runner's (its hand-off has the name the warm build was told at boot, planned from its warm
+   * name; the job's runner name plans another one). One DeleteParameter, nothing asked of CodeBuild: the
+   * name is computed, so the caller says which runner it was for. Already gone is success.
+   */
   async dropHandoff(runnerName: string): Promise<void> {
     await this.#handoff.dropFor(runnerName);
   }

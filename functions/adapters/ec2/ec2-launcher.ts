@@ -93,6 +93,12 @@ export class Ec2Launcher implements WarmRunnerLauncher {
     ]);
   }
 
+  /**
+   * Deletes the hand-off planned from `runnerName`: a cold runner's own name, or for a job served warm the
+   * warm runner's (its hand-off has the name the warm instance was told at boot, planned from its warm
+   * name; the job's runner name plans another one). One DeleteParameter, nothing asked of EC2: the
+   * name is computed, so the caller says which runner it was for. Already gone is success.
+   */
   async dropHandoff(runnerName: string): Promise<void> {
     await this.#o.handoff.dropFor(runnerName);
   }

@@ -39,6 +39,13 @@ export interface JobProgress {
   runnerName: string | null;
   conclusion: string | null;
   at: number;
+  /**
+   * The warm runner `runnerName` runs in, when the job was served warm on that runner (its `warmName`):
+   * taken from the job this delivery's own write returned, so it costs no read. Its hand-off is named
+   * after it (use-cases/provisioning/drop-handoff.ts). Absent for a cold runner, a runner of another job,
+   * or a job the write did not find.
+   */
+  warmName?: string;
 }
 
 export interface AcceptWebhookDeps {
@@ -264,6 +271,7 @@ export function createAcceptWebhook(deps: AcceptWebhookDeps) {
             ...(wj.runner_name ? { ranOn: wj.runner_name } : {}),
           };
     let recorded = true;
+    let warmName: string | undefined;
     try {
       const updated = await jobs.update(
         wj.id,
@@ -278,6 +286,10 @@ export function createAcceptWebhook(deps: AcceptWebhookDeps) {
         },
         now,
       );
+      // Only the job's own runner: a runner of another job (a robbery) runs in its own warm runner, if any.
+      if (updated.warmName !== undefined && wj.runner_name && updated.runnerName === wj.runner_name) {
+        warmName = updated.warmName;
+      }
       // The write returned the job: the latency costs no read. A repeated `in_progress` cannot enter
       // `running` again, so each job is measured once.
       if (action === 'in_progress') {
@@ -302,6 +314,7 @@ export function createAcceptWebhook(deps: AcceptWebhookDeps) {
       runnerName: wj.runner_name ?? null,
       conclusion: wj.conclusion ?? null,
       at: now,
+      ...(warmName !== undefined ? { warmName } : {}),
     });
     return reply(202, recorded ? `job ${action.replace('_', ' ')}` : 'job not tracked', { jobId: wj.id });
   }

@@ -263,7 +263,7 @@ export function createProvisionJob(deps: ProvisionDeps) {
   /** The job's runner is up (launched now, or adopted from an earlier attempt): record it and free the lease. */
   async function markLaunched(
     job: Job,
-    runner: Pick<Job, 'runnerName' | 'runnerId' | 'launchId' | 'runnerVersion'>,
+    runner: Pick<Job, 'runnerName' | 'runnerId' | 'launchId' | 'runnerVersion' | 'warmName'>,
     note: string,
   ): Promise<void> {
     await jobs.update(
@@ -271,7 +271,14 @@ export function createProvisionJob(deps: ProvisionDeps) {
       { ...leaseOf(job), statusIn: [JobStatus.provisioning] },
       {
         set: { status: JobStatus.launched, ...runner, launchedAt: clock.now() },
-        remove: ['leaseOwner', 'leaseExpiresAt', 'notBefore', 'interruptedAttempt'],
+        // `warmName` goes with the runner it names: a cold launch clears an earlier attempt's.
+        remove: [
+          'leaseOwner',
+          'leaseExpiresAt',
+          'notBefore',
+          'interruptedAttempt',
+          ...(runner.warmName === undefined ? (['warmName'] as const) : []),
+        ],
         event: { status: JobStatus.launched, note },
       },
       clock.now(),
@@ -632,7 +639,15 @@ export function createProvisionJob(deps: ProvisionDeps) {
       try {
         await markLaunched(
           job,
-          { runnerName: name, runnerId: jit.runnerId, launchId, runnerVersion: version },
+          {
+            runnerName: name,
+            runnerId: jit.runnerId,
+            launchId,
+            runnerVersion: version,
+            // Served warm: the hand-off is named after the warm runner; the in_progress write returns this
+            // job, so the early delete knows that name without a read (use-cases/provisioning/drop-handoff.ts).
+            ...(servedWarm ? { warmName: servedWarm.warmName } : {}),
+          },
           `${launchNote(name, jit.runnerId, version, launchId)}${servedWarm ? `; served warm by ${servedWarm.warmName}` : ''}${reusing ? ` (reusing runner name ${name} of an interrupted attempt: GitHub had no runner of that name and the job queued)` : ''}`,
         );
         break;

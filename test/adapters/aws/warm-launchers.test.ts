@@ -7,7 +7,7 @@ import {
   type Tag,
   TerminateInstancesCommand,
 } from '@aws-sdk/client-ec2';
-import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { DeleteParameterCommand, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { idempotencyToken } from '../../../functions/adapters/aws/idempotency-token.ts';
@@ -46,6 +46,8 @@ const handOffTo = (warm: WarmLaunch, extra: Partial<WarmHandoffRequest> = {}): W
   warm,
   ...extra,
 });
+/** The DeleteParameter inputs sent, in order. */
+const deletes = () => ssm.commandCalls(DeleteParameterCommand).map((c) => c.args[0].input);
 const putInput = (readerArn: string) => ({
   Name: WARM_HANDOFF,
   Value: 'SECRET-JIT-CONFIG',
@@ -69,6 +71,10 @@ beforeEach(() => {
   ssm.on(PutParameterCommand).callsFake(() => {
     sent.push('PutParameter');
     return { Version: 1 };
+  });
+  ssm.on(DeleteParameterCommand).callsFake(() => {
+    sent.push('DeleteParameter');
+    return {};
   });
   ec2.on(CreateTagsCommand).callsFake(() => {
     sent.push('CreateTags');
@@ -261,6 +267,28 @@ describe('Ec2Launcher warm runners', () => {
       expect(ec2.commandCalls(TerminateInstancesCommand)[0]?.args[0].input).toEqual({ InstanceIds: [INSTANCE] });
     });
   });
+
+  describe('dropHandoff of a job served warm', () => {
+    const warm: WarmLaunch = { launchId: INSTANCE, warmName: WARM };
+
+    it('deletes by the warm name exactly the parameter the instance was told and the hand-off wrote, with no EC2 call', async () => {
+      describeAnswers(bootTags);
+      await launcher().handOffWarm(handOffTo(warm));
+      sent = [];
+      await launcher().dropHandoff(WARM);
+      expect(sent).toEqual(['DeleteParameter']);
+      expect(deletes()).toEqual([{ Name: WARM_HANDOFF }]);
+      expect(ssm.commandCalls(PutParameterCommand)[0]?.args[0].input.Name).toBe(WARM_HANDOFF);
+      // The job runner's name plans another parameter: deleting by it would miss this one.
+      expect(handoff.plan('jr-42-1')).not.toBe(WARM_HANDOFF);
+    });
+
+    it('takes a warm hand-off already gone (expired, swept, deleted on in_progress) as deleted', async () => {
+      ssm.on(DeleteParameterCommand).rejects(awsError('ParameterNotFound'));
+      await expect(launcher().dropHandoff(WARM)).resolves.toBeUndefined();
+      expect(deletes()).toEqual([{ Name: WARM_HANDOFF }]);
+    });
+  });
 });
 
 describe('CodeBuildLauncher warm runners', () => {
@@ -352,6 +380,19 @@ describe('CodeBuildLauncher warm runners', () => {
     await expect(launcher().handOffWarm(handOffTo(warm))).rejects.toBeInstanceOf(LaunchTransientError);
     expect(codebuild.commandCalls(StopBuildCommand)[0]?.args[0].input).toEqual({ id: BUILD });
   });
+
+  it('deletes a served warm build’s hand-off by its warm name: the parameter the build was told, one DeleteParameter', async () => {
+    buildAnswers('IN_PROGRESS');
+    await launcher().handOffWarm(handOffTo(warm));
+    sent = [];
+    ssm.on(DeleteParameterCommand).resolvesOnce({}).rejectsOnce(awsError('ParameterNotFound'));
+    await launcher().dropHandoff(WARM);
+    // A second delete (completed after in_progress, then the build's end) finds it gone: success.
+    await launcher().dropHandoff(WARM);
+    expect(deletes()).toEqual([{ Name: WARM_HANDOFF }, { Name: WARM_HANDOFF }]);
+    expect(ssm.commandCalls(PutParameterCommand)[0]?.args[0].input.Name).toBe(WARM_HANDOFF);
+    expect(codebuild.calls()).toHaveLength(1);
+  });
 });
 
 describe('PoolRouterLauncher warm runners', () => {
@@ -384,5 +425,10 @@ describe('PoolRouterLauncher warm runners', () => {
 
   it('refuses a warm boot in a pool whose launcher keeps no warm runners', async () => {
     await expect(router().bootWarm({ ...boot, pool: 'cold' })).rejects.toBeInstanceOf(LaunchConfigError);
+  });
+
+  it('deletes a warm hand-off through the pool launcher that hands off, whatever pool the warm runner was in', async () => {
+    await router().dropHandoff(WARM);
+    expect(deletes()).toEqual([{ Name: WARM_HANDOFF }]);
   });
 });

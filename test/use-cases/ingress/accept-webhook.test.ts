@@ -210,6 +210,29 @@ describe('acceptWebhook', () => {
       expect((await store.jobs.get(21))?.status).toBe('completed');
     });
 
+    it('passes on the warm runner of a job served warm from the job its write returned, for the job’s own runner only', async () => {
+      await accept(await signedDelivery(SECRET, workflowJobPayload({ action: 'queued', jobId: 23 })));
+      await store.jobs.update(23, {}, { set: { runnerName: 'jr-23-1', warmName: 'jr-warm-default-5e6f' } }, 1_000);
+      await accept(
+        await signedDelivery(SECRET, workflowJobPayload({ action: 'in_progress', jobId: 23, runnerName: 'jr-23-1' })),
+      );
+      // A `completed` on a runner minted for another job: that runner is not this job's warm runner.
+      await accept(
+        await signedDelivery(
+          SECRET,
+          workflowJobPayload({ action: 'completed', jobId: 23, runnerName: 'jr-9-1', conclusion: 'success' }),
+        ),
+      );
+      await accept(
+        await signedDelivery(SECRET, workflowJobPayload({ action: 'in_progress', jobId: 20, runnerName: 'jr-20-1' })),
+      );
+      expect(progress.map((p) => [p.jobId, p.runnerName, p.warmName])).toEqual([
+        [23, 'jr-23-1', 'jr-warm-default-5e6f'],
+        [23, 'jr-9-1', undefined],
+        [20, 'jr-20-1', undefined],
+      ]);
+    });
+
     it('acknowledges progress for a job it never recorded', async () => {
       const answer = await accept(await signedDelivery(SECRET, workflowJobPayload({ action: 'completed', jobId: 22 })));
       expect(answer).toMatchObject({ status: 202, body: { message: 'job not tracked' } });
