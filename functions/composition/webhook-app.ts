@@ -4,7 +4,7 @@ import { LambdaClient } from '@aws-sdk/client-lambda';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { createEmfMetrics } from '../adapters/aws/emf-metrics.ts';
 import { createSecretsLoader } from '../adapters/aws/secrets-loader.ts';
-import { createDynamoStore } from '../adapters/dynamodb/dynamo-store.ts';
+import { createDynamoJobStore } from '../adapters/dynamodb/dynamo-store.ts';
 import { createLocalDynamoClient } from '../adapters/dynamodb/local-client.ts';
 import { LambdaDispatcher } from '../adapters/lambda/lambda-dispatcher.ts';
 import { createRedactingLogger, SecretRegistry } from '../adapters/logging/redacting-logger.ts';
@@ -67,13 +67,13 @@ export async function createWebhookApp(env: Readonly<Record<string, string | und
   const provisioner = parsed.aws.provisionerFunctionName;
   if (!provisioner) throw new ConfigError(EnvName.provisionerFunctionName, 'is required in AWS (set by the stack)');
   const dynamo = parsed.store.endpoint ? createLocalDynamoClient(parsed.store.endpoint) : new DynamoDBClient({});
-  const store = createDynamoStore({ client: dynamo, tableName: parsed.store.tableName });
+  const jobs = createDynamoJobStore({ client: dynamo, tableName: parsed.store.tableName });
   const dispatcher = new LambdaDispatcher({ client: new LambdaClient({}), functionName: provisioner });
 
   const acceptWebhook = createAcceptWebhook({
     config: parsed,
     webhookSecrets,
-    jobs: store.jobs,
+    jobs,
     dispatcher,
     clock: systemClock,
     logger,

@@ -1,6 +1,6 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { Store } from '../../ports/store.ts';
+import type { JobRepository, Store } from '../../ports/store.ts';
 import { createDynamoBaselines } from './dynamo-baselines.ts';
 import { createDynamoBreakers } from './dynamo-breakers.ts';
 import type { DynamoContext } from './dynamo-context.ts';
@@ -21,15 +21,19 @@ export interface DynamoStoreOptions {
   backlogIndex?: boolean;
 }
 
+function dynamoContext(options: DynamoStoreOptions): DynamoContext {
+  const doc = DynamoDBDocumentClient.from(options.client, {
+    marshallOptions: { removeUndefinedValues: true },
+  });
+  return { doc, tableName: options.tableName };
+}
+
 /**
  * The {@link Store} port on one DynamoDB table (layout in table-schema.ts). Every state change is a single
  * conditional request; SDK errors become `ConditionFailedError` / `StoreUnavailableError`.
  */
 export function createDynamoStore(options: DynamoStoreOptions): Store {
-  const doc = DynamoDBDocumentClient.from(options.client, {
-    marshallOptions: { removeUndefinedValues: true },
-  });
-  const ctx: DynamoContext = { doc, tableName: options.tableName };
+  const ctx = dynamoContext(options);
   const backlogIndex = options.backlogIndex ?? true;
   return {
     jobs: createDynamoJobs(ctx, { backlogIndex }),
@@ -40,4 +44,13 @@ export function createDynamoStore(options: DynamoStoreOptions): Store {
     pools: createDynamoPools(ctx),
     versions: createDynamoVersions(ctx),
   };
+}
+
+/**
+ * The jobs repository alone, exactly as {@link createDynamoStore} builds it: for the webhook function,
+ * which touches job items only. Why not `createDynamoStore(...).jobs`: that call keeps the other six
+ * repositories (locks, runners, versions, …) in the webhook's bundle, ~6 KB it never runs.
+ */
+export function createDynamoJobStore(options: DynamoStoreOptions): JobRepository {
+  return createDynamoJobs(dynamoContext(options), { backlogIndex: options.backlogIndex ?? true });
 }
