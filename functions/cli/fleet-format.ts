@@ -11,19 +11,21 @@ const cut = (text: string, width: number) =>
 
 /**
  * A table of fixed columns, two spaces apart. A column's `max` caps it; the last column takes what is left
- * of {@link WIDTH}. Trailing spaces are trimmed.
+ * of {@link WIDTH}. Trailing spaces are trimmed. `keepLast`: the last column is never cut (a time), the
+ * others give way to it instead.
  */
 export function table(
   header: readonly string[],
   rows: readonly (readonly string[])[],
   max: readonly number[] = [],
+  options: { keepLast?: boolean } = {},
 ): string {
   const natural = (i: number) => Math.max(header[i]?.length ?? 0, ...rows.map((r) => (r[i] ?? '').length));
   const widths = header.map((_, i) => Math.min(max[i] ?? WIDTH, natural(i)));
-  // The last column (a note) is the one cut first; it keeps at least 12 columns, for which the widest
-  // other column gives way, never below its header.
+  // The last column (a note) is the one cut first; it keeps at least 12 columns (all of it with
+  // `keepLast`), for which the widest other column gives way, never below its header.
   const last = header.length - 1;
-  const lastRoom = Math.min(natural(last), 12);
+  const lastRoom = options.keepLast ? natural(last) : Math.min(natural(last), 12);
   const fixed = () => widths.slice(0, last).reduce((n, w) => n + w + 2, 0);
   while (fixed() + lastRoom > WIDTH) {
     let widest = -1;
@@ -196,23 +198,28 @@ export function formatJob(job: JobView): string {
   return `${lines.join('\n')}\n`;
 }
 
-/** `jit-runners runners list`: the runners alive (launched, running or stopping). */
+/**
+ * `jit-runners runners list`: the runners alive, oldest first: the runner records (baseline, stolen, warm) and
+ * the JIT runner of each launched or running job. The time is never cut. The scope is in `--json` only: a
+ * job's runner has its job, a baseline runner's name carries its scope, and eight columns would not fit 100.
+ */
 export function formatRunners(runners: readonly RunnerView[]): string {
   if (runners.length === 0) return 'no runners alive\n';
   return table(
-    ['NAME', 'KIND', 'STATE', 'SCOPE', 'VERSION', 'JOB', 'SINCE'],
+    ['NAME', 'KIND', 'POOL', 'STATE', 'VERSION', 'JOB', 'SINCE'],
     runners.map((r) => [
       r.name,
       r.kind,
+      r.pool ?? '-',
       r.state,
-      r.scope,
-      r.version,
+      r.version ?? '-',
       r.jobId === undefined
         ? '-'
         : `${r.jobId}${r.tookJobId !== undefined && r.tookJobId !== r.jobId ? ` (took ${r.tookJobId})` : ''}`,
       shortTime(r.createdAt),
     ]),
-    [32, 8, 8, 24, 8, 20],
+    [32, 8, 16, 8, 8, 20],
+    { keepLast: true },
   );
 }
 

@@ -126,7 +126,9 @@ ${TARGET_USAGE}`,
     grammar: { name: 'runners', maxPositionals: 1, options: TARGET_OPTIONS },
     usage: `usage: jit-runners runners list [--json] [--stack NAME [--region R]]
 
-  list   the runners alive (launched, running, stopping): kind, state, scope, version, job
+  list   the runners alive, oldest first: the JIT runner of each launched or running job, and the
+         runner records (baseline, stolen and warm runners): kind, pool, state, version, job,
+         since (--json adds the scope)
 
 ${TARGET_USAGE}`,
   },

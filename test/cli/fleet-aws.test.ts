@@ -269,6 +269,45 @@ describe('jit-runners against a deployed stack (--stack)', () => {
     expect(adminCalls().every((c) => c.InvocationType === 'RequestResponse')).toBe(true);
   });
 
+  it("runners list: a launched job's JIT runner comes from the open jobs' listing, with no read per job", async () => {
+    await store.jobs.create({ ...newJob(103), pool: 'default' }, 'd-103', T0 + 2_000);
+    await store.jobs.update(
+      103,
+      {},
+      { set: { status: 'launched', runnerName: 'jr-103-1', runnerVersion: '2.330.0', launchedAt: T0 + 3_000 } },
+      T0 + 3_000,
+    );
+    try {
+      const json = await run({ command: 'runners list' }, true);
+      expect(JSON.parse(json.out)).toEqual([
+        {
+          name: 'jr-103-1',
+          kind: 'jit',
+          state: 'launched',
+          scope: 'octo/app',
+          pool: 'default',
+          version: '2.330.0',
+          jobId: 103,
+          createdAt: '2026-01-05T10:00:03.000Z',
+          updatedAt: '2026-01-05T10:00:03.000Z',
+        },
+      ]);
+      sent.length = 0;
+      const r = await run({ command: 'runners list' });
+      expect(r).toMatchObject({ code: 0, err: '' });
+      expect(r.out).toMatch(/^jr-103-1\s+jit\s+default\s+launched\s+2\.330\.0\s+103\s+2026-01-05 10:00:03Z$/m);
+      // Two listings (the runner records and the open jobs) on gsi1, the three open jobs read back in one batch.
+      const lists = sent
+        .filter((q) => q.command === 'QueryCommand')
+        .map((q) => str((q.input.ExpressionAttributeValues as Record<string, unknown>)[':list'])?.split('#')[0]);
+      expect([...new Set(lists)].sort()).toEqual(['JOB_OPEN', 'RUNNER_ACTIVE']);
+      expect(sent.filter((q) => !/^(Query|BatchGetItem)Command$/.test(q.command))).toEqual([]);
+      expect(sent.filter((q) => q.command === 'BatchGetItemCommand').length).toBe(1);
+    } finally {
+      await store.jobs.update(103, {}, { set: { status: 'completed' } }, T0 + 4_000);
+    }
+  });
+
   it("baseline ensure: the function's refusal (400) exits 2 with its message; a function error exits 1 naming its log", async () => {
     lambda.on(InvokeCommand, { FunctionName: 'JitRunners-reconciler' }).callsFake((input: { Payload: Uint8Array }) => {
       const { action } = decode(input.Payload).jitRunnersAdmin as { action: string };

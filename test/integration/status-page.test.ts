@@ -62,9 +62,26 @@ describe('status page (GET /) in headless Chromium', () => {
       (globalThis as unknown as PageGlobals).sameDocument = true;
     });
 
-    // One job, delivered as `npm run demo` does: queued at the simulator, its signed webhook posted.
-    const { jobId, status } = await harness.queue({ repo: 'demo-repo' });
-    expect(status).toBe(202);
+    // One job, delivered as `npm run demo` does: queued at the simulator, its signed webhook posted. It runs
+    // for 3 s, so the page can be seen listing its runner.
+    const simulator = harness.app.simulator;
+    if (!simulator) throw new Error('the sandbox has a simulator');
+    const payload = simulator.queueJob({
+      owner: 'octo-org',
+      repo: 'demo-repo',
+      labels: ['self-hosted', 'linux', 'x64'],
+      durationMs: 3_000,
+    }) as { workflow_job: { id: number } };
+    const jobId = payload.workflow_job.id;
+    expect((await harness.post(payload)).status).toBe(202);
+    // The job's own JIT runner is in the runners table, as /api/runners (the fleet view) lists it.
+    const runnerRow = page.locator(`#runners-body tr[data-key="jr-${jobId}-1"]`);
+    await runnerRow.waitFor({ timeout: 25_000 });
+    expect(await runnerRow.locator('[data-field="kind"]').textContent()).toBe('jit');
+    expect(await runnerRow.locator('[data-field="pool"]').textContent()).toBe('linux-x64');
+    expect(await runnerRow.locator('[data-field="scope"]').textContent()).toBe('octo-org/demo-repo');
+    expect(await runnerRow.locator('[data-field="job"]').textContent()).toBe(String(jobId));
+    expect(await text(page, '#runners-summary')).toMatch(/^1 alive \(1 (launched|running)\): /);
     const row = page.locator(`#jobs-body tr[data-key="${jobId}"]`);
     await row.locator('[data-field="state"]', { hasText: /^completed$/ }).waitFor({ timeout: 25_000 });
     expect(await page.evaluate(() => (globalThis as unknown as PageGlobals).sameDocument)).toBe(true);
@@ -72,6 +89,10 @@ describe('status page (GET /) in headless Chromium', () => {
     expect(await row.locator('[data-field="pool"]').textContent()).toBe('linux-x64');
     expect(await row.locator('[data-field="runner"]').textContent()).toBe(`jr-${jobId}-1`);
     expect(await row.locator('[data-field="failure"]').textContent()).toBe('—');
+    // Its runner ended with it.
+    await runnerRow.waitFor({ state: 'detached' });
+    await page.locator('#runners-body tr.empty', { hasText: 'No runners alive.' }).waitFor();
+    expect(await text(page, '#runners-summary')).toMatch(/^0 alive: /);
     // The job's state changes were announced politely, the last one its end.
     expect(await page.locator('#announcer').getAttribute('aria-live')).toBe('polite');
     expect(await text(page, '#announcer')).toMatch(new RegExp(`Job ${jobId} in octo-org/demo-repo: .*completed\\.$`));

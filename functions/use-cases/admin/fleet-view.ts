@@ -77,14 +77,22 @@ export interface PoolView {
   warmTarget?: number;
 }
 
+/**
+ * One runner alive: a runner record (baseline, stolen and warm runners), or the JIT runner of a launched or
+ * running job, which is named only on its job (kind `jit`, its state the job's status).
+ */
 export interface RunnerView {
   name: string;
   kind: string;
   state: string;
   scope: string;
-  version: string;
+  /** The pool it runs in: a job's runner and a warm runner; absent for a baseline or stolen runner's record. */
+  pool?: string;
+  /** Absent when its job recorded none (items written before runner versions were kept). */
+  version?: string;
   jobId?: number;
   tookJobId?: number;
+  /** Since when it is alive: a record's creation, or its job's launch. */
   createdAt: string;
   updatedAt: string;
 }
@@ -133,6 +141,7 @@ export interface FleetStatus {
   jobs: { open: number; byStatus: Record<JobStatus, number>; endedRecently: { completed: number; failed: number } };
   /** Window of `endedRecently` and of the job list's default `since`. */
   recentWindowMs: number;
+  /** The runners `runners()` lists (the records and the JIT runners of launched and running jobs), by state. */
   runners: { alive: number; byState: Record<string, number> };
   breakers: { open: number; scopes: BreakerView[] };
   baselines: { total: number; notPresent: number };
@@ -210,12 +219,50 @@ function runnerView(r: RunnerRecord): RunnerView {
     kind: r.kind,
     state: r.state,
     scope: r.scopeKey,
+    ...(r.pool === undefined ? {} : { pool: r.pool }),
     version: r.version,
     ...(r.jobId === undefined ? {} : { jobId: r.jobId }),
     ...(r.tookJobId === undefined ? {} : { tookJobId: r.tookJobId }),
     createdAt: iso(r.createdAt),
     updatedAt: iso(r.updatedAt),
   };
+}
+
+/** Job states whose minted runner is alive. */
+const LIVE_RUNNER_STATUSES: ReadonlySet<JobStatus> = new Set([JobStatus.launched, JobStatus.running]);
+
+/**
+ * The runners alive, oldest first: the runner records, and the JIT runner of each launched or running job,
+ * which has no record (it is named on its job). A job's runner a record already names is listed once, as
+ * that record: a stolen runner's record has its name, and a warm runner that serves a job records the job
+ * runner's name (`servesRunnerName`). Pure: it reads only the lists it is given.
+ */
+function runnersAlive(records: readonly RunnerRecord[], jobs: readonly Job[]): RunnerView[] {
+  const named = new Set(records.flatMap((r) => (r.servesRunnerName ? [r.name, r.servesRunnerName] : [r.name])));
+  const ofJobs = jobs.flatMap((job): { since: number; view: RunnerView }[] => {
+    const name = job.runnerName;
+    if (name === undefined || !LIVE_RUNNER_STATUSES.has(job.status) || named.has(name)) return [];
+    const since = job.launchedAt ?? job.updatedAt;
+    return [
+      {
+        since,
+        view: {
+          name,
+          kind: RunnerKind.jit,
+          state: job.status,
+          scope: job.scopeKey,
+          pool: poolNameOf(job),
+          ...(job.runnerVersion === undefined ? {} : { version: job.runnerVersion }),
+          jobId: job.jobId,
+          createdAt: iso(since),
+          updatedAt: iso(job.updatedAt),
+        },
+      },
+    ];
+  });
+  return [...records.map((r) => ({ since: r.createdAt, view: runnerView(r) })), ...ofJobs]
+    .sort((a, b) => a.since - b.since || (a.view.name < b.view.name ? -1 : a.view.name > b.view.name ? 1 : 0))
+    .map((r) => r.view);
 }
 
 export function baselineView(b: Baseline): BaselineView {
@@ -304,8 +351,10 @@ export function createFleetView(deps: FleetViewDeps): FleetView {
       }
       const open = jobs.filter((j) => !isTerminal(j.status));
       const openIds = new Set(open.map((j) => j.jobId));
+      // The runners list's own count, from the reads above (no more): the records and the open jobs' runners.
+      const alive = runnersAlive(runners, open);
       const byState: Record<string, number> = {};
-      for (const r of runners) byState[r.state] = (byState[r.state] ?? 0) + 1;
+      for (const r of alive) byState[r.state] = (byState[r.state] ?? 0) + 1;
       const pools: PoolView[] = config.pools.map((pool, index) => {
         const capacity = capacities[index];
         const poolJobs = open.filter((j) => poolNameOf(j) === pool.name);
@@ -349,7 +398,7 @@ export function createFleetView(deps: FleetViewDeps): FleetView {
         pools,
         jobs: { open: open.length, byStatus, endedRecently },
         recentWindowMs: windowMs,
-        runners: { alive: runners.length, byState },
+        runners: { alive: alive.length, byState },
         breakers: { open: breakerViews.filter((b) => b.open).length, scopes: breakerViews },
         baselines: { total: baselines.length, notPresent: baselines.filter((b) => b.state !== 'present').length },
         version: versionView,
@@ -381,7 +430,11 @@ export function createFleetView(deps: FleetViewDeps): FleetView {
     },
 
     async runners() {
-      return (await store.runners.listActive()).map(runnerView);
+      // Costs one listing besides the runner records' own: the open jobs (on DynamoDB one Query per shard of
+      // the open-jobs list, then consistent BatchGetItems of up to 100 jobs each; in memory one pass over the
+      // jobs), the same read `status()` and `jobs()` make. Never a read per job or per runner.
+      const [records, open] = await Promise.all([store.runners.listActive(), store.jobs.listOpen(MAX_LISTED)]);
+      return runnersAlive(records, open);
     },
 
     async baselines() {

@@ -3,11 +3,42 @@ import { createMemoryStore } from '../../../functions/adapters/memory/memory-sto
 import { parseConfig } from '../../../functions/config/config.ts';
 import type { NewJob } from '../../../functions/domain/job.ts';
 import { JobStatus } from '../../../functions/domain/job-status.ts';
+import { RunnerKind, type RunnerRecord, RunnerState } from '../../../functions/domain/runner-record.ts';
+import type { Store } from '../../../functions/ports/store.ts';
 import { answerFleetApi, jobQuery } from '../../../functions/use-cases/admin/fleet-api.ts';
 import { createFleetView } from '../../../functions/use-cases/admin/fleet-view.ts';
 
 const T0 = Date.UTC(2026, 11, 3, 12, 0, 0);
 const HOUR = 3_600_000;
+const MIN = 60_000;
+const iso = (ms: number) => new Date(ms).toISOString();
+
+/** The store with every repository call recorded as `repository.method`, in order. */
+function counted(store: Store): { store: Store; calls: string[] } {
+  const calls: string[] = [];
+  const wrap = <R extends object>(name: string, repository: R): R =>
+    new Proxy(repository, {
+      get(target, method, receiver) {
+        const member = Reflect.get(target, method, receiver);
+        if (typeof member !== 'function') return member;
+        return (...args: unknown[]) => {
+          calls.push(`${name}.${String(method)}`);
+          return member.apply(target, args);
+        };
+      },
+    });
+  const wrapped = Object.fromEntries(
+    Object.entries(store).map(([name, repository]) => [
+      name,
+      typeof repository === 'object' && repository !== null ? wrap(name, repository) : repository,
+    ]),
+  ) as unknown as Store;
+  return { store: wrapped, calls };
+}
+
+function runnerRecord(record: Omit<RunnerRecord, 'updatedAt' | 'installationId'>): Omit<RunnerRecord, 'updatedAt'> {
+  return { installationId: 1, ...record };
+}
 
 const config = parseConfig({
   env: {
@@ -157,6 +188,149 @@ describe('fleet view', () => {
     expect(afterBreaker).not.toBe(afterPool);
     advance(1000);
     expect((await view.status()).changeToken).toBe(afterBreaker);
+  });
+
+  it('lists the JIT runner of each launched or running job beside the runner records, once each, oldest first', async () => {
+    const { store, view } = await world();
+    // World: job 2 runs on jr-2-1 (pool small, no version recorded on the job); job 1 waits for room.
+    // Job 5: launched in pool large. Job 6: runs on a warm runner of pool small, whose record names jr-6-1.
+    // Job 8: its runner jr-8-1 took job 9 (a stolen runner's record). Job 7: completed, its runner gone.
+    await store.jobs.create(newJob(5, 'hub/site', 'large'), 'd5', T0 - 3 * MIN);
+    await store.jobs.update(
+      5,
+      {},
+      {
+        set: { status: JobStatus.launched, runnerName: 'jr-5-1', runnerVersion: '2.330.0', launchedAt: T0 - 2 * MIN },
+      },
+      T0 - 2 * MIN,
+    );
+    await store.jobs.create(newJob(6, 'octo/app', 'small'), 'd6', T0 - 4 * MIN);
+    await store.jobs.update(
+      6,
+      {},
+      { set: { status: JobStatus.running, runnerName: 'jr-6-1', runnerVersion: '2.330.0', launchedAt: T0 - 3 * MIN } },
+      T0 - 3 * MIN,
+    );
+    await store.jobs.create(newJob(7, 'octo/app', 'small'), 'd7', T0 - 30 * MIN);
+    await store.jobs.update(7, {}, { set: { status: JobStatus.completed, runnerName: 'jr-7-1' } }, T0 - 20 * MIN);
+    await store.jobs.create(newJob(8, 'octo/app', 'small'), 'd8', T0 - 6 * MIN);
+    await store.jobs.update(
+      8,
+      {},
+      { set: { status: JobStatus.launched, runnerName: 'jr-8-1', launchedAt: T0 - 5 * MIN } },
+      T0 - 5 * MIN,
+    );
+    const v = '2.330.0';
+    await store.runners.put(
+      runnerRecord({
+        name: 'jr-warm-small-a1',
+        kind: RunnerKind.warm,
+        scopeKey: 'octo/app',
+        pool: 'small',
+        version: v,
+        state: RunnerState.claimed,
+        jobId: 6,
+        servesRunnerName: 'jr-6-1',
+        createdAt: T0 - 20 * MIN,
+      }),
+      T0 - 3 * MIN,
+    );
+    await store.runners.put(
+      runnerRecord({
+        name: 'jr-8-1',
+        kind: RunnerKind.jit,
+        scopeKey: 'octo/app',
+        version: v,
+        state: RunnerState.running,
+        jobId: 8,
+        tookJobId: 9,
+        createdAt: T0 - 4 * MIN,
+      }),
+      T0 - 4 * MIN,
+    );
+    await store.runners.put(
+      runnerRecord({
+        name: 'jr-baseline-hub-site-ab12',
+        kind: RunnerKind.baseline,
+        scopeKey: 'hub/site',
+        version: v,
+        state: RunnerState.running,
+        createdAt: T0 - MIN,
+      }),
+      T0 - MIN,
+    );
+
+    const runners = await view.runners();
+    expect(runners).toEqual([
+      {
+        name: 'jr-warm-small-a1',
+        kind: 'warm',
+        state: 'claimed',
+        scope: 'octo/app',
+        pool: 'small',
+        version: v,
+        jobId: 6,
+        createdAt: iso(T0 - 20 * MIN),
+        updatedAt: iso(T0 - 3 * MIN),
+      },
+      {
+        name: 'jr-2-1',
+        kind: 'jit',
+        state: 'running',
+        scope: 'octo/app',
+        pool: 'small',
+        jobId: 2,
+        createdAt: iso(T0 - 9 * MIN),
+        updatedAt: iso(T0 - 8 * MIN),
+      },
+      {
+        name: 'jr-8-1',
+        kind: 'jit',
+        state: 'running',
+        scope: 'octo/app',
+        version: v,
+        jobId: 8,
+        tookJobId: 9,
+        createdAt: iso(T0 - 4 * MIN),
+        updatedAt: iso(T0 - 4 * MIN),
+      },
+      {
+        name: 'jr-5-1',
+        kind: 'jit',
+        state: 'launched',
+        scope: 'hub/site',
+        pool: 'large',
+        version: v,
+        jobId: 5,
+        createdAt: iso(T0 - 2 * MIN),
+        updatedAt: iso(T0 - 2 * MIN),
+      },
+      {
+        name: 'jr-baseline-hub-site-ab12',
+        kind: 'baseline',
+        state: 'running',
+        scope: 'hub/site',
+        version: v,
+        createdAt: iso(T0 - MIN),
+        updatedAt: iso(T0 - MIN),
+      },
+    ]);
+    // The status counts the same list.
+    expect((await view.status()).runners).toEqual({ alive: 5, byState: { claimed: 1, running: 3, launched: 1 } });
+    // The fleet API serves it as it is.
+    expect((await answerFleetApi(view, '/api/runners', new URLSearchParams(), T0))?.body).toEqual(runners);
+  });
+
+  it('costs the runners list one listing of the open jobs besides the runner records, and the status count nothing', async () => {
+    const base = await world();
+    const { store, calls } = counted(base.store);
+    const view = createFleetView({ config, store, clock: { now: () => T0 } });
+    expect((await view.runners()).map((r) => r.name)).toEqual(['jr-2-1']);
+    expect([...calls].sort()).toEqual(['jobs.listOpen', 'runners.listActive']);
+    calls.length = 0;
+    expect((await view.status()).runners.alive).toBe(1);
+    const reads = calls.filter((c) => c.startsWith('jobs.') || c.startsWith('runners.')).sort();
+    expect(reads).toEqual(['jobs.listEndedSince', 'jobs.listOpen', 'runners.listActive']);
   });
 
   it('reports a corrupt version record instead of failing the whole status', async () => {

@@ -247,9 +247,14 @@ const JOB_COLUMNS = [
 
 // ── Runners, breakers, baselines ──
 
+/**
+ * /api/runners lists every runner alive, the JIT runners of launched and running jobs included (the fleet
+ * view adds them to the runner records), so the page shows the list as it comes, like `jit-runners runners list`.
+ */
 const RUNNER_COLUMNS = [
   textColumn('runner', (r) => r.name),
   textColumn('kind', (r) => r.kind),
+  textColumn('pool', (r) => r.pool),
   { name: 'state', fill: (cell, r) => fillState(cell, r.state) },
   textColumn('scope', (r) => r.scope),
   textColumn('version', (r) => r.version),
@@ -262,29 +267,6 @@ const RUNNER_COLUMNS = [
   ),
   textColumn('updated', (r) => timeOf(r.updatedAt)),
 ];
-
-/** Job states whose minted runner is alive. */
-const LIVE_JOB_STATES = new Set(['launched', 'running']);
-
-/**
- * The runners list (/api/runners) has the runner records: baseline, stolen and warm runners. A job's own
- * JIT runner is named on its job instead, so those of launched and running jobs are added from the jobs list.
- */
-function withJobRunners(runners, jobs) {
-  const recorded = new Set(runners.map((r) => r.name));
-  const fromJobs = jobs
-    .filter((j) => j.runnerName && LIVE_JOB_STATES.has(j.status) && !recorded.has(j.runnerName))
-    .map((j) => ({
-      name: j.runnerName,
-      kind: 'jit',
-      state: j.status,
-      scope: j.repo,
-      version: j.runnerVersion ?? 'unknown',
-      jobId: j.jobId,
-      updatedAt: j.updatedAt,
-    }));
-  return { list: [...fromJobs, ...runners], fromJobs: fromJobs.length };
-}
 
 const BREAKER_COLUMNS = [
   textColumn('scope', (b) => b.scope),
@@ -359,8 +341,6 @@ const state = {
   versionSummary: '',
   versionStatus: undefined,
   versionFetchedAt: 0,
-  /** Runners of launched and running jobs in the last jobs list (they have no runner record). */
-  jobRunners: 0,
 };
 
 async function getJson(path) {
@@ -424,9 +404,7 @@ function renderStatus(status) {
   const runnerStates = Object.entries(status.runners.byState).map(([s, n]) => `${n} ${s}`);
   setText(
     byId('runners-summary'),
-    `${status.runners.alive + state.jobRunners} alive: ${state.jobRunners} of jobs (named on the job), ${
-      status.runners.alive
-    } recorded (baseline, stolen or warm runners${runnerStates.length ? `: ${runnerStates.join(', ')}` : ''}).`,
+    `${status.runners.alive} alive${runnerStates.length ? ` (${runnerStates.join(', ')})` : ''}: the runners of launched and running jobs, and baseline, stolen and warm runners.`,
   );
   const breakers = [...status.breakers.scopes].sort(
     (a, b) => Number(b.open) - Number(a.open) || (a.openRemainingMs ?? 0) - (b.openRemainingMs ?? 0),
@@ -469,9 +447,7 @@ async function refresh() {
       'No open jobs, and none ended recently.',
       timelineRow,
     );
-    const alive = withJobRunners(runners, jobs);
-    state.jobRunners = alive.fromJobs;
-    syncRows(byId('runners-body'), alive.list, (r) => r.name, RUNNER_COLUMNS, 'No runners alive.');
+    syncRows(byId('runners-body'), runners, (r) => r.name, RUNNER_COLUMNS, 'No runners alive.');
     syncRows(byId('baselines-body'), baselines, (b) => b.scope, BASELINE_COLUMNS, 'No baselines recorded.');
     announceJobChanges(jobs);
     state.token = status.changeToken;
