@@ -51,7 +51,8 @@ const COMMANDS: Record<Command, { grammar: CommandGrammar; usage: string }> = {
     usage: `usage: jit-runners start
 
   Runs the provisioner on this machine until SIGINT/SIGTERM: webhook server (POST /webhook,
-  GET /healthz, GET /jobs/{id}), provisioner, runner watcher and reconciler in one process.
+  GET /healthz, GET /api/…, the status page at /), provisioner, runner watcher and reconciler
+  in one process.
   Without GITHUB_APP_ID it starts the sandbox: a built-in GitHub simulator and a sample runner.
   Configuration comes from environment variables; see README.md.`,
   },

@@ -12,7 +12,8 @@ export async function runStart(config: Config): Promise<number> {
   const app = await startLocalApp({ config, logger });
   const lines = [
     '',
-    `jit-runners listening on ${app.url}  (POST /webhook, GET /healthz, GET /jobs/{id})`,
+    `jit-runners listening on ${app.url}  (POST /webhook, GET /healthz, GET /api/…)`,
+    `  status page: ${app.url}/`,
     `  mode: ${config.mode}   launcher: ${config.launcher}   store: ${config.store.endpoint ?? `embedded dynalite in ${config.local.stateDir}/dynamodb`}`,
     `  pools (matched in this order): ${config.pools.map((p) => `${p.name} [${p.labels.join(', ')}]`).join('; ')}`,
     ...config.notices.map((notice) => `  note: ${notice}`),

@@ -131,7 +131,7 @@ export function createReleaseWaitingRunner(deps: ReleaseWaitingRunnerDeps) {
         job.jobId,
         { statusIn: [JobStatus.waiting], attempt: job.attempt },
         {
-          remove: ['runnerName', 'runnerId', 'launchId', 'launchedAt', 'runnerVersion'],
+          remove: ['runnerName', 'runnerId', 'launchId', 'launchedAt', 'runnerVersion', 'warmName'],
           event: { status: JobStatus.waiting, note: `runner ${runnerName} ${note}` },
         },
         now,
