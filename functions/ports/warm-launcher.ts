@@ -54,3 +54,12 @@ export function isWarmCapable(launcher: RunnerLauncher): launcher is WarmRunnerL
   const candidate = launcher as Partial<WarmRunnerLauncher>;
   return typeof candidate.bootWarm === 'function' && typeof candidate.handOffWarm === 'function';
 }
+
+/**
+ * A warm runner's idle bound in whole seconds (at least 1), as every launcher hands it to the runner side
+ * (the bootstrap's `JR_WARM_IDLE_SECONDS`, the local wrapper's argument): how long it waits for its hand-off
+ * before it exits unregistered.
+ */
+export function warmIdleSeconds(maxIdleMs: number): number {
+  return Math.max(1, Math.ceil(maxIdleMs / 1000));
+}

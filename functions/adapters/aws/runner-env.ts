@@ -59,11 +59,3 @@ export function runnerDigestEntries(digests: RunnerTarballDigests | undefined): 
   if (arm64 !== undefined) out.push([RunnerEnv.runnerSha256Arm64, arm64]);
   return out;
 }
-
-/**
- * The bootstrap's bound in whole seconds (at least 1): how long a warm runner waits for its hand-off
- * before it exits unregistered.
- */
-export function warmIdleSeconds(maxIdleMs: number): number {
-  return Math.max(1, Math.ceil(maxIdleMs / 1000));
-}

@@ -15,9 +15,15 @@ import {
   type RegularRunnerRequest,
 } from '../../ports/launcher.ts';
 import { type Clock, systemClock } from '../../ports/runtime.ts';
-import type { WarmBootRequest, WarmHandoffRequest, WarmLaunch, WarmRunnerLauncher } from '../../ports/warm-launcher.ts';
+import {
+  type WarmBootRequest,
+  type WarmHandoffRequest,
+  type WarmLaunch,
+  type WarmRunnerLauncher,
+  warmIdleSeconds,
+} from '../../ports/warm-launcher.ts';
 import { idempotencyToken } from '../aws/idempotency-token.ts';
-import { RunnerEnv, RunnerMode, runnerDigestEntries, warmIdleSeconds } from '../aws/runner-env.ts';
+import { RunnerEnv, RunnerMode, runnerDigestEntries } from '../aws/runner-env.ts';
 import { awsErrorCode, translateLaunchError, withLaunchErrors } from '../aws/translate-launch-error.ts';
 import type { JitConfigHandoff } from '../ssm/jit-config-handoff.ts';
 

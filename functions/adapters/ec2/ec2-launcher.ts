@@ -16,9 +16,15 @@ import {
   LaunchTransientError,
   type RegularRunnerRequest,
 } from '../../ports/launcher.ts';
-import type { WarmBootRequest, WarmHandoffRequest, WarmLaunch, WarmRunnerLauncher } from '../../ports/warm-launcher.ts';
+import {
+  type WarmBootRequest,
+  type WarmHandoffRequest,
+  type WarmLaunch,
+  type WarmRunnerLauncher,
+  warmIdleSeconds,
+} from '../../ports/warm-launcher.ts';
 import { idempotencyToken } from '../aws/idempotency-token.ts';
-import { FLEET_TAG, RunnerEnv, RunnerMode, runnerDigestEntries, warmIdleSeconds } from '../aws/runner-env.ts';
+import { FLEET_TAG, RunnerEnv, RunnerMode, runnerDigestEntries } from '../aws/runner-env.ts';
 import {
   awsErrorCode,
   classifyLaunchError,

@@ -12,7 +12,13 @@ import {
   type RegularRunnerRequest,
 } from '../../ports/launcher.ts';
 import { type Clock, type Logger, systemClock } from '../../ports/runtime.ts';
-import type { WarmBootRequest, WarmHandoffRequest, WarmLaunch, WarmRunnerLauncher } from '../../ports/warm-launcher.ts';
+import {
+  type WarmBootRequest,
+  type WarmHandoffRequest,
+  type WarmLaunch,
+  type WarmRunnerLauncher,
+  warmIdleSeconds,
+} from '../../ports/warm-launcher.ts';
 import { ConfigScriptError } from './config-script-error.ts';
 import { DirectoryTail, LineSplitter } from './log-tail.ts';
 import {
@@ -406,7 +412,7 @@ class LocalProcessLauncher implements LocalLauncher {
         await chmod(script, 0o700);
         own = await this.startRunner(session, LaunchKind.warm, {
           script: WARM_SCRIPT_NAME,
-          args: [String(Math.max(1, Math.ceil(request.maxIdleMs / 1000)))],
+          args: [String(warmIdleSeconds(request.maxIdleMs))],
           runnerVersion: request.runnerVersion,
           secrets: {},
         });
