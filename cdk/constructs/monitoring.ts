@@ -291,8 +291,14 @@ export class Monitoring extends Construct {
     };
     // ── opt-in, per pool: latency and backlog, whose right thresholds depend on the workload ──
     const backlogPeriod = Duration.seconds(Math.max(FIVE_MINUTES.toSeconds(), props.gaugeIntervalSeconds ?? 60));
-    const periodsOf = (minutes: number, period: Duration) =>
-      Math.max(1, Math.ceil((minutes * 60) / period.toSeconds()));
+    // Whole periods covering the minutes, rounded up, but within what CloudWatch accepts: periods times
+    // period at most a day when the period is under an hour (seven days otherwise). A reconcile interval
+    // that does not divide a day (7 minutes) then covers a little less than 1440 minutes, never a failed deploy.
+    const periodsOf = (minutes: number, period: Duration) => {
+      const seconds = period.toSeconds();
+      const maxRange = seconds < 3_600 ? 86_400 : 604_800;
+      return Math.max(1, Math.min(Math.ceil((minutes * 60) / seconds), Math.floor(maxRange / seconds)));
+    };
     this.poolAlarms = props.pools.flatMap((pool): PoolAlarm[] => {
       const given = pool.alarms;
       if (given === undefined) return [];

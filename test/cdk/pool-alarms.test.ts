@@ -180,6 +180,30 @@ describe('latency and backlog alarms', () => {
       Threshold: 2,
     });
   });
+
+  it('keeps a backlog alarm within the day CloudWatch allows a sub-hour period, for an interval that does not divide a day', () => {
+    // 1440 minutes of 7-minute passes would be 206 periods (86,520 s): PutMetricAlarm refuses more than 86,400 s.
+    const t = template(
+      {
+        appId: 1,
+        backlogAlarmJobs: 2,
+        queuedToRunningP99AlarmSeconds: 600,
+        reconcileIntervalSeconds: 420,
+        poolAlarmEvaluationMinutes: 1440,
+      },
+      [POOLS[0] as JitRunnersPool],
+    );
+    t.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'BacklogJobs',
+      Period: 420,
+      EvaluationPeriods: 205,
+    });
+    t.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'QueuedToRunningLatency',
+      Period: 300,
+      EvaluationPeriods: 288,
+    });
+  });
 });
 
 describe('the refused-tarball alarm', () => {
