@@ -25,6 +25,7 @@ import { createScopeGuard } from '../use-cases/provisioning/scope-guard.ts';
 import { createDiscoverQueuedJobs, discoveryGraceMs } from '../use-cases/reconcile/discover-queued-jobs.ts';
 import { createReconcile, type ReconcileSettings } from '../use-cases/reconcile/reconcile.ts';
 import { createReplaceRobbedJob } from '../use-cases/reconcile/replace-robbed-job.ts';
+import { createRetryFailureCheckRuns } from '../use-cases/reconcile/retry-failure-check-runs.ts';
 import { createReportJobFailure } from '../use-cases/reporting/report-job-failure.ts';
 import { createTrackRunnerVersion } from '../use-cases/version/track-runner-version.ts';
 import { createWarmPool } from '../use-cases/warm/warm-pool.ts';
@@ -317,6 +318,10 @@ export function buildCore(deps: CoreDeps) {
     ...(discoverQueuedJobs ? { discoverQueuedJobs } : {}),
     ...(runnerCapacity.active ? { runnerCapacity } : {}),
     ...(warmPool.active ? { warmPool } : {}),
+    // Only when on: the retry reads the jobs ended since its last pass (docs/design.md "Failures on GitHub").
+    ...(config.failureCheckRuns
+      ? { retryFailureCheckRuns: createRetryFailureCheckRuns({ config, github, store, logger }) }
+      : {}),
     ...(versionPolicySettings(config).pin === undefined
       ? {
           trackRunnerVersion: createTrackRunnerVersion({

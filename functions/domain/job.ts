@@ -81,6 +81,15 @@ export interface Job {
    */
   failureCheckRunAt?: number;
   /**
+   * Rounds of posting that claimed check run so far: the report's, then one per reconciler retry (each
+   * claimed with the job's own version-checked write). Absent on jobs claimed before it was kept: one.
+   */
+  failureCheckRunTries?: number;
+  /** When the claimed failure check run was posted, or found posted by an earlier try. */
+  failureCheckRunPostedAt?: number;
+  /** Why the claimed failure check run was given up for good (a refusal, the tries or the hour spent). */
+  failureCheckRunGaveUp?: string;
+  /**
    * Its place in its pool's backlog rotation while `waiting-capacity` (see `turnFor`); kept afterwards
    * for `job show`.
    */

@@ -152,6 +152,16 @@ export interface CreatedCheckRun {
 }
 
 /**
+ * Which check run {@link GitHubPort.findCheckRun} looks for: the one named `name` on commit `headSha` whose
+ * `external_id` is `externalId` (a failure check run's is its job id).
+ */
+export interface CheckRunQuery {
+  headSha: string;
+  name: string;
+  externalId: string;
+}
+
+/**
  * Permissions granted to an installation, as GitHub names them (`checks: 'write'`, `actions: 'read'`, …),
  * from the installation token's own answer.
  */
@@ -282,7 +292,9 @@ export interface GitHubPort {
   installationPermissions(installationId: number): Promise<InstallationPermissions>;
   /**
    * `POST /repos/{owner}/{repo}/check-runs` (installation token; needs the `checks: write` permission, else
-   * GitHub answers 403 "Resource not accessible by integration").
+   * GitHub answers 403 "Resource not accessible by integration"). Sent once, never retried by the client:
+   * a 5xx or a timeout may have created the check run, so only the caller, after {@link findCheckRun},
+   * may post again.
    */
   createCheckRun(
     installationId: number,
@@ -290,6 +302,17 @@ export interface GitHubPort {
     repo: string,
     checkRun: CheckRunRequest,
   ): Promise<CreatedCheckRun>;
+  /**
+   * The check run `query` names, or undefined when there is none:
+   * `GET /repos/{owner}/{repo}/commits/{ref}/check-runs?check_name=…&filter=all` (installation token,
+   * `checks: read`), matched on `external_id`, a few pages at most. Whether an earlier post landed.
+   */
+  findCheckRun(
+    installationId: number,
+    owner: string,
+    repo: string,
+    query: CheckRunQuery,
+  ): Promise<CreatedCheckRun | undefined>;
 }
 
 /** The `Date` header of an answer, as epoch ms (one-second resolution); undefined when absent. */

@@ -1,5 +1,6 @@
 import { type Scope, scopeKey } from '../../functions/domain/scope.ts';
 import {
+  type CheckRunQuery,
   type CheckRunRequest,
   type CreatedCheckRun,
   type GitHubPort,
@@ -206,7 +207,12 @@ export class FakeGitHub implements GitHubPort {
   }
 
   /** Check runs posted, oldest first, as GitHub received them. */
-  readonly checkRuns: { installationId: number; owner: string; repo: string; body: CheckRunRequest }[] = [];
+  readonly checkRuns: { id: number; installationId: number; owner: string; repo: string; body: CheckRunRequest }[] = [];
+  /**
+   * Errors the next `createCheckRun` calls throw after the check run was created: a 5xx or a timeout whose
+   * post landed anyway. (`failures.createCheckRun` throws before anything is created.)
+   */
+  readonly failuresAfterCreate: Error[] = [];
   async createCheckRun(
     installationId: number,
     owner: string,
@@ -221,9 +227,29 @@ export class FakeGitHub implements GitHubPort {
         'POST /repos/{owner}/{repo}/check-runs',
       );
     }
-    this.checkRuns.push({ installationId, owner, repo, body: structuredClone(checkRun) });
     const id = this.nextId++;
+    this.checkRuns.push({ id, installationId, owner, repo, body: structuredClone(checkRun) });
+    const landed = this.failuresAfterCreate.shift();
+    if (landed) throw landed;
     return { id, htmlUrl: `https://github.com/${owner}/${repo}/runs/${id}` };
+  }
+
+  async findCheckRun(
+    installationId: number,
+    owner: string,
+    repo: string,
+    query: CheckRunQuery,
+  ): Promise<CreatedCheckRun | undefined> {
+    this.take('findCheckRun', { installationId, scope: { kind: 'repo', owner, repo } });
+    const found = this.checkRuns.find(
+      (run) =>
+        run.owner.toLowerCase() === owner.toLowerCase() &&
+        run.repo.toLowerCase() === repo.toLowerCase() &&
+        run.body.head_sha === query.headSha &&
+        run.body.name === query.name &&
+        run.body.external_id === query.externalId,
+    );
+    return found ? { id: found.id, htmlUrl: `https://github.com/${owner}/${repo}/runs/${found.id}` } : undefined;
   }
 }
 

@@ -248,6 +248,12 @@ function toInstallation(json: InstallationJson): AppInstallation {
 const MAX_INSPECTION_PAGES = 10;
 
 /**
+ * Pages of one name's check runs on one commit read at most by `findCheckRun` (100 each): a failure check
+ * run's name is its job's, and a commit has one per failed attempt of that job, so one page is the norm.
+ */
+const CHECK_RUN_PAGES = 3;
+
+/**
  * {@link GitHubPort} over Octokit: App JWT for `/app/…`, installation tokens (cached by auth-app until
  * shortly before expiry; concurrent requests for one installation share one mint) for everything else.
  */
@@ -675,14 +681,42 @@ export function createGitHubClient(options: GitHubClientOptions): GitHubPort & G
       }
     },
 
+    // Sent once (transientOnce): a 5xx or a timeout may have created the check run, and a blind re-send
+    // would post a second one; the caller looks it up (findCheckRun) before it posts again.
     async createCheckRun(installationId, owner, repo, checkRun) {
       const { data } = await send<{ id: number; html_url?: string | null }>(
         forInstallation(installationId),
         'POST /repos/{owner}/{repo}/check-runs',
         { owner, repo, ...checkRun },
         `${owner}/${repo}`.toLowerCase(),
+        { once: true },
       );
       return { id: data.id, htmlUrl: data.html_url ?? undefined };
+    },
+
+    // A read: the client's transient retry applies. `check_name` narrows the list to our name on that
+    // commit, `filter=all` keeps earlier runs of it (the default `latest` keeps the newest per suite).
+    async findCheckRun(installationId, owner, repo, query) {
+      const endpoint = 'GET /repos/{owner}/{repo}/commits/{ref}/check-runs';
+      const octokit = forInstallation(installationId);
+      for (let page = 1; page <= CHECK_RUN_PAGES; page++) {
+        const { status, data } = await send<unknown>(
+          octokit,
+          endpoint,
+          { owner, repo, ref: query.headSha, check_name: query.name, filter: 'all', per_page: PAGE_SIZE, page },
+          `${owner}/${repo}`.toLowerCase(),
+        );
+        const runs = (data as { check_runs?: unknown } | null)?.check_runs;
+        if (!Array.isArray(runs)) throw new GitHubResponseError('check_runs is not a list', status, endpoint, '');
+        const found = (runs as { id?: unknown; external_id?: unknown; html_url?: unknown }[]).find(
+          (run) => run.external_id === query.externalId && typeof run.id === 'number',
+        );
+        if (found) {
+          return { id: found.id as number, htmlUrl: typeof found.html_url === 'string' ? found.html_url : undefined };
+        }
+        if (runs.length < PAGE_SIZE) return undefined;
+      }
+      return undefined;
     },
 
     // ── App inspection (doctor) ──

@@ -174,5 +174,9 @@ export function rateLimitedGitHub(inner: GitHubPort, options: RateLimitedGitHubO
       await take(installation(installationId), 'POST /repos/{owner}/{repo}/check-runs');
       return inner.createCheckRun(installationId, owner, repo, checkRun);
     },
+    async findCheckRun(installationId, owner, repo, query) {
+      await take(installation(installationId), 'GET /repos/{owner}/{repo}/commits/{ref}/check-runs');
+      return inner.findCheckRun(installationId, owner, repo, query);
+    },
   };
 }

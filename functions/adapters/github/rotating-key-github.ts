@@ -38,5 +38,6 @@ export function rotatingKeyGitHub(
     listRunnerReleases: via('listRunnerReleases'),
     installationPermissions: via('installationPermissions'),
     createCheckRun: via('createCheckRun'),
+    findCheckRun: via('findCheckRun'),
   };
 }

@@ -16,6 +16,7 @@ import type { PublishRunnerReleaseRequest, QueueJobRequest, SimAppFault, SimFaul
  *   PUT    /_sim/webhook { url, secret } | DELETE /_sim/webhook
  *   GET    /_sim/deliveries
  *   GET    /_sim/faults | POST /_sim/faults { scopeKey, ...fault } | DELETE /_sim/faults[?scope=…]
+ *          (e.g. { scopeKey: 'octo-org/repo', checkRunPostFailure: { times: 2, status: 500, created: true } })
  *   PUT    /_sim/latency { latencyMs }
  *   GET    /_sim/requests | DELETE /_sim/requests
  *   GET    /_sim/check-runs               { checkRuns: SimCheckRun[] } (as posted, oldest first)

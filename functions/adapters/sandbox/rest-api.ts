@@ -325,8 +325,55 @@ function createCheckRun(rc: RouteContext): Reply {
   const problem = checkRunRequestProblem(rc.body);
   if (problem) return { status: 422, body: errorBody(422, problem) };
   const { owner, repo } = rc.params as { owner: string; repo: string };
+  // The checkRunPostFailure fault: a 5xx, after recording the check run when it is to have landed.
+  const failure = rc.ctx.world.takeCheckRunPostFailure(requireScope(rc).key);
+  if (failure?.created) rc.ctx.world.addCheckRun(owner, repo, rc.body as Record<string, unknown>);
+  if (failure) {
+    return {
+      status: failure.status,
+      body: errorBody(failure.status, failure.status === 503 ? 'Service Unavailable' : 'Server Error'),
+    };
+  }
   const run = rc.ctx.world.addCheckRun(owner, repo, rc.body as Record<string, unknown>);
   return { status: 201, body: checkRunJson(run, rc.ctx.url(), rc.ctx.url()) };
+}
+
+/**
+ * `GET /repos/{owner}/{repo}/commits/{ref}/check-runs` (checks/list-for-ref): the repository's check runs
+ * on commit `ref` (a SHA: the simulator keeps no branches), filtered by `check_name` and `status`;
+ * `filter=latest` (GitHub's default) keeps the newest per name, `all` every one. Needs `checks: read`.
+ */
+function listCheckRunsForRef(rc: RouteContext): Reply {
+  const checks = rc.ctx.world.permissions.checks;
+  if (checks !== 'read' && checks !== 'write') {
+    return {
+      status: 403,
+      body: errorBody(
+        403,
+        'Resource not accessible by integration',
+        '/checks/runs#list-check-runs-for-a-git-reference',
+      ),
+    };
+  }
+  const { owner, repo, ref } = rc.params as { owner: string; repo: string; ref: string };
+  const filter = rc.query.get('filter') ?? 'latest';
+  if (filter !== 'latest' && filter !== 'all') {
+    return { status: 422, body: errorBody(422, 'Invalid request.\n\n"filter" is not a valid filter.') };
+  }
+  const name = rc.query.get('check_name');
+  const status = rc.query.get('status');
+  const json = rc.ctx.world
+    .checkRuns()
+    .filter((run) => run.owner.toLowerCase() === owner.toLowerCase() && run.repo.toLowerCase() === repo.toLowerCase())
+    .map((run) => checkRunJson(run, rc.ctx.url(), rc.ctx.url()))
+    .filter((run) => run.head_sha === ref && (name === null || run.name === name))
+    .filter((run) => status === null || run.status === status)
+    // Newest first, as GitHub lists them.
+    .reverse();
+  const seen = new Set<string>();
+  const all = filter === 'all' ? json : json.filter((run) => !seen.has(run.name) && Boolean(seen.add(run.name)));
+  const { slice, headers } = paged(rc, `/repos/${owner}/${repo}/commits/${ref}/check-runs`, all);
+  return { status: 200, headers, body: { total_count: all.length, check_runs: slice } };
 }
 
 function accessToken(rc: RouteContext): Reply {
@@ -460,6 +507,7 @@ const ROUTES: RestRoute[] = [
   route('GET', '/repos/{owner}/{repo}/actions/runs', 'installation', listRuns),
   route('GET', '/repos/{owner}/{repo}/actions/runs/{run_id}/jobs', 'installation', listRunJobs),
   route('POST', '/repos/{owner}/{repo}/check-runs', 'installation', createCheckRun),
+  route('GET', '/repos/{owner}/{repo}/commits/{ref}/check-runs', 'installation', listCheckRunsForRef),
   ...RUNNER_BASES.flatMap((base) => [
     route('POST', `${base}/generate-jitconfig`, 'installation', generateJitConfig, true),
     route('POST', `${base}/registration-token`, 'installation', runnerToken('registration'), true),

@@ -26,6 +26,12 @@ export interface SimFault {
   failRate?: number;
   /** When set, the API faults above answer this many requests in total, then clear themselves. */
   times?: number;
+  /**
+   * The scope's next `times` posts of a check run (`POST /repos/{owner}/{repo}/check-runs`, once past the
+   * permission and body checks) answer `status` (default 500), then the fault clears itself. With
+   * `created`, each of them records the check run first: a 5xx whose post landed anyway.
+   */
+  checkRunPostFailure?: { times: number; status?: number; created?: boolean };
 }
 
 export type SimRunnerStatus = 'online' | 'offline';

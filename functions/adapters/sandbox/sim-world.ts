@@ -135,6 +135,20 @@ export class SimWorld extends EventEmitter<WorldEvents> {
     return run;
   }
 
+  /**
+   * Spends one answer of the scope's `checkRunPostFailure` fault: the failure this post answers, or
+   * undefined when none is set (or it is spent).
+   */
+  takeCheckRunPostFailure(scopeKey: string): { status: number; created: boolean } | undefined {
+    const fault = this.faults.get(scopeKey.toLowerCase());
+    const failure = fault?.checkRunPostFailure;
+    if (!fault || !failure || failure.times <= 0) return undefined;
+    const times = failure.times - 1;
+    if (times > 0) fault.checkRunPostFailure = { ...failure, times };
+    else delete fault.checkRunPostFailure;
+    return { status: failure.status ?? 500, created: failure.created === true };
+  }
+
   /** Check runs posted so far, oldest first (copies). */
   checkRuns(): SimCheckRun[] {
     return this.checkRunList.map((run) => ({ ...run, body: structuredClone(run.body) }));

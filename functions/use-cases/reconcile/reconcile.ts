@@ -17,6 +17,7 @@ import type { DiscoverQueuedJobs, DiscoveryReport } from './discover-queued-jobs
 import { createRecoverDeliveries, type DeliveriesReport, type RecoverDeliveries } from './recover-deliveries.ts';
 import { type ReplaceRobbedJob, swapGraceMs } from './replace-robbed-job.ts';
 import { createResumeStuckJobs, type ResumeStuckJobs, type StuckJobsReport } from './resume-stuck-jobs.ts';
+import type { FailureCheckRunsReport, RetryFailureCheckRuns } from './retry-failure-check-runs.ts';
 import type { StuckJobDeadlines } from './stuck-job-verdict.ts';
 
 /** Timings of the reconciler; {@link reconcileSettings} derives them from the configuration. */
@@ -70,6 +71,8 @@ export interface ReconcileDeps {
   warmPool?: Pick<WarmPool, 'reconcile'>;
   /** The runner version lifecycle, when a version is tracked (`RUNNER_VERSION=auto`): runs first. */
   trackRunnerVersion?: TrackRunnerVersion;
+  /** Failure check runs claimed but not posted, retried (`FAILURE_CHECK_RUNS=on`): runs last. */
+  retryFailureCheckRuns?: RetryFailureCheckRuns;
   /** Lease owner id of this process. */
   owner: string;
   settings?: Partial<ReconcileSettings>;
@@ -89,6 +92,7 @@ export interface ReconcileReport {
   capacity?: { freed: string[]; released: number[] };
   warm?: WarmReport;
   version?: TrackReport;
+  failureCheckRuns?: FailureCheckRunsReport;
   /** Steps that threw (each step is isolated: one failing does not stop the others). */
   failedSteps: string[];
 }
@@ -221,6 +225,12 @@ export function createReconcile(deps: ReconcileDeps) {
       if (warmPool) {
         const warm = await step('warm', () => warmPool.reconcile(now));
         if (warm) report.warm = warm;
+      }
+      // Last: the jobs' own work comes first; a check run retried later is only a courtesy.
+      const retryCheckRuns = deps.retryFailureCheckRuns;
+      if (retryCheckRuns) {
+        const failureCheckRuns = await step('failure-check-runs', () => retryCheckRuns(now));
+        if (failureCheckRuns) report.failureCheckRuns = failureCheckRuns;
       }
       publishGauges(fresh, now, new Set(report.capacity?.released ?? []));
     } finally {

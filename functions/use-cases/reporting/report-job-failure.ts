@@ -2,21 +2,26 @@ import type { Config } from '../../config/config.ts';
 import { failureCheckRun } from '../../domain/failure-advice.ts';
 import type { Job } from '../../domain/job.ts';
 import { JobStatus } from '../../domain/job-status.ts';
-import { type GitHubPort, GitHubRequestError } from '../../ports/github.ts';
+import type { GitHubPort } from '../../ports/github.ts';
 import type { Clock, Logger } from '../../ports/runtime.ts';
 import { ConditionFailedError, type JobRepository } from '../../ports/store.ts';
+import { type Delivery, deliverFailureCheckRun, recordDelivery } from './deliver-failure-check-run.ts';
 
 /** The permission a failure check run needs, as GitHub names it in an installation's permissions. */
 export const CHECKS_PERMISSION = 'checks';
 
 export interface ReportJobFailureDeps {
   config: Pick<Config, 'failureCheckRuns' | 'github'>;
-  github: Pick<GitHubPort, 'installationPermissions' | 'createCheckRun'>;
+  github: Pick<GitHubPort, 'installationPermissions' | 'createCheckRun' | 'findCheckRun'>;
   jobs: Pick<JobRepository, 'update'>;
   clock: Clock;
   logger: Logger;
-  /** The whole report (permission look-up, claim, post) gives up after this. Default 5 000 ms. */
+  /** The whole report (permission look-up, claim, posts) gives up after this. Default 5 000 ms. */
   timeoutMs?: number;
+  /** Posts at most within the report; each after the first follows a look-up. Default 3. */
+  posts?: number;
+  /** Wait before the n-th look-up after a failed post: n × this. Default 250 ms. */
+  retryDelayMs?: number;
 }
 
 /** What one report did, for specs and logs. */
@@ -27,12 +32,19 @@ export type FailureReportOutcome =
   | 'no-permission'
   | 'claimed-elsewhere'
   | 'posted'
+  /** A post that failed had landed: the look-up found it, nothing more was posted. */
+  | 'found'
+  /** GitHub refused it for good (a 4xx other than 403/429): given up, recorded on the job. */
+  | 'refused'
+  /** Not posted yet (5xx, timeouts, rate limit, a failed look-up): the reconciler tries again. */
+  | 'pending'
   | 'error'
   | 'timed-out';
 
 export type ReportJobFailure = (failed: Job) => Promise<FailureReportOutcome>;
 
 export const DEFAULT_FAILURE_REPORT_TIMEOUT_MS = 5_000;
+export const DEFAULT_FAILURE_REPORT_POSTS = 3;
 
 /**
  * Failures visible on GitHub (docs/design.md "Failures on GitHub"): after a job's write to `failed`, posts
@@ -40,13 +52,18 @@ export const DEFAULT_FAILURE_REPORT_TIMEOUT_MS = 5_000;
  * the reason and what to do. Opt-in (`FAILURE_CHECK_RUNS=on`) and only where the installation's token
  * has `checks: write`; without it nothing is posted and one warning per installation names the permission.
  *
- * Best effort: it never throws and gives up after `timeoutMs`, so the failure handling that called it is
- * never failed or held up by it. Exactly once per failure: the post is claimed with one write on the failed
- * job conditioned on the version the failure wrote, so a second call for the same failure claims nothing.
+ * Never in the way: it never throws and gives up after `timeoutMs`, so the failure handling that called
+ * it is never failed or held up by it. At least once, never twice: the post is claimed with one write on
+ * the failed job conditioned on the version the failure wrote (a second call for the same failure claims
+ * nothing); the client sends the POST once, and a post whose outcome is unknown (5xx, timeout, network) is
+ * looked up by `external_id` before it is sent again, up to `posts` times. What is still not posted when
+ * the report stops stays claimed on the job, and the reconciler retries it (reconcile/retry-failure-check-runs.ts).
  */
 export function createReportJobFailure(deps: ReportJobFailureDeps): ReportJobFailure {
   const { config, github, jobs, clock, logger } = deps;
   const timeoutMs = deps.timeoutMs ?? DEFAULT_FAILURE_REPORT_TIMEOUT_MS;
+  const posts = deps.posts ?? DEFAULT_FAILURE_REPORT_POSTS;
+  const retryDelayMs = deps.retryDelayMs ?? 250;
   /** Per process (cold start): an installation's answer, so a burst of failures asks once. */
   const permitted = new Map<number, Promise<boolean>>();
   const warned = new Set<number>();
@@ -76,8 +93,10 @@ export function createReportJobFailure(deps: ReportJobFailureDeps): ReportJobFai
     );
   }
 
-  async function report(failed: Job): Promise<FailureReportOutcome> {
-    const body = failureCheckRun(failed, config.github.serverUrl, clock.now());
+  async function report(failed: Job, stopped: () => boolean): Promise<FailureReportOutcome> {
+    // The claim's time is the body's completed_at, so a later retry posts the very same body.
+    const at = clock.now();
+    const body = failureCheckRun(failed, config.github.serverUrl, at);
     if (!body) {
       logger.info('no failure check run: the job was recorded before its commit was kept', { jobId: failed.jobId });
       return 'no-commit';
@@ -86,15 +105,16 @@ export function createReportJobFailure(deps: ReportJobFailureDeps): ReportJobFai
       warnMissing(failed.installationId);
       return 'no-permission';
     }
+    let claimed: Job;
     try {
-      await jobs.update(
+      claimed = await jobs.update(
         failed.jobId,
         { statusIn: [JobStatus.failed], version: failed.version },
         {
-          set: { failureCheckRunAt: clock.now() },
+          set: { failureCheckRunAt: at, failureCheckRunTries: 1 },
           event: {
             status: JobStatus.failed,
-            note: `failure reported as a check run on commit ${failed.headSha?.slice(0, 12)}`,
+            note: `failure check run claimed for commit ${failed.headSha?.slice(0, 12)}`,
           },
         },
         clock.now(),
@@ -103,18 +123,54 @@ export function createReportJobFailure(deps: ReportJobFailureDeps): ReportJobFai
       if (error instanceof ConditionFailedError) return 'claimed-elsewhere';
       throw error;
     }
-    try {
-      const created = await github.createCheckRun(failed.installationId, failed.owner, failed.repo, body);
-      logger.info('failure check run posted', { jobId: failed.jobId, checkRunId: created.id, url: created.htmlUrl });
-      return 'posted';
-    } catch (error) {
-      if (error instanceof GitHubRequestError && error.status === 403) {
+    const delivery = await deliverFailureCheckRun(github, claimed, body, {
+      posts,
+      lookFirst: false,
+      delayMs: retryDelayMs,
+      stopped,
+    });
+    return settle(claimed, delivery);
+  }
+
+  /** Logs and records what the posts came to. */
+  async function settle(claimed: Job, delivery: Delivery): Promise<FailureReportOutcome> {
+    const context = { jobId: claimed.jobId, posts: delivery.posts };
+    switch (delivery.kind) {
+      case 'posted':
+      case 'found':
+        logger.info(delivery.kind === 'posted' ? 'failure check run posted' : 'failure check run found posted', {
+          ...context,
+          checkRunId: delivery.run.id,
+          url: delivery.run.htmlUrl,
+        });
+        break;
+      case 'permission':
         // The permission was withdrawn since it was read: read it again next time.
-        permitted.delete(failed.installationId);
-        warnMissing(failed.installationId);
+        permitted.delete(claimed.installationId);
+        warnMissing(claimed.installationId);
+        break;
+      case 'refused':
+        logger.warn('failure check run refused by GitHub: given up', { ...context, error: delivery.error });
+        break;
+      case 'pending':
+        logger.warn('failure check run not posted yet: the reconciler tries again', {
+          ...context,
+          error: delivery.error,
+        });
+        break;
+    }
+    await recordDelivery(jobs, claimed, delivery, clock.now());
+    switch (delivery.kind) {
+      case 'posted':
+        return 'posted';
+      case 'found':
+        return 'found';
+      case 'permission':
         return 'no-permission';
-      }
-      throw error;
+      case 'refused':
+        return 'refused';
+      case 'pending':
+        return 'pending';
     }
   }
 
@@ -122,14 +178,25 @@ export function createReportJobFailure(deps: ReportJobFailureDeps): ReportJobFai
     if (!config.failureCheckRuns) return 'off';
     if (failed.status !== JobStatus.failed) return 'not-failed';
     let timer: ReturnType<typeof setTimeout> | undefined;
+    let late = false;
     const deadline = new Promise<'timed-out'>((resolve) => {
-      timer = setTimeout(() => resolve('timed-out'), timeoutMs);
+      timer = setTimeout(() => {
+        late = true;
+        resolve('timed-out');
+      }, timeoutMs);
       timer.unref?.();
     });
     try {
-      const outcome = await Promise.race([report(failed), deadline]);
+      // Past the deadline no new request starts (one in flight may still land: the reconciler waits for it).
+      const outcome = await Promise.race([report(failed, () => late), deadline]);
       if (outcome === 'timed-out') {
-        logger.warn('failure check run given up: GitHub did not answer in time', { jobId: failed.jobId, timeoutMs });
+        logger.warn(
+          'failure check run not posted in time: GitHub did not answer (a claimed one is retried by the reconciler)',
+          {
+            jobId: failed.jobId,
+            timeoutMs,
+          },
+        );
       }
       return outcome;
     } catch (error) {

@@ -7,7 +7,9 @@ import { JobStatus } from '../../../functions/domain/job-status.ts';
 import { createReportJobFailure } from '../../../functions/use-cases/reporting/report-job-failure.ts';
 import { newJob } from '../../adapters/store/store-contract.ts';
 import { CaptureLogger } from '../../support/capture-logger.ts';
-import { FakeGitHub } from '../../support/fake-github.ts';
+import { apiError, FakeGitHub } from '../../support/fake-github.ts';
+
+const POST = 'POST /repos/{owner}/{repo}/check-runs';
 
 const NOW = Date.UTC(2026, 2, 1, 12, 0, 0);
 const SHA = 'c0ffee00'.repeat(5);
@@ -24,6 +26,7 @@ async function world(options: { on?: boolean; checks?: boolean; headSha?: string
     jobs: store.jobs,
     clock,
     logger,
+    retryDelayMs: 0,
   });
   const identity = 'headSha' in options ? { headSha: options.headSha } : { headSha: SHA };
   await store.jobs.create(
@@ -71,8 +74,12 @@ describe('reportJobFailure', () => {
       output: { title: 'No runner for CI / test: runner never started' },
     });
     const stored = await store.jobs.get(101);
-    expect(stored?.failureCheckRunAt).toBe(NOW);
-    expect(stored?.history.at(-1)?.note).toContain(`check run on commit ${SHA.slice(0, 12)}`);
+    expect(stored).toMatchObject({ failureCheckRunAt: NOW, failureCheckRunTries: 1, failureCheckRunPostedAt: NOW });
+    expect(stored?.failureCheckRunGaveUp).toBeUndefined();
+    expect(stored?.history.at(-2)?.note).toContain(`check run claimed for commit ${SHA.slice(0, 12)}`);
+    expect(stored?.history.at(-1)?.note).toBe(`failure check run ${posted?.id} posted`);
+    // A post that answers is never looked up.
+    expect(github.count('findCheckRun')).toBe(0);
   });
 
   it('posts nothing and asks nothing when FAILURE_CHECK_RUNS is off', async () => {
@@ -116,11 +123,117 @@ describe('reportJobFailure', () => {
     expect(logger.text()).toContain('recorded before its commit was kept');
   });
 
-  it('never throws: a GitHub error is logged as a warning', async () => {
-    const { github, report, fail, warnings } = await world();
-    github.failures.createCheckRun = [new Error('socket hang up')];
-    expect(await report(await fail())).toBe('error');
-    expect(warnings().join('\n')).toContain('socket hang up');
+  it('never throws: a store error is logged as a warning', async () => {
+    const { report, fail, warnings, store } = await world();
+    const failed = await fail();
+    const broken = createReportJobFailure({
+      config: { failureCheckRuns: true, github: { serverUrl: 'https://github.com' } as never },
+      github: Object.assign(new FakeGitHub(), { permissions: { checks: 'write' } }),
+      jobs: {
+        update: () => Promise.reject(new Error('store unavailable')),
+      },
+      clock: { now: () => NOW },
+      logger: new CaptureLogger(),
+    });
+    expect(await broken(failed)).toBe('error');
+    expect(await report(failed)).toBe('posted');
+    expect(warnings()).toEqual([]);
+    expect((await store.jobs.get(101))?.failureCheckRunPostedAt).toBe(NOW);
+  });
+
+  it('finds the earlier run after a 5xx whose post landed, and posts nothing more', async () => {
+    const { github, report, fail, store } = await world();
+    github.failuresAfterCreate.push(apiError(502, '{"message":"Bad Gateway"}', POST));
+    expect(await report(await fail())).toBe('found');
+    expect(github.checkRuns).toHaveLength(1);
+    expect(github.calls.map((c) => c.op).filter((op) => op !== 'installationPermissions')).toEqual([
+      'createCheckRun',
+      'findCheckRun',
+    ]);
+    const stored = await store.jobs.get(101);
+    expect(stored?.failureCheckRunPostedAt).toBe(NOW);
+    expect(stored?.history.at(-1)?.note).toContain('found posted by an earlier try');
+  });
+
+  it('posts once more after a 5xx (or a network error) that created nothing, once the look-up finds none', async () => {
+    const { github, report, fail } = await world();
+    github.failures.createCheckRun = [apiError(500, '{"message":"Server Error"}', POST), new Error('socket hang up')];
+    expect(await report(await fail())).toBe('posted');
+    expect(github.checkRuns).toHaveLength(1);
+    expect(github.count('createCheckRun')).toBe(3);
+    expect(github.count('findCheckRun')).toBe(2);
+  });
+
+  it('stops after three posts and leaves the claim pending for the reconciler', async () => {
+    const { github, report, fail, store, warnings } = await world();
+    github.failures.createCheckRun = Array.from({ length: 5 }, () => apiError(503, '{}', POST));
+    expect(await report(await fail())).toBe('pending');
+    expect(github.count('createCheckRun')).toBe(3);
+    expect(github.count('findCheckRun')).toBe(2);
+    expect(github.checkRuns).toEqual([]);
+    const stored = await store.jobs.get(101);
+    expect(stored).toMatchObject({ failureCheckRunAt: NOW, failureCheckRunTries: 1 });
+    expect(stored?.failureCheckRunPostedAt).toBeUndefined();
+    expect(stored?.failureCheckRunGaveUp).toBeUndefined();
+    expect(warnings().join('\n')).toContain('the reconciler tries again');
+  });
+
+  it('never posts blind: a look-up that fails leaves the claim pending', async () => {
+    const { github, report, fail } = await world();
+    github.failuresAfterCreate.push(apiError(500, '{}', POST));
+    github.failures.findCheckRun = [apiError(502, '{}', 'GET /repos/{owner}/{repo}/commits/{ref}/check-runs')];
+    expect(await report(await fail())).toBe('pending');
+    expect(github.count('createCheckRun')).toBe(1);
+    expect(github.checkRuns).toHaveLength(1);
+  });
+
+  it('takes a 403 as final, as before: no look-up, no second post, given up on the job', async () => {
+    const { github, report, fail, store, warnings } = await world();
+    github.failures.createCheckRun = [apiError(403, '{"message":"Resource not accessible by integration"}', POST)];
+    expect(await report(await fail())).toBe('no-permission');
+    expect(github.count('createCheckRun')).toBe(1);
+    expect(github.count('findCheckRun')).toBe(0);
+    expect(warnings()).toHaveLength(1);
+    expect((await store.jobs.get(101))?.failureCheckRunGaveUp).toContain('refused it: GitHub answered 403');
+  });
+
+  it('takes a 422 as final and a rate limit (429, 403 naming it) as pending, each after one post', async () => {
+    const refused = await world();
+    refused.github.failures.createCheckRun = [apiError(422, '{"message":"Invalid request"}', POST)];
+    expect(await refused.report(await refused.fail())).toBe('refused');
+    expect(refused.github.count('createCheckRun')).toBe(1);
+    expect((await refused.store.jobs.get(101))?.failureCheckRunGaveUp).toContain('422');
+
+    for (const limited of [
+      apiError(429, '{"message":"Too Many Requests"}', POST),
+      apiError(403, '{"message":"You have exceeded a secondary rate limit."}', POST),
+    ]) {
+      const w = await world();
+      w.github.failures.createCheckRun = [limited];
+      expect(await w.report(await w.fail())).toBe('pending');
+      expect(w.github.count('createCheckRun')).toBe(1);
+      expect(w.github.count('findCheckRun')).toBe(0);
+      expect((await w.store.jobs.get(101))?.failureCheckRunGaveUp).toBeUndefined();
+    }
+  });
+
+  it('starts no new request past its deadline', async () => {
+    const { github, fail, logger, store } = await world();
+    github.failures.createCheckRun = [apiError(500, '{}', POST)];
+    const report = createReportJobFailure({
+      config: { failureCheckRuns: true, github: { serverUrl: 'https://github.com' } as never },
+      github,
+      jobs: store.jobs,
+      clock: { now: () => NOW },
+      logger,
+      timeoutMs: 20,
+      retryDelayMs: 60,
+    });
+    expect(await report(await fail())).toBe('timed-out');
+    await new Promise((r) => setTimeout(r, 100));
+    expect(github.count('createCheckRun')).toBe(1);
+    expect(github.count('findCheckRun')).toBe(0);
+    expect(logger.text()).toContain('retried by the reconciler');
   });
 
   it('gives up after its deadline when GitHub does not answer', async () => {
@@ -135,7 +248,7 @@ describe('reportJobFailure', () => {
       timeoutMs: 20,
     });
     expect(await report(await fail())).toBe('timed-out');
-    expect(logger.text()).toContain('did not answer in time');
+    expect(logger.text()).toContain('did not answer');
   });
 
   it('ignores a job that is not failed', async () => {
