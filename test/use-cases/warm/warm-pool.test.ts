@@ -272,6 +272,45 @@ describe('warm pool (a pool with warm)', () => {
     expect(logger.lines.filter((l) => l.includes('"WARN"'))).toEqual([]);
   });
 
+  it('logs a boot the closing launcher refuses after refills stopped as debug, not a warning, and frees its slot', async () => {
+    const logger = new CaptureLogger();
+    const core = testCore({
+      config: { ...provisionConfig(undefined), pools: [pool({ maxRunners: 3, warm: warm(1) })] },
+      store,
+      github,
+      launcher,
+      now: () => now,
+      logger,
+    });
+    // The shutdown begins while the refill's boot is in flight: the launcher, closing, refuses it.
+    launcher.bootWarm = async () => {
+      core.warmPool.stopRefilling();
+      throw new Error('launcher is closing');
+    };
+    await core.warmPool.reconcile(now);
+    await core.warmPool.settled();
+    expect(logger.lines.filter((l) => l.includes('"WARN"'))).toEqual([]);
+    expect(logger.text()).toContain('warm runner not booted: shutting down');
+    const records = await store.runners.listActive();
+    expect(records.filter((r) => r.kind === RunnerKind.warm)).toEqual([]);
+  });
+
+  it('still warns of a boot that fails while refills run', async () => {
+    const logger = new CaptureLogger();
+    const core = testCore({
+      config: { ...provisionConfig(undefined), pools: [pool({ maxRunners: 3, warm: warm(1) })] },
+      store,
+      github,
+      launcher,
+      now: () => now,
+      logger,
+    });
+    launcher.bootFailures.push(new Error('quota'));
+    await core.warmPool.reconcile(now);
+    await core.warmPool.settled();
+    expect(logger.lines.filter((l) => l.includes('"WARN"') && l.includes('warm runner boot failed'))).toHaveLength(1);
+  });
+
   it('shows warm runners idle and in use per pool in the fleet view', async () => {
     const pools = [pool({ warm: warm(2) })];
     const core = coreFor(pools);
