@@ -1,10 +1,12 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { GitHubSimulator } from '../../functions/adapters/sandbox/github-simulator.ts';
 import { validateResponse } from '../sandbox/helpers/openapi.ts';
+import { call, installationToken } from '../sandbox/helpers/sim-api.ts';
 import { type Harness, startHarness } from '../support/local-harness.ts';
 import { requestBodyErrors } from '../support/openapi.ts';
 
 const CHECK_RUNS = 'POST /repos/{owner}/{repo}/check-runs';
+const FOR_REF = 'GET /repos/{owner}/{repo}/commits/{ref}/check-runs';
 
 /** A job whose attempts are spent in the sandbox: metadata missing, no workaround, one attempt. */
 const FAILING = { BASELINE_POLICY: 'off', MAX_ATTEMPTS_PER_JOB: '1', FAILURE_CHECK_RUNS: 'on' };
@@ -63,6 +65,86 @@ describe('failure check runs through the local server (sandbox, sample runner)',
     const posts = sim.requests.filter((r) => r.endpoint === CHECK_RUNS);
     expect(posts.map((r) => r.status)).toEqual([201]);
     expect(harness.logger.text()).toContain('failure check run posted');
+  });
+
+  it('after a 500 whose post landed, looks the run up by external_id and posts no second one', async () => {
+    harness = await startHarness({ env: FAILING });
+    const sim = harness.app.simulator as GitHubSimulator;
+    sim.setPermissions({ ...sim.permissions(), checks: 'write' });
+    sim.setFault('octo-org/stuck', { metadataMissing: true, checkRunPostFailure: { times: 1, created: true } });
+
+    const { jobId } = await harness.queue({ repo: 'stuck' });
+    await harness.waitForStatus(jobId, 'failed', 60_000);
+    const log = harness.logger;
+    await until(
+      () => log.text(),
+      (text) => text.includes('failure check run found posted'),
+    );
+    expect(sim.checkRuns()).toHaveLength(1);
+    expect(sim.checkRuns()[0]?.body.external_id).toBe(String(jobId));
+    const calls = sim.requests.filter((r) => r.endpoint === CHECK_RUNS || r.endpoint === FOR_REF);
+    expect(calls.map((r) => `${r.endpoint} ${r.status}`)).toEqual([`${CHECK_RUNS} 500`, `${FOR_REF} 200`]);
+    expect((await harness.app.store.jobs.get(jobId))?.failureCheckRunPostedAt).toBeTypeOf('number');
+  });
+
+  it('after a 500 that created nothing, finds none and posts once more', async () => {
+    harness = await startHarness({ env: FAILING });
+    const sim = harness.app.simulator as GitHubSimulator;
+    sim.setPermissions({ ...sim.permissions(), checks: 'write' });
+    sim.setFault('octo-org/stuck', { metadataMissing: true, checkRunPostFailure: { times: 1, status: 503 } });
+
+    const { jobId } = await harness.queue({ repo: 'stuck' });
+    await harness.waitForStatus(jobId, 'failed', 60_000);
+    await until(
+      () => sim.checkRuns(),
+      (r) => r.length > 0,
+    );
+    await until(
+      () => harness?.logger.text() ?? '',
+      (text) => text.includes('failure check run posted'),
+    );
+    expect(sim.checkRuns()).toHaveLength(1);
+    const calls = sim.requests.filter((r) => r.endpoint === CHECK_RUNS || r.endpoint === FOR_REF);
+    expect(calls.map((r) => `${r.endpoint} ${r.status}`)).toEqual([
+      `${CHECK_RUNS} 503`,
+      `${FOR_REF} 200`,
+      `${CHECK_RUNS} 201`,
+    ]);
+  });
+
+  it('leaves a check run GitHub kept failing to the reconciler, which posts it once later', async () => {
+    harness = await startHarness({ env: FAILING });
+    const sim = harness.app.simulator as GitHubSimulator;
+    sim.setPermissions({ ...sim.permissions(), checks: 'write' });
+    sim.setFault('octo-org/stuck', { metadataMissing: true, checkRunPostFailure: { times: 3, status: 502 } });
+
+    const { jobId } = await harness.queue({ repo: 'stuck' });
+    await harness.waitForStatus(jobId, 'failed', 60_000);
+    await until(
+      () => harness?.logger.text() ?? '',
+      (text) => text.includes('the reconciler tries again'),
+    );
+    expect(sim.checkRuns()).toEqual([]);
+    const claimed = await harness.app.store.jobs.get(jobId);
+    expect(claimed?.failureCheckRunPostedAt).toBeUndefined();
+
+    // A pass before the claim is 2 min old posts nothing; one after it looks up, then posts once.
+    await harness.app.core.reconcile((claimed?.failureCheckRunAt ?? 0) + 60_000);
+    expect(sim.checkRuns()).toEqual([]);
+    const report = await harness.app.core.reconcile((claimed?.failureCheckRunAt ?? 0) + 3 * 60_000);
+    expect(report.failureCheckRuns).toMatchObject({ retried: 1, posted: 1 });
+    expect(sim.checkRuns()).toHaveLength(1);
+    const calls = sim.requests.filter((r) => r.endpoint === CHECK_RUNS || r.endpoint === FOR_REF);
+    expect(calls.map((r) => `${r.endpoint} ${r.status}`)).toEqual([
+      `${CHECK_RUNS} 502`,
+      `${FOR_REF} 200`,
+      `${CHECK_RUNS} 502`,
+      `${FOR_REF} 200`,
+      `${CHECK_RUNS} 502`,
+      `${FOR_REF} 200`,
+      `${CHECK_RUNS} 201`,
+    ]);
+    expect((await harness.app.store.jobs.get(jobId))?.failureCheckRunTries).toBe(2);
   });
 
   it('posts nothing without the checks permission and says once which permission to grant', async () => {
@@ -137,6 +219,79 @@ describe('the simulator check runs endpoint', () => {
       expect(denied?.status).toBe(403);
       expect(denied?.body).toContain('Resource not accessible by integration');
       expect(sim.checkRuns()).toHaveLength(1);
+    } finally {
+      await sim.close();
+    }
+  });
+
+  it('sends a post once even on a 500, and finds a run by external_id with one GET in the OpenAPI shape', async () => {
+    const { startGitHubSimulator } = await import('../../functions/adapters/sandbox/github-simulator.ts');
+    const { createGitHubClient } = await import('../../functions/adapters/github/github-client.ts');
+    const sim = await startGitHubSimulator({ permissions: { metadata: 'read', checks: 'write' } });
+    try {
+      const client = createGitHubClient({
+        appId: sim.appId,
+        privateKey: sim.privateKey,
+        apiUrl: sim.apiUrl,
+        retryBaseDelayMs: 1,
+      });
+      const sha = 'b'.repeat(40);
+      const body = {
+        name: 'jit-runners: build',
+        head_sha: sha,
+        status: 'completed' as const,
+        conclusion: 'failure' as const,
+        completed_at: '2026-01-01T00:00:00Z',
+        external_id: '4242',
+        output: { title: 't', summary: 's' },
+      };
+      const query = { headSha: sha, name: body.name, externalId: '4242' };
+      expect(await client.findCheckRun(sim.installationId, 'octo-org', 'repo', query)).toBeUndefined();
+
+      sim.setFault('octo-org/repo', { checkRunPostFailure: { times: 2, created: true } });
+      const failed = await client.createCheckRun(sim.installationId, 'octo-org', 'repo', body).then(
+        () => undefined,
+        (error: unknown) => error as { status: number },
+      );
+      expect(failed?.status).toBe(500);
+      // No transient retry of the POST: one request, one run (the fault's second answer is unspent).
+      expect(sim.requests.filter((r) => r.endpoint === CHECK_RUNS).map((r) => r.status)).toEqual([500]);
+      expect(sim.checkRuns()).toHaveLength(1);
+      expect(sim.faults()['octo-org/repo']?.checkRunPostFailure).toEqual({ times: 1, created: true });
+      // Another job's run of the same name on the same commit is not ours.
+      sim.clearFault('octo-org/repo');
+      await client.createCheckRun(sim.installationId, 'octo-org', 'repo', { ...body, external_id: '4343' });
+
+      const before = sim.requests.length;
+      const found = await client.findCheckRun(sim.installationId, 'octo-org', 'repo', query);
+      const landed = sim.checkRuns()[0];
+      expect(found).toEqual({ id: landed?.id, htmlUrl: `${sim.url}/octo-org/repo/runs/${landed?.id}` });
+      const gets = sim.requests.slice(before);
+      expect(gets.map((r) => [r.endpoint, r.status])).toEqual([[FOR_REF, 200]]);
+      const url = new URL(gets[0]?.path ?? '', sim.url);
+      expect(url.pathname).toBe(`/repos/octo-org/repo/commits/${sha}/check-runs`);
+      expect(Object.fromEntries(url.searchParams)).toEqual({
+        check_name: 'jit-runners: build',
+        filter: 'all',
+        per_page: '100',
+        page: '1',
+      });
+      expect(
+        await client.findCheckRun(sim.installationId, 'octo-org', 'repo', { ...query, name: 'jit-runners: other' }),
+      ).toBeUndefined();
+
+      // The answer is GitHub's checks/list-for-ref shape; `filter=latest` (the default) keeps one per name.
+      const token = await installationToken(sim);
+      const all = await call(sim, 'GET', gets[0]?.path ?? '', { auth: `token ${token}` });
+      const result = validateResponse('GET', '/repos/{owner}/{repo}/commits/{ref}/check-runs', 200, all.body);
+      expect(result.errors).toBe('');
+      expect((all.body as { total_count: number }).total_count).toBe(2);
+      const latest = await call(sim, 'GET', `/repos/octo-org/repo/commits/${sha}/check-runs`, {
+        auth: `token ${token}`,
+      });
+      expect((latest.body as { check_runs: { external_id: string }[] }).check_runs.map((r) => r.external_id)).toEqual([
+        '4343',
+      ]);
     } finally {
       await sim.close();
     }
