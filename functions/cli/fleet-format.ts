@@ -1,3 +1,4 @@
+import { RunnerVersionRole } from '../domain/version-role.ts';
 import type { BaselineView, FleetStatus, JobView, RunnerView } from '../use-cases/admin/fleet-view.ts';
 import type { DeadLetterListing, EnsureAnswer, RedriveResult } from './fleet-client.ts';
 
@@ -167,6 +168,22 @@ function formatWait(ms: number): string {
   return `${Math.floor(seconds / 60)} min ${seconds % 60} s`;
 }
 
+/** The role of a job's runner version as `job show` says it: the canary names what it is being tried against. */
+function versionRoleText(role: RunnerVersionRole): string {
+  switch (role) {
+    case RunnerVersionRole.canary:
+      return 'canary: a share of jobs tries this release before it becomes current';
+    case RunnerVersionRole.current:
+      return 'current';
+    case RunnerVersionRole.previous:
+      return 'previous: after a version failure on the current version';
+    case RunnerVersionRole.fallback:
+      return 'fallback: RUNNER_FALLBACK_VERSION after a version failure';
+    case RunnerVersionRole.pinned:
+      return 'pinned';
+  }
+}
+
 /** `jit-runners job show`: a job's state, runner, waits, failure and history. */
 export function formatJob(job: JobView): string {
   const lines = [
@@ -175,7 +192,10 @@ export function formatJob(job: JobView): string {
     `  labels: ${job.labels.join(', ')}   attempt: ${job.attempt}   heals: ${job.heals}${job.thefts ? `   stolen runners replaced: ${job.thefts}` : ''}`,
   ];
   if (job.runnerName) lines.push(`  runner: ${job.runnerName} (id ${job.runnerId ?? '?'})`);
-  if (job.runnerVersion !== undefined) lines.push(`  runner version: ${job.runnerVersion}`);
+  if (job.runnerVersion !== undefined)
+    lines.push(
+      `  runner version: ${job.runnerVersion}${job.runnerVersionRole === undefined ? '' : ` (${versionRoleText(job.runnerVersionRole)})`}`,
+    );
   else if (job.runnerName) lines.push('  runner version: not recorded');
   if (job.ranOn) lines.push(`  ran on: ${job.ranOn}`);
   if (job.status === 'waiting-capacity' && job.backlogSince !== undefined)

@@ -91,6 +91,7 @@ export function createLocalFleetClient(options: LocalFleetClientOptions): FleetC
       if (filter.repo !== undefined) q.set('repo', filter.repo);
       if (filter.pool !== undefined) q.set('pool', filter.pool);
       if (filter.since !== undefined) q.set('since', new Date(filter.since).toISOString());
+      if (filter.versionRole !== undefined) q.set('version-role', filter.versionRole);
       q.set('limit', String(limit));
       return must<JobView[]>(`/api/jobs?${q}`);
     },

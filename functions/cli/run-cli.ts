@@ -105,11 +105,13 @@ ${TARGET_USAGE}`,
         repo: { type: 'string' },
         pool: { type: 'string' },
         since: { type: 'string' },
+        'version-role': { type: 'string' },
         limit: { type: 'string' },
       },
     },
     usage: `usage: jit-runners jobs list [--status S[,S]] [--repo owner/name|owner] [--pool P]
-                          [--since 2h|ISO] [--limit N] [--json] [--stack NAME [--region R]]
+                          [--since 2h|ISO] [--version-role R] [--limit N] [--json]
+                          [--stack NAME [--region R]]
 
   list   open jobs and the jobs that changed in the window, newest first, with the failure
          or the last step of each
@@ -120,6 +122,8 @@ ${TARGET_USAGE}`,
   --pool P          one pool
   --since T         changed since a duration ago (30m, 6h, 2d) or an ISO 8601 time (default
                     24 h; open jobs are listed however old without --since)
+  --version-role R  only jobs whose runner got its version as R (canary, current, previous,
+                    fallback, pinned): --version-role canary lists the jobs a canary ran on
   --limit N         at most N jobs (1-1000, default 200)
 ${TARGET_USAGE}`,
   },
@@ -255,7 +259,7 @@ function checkArguments(
     case 'jobs': {
       onlySub('jobs', ['list']);
       const query = new URLSearchParams();
-      for (const name of ['status', 'repo', 'pool', 'since', 'limit'] as const) {
+      for (const name of ['status', 'repo', 'pool', 'since', 'version-role', 'limit'] as const) {
         const value = values[name];
         if (typeof value === 'string') query.set(name, value);
       }

@@ -1,6 +1,7 @@
 import type { Job } from './job.ts';
 import type { JobStatus } from './job-status.ts';
 import { poolNameOf } from './runner-pool.ts';
+import type { RunnerVersionRole } from './version-role.ts';
 
 /**
  * What an operator asks of the job list (`jit-runners jobs list`, the status page): every given part must
@@ -14,6 +15,8 @@ export interface JobFilter {
   pool?: string;
   /** Recorded or last changed at or after this time (epoch ms). */
   since?: number;
+  /** Whose runner got its version in this role (`canary`: the jobs a canary ran on); a job with none recorded never matches. */
+  versionRole?: RunnerVersionRole;
 }
 
 /** Whether `job` is one the filter asks for. */
@@ -27,6 +30,7 @@ export function matchesJobFilter(job: Job, filter: JobFilter): boolean {
   }
   if (filter.pool !== undefined && poolNameOf(job).toLowerCase() !== filter.pool.toLowerCase()) return false;
   if (filter.since !== undefined && Math.max(job.createdAt, job.updatedAt) < filter.since) return false;
+  if (filter.versionRole !== undefined && job.runnerVersionRole !== filter.versionRole) return false;
   return true;
 }
 

@@ -1,5 +1,6 @@
 import type { FailureClass } from './failure-class.ts';
 import type { JobStatus } from './job-status.ts';
+import type { RunnerVersionRole } from './version-role.ts';
 
 /** One line of a job's history, kept on the job item so `jit-runners job show` can tell its story. */
 export interface JobEvent {
@@ -54,6 +55,12 @@ export interface Job {
   runnerId?: number;
   launchId?: string;
   runnerVersion?: string;
+  /**
+   * Why the runner got `runnerVersion`: the canary, the current, previous or fallback version, or the pin
+   * (`RunnerVersionRole`). Written by the launch's own write, with `runnerVersion`; absent on jobs launched
+   * before it was recorded.
+   */
+  runnerVersionRole?: RunnerVersionRole;
   /**
    * Served warm: the warm runner `runnerName` runs in (docs/design.md "Warm runners"). Its hand-off is named
    * after this name, the only one the warm runner knew before the job existed, so deleting it needs it

@@ -93,6 +93,11 @@ export interface VersionHealth {
   readonly startTimeouts: number;
   /** Tarballs whose SHA-256 did not match (bootstrap exit 4, `checksum-mismatch`). */
   readonly checksumFailures: number;
+  /**
+   * The jobs behind each failure count, when the health was read from jobs (`versionHealthOfJobs`): a
+   * rollback's reason names them, so the decision can be followed to the jobs (`job show`).
+   */
+  readonly failedJobs?: Readonly<Partial<Record<CanaryFailureKind, readonly number[]>>>;
 }
 
 export const CanaryFailureKind = {
@@ -130,6 +135,17 @@ export function formatDuration(ms: number): string {
 
 const percent = (r: number) => `${Math.round(r * 100)}%`;
 
+/** At most this many job ids in a reason (it lands in a bad release's record and an alarm). */
+export const MAX_NAMED_JOBS = 5;
+
+/** ` (jobs 7, 9, 12 and 3 more)`, or nothing when the jobs are not known. */
+function namedJobs(jobIds: readonly number[] | undefined): string {
+  if (!jobIds || jobIds.length === 0) return '';
+  const shown = jobIds.slice(0, MAX_NAMED_JOBS).join(', ');
+  const more = jobIds.length - MAX_NAMED_JOBS;
+  return ` (job${jobIds.length === 1 ? '' : 's'} ${shown}${more > 0 ? ` and ${more} more` : ''})`;
+}
+
 /**
  * Whether the canary shows failures the previous version did not, over the same window: for each watched
  * kind, at least its minimum count on the canary and a rate clearly above the previous version's (see
@@ -145,7 +161,7 @@ export function judgeCanary(canary: VersionHealth, previous: VersionHealth): Can
     return {
       kind: 'failing',
       failure: watched.kind,
-      reason: `${watched.kind}: ${failures} of ${Math.max(canary.jobs, failures)} canary jobs (${percent(canaryRate)}) against ${percent(previousRate)} on the version it would replace`,
+      reason: `${watched.kind}: ${failures} of ${Math.max(canary.jobs, failures)} canary jobs (${percent(canaryRate)}) against ${percent(previousRate)} on the version it would replace${namedJobs(canary.failedJobs?.[watched.kind])}`,
     };
   }
   return { kind: 'healthy' };

@@ -1,7 +1,7 @@
 import { FailureClass } from './failure-class.ts';
-import type { JobEvent } from './job.ts';
+import type { Job, JobEvent } from './job.ts';
 import { parseFailureNote, parseLaunchNote } from './job-notes.ts';
-import type { VersionHealth } from './version-canary.ts';
+import { CanaryFailureKind, type VersionHealth } from './version-canary.ts';
 
 /**
  * What the runners of two versions did over a canary's window, read from the jobs' own histories (the
@@ -14,12 +14,23 @@ export interface VersionPair {
   readonly current: string;
 }
 
-const empty = (): { jobs: number; versionFailures: number; startTimeouts: number; checksumFailures: number } => ({
-  jobs: 0,
-  versionFailures: 0,
-  startTimeouts: 0,
-  checksumFailures: 0,
-});
+type Counts = {
+  jobs: number;
+  versionFailures: number;
+  startTimeouts: number;
+  checksumFailures: number;
+  failedJobs?: Partial<Record<CanaryFailureKind, number[]>>;
+};
+
+const empty = (): Counts => ({ jobs: 0, versionFailures: 0, startTimeouts: 0, checksumFailures: 0 });
+
+/** The watched kind of a failure class, if it is one a canary is judged on. */
+function watchedKind(failureClass: string): CanaryFailureKind | undefined {
+  if (failureClass === FailureClass.versionDeprecated) return CanaryFailureKind.version;
+  if (failureClass === FailureClass.startTimeout) return CanaryFailureKind.startTimeout;
+  if (failureClass === FailureClass.checksumMismatch) return CanaryFailureKind.checksum;
+  return undefined;
+}
 
 /**
  * Counts, per version of `versions`, the jobs with a runner launched on it since `since` and the failures of
@@ -31,8 +42,32 @@ export function versionHealthOf(
   versions: VersionPair,
   since: number,
 ): { canary: VersionHealth; current: VersionHealth } {
+  return tally(
+    histories.map((history) => ({ history })),
+    versions,
+    since,
+  );
+}
+
+/**
+ * {@link versionHealthOf} read from the jobs themselves: the same counts, and each count's jobs
+ * (`failedJobs`, each job once, in the order given), so a rollback's reason names the jobs that decided it.
+ */
+export function versionHealthOfJobs(
+  jobs: readonly Pick<Job, 'jobId' | 'history'>[],
+  versions: VersionPair,
+  since: number,
+): { canary: VersionHealth; current: VersionHealth } {
+  return tally(jobs, versions, since);
+}
+
+function tally(
+  entries: readonly { readonly jobId?: number; readonly history: readonly JobEvent[] }[],
+  versions: VersionPair,
+  since: number,
+): { canary: VersionHealth; current: VersionHealth } {
   const health = { [versions.canary]: empty(), [versions.current]: empty() };
-  for (const history of histories) {
+  for (const { jobId, history } of entries) {
     const versionOf = new Map<string, string>();
     const launchedOn = new Set<string>();
     for (const event of history) {
@@ -48,10 +83,17 @@ export function versionHealthOf(
       if (!failure) continue;
       const { failureClass, runnerName: runner } = failure;
       const counts = health[versionOf.get(runner) ?? ''];
-      if (!counts) continue;
-      if (failureClass === FailureClass.versionDeprecated) counts.versionFailures += 1;
-      else if (failureClass === FailureClass.startTimeout) counts.startTimeouts += 1;
-      else if (failureClass === FailureClass.checksumMismatch) counts.checksumFailures += 1;
+      const kind = watchedKind(failureClass);
+      if (!counts || kind === undefined) continue;
+      if (kind === CanaryFailureKind.version) counts.versionFailures += 1;
+      else if (kind === CanaryFailureKind.startTimeout) counts.startTimeouts += 1;
+      else counts.checksumFailures += 1;
+      if (jobId !== undefined) {
+        counts.failedJobs ??= {};
+        const ids = counts.failedJobs[kind] ?? [];
+        if (!ids.includes(jobId)) ids.push(jobId);
+        counts.failedJobs[kind] = ids;
+      }
     }
     for (const version of launchedOn) {
       const counts = health[version];

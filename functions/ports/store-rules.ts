@@ -25,6 +25,7 @@ export const REMOVABLE_JOB_FIELDS: readonly (keyof Job)[] = [
   'runnerId',
   'launchId',
   'runnerVersion',
+  'runnerVersionRole',
   'warmName',
   'ranOn',
   'conclusion',

@@ -56,18 +56,33 @@ describe('jit-runners operator commands against the local server', { timeout: 18
   });
 
   it('status, jobs list, job show, runners list: text within 100 columns, and the same views as --json', async () => {
-    const [status, statusJson, jobs, jobsJson, show, showJson, runners, runnersJson, filtered] = await all([
-      ['status'],
-      ['status', '--json'],
-      ['jobs', 'list'],
-      ['jobs', 'list', '--json', '--status', 'completed', '--repo', 'octo-org'],
-      ['job', 'show', String(jobId)],
-      ['job', 'show', String(jobId), '--json'],
-      ['runners', 'list'],
-      ['runners', 'list', '--json'],
-      ['jobs', 'list', '--status', 'failed', '--since', '1h'],
-    ]);
-    for (const r of [status, statusJson, jobs, jobsJson, show, showJson, runners, runnersJson, filtered])
+    const [status, statusJson, jobs, jobsJson, show, showJson, runners, runnersJson, filtered, pinned, canary] =
+      await all([
+        ['status'],
+        ['status', '--json'],
+        ['jobs', 'list'],
+        ['jobs', 'list', '--json', '--status', 'completed', '--repo', 'octo-org'],
+        ['job', 'show', String(jobId)],
+        ['job', 'show', String(jobId), '--json'],
+        ['runners', 'list'],
+        ['runners', 'list', '--json'],
+        ['jobs', 'list', '--status', 'failed', '--since', '1h'],
+        ['jobs', 'list', '--json', '--version-role', 'pinned'],
+        ['jobs', 'list', '--version-role', 'canary'],
+      ]);
+    for (const r of [
+      status,
+      statusJson,
+      jobs,
+      jobsJson,
+      show,
+      showJson,
+      runners,
+      runnersJson,
+      filtered,
+      pinned,
+      canary,
+    ])
       expect({ code: r?.code, stderr: r?.stderr }).toEqual({ code: 0, stderr: '' });
     // Text fits 100 columns (a job's history notes wrap under themselves).
     for (const r of [status, jobs, show, runners, filtered]) expect(longLines(r?.stdout ?? '')).toEqual([]);
@@ -83,13 +98,23 @@ describe('jit-runners operator commands against the local server', { timeout: 18
       [jobId, 'completed'],
     ]);
     expect(filtered?.stdout).toBe('no jobs match\n');
+    // An exact pin: the job's runner got the pinned version, and no job ran a canary.
+    expect((JSON.parse(pinned?.stdout ?? '') as JobView[]).map((j) => j.jobId)).toEqual([jobId]);
+    expect(canary?.stdout).toBe('no jobs match\n');
 
     expect(show?.stdout).toMatch(
       new RegExp(`^job ${jobId} {2}octo-org/octo-repo {2}status completed\\n {2}pool: default\\n`),
     );
     expect(show?.stdout).toContain('  history:\n');
+    expect(show?.stdout).toMatch(/^ {2}runner version: \d+\.\d+\.\d+ \(pinned\)$/m);
     const job = JSON.parse(showJson?.stdout ?? '') as JobView;
-    expect(job).toMatchObject({ jobId, repo: 'octo-org/octo-repo', status: 'completed', pool: 'default' });
+    expect(job).toMatchObject({
+      jobId,
+      repo: 'octo-org/octo-repo',
+      status: 'completed',
+      pool: 'default',
+      runnerVersionRole: 'pinned',
+    });
     expect(job.history.at(-1)?.status).toBe('completed');
 
     expect(runners?.stdout).toBe('no runners alive\n');
@@ -138,6 +163,7 @@ describe('jit-runners operator commands against the local server', { timeout: 18
       ['jobs', 'list', '--status', 'done'],
       ['jobs', 'list', '--since', 'yesterday'],
       ['jobs', 'list', '--limit', '0'],
+      ['jobs', 'list', '--version-role', 'beta'],
       ['dlq', 'redrive'],
       ['dlq', 'redrive', '7', '--all'],
       ['status', '--region', 'eu-west-1'],
@@ -147,6 +173,7 @@ describe('jit-runners operator commands against the local server', { timeout: 18
       /^jit-runners: jobs list: --status: unknown job status 'done' \(one of /,
       /^jit-runners: jobs list: --since: expected a duration \(30m, 6h, 2d\) or an ISO 8601 time, got 'yesterday'/,
       /^jit-runners: jobs list: --limit: expected a whole number from 1 to 1000, got '0'/,
+      /^jit-runners: jobs list: --version-role: expected one of current, canary, previous, fallback, pinned, got 'beta'/,
       /^jit-runners: dlq redrive: give the job ids to redrive, or --all/,
       /^jit-runners: dlq redrive: give job ids or --all, not both/,
       /^jit-runners: status: --region needs --stack NAME|^jit-runners: --region needs --stack NAME/,

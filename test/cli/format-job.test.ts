@@ -56,6 +56,23 @@ describe('formatJob (jit-runners job show)', () => {
     expect(formatJob(queued)).not.toContain('runner');
   });
 
+  it('says why the runner got its version: the canary, the current version, a pin', () => {
+    expect(formatJob({ ...job, runnerVersion: '2.331.0', runnerVersionRole: 'canary' })).toContain(
+      '\n  runner version: 2.331.0 (canary: a share of jobs tries this release before it becomes current)\n',
+    );
+    expect(formatJob({ ...job, runnerVersionRole: 'current' })).toContain('\n  runner version: 2.330.0 (current)\n');
+    expect(formatJob({ ...job, runnerVersionRole: 'pinned' })).toContain('\n  runner version: 2.330.0 (pinned)\n');
+    expect(formatJob({ ...job, runnerVersionRole: 'previous' })).toContain(
+      '(previous: after a version failure on the current version)',
+    );
+    // --json prints the fleet view: the role is a field of its own.
+    expect(jobView({ ...job, runnerVersionRole: 'canary' })).toMatchObject({
+      runnerVersion: '2.330.0',
+      runnerVersionRole: 'canary',
+    });
+    expect(jobView(job)).not.toHaveProperty('runnerVersionRole');
+  });
+
   it('shows how many stolen runners were replaced when the job was robbed', () => {
     expect(formatJob({ ...job, thefts: 2 })).toContain('attempt: 3   heals: 1   stolen runners replaced: 2');
   });

@@ -138,6 +138,25 @@ describe('judgeCanary: the rollback comparison', () => {
     });
   });
 
+  it('names the jobs behind the failing count when the health carries them, at most five', () => {
+    const failing = judgeCanary(
+      { ...health(10, { versionFailures: 3 }), failedJobs: { 'version-failure': [7, 9, 12] } },
+      health(90),
+    );
+    expect(failing).toMatchObject({
+      reason: expect.stringMatching(/on the version it would replace \(jobs 7, 9, 12\)$/),
+    });
+
+    const many = judgeCanary(
+      {
+        ...health(20, { startTimeouts: 7 }),
+        failedJobs: { 'start-timeout': [1, 2, 3, 4, 5, 6, 7], 'version-failure': [99] },
+      },
+      health(90),
+    );
+    expect(many).toMatchObject({ reason: expect.stringMatching(/\(jobs 1, 2, 3, 4, 5 and 2 more\)$/) });
+  });
+
   it('reports checksum failures before the others', () => {
     const verdict = judgeCanary(health(10, { versionFailures: 5, checksumFailures: 1 }), health(90));
     expect(verdict).toMatchObject({ failure: 'checksum-mismatch' });

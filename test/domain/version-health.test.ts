@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { JobEvent } from '../../functions/domain/job.ts';
-import { versionHealthOf } from '../../functions/domain/version-health.ts';
+import { versionHealthOf, versionHealthOfJobs } from '../../functions/domain/version-health.ts';
 
 const launch = (at: number, runner: string, version: string): JobEvent => ({
   at,
@@ -52,5 +52,48 @@ describe('versionHealthOf', () => {
       0,
     );
     expect(health.canary).toMatchObject({ jobs: 1, startTimeouts: 1 });
+  });
+});
+
+describe('versionHealthOfJobs', () => {
+  it('counts as versionHealthOf does and names each watched failure’s jobs, each job once', () => {
+    const jobs = [
+      {
+        jobId: 11,
+        history: [
+          launch(10, 'jr-11-1', '2.332.0'),
+          failure(11, 'version-deprecated', 'jr-11-1'),
+          launch(12, 'jr-11-2', '2.332.0'),
+          failure(13, 'version-deprecated', 'jr-11-2'),
+        ],
+      },
+      { jobId: 12, history: [launch(10, 'jr-12-1', '2.332.0'), failure(11, 'version-deprecated', 'jr-12-1')] },
+      { jobId: 13, history: [launch(10, 'jr-13-1', '2.331.0'), failure(11, 'start-timeout', 'jr-13-1')] },
+      { jobId: 14, history: [launch(10, 'jr-14-1', '2.332.0'), failure(11, 'metadata-missing', 'jr-14-1')] },
+    ];
+    const health = versionHealthOfJobs(jobs, VERSIONS, 0);
+
+    expect(health.canary).toEqual({
+      jobs: 3,
+      versionFailures: 3,
+      startTimeouts: 0,
+      checksumFailures: 0,
+      failedJobs: { 'version-failure': [11, 12] },
+    });
+    expect(health.current).toEqual({
+      jobs: 1,
+      versionFailures: 0,
+      startTimeouts: 1,
+      checksumFailures: 0,
+      failedJobs: { 'start-timeout': [13] },
+    });
+    const { failedJobs: _c, ...canaryCounts } = health.canary;
+    const { failedJobs: _p, ...currentCounts } = health.current;
+    const bare = versionHealthOf(
+      jobs.map((j) => j.history),
+      VERSIONS,
+      0,
+    );
+    expect(bare).toEqual({ canary: canaryCounts, current: currentCounts });
   });
 });

@@ -81,6 +81,8 @@ describe('status page (GET /) in headless Chromium', () => {
     expect(await runnerRow.locator('[data-field="pool"]').textContent()).toBe('linux-x64');
     expect(await runnerRow.locator('[data-field="scope"]').textContent()).toBe('octo-org/demo-repo');
     expect(await runnerRow.locator('[data-field="job"]').textContent()).toBe(String(jobId));
+    // The version says why the runner got it (an exact pin here; `(canary)` while a release is tried).
+    expect(await runnerRow.locator('[data-field="version"]').textContent()).toBe('2.330.0 (pinned)');
     expect(await text(page, '#runners-summary')).toMatch(/^1 alive \(1 (launched|running)\): /);
     const row = page.locator(`#jobs-body tr[data-key="${jobId}"]`);
     await row.locator('[data-field="state"]', { hasText: /^completed$/ }).waitFor({ timeout: 25_000 });

@@ -1,5 +1,6 @@
 import { type JobFilter, parseSince } from '../../domain/job-filter.ts';
 import { JobStatus } from '../../domain/job-status.ts';
+import { isRunnerVersionRole, RUNNER_VERSION_ROLES } from '../../domain/version-role.ts';
 import type { FleetView } from './fleet-view.ts';
 
 /** One answer of the read-only fleet API (`/api/…`); the body is JSON. */
@@ -24,8 +25,9 @@ const MAX_LIMIT = 1000;
 const badRequest = (message: string): FleetApiAnswer => ({ status: 400, body: { message } });
 
 /**
- * `GET /api/jobs?status=a,b&repo=owner/name&pool=p&since=2h&limit=n` as a {@link JobFilter}, or the reason
- * it is not one (every query parameter is checked; an unknown one is refused, so a typo is never ignored).
+ * `GET /api/jobs?status=a,b&repo=owner/name&pool=p&since=2h&version-role=canary&limit=n` as a
+ * {@link JobFilter}, or the reason it is not one (every query parameter is checked; an unknown one is refused,
+ * so a typo is never ignored).
  */
 export function jobQuery(
   query: URLSearchParams,
@@ -62,6 +64,11 @@ export function jobQuery(
         filter.since = since;
         break;
       }
+      case 'version-role':
+        if (!isRunnerVersionRole(value))
+          return { error: `version-role: expected one of ${RUNNER_VERSION_ROLES.join(', ')}, got '${value}'` };
+        filter.versionRole = value;
+        break;
       case 'limit': {
         const n = Number(value);
         if (!Number.isInteger(n) || n < 1 || n > MAX_LIMIT)
@@ -70,7 +77,7 @@ export function jobQuery(
         break;
       }
       default:
-        return { error: `unknown query parameter '${name}' (status, repo, pool, since, limit)` };
+        return { error: `unknown query parameter '${name}' (status, repo, pool, since, version-role, limit)` };
     }
   }
   return { filter, limit };

@@ -8,6 +8,7 @@ import { isTerminal, JobStatus } from '../../domain/job-status.ts';
 import { slotsInUse } from '../../domain/pool-capacity.ts';
 import { poolNameOf } from '../../domain/runner-pool.ts';
 import { RunnerKind, type RunnerRecord, RunnerState } from '../../domain/runner-record.ts';
+import type { RunnerVersionRole } from '../../domain/version-role.ts';
 import { isIdleWarm, warmTarget } from '../../domain/warm-pool.ts';
 import type { Clock } from '../../ports/runtime.ts';
 import { type Store, VersionRecordCorruptError } from '../../ports/store.ts';
@@ -35,6 +36,8 @@ export interface JobView {
   runnerName?: string;
   runnerId?: number;
   runnerVersion?: string;
+  /** Why the runner got that version: `canary`, `current`, `previous`, `fallback` or `pinned`. */
+  runnerVersionRole?: RunnerVersionRole;
   ranOn?: string;
   failureClass?: string;
   reason?: string;
@@ -90,6 +93,8 @@ export interface RunnerView {
   pool?: string;
   /** Absent when its job recorded none (items written before runner versions were kept). */
   version?: string;
+  /** A job's runner: why it got that version (`canary`, `current`, …), when its job recorded it. */
+  versionRole?: RunnerVersionRole;
   jobId?: number;
   tookJobId?: number;
   /** Since when it is alive: a record's creation, or its job's launch. */
@@ -196,6 +201,7 @@ export function jobView(job: Job): JobView {
     ...(job.runnerName === undefined ? {} : { runnerName: job.runnerName }),
     ...(job.runnerId === undefined ? {} : { runnerId: job.runnerId }),
     ...(job.runnerVersion === undefined ? {} : { runnerVersion: job.runnerVersion }),
+    ...(job.runnerVersionRole === undefined ? {} : { runnerVersionRole: job.runnerVersionRole }),
     ...(job.ranOn === undefined ? {} : { ranOn: job.ranOn }),
     ...(job.failureClass === undefined ? {} : { failureClass: job.failureClass }),
     ...(job.reason === undefined ? {} : { reason: job.reason }),
@@ -253,6 +259,7 @@ function runnersAlive(records: readonly RunnerRecord[], jobs: readonly Job[]): R
           scope: job.scopeKey,
           pool: poolNameOf(job),
           ...(job.runnerVersion === undefined ? {} : { version: job.runnerVersion }),
+          ...(job.runnerVersionRole === undefined ? {} : { versionRole: job.runnerVersionRole }),
           jobId: job.jobId,
           createdAt: iso(since),
           updatedAt: iso(job.updatedAt),

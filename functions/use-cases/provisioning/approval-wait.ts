@@ -131,7 +131,15 @@ export function createReleaseWaitingRunner(deps: ReleaseWaitingRunnerDeps) {
         job.jobId,
         { statusIn: [JobStatus.waiting], attempt: job.attempt },
         {
-          remove: ['runnerName', 'runnerId', 'launchId', 'launchedAt', 'runnerVersion', 'warmName'],
+          remove: [
+            'runnerName',
+            'runnerId',
+            'launchId',
+            'launchedAt',
+            'runnerVersion',
+            'runnerVersionRole',
+            'warmName',
+          ],
           event: { status: JobStatus.waiting, note: `runner ${runnerName} ${note}` },
         },
         now,

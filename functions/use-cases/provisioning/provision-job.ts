@@ -11,6 +11,7 @@ import { runnerName } from '../../domain/runner-name.ts';
 import { poolForJob, poolNameOf, type RunnerPool } from '../../domain/runner-pool.ts';
 import { scopeForRepository } from '../../domain/scope.ts';
 import { type VersionRecordState, versionRecordState } from '../../domain/version-record.ts';
+import type { RunnerVersionRole } from '../../domain/version-role.ts';
 import {
   type GitHubPort,
   GitHubRequestError,
@@ -39,7 +40,7 @@ import type { ReportJobFailure } from '../reporting/report-job-failure.ts';
 import type { WarmClaim, WarmPool } from '../warm/warm-pool.ts';
 import type { BaselineGate } from './baseline-gate.ts';
 import type { RunnerCapacity } from './runner-capacity.ts';
-import { runnerVersionFor, trackedTarballDigests } from './runner-version-for.ts';
+import { runnerVersionChoiceFor, runnerVersionFor, trackedTarballDigests } from './runner-version-for.ts';
 import type { ScopeGuard } from './scope-guard.ts';
 
 export type ProvisionOutcome = 'launched' | 'skipped' | 'waiting' | 'retry' | 'failed';
@@ -263,7 +264,7 @@ export function createProvisionJob(deps: ProvisionDeps) {
   /** The job's runner is up (launched now, or adopted from an earlier attempt): record it and free the lease. */
   async function markLaunched(
     job: Job,
-    runner: Pick<Job, 'runnerName' | 'runnerId' | 'launchId' | 'runnerVersion' | 'warmName'>,
+    runner: Pick<Job, 'runnerName' | 'runnerId' | 'launchId' | 'runnerVersion' | 'runnerVersionRole' | 'warmName'>,
     note: string,
   ): Promise<void> {
     await jobs.update(
@@ -414,6 +415,7 @@ export function createProvisionJob(deps: ProvisionDeps) {
     runnerId: number,
     launchId: string,
     version: string,
+    versionRole: RunnerVersionRole,
   ): Promise<void> {
     const current = await jobs.get(job.jobId);
     if (!current || current.attempt !== job.attempt || current.ranOn === name) return;
@@ -479,7 +481,14 @@ export function createProvisionJob(deps: ProvisionDeps) {
         job.jobId,
         { statusIn: [JobStatus.running], attempt: job.attempt },
         {
-          set: { runnerName: name, runnerId, launchId, runnerVersion: version, launchedAt: clock.now() },
+          set: {
+            runnerName: name,
+            runnerId,
+            launchId,
+            runnerVersion: version,
+            runnerVersionRole: versionRole,
+            launchedAt: clock.now(),
+          },
           event: {
             status: JobStatus.running,
             note: `runner ${name} launched while the job ran on ${current.ranOn ?? 'another runner'}`,
@@ -575,7 +584,8 @@ export function createProvisionJob(deps: ProvisionDeps) {
     }
 
     const tracked = await trackedRecord(pool, now);
-    const version = runnerVersionFor(job, config.runner, pool, tracked);
+    // The role (canary, current, …) is written with the version, in the launch's own write.
+    const { version, role: versionRole } = runnerVersionChoiceFor(job, config.runner, pool, tracked);
     const runnerSha256 = trackedTarballDigests(version, tracked);
     let jit: Awaited<ReturnType<GitHubPort['generateJitConfig']>>;
     try {
@@ -644,6 +654,7 @@ export function createProvisionJob(deps: ProvisionDeps) {
             runnerId: jit.runnerId,
             launchId,
             runnerVersion: version,
+            runnerVersionRole: versionRole,
             // Served warm: the hand-off is named after the warm runner; the in_progress write returns this
             // job, so the early delete knows that name without a read (use-cases/provisioning/drop-handoff.ts).
             ...(servedWarm ? { warmName: servedWarm.warmName } : {}),
@@ -659,7 +670,7 @@ export function createProvisionJob(deps: ProvisionDeps) {
         // The job moved on while we launched (e.g. `in_progress`/`completed` arrived first). Anything else propagates.
         if (!(error instanceof ConditionFailedError)) throw error;
         logger.info('job moved on during launch', { jobId });
-        await settleMovedOn(job, target, name, jit.runnerId, launchId, version);
+        await settleMovedOn(job, target, name, jit.runnerId, launchId, version, versionRole);
         break;
       }
     }
@@ -682,6 +693,7 @@ export function createProvisionJob(deps: ProvisionDeps) {
       runnerName: name,
       launchId,
       runnerVersion: version,
+      runnerVersionRole: versionRole,
       ...(servedWarm ? { warmName: servedWarm.warmName } : {}),
     });
     return 'launched';

@@ -5,6 +5,7 @@ import type { RunnerPool } from '../../domain/runner-pool.ts';
 import { trackedVersionFor } from '../../domain/version-canary.ts';
 import { chooseRunnerVersion } from '../../domain/version-policy.ts';
 import type { VersionRecordState } from '../../domain/version-record.ts';
+import { type RunnerVersionRole, runnerVersionRole } from '../../domain/version-role.ts';
 import type { RunnerTarballDigests } from '../../ports/launcher.ts';
 
 /**
@@ -18,20 +19,36 @@ export function runnerVersionFor(
   pool?: Pick<RunnerPool, 'runnerVersion' | 'tracksRunnerVersion'>,
   tracked?: Pick<VersionRecordState, 'current' | 'canary' | 'previous'>,
 ): string {
+  return runnerVersionChoiceFor(job, runner, pool, tracked).version;
+}
+
+/** {@link runnerVersionFor} with the version's role (`Job.runnerVersionRole`): canary, current, previous, fallback or pinned. */
+export function runnerVersionChoiceFor(
+  job: Pick<Job, 'failureClass' | 'runnerVersion'> & { jobId?: number },
+  runner: Config['runner'],
+  pool?: Pick<RunnerPool, 'runnerVersion' | 'tracksRunnerVersion'>,
+  tracked?: Pick<VersionRecordState, 'current' | 'canary' | 'previous'>,
+): { version: string; role: RunnerVersionRole } {
   // A tracking pool takes the stored version (the canary for its share of jobs); without a record yet, or
   // for a pool pinned on its own, the configured version. The fallback after a version-class failure is
   // RUNNER_FALLBACK_VERSION, else the current version for a job the canary failed, or the version the
   // record held before the current one (the "previous version").
   const follows = pool?.tracksRunnerVersion === true && tracked !== undefined;
-  const pinned =
-    follows && job.jobId !== undefined ? trackedVersionFor(job.jobId, tracked).version : pinnedVersion(runner, pool);
-  return chooseRunnerVersion({
-    pinned,
+  const pick = follows && job.jobId !== undefined ? trackedVersionFor(job.jobId, tracked) : undefined;
+  const choice = chooseRunnerVersion({
+    pinned: pick?.version ?? pinnedVersion(runner, pool),
     fallback: runner.fallbackVersion ?? (follows ? trackedFallback(job.runnerVersion, tracked) : undefined),
     floor: runner.versionFloor,
     lastFailureClass: job.failureClass,
     previousVersion: job.runnerVersion,
-  }).version;
+  });
+  const role = runnerVersionRole({
+    version: choice.version,
+    usedFallback: choice.usedFallback,
+    configuredFallback: runner.fallbackVersion,
+    tracked: pick && tracked ? { record: tracked, pick: pick.role } : undefined,
+  });
+  return { version: choice.version, role };
 }
 
 /** The version a pool's runners are pinned to: its own `runnerVersion`, else `RUNNER_VERSION`. */

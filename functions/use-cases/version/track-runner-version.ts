@@ -1,6 +1,6 @@
 import { type Config, versionPolicySettings } from '../../config/config.ts';
 import type { PlatformChecksums, RunnerPlatform, RunnerRelease } from '../../domain/release-checksums.ts';
-import { versionHealthOf } from '../../domain/version-health.ts';
+import { versionHealthOfJobs } from '../../domain/version-health.ts';
 import { applyVersionDecision, decideRunnerVersion, type VersionDecision } from '../../domain/version-policy.ts';
 import { type VersionRecordState, versionRecordState, withBadRelease } from '../../domain/version-record.ts';
 import type { GitHubPort, ReleaseAsset } from '../../ports/github.ts';
@@ -119,15 +119,16 @@ export function createTrackRunnerVersion(deps: TrackRunnerVersionDeps) {
     const record = await store.versions.get();
     const state = record ? versionRecordState(record) : undefined;
     const list = await releases(now);
-    let health: ReturnType<typeof versionHealthOf> | undefined;
+    let health: ReturnType<typeof versionHealthOfJobs> | undefined;
     if (state?.canary) {
       const since = state.canary.since;
       const [open, ended] = await Promise.all([
         store.jobs.listOpen(),
         store.jobs.listEndedSince(since, HEALTH_JOBS_LIMIT),
       ]);
-      health = versionHealthOf(
-        [...open, ...ended].map((job) => job.history),
+      // From the jobs, not their bare histories: a rollback's reason then names the jobs that decided it.
+      health = versionHealthOfJobs(
+        [...open, ...ended],
         { canary: state.canary.version, current: state.current.version },
         since,
       );

@@ -275,6 +275,17 @@ export function describeStoreContract(implementation: string, makeStore: StoreFa
       expect(await store.jobs.get(101)).toMatchObject({ attempt: 3, thefts: 2 });
     });
 
+    it("keeps the runner version's role written with the version, and removes both together", async () => {
+      const store = await makeStore();
+      await store.jobs.create(newJob(), 'd', T0);
+      const set = { status: JobStatus.launched, runnerVersion: '2.332.0', runnerVersionRole: 'canary' } as const;
+      expect(await store.jobs.update(101, {}, { set }, T0 + 1)).toMatchObject(set);
+      expect(await store.jobs.get(101)).toMatchObject(set);
+      const gone = await store.jobs.update(101, {}, { remove: ['runnerVersion', 'runnerVersionRole'] }, T0 + 2);
+      expect('runnerVersionRole' in gone).toBe(false);
+      expect('runnerVersionRole' in ((await store.jobs.get(101)) ?? {})).toBe(false);
+    });
+
     it('leaves a field alone when set to undefined and deletes the fields listed in remove', async () => {
       const store = await makeStore();
       await store.jobs.create(newJob(), 'd', T0);

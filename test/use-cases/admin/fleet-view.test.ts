@@ -157,6 +157,36 @@ describe('fleet view', () => {
     expect((await view.jobs({ since: T0 - 6 * 60_000 })).map((j) => j.jobId)).toEqual([1]);
   });
 
+  it('shows and filters by the role of a job runner’s version: the jobs a canary ran on', async () => {
+    const { store, view } = await world();
+    const launch = async (jobId: number, runnerVersion: string, runnerVersionRole: 'canary' | 'current') => {
+      await store.jobs.create(newJob(jobId, 'octo/app', 'large'), `d${jobId}`, T0 - 2 * MIN);
+      await store.jobs.update(
+        jobId,
+        {},
+        {
+          set: {
+            status: JobStatus.launched,
+            runnerName: `jr-${jobId}-1`,
+            runnerVersion,
+            runnerVersionRole,
+            launchedAt: T0 - MIN,
+          },
+        },
+        T0 - MIN,
+      );
+    };
+    await launch(21, '2.331.0', 'canary');
+    await launch(22, '2.330.0', 'current');
+
+    expect(await view.job(21)).toMatchObject({ runnerVersion: '2.331.0', runnerVersionRole: 'canary' });
+    expect(await view.job(1)).not.toHaveProperty('runnerVersionRole');
+    expect((await view.jobs({ versionRole: 'canary' })).map((j) => j.jobId)).toEqual([21]);
+    expect((await view.jobs({ versionRole: 'current', pool: 'large' })).map((j) => j.jobId)).toEqual([22]);
+    const runners = await view.runners();
+    expect(runners.find((r) => r.name === 'jr-21-1')).toMatchObject({ version: '2.331.0', versionRole: 'canary' });
+  });
+
   it('shows a job with its pool, its failure and its timeline in ISO times', async () => {
     const { view } = await world();
     const job = await view.job(1);
@@ -370,7 +400,14 @@ describe('fleet API', () => {
     });
     expect(jobQuery(new URLSearchParams('limit=0'), T0)).toHaveProperty('error');
     expect(jobQuery(new URLSearchParams('repos=a'), T0)).toEqual({
-      error: "unknown query parameter 'repos' (status, repo, pool, since, limit)",
+      error: "unknown query parameter 'repos' (status, repo, pool, since, version-role, limit)",
+    });
+    expect(jobQuery(new URLSearchParams('version-role=canary'), T0)).toEqual({
+      filter: { versionRole: 'canary' },
+      limit: 200,
+    });
+    expect(jobQuery(new URLSearchParams('version-role=beta'), T0)).toEqual({
+      error: "version-role: expected one of current, canary, previous, fallback, pinned, got 'beta'",
     });
     expect(jobQuery(new URLSearchParams('since=2h&repo=octo/app'), T0)).toEqual({
       filter: { since: T0 - 2 * HOUR, repo: 'octo/app' },

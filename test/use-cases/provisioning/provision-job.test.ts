@@ -1,8 +1,9 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { createMemoryStore } from '../../../functions/adapters/memory/memory-store.ts';
 import { parseConfig } from '../../../functions/config/config.ts';
+import { isCanaryJob } from '../../../functions/domain/version-canary.ts';
 import { LaunchConfigError, LaunchTransientError } from '../../../functions/ports/launcher.ts';
-import type { Store } from '../../../functions/ports/store.ts';
+import type { JobRepository, Store } from '../../../functions/ports/store.ts';
 import { apiError, FakeGitHub } from '../../support/fake-github.ts';
 import { provisionConfig } from '../../support/provision-config.ts';
 import { RecordingLauncher } from '../../support/recording-launcher.ts';
@@ -90,6 +91,54 @@ describe('provisionJob', () => {
     expect(await provisioner()(2)).toBe('launched');
     expect(launcher.launches[1]?.runnerVersion).toBe('2.330.0');
     expect(launcher.launches[1]).not.toHaveProperty('runnerSha256');
+  });
+
+  it('records on the job whether its runner got the canary, in the same write as its version', async () => {
+    const auto = parseConfig({ env: { RUNNER_GROUP_ID: '7', RUNNER_VERSION: 'auto' } });
+    const digest = { 'linux-x64': 'a'.repeat(64) };
+    await store.versions.put(
+      {
+        current: { version: '2.331.0', checksums: digest, adoptedAt: now },
+        canary: { version: '2.332.0', checksums: digest, since: now, share: 50 },
+        bad: [],
+      },
+      0,
+      now,
+    );
+    const writes: { jobId: number; set: Record<string, unknown> }[] = [];
+    const jobs: JobRepository = {
+      ...store.jobs,
+      update: (jobId, expect, changes, at) => {
+        writes.push({ jobId, set: { ...changes.set } });
+        return store.jobs.update(jobId, expect, changes, at);
+      },
+    };
+    const ids = Array.from({ length: 12 }, (_, i) => 40 + i);
+    const tracking = testProvisioner({ config: auto, store, jobs, github, launcher, now: () => now });
+    for (const id of ids) {
+      await store.jobs.create(newJob(id), `d${id}`, now);
+      expect(await tracking(id)).toBe('launched');
+    }
+
+    const roles = new Set<string>();
+    for (const id of ids) {
+      const canary = isCanaryJob(id, { version: '2.332.0', share: 50 });
+      const expected = canary
+        ? { runnerVersion: '2.332.0', runnerVersionRole: 'canary' }
+        : { runnerVersion: '2.331.0', runnerVersionRole: 'current' };
+      expect(await store.jobs.get(id)).toMatchObject({ status: 'launched', ...expected });
+      roles.add(expected.runnerVersionRole);
+      // The lease and the launch: the role costs no write of its own, and it rides on the launch's.
+      const own = writes.filter((w) => w.jobId === id);
+      expect(own).toHaveLength(2);
+      expect(own[1]?.set).toMatchObject({ status: 'launched', ...expected });
+    }
+    expect(roles).toEqual(new Set(['canary', 'current']));
+
+    // An exact pin: the job says so.
+    await store.jobs.create(newJob(99), 'd99', now);
+    expect(await provisioner()(99)).toBe('launched');
+    expect(await store.jobs.get(99)).toMatchObject({ runnerVersion: '2.330.0', runnerVersionRole: 'pinned' });
   });
 
   describe('a job that ends while its runner is launched', () => {

@@ -3,6 +3,7 @@ import { parseConfig } from '../../../functions/config/config.ts';
 import { isCanaryJob } from '../../../functions/domain/version-canary.ts';
 import type { VersionRecordState } from '../../../functions/domain/version-record.ts';
 import {
+  runnerVersionChoiceFor,
   runnerVersionFor,
   trackedTarballDigests,
 } from '../../../functions/use-cases/provisioning/runner-version-for.ts';
@@ -56,6 +57,46 @@ describe('runnerVersionFor', () => {
     const config = parseConfig({ env: { RUNNER_VERSION: 'auto', RUNNER_FALLBACK_VERSION: '2.329.0' } });
     const job = { jobId: 7, failureClass: 'version-deprecated' as const, runnerVersion: '2.331.0' };
     expect(runnerVersionFor(job, config.runner, tracking, NO_CANARY)).toBe('2.329.0');
+  });
+});
+
+describe('runnerVersionChoiceFor', () => {
+  it('marks a canary job canary and the other jobs current, with the version runnerVersionFor gives', () => {
+    const ids = Array.from({ length: 100 }, (_, i) => 2_000 + i);
+    for (const id of ids) {
+      const choice = runnerVersionChoiceFor(fresh(id), auto.runner, tracking, RECORD);
+      const canary = isCanaryJob(id, { version: '2.332.0', share: 30 });
+      expect(choice).toEqual(canary ? { version: '2.332.0', role: 'canary' } : { version: '2.331.0', role: 'current' });
+      expect(choice.version).toBe(runnerVersionFor(fresh(id), auto.runner, tracking, RECORD));
+    }
+  });
+
+  it('marks the configured version pinned: an exact pin, a pool pinned on its own, a tracking pool without a record', () => {
+    const pinned = parseConfig({ env: { RUNNER_VERSION: '2.330.0' } });
+    expect(runnerVersionChoiceFor(fresh(1), pinned.runner, undefined, RECORD)).toEqual({
+      version: '2.330.0',
+      role: 'pinned',
+    });
+    expect(runnerVersionChoiceFor(fresh(1), auto.runner, { runnerVersion: '2.329.0' }, RECORD).role).toBe('pinned');
+    expect(runnerVersionChoiceFor(fresh(1), auto.runner, tracking, undefined).role).toBe('pinned');
+  });
+
+  it('marks where a version-class failure sent the job: current off the canary, previous, or the configured fallback', () => {
+    const offCanary = { jobId: 7, failureClass: 'version-deprecated' as const, runnerVersion: '2.332.0' };
+    expect(runnerVersionChoiceFor(offCanary, auto.runner, tracking, RECORD)).toEqual({
+      version: '2.331.0',
+      role: 'current',
+    });
+    const offCurrent = { jobId: 7, failureClass: 'version-deprecated' as const, runnerVersion: '2.331.0' };
+    expect(runnerVersionChoiceFor(offCurrent, auto.runner, tracking, NO_CANARY)).toEqual({
+      version: '2.330.0',
+      role: 'previous',
+    });
+    const config = parseConfig({ env: { RUNNER_VERSION: 'auto', RUNNER_FALLBACK_VERSION: '2.329.0' } });
+    expect(runnerVersionChoiceFor(offCurrent, config.runner, tracking, NO_CANARY)).toEqual({
+      version: '2.329.0',
+      role: 'fallback',
+    });
   });
 });
 

@@ -247,6 +247,9 @@ describe('trackRunnerVersion', () => {
     expect(record?.current.version).toBe('2.330.0');
     expect(record?.bad.map((b) => b.version)).toEqual(['2.332.0']);
     expect(record?.bad[0]?.reason).toMatch(/version/);
+    // The reason names the canary jobs that decided it, read from the jobs the step lists anyway.
+    expect(report.reason).toMatch(/\(jobs 1, 2, 3\)$/);
+    expect(record?.bad[0]?.reason).toMatch(/\(jobs 1, 2, 3\)$/);
     expect(metrics.named('RunnerVersionRollback')).toHaveLength(1);
     // A rolled-back release is never adopted again.
     expect(await tracker()(NOW + 10 * DAY)).toMatchObject({ decision: expect.not.stringMatching(/^adopt$/) });

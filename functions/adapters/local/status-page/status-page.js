@@ -257,7 +257,8 @@ const RUNNER_COLUMNS = [
   textColumn('pool', (r) => r.pool),
   { name: 'state', fill: (cell, r) => fillState(cell, r.state) },
   textColumn('scope', (r) => r.scope),
-  textColumn('version', (r) => r.version),
+  // A job's runner says why it got its version: `2.332.0 (canary)` while a release is being tried.
+  textColumn('version', (r) => (r.version && r.versionRole ? `${r.version} (${r.versionRole})` : r.version)),
   textColumn('job', (r) =>
     r.tookJobId !== undefined && r.tookJobId !== r.jobId
       ? `${r.jobId ?? NONE} (ran ${r.tookJobId})`
