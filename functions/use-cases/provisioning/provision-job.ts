@@ -416,9 +416,39 @@ export function createProvisionJob(deps: ProvisionDeps) {
     launchId: string,
     version: string,
     versionRole: RunnerVersionRole,
+    warmName: string | undefined,
   ): Promise<void> {
     const current = await jobs.get(job.jobId);
-    if (!current || current.attempt !== job.attempt || current.ranOn === name) return;
+    if (!current || current.attempt !== job.attempt) return;
+    if (current.ranOn === name) {
+      // Our own runner's in_progress (or completed) won the race with the launch's write. Served warm, the
+      // hand-off is named after the warm runner, which the webhook's early delete could not know: record the
+      // launch now (its runner name with the warm name), so the job's completed on that runner, or the
+      // runner's end, deletes it rather than the expiration. Cold, the runner's own name is the hand-off's.
+      if (warmName !== undefined && current.runnerName === undefined) {
+        await jobs
+          .update(
+            job.jobId,
+            { attempt: job.attempt },
+            {
+              set: {
+                runnerName: name,
+                runnerId,
+                launchId,
+                runnerVersion: version,
+                runnerVersionRole: versionRole,
+                warmName,
+                launchedAt: clock.now(),
+              },
+            },
+            clock.now(),
+          )
+          .catch((error: unknown) => {
+            if (!(error instanceof ConditionFailedError)) throw error;
+          });
+      }
+      return;
+    }
     /**
      * The runner just launched goes the one retire path (docs/design.md "Retiring a runner"), registration
      * first: it is a JIT runner with every served label, so it may already have taken another queued job,
@@ -487,6 +517,7 @@ export function createProvisionJob(deps: ProvisionDeps) {
             launchId,
             runnerVersion: version,
             runnerVersionRole: versionRole,
+            ...(warmName !== undefined ? { warmName } : {}),
             launchedAt: clock.now(),
           },
           event: {
@@ -670,7 +701,7 @@ export function createProvisionJob(deps: ProvisionDeps) {
         // The job moved on while we launched (e.g. `in_progress`/`completed` arrived first). Anything else propagates.
         if (!(error instanceof ConditionFailedError)) throw error;
         logger.info('job moved on during launch', { jobId });
-        await settleMovedOn(job, target, name, jit.runnerId, launchId, version, versionRole);
+        await settleMovedOn(job, target, name, jit.runnerId, launchId, version, versionRole, servedWarm?.warmName);
         break;
       }
     }

@@ -327,4 +327,25 @@ describe('the core deletes a warm-served job’s hand-off by its warm runner’s
     expect(launcher.dropped).not.toContain(warmOf('jr-2-1'));
     expect(launcher.dropped).toEqual(['jr-1-1']);
   });
+
+  it('records the warm name when the job’s in_progress beats the launch’s write, so its completed deletes the warm hand-off', async () => {
+    const core = coreFor(1);
+    await core.warmPool.refill('hot');
+    // The warm runner reads its hand-off and GitHub's in_progress arrives before the provisioner writes the launch.
+    const handOffWarm = launcher.handOffWarm.bind(launcher);
+    launcher.handOffWarm = async (request) => {
+      await handOffWarm(request);
+      expect((await deliver(core, 'in_progress', 1, request.runnerName)).status).toBe(202);
+    };
+    await queue(core, 1);
+    const warmName = warmOf('jr-1-1');
+    expect(warmName).toMatch(/^jr-warm-hot-/);
+    // That in_progress could not name the warm runner: the job's record had no launch yet.
+    expect(launcher.dropped).toEqual(['jr-1-1']);
+    const job = await store.jobs.get(1);
+    expect(job).toMatchObject({ status: 'running', ranOn: 'jr-1-1', runnerName: 'jr-1-1', warmName });
+
+    await deliver(core, 'completed', 1, 'jr-1-1');
+    expect(launcher.dropped).toEqual(['jr-1-1', warmName]);
+  });
 });
