@@ -170,7 +170,16 @@ export function createReplaceRobbedJob(deps: ReplaceRobbedJobDeps) {
           // One write: the theft is counted with the attempt it spends, so the failure budget is untouched.
           set: { status: JobStatus.queued, attempt: next, thefts: thefts + 1, failureClass: FailureClass.stolen },
           // The robbed runner belongs to the other job now: nothing of it stays on this one.
-          remove: ['runnerName', 'runnerId', 'launchId', 'launchedAt', 'warmName', 'leaseOwner', 'leaseExpiresAt', 'notBefore'],
+          remove: [
+            'runnerName',
+            'runnerId',
+            'launchId',
+            'launchedAt',
+            'warmName',
+            'leaseOwner',
+            'leaseExpiresAt',
+            'notBefore',
+          ],
           event: {
             status: JobStatus.queued,
             note:
