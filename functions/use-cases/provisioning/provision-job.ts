@@ -421,11 +421,13 @@ export function createProvisionJob(deps: ProvisionDeps) {
     const current = await jobs.get(job.jobId);
     if (!current || current.attempt !== job.attempt) return;
     if (current.ranOn === name) {
-      // Our own runner's in_progress (or completed) won the race with the launch's write. Served warm, the
-      // hand-off is named after the warm runner, which the webhook's early delete could not know: record the
-      // launch now (its runner name with the warm name), so the job's completed on that runner, or the
-      // runner's end, deletes it rather than the expiration. Cold, the runner's own name is the hand-off's.
-      if (warmName !== undefined && current.runnerName === undefined) {
+      // Our own runner's in_progress (or completed) won the race with the launch's write: record the launch
+      // now, without touching the status, so the job still names its runner, version and version role
+      // (job show, jobs list --version-role). Served warm, the hand-off is named after the warm runner, which
+      // the webhook's early delete could not know: with the warm name recorded, the job's completed on that
+      // runner, or the runner's end, deletes it rather than the expiration. Cold, the runner's own name is
+      // the hand-off's. The write is conditional on the attempt only: a later attempt's record is left alone.
+      if (current.runnerName === undefined) {
         await jobs
           .update(
             job.jobId,
@@ -437,7 +439,7 @@ export function createProvisionJob(deps: ProvisionDeps) {
                 launchId,
                 runnerVersion: version,
                 runnerVersionRole: versionRole,
-                warmName,
+                ...(warmName === undefined ? {} : { warmName }),
                 launchedAt: clock.now(),
               },
             },

@@ -348,4 +348,22 @@ describe('the core deletes a warm-served job’s hand-off by its warm runner’s
     await deliver(core, 'completed', 1, 'jr-1-1');
     expect(launcher.dropped).toEqual(['jr-1-1', warmName]);
   });
+
+  it('records a cold launch’s runner, version and version role when the job’s in_progress and completed beat its write', async () => {
+    const core = coreFor(0);
+    // A fast runner: GitHub's in_progress and completed both arrive before the provisioner writes the launch.
+    const launch = launcher.launch.bind(launcher);
+    launcher.launch = async (request) => {
+      const accepted = await launch(request);
+      expect((await deliver(core, 'in_progress', 1, request.runnerName)).status).toBe(202);
+      expect((await deliver(core, 'completed', 1, request.runnerName)).status).toBe(202);
+      return accepted;
+    };
+    await queue(core, 1);
+    const job = await store.jobs.get(1);
+    expect(job).toMatchObject({ status: 'completed', ranOn: 'jr-1-1', runnerName: 'jr-1-1', launchedAt: now });
+    expect(job?.runnerVersion).toBe(launcher.launches[0]?.runnerVersion);
+    expect(job?.runnerVersionRole).toBe('pinned');
+    expect(job?.warmName).toBeUndefined();
+  });
 });
