@@ -20,7 +20,7 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
 import { EnvName } from '../functions/config/env-names.ts';
-import { cloudWatchFilterPattern } from '../functions/domain/failure-signatures.ts';
+import { runnerLogFilterPattern } from '../functions/domain/runner-log-filter.ts';
 import { DEFAULT_POOL_NAME } from '../functions/domain/runner-pool.ts';
 import { acknowledgeGuard, acknowledgeLogGroup, GuardRule } from './constructs/acknowledge-guard.ts';
 import { AppSecrets } from './constructs/app-secrets.ts';
@@ -365,7 +365,8 @@ export class JitRunners extends Construct {
       new logs.SubscriptionFilter(this, filterId, {
         logGroup: runner.logGroup,
         destination: new LambdaDestination(runnerEvents.fn),
-        filterPattern: logs.FilterPattern.literal(cloudWatchFilterPattern()),
+        // The failure signatures and the warm runner's ready line (functions/domain/runner-log-filter.ts).
+        filterPattern: logs.FilterPattern.literal(runnerLogFilterPattern()),
         filterName: 'jit-runners-failure-signatures',
       });
     }

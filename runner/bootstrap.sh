@@ -240,6 +240,12 @@ rm -f "$download"
 # The functions launch first and write the hand-off after (its read permission names this very build
 # or instance), so it may not exist yet, or not be readable yet (a read before the tag lands is denied):
 # both are retried until the deadline. Anything else (a KMS or validation error) will not heal by waiting.
+if [[ -n "$warm_idle" ]]; then
+  # Read by runner-events through the log subscription (its filter selects this phrase): the warm runner's
+  # record goes from booting to ready, and claims prefer ready runners. Keep the wording; the functions
+  # match it (functions/domain/warm-ready-line.ts).
+  log "warm runner ready: ${JR_WARM_NAME:-$runner_name} (runner $version, verified); waiting up to ${warm_idle} s for its hand-off"
+fi
 handoff_error=$(mktemp "${TMPDIR:-/tmp}/jr-handoff.XXXXXX")
 deadline=$((SECONDS + handoff_wait))
 tries=0

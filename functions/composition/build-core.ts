@@ -253,6 +253,10 @@ export function buildCore(deps: CoreDeps) {
         await dropHandoff.onRunnerEnded(runnerName);
       }
     },
+    // Only where a pool keeps warm runners: elsewhere a ready line is not read at all.
+    onWarmReady: warmPool.active
+      ? (runnerName, launchId, at) => warmPool.runnerReady(runnerName, launchId, at)
+      : undefined,
   });
   const checkStartTimeouts = createCheckStartTimeouts({
     config,

@@ -9,8 +9,9 @@ import {
   TTL_ATTRIBUTE,
 } from '../../functions/adapters/dynamodb/table-schema.ts';
 import { EnvName } from '../../functions/config/env-names.ts';
-import { cloudWatchFilterPattern } from '../../functions/domain/failure-signatures.ts';
+import { runnerLogFilterPattern } from '../../functions/domain/runner-log-filter.ts';
 import { DEFAULT_RUNNER_VERSION } from '../../functions/domain/runner-version.ts';
+import { WARM_READY_PHRASE } from '../../functions/domain/warm-ready-line.ts';
 import {
   actionsOf,
   logicalId,
@@ -188,13 +189,14 @@ describe('JitRunnersStack (CodeBuild launcher, defaults)', () => {
   });
 
   describe('runner-events', () => {
-    it('is fed by a subscription filter on the runner log group with the failure-signature pattern', () => {
+    it('is fed by a subscription filter on the runner log group with the failure signatures and the warm ready line', () => {
       s.template.hasResourceProperties('AWS::Logs::SubscriptionFilter', {
         LogGroupName: { Ref: logicalId(s.stack, s.stack.runnerLogGroup) },
-        FilterPattern: cloudWatchFilterPattern(),
+        FilterPattern: runnerLogFilterPattern(),
         DestinationArn: { 'Fn::GetAtt': [fnId('runnerEvents'), 'Arn'] },
       });
-      expect(cloudWatchFilterPattern()).toContain('?"Failed to get job message"');
+      expect(runnerLogFilterPattern()).toContain('?"Failed to get job message"');
+      expect(runnerLogFilterPattern()).toContain(`?"${WARM_READY_PHRASE}"`);
     });
 
     it('receives CodeBuild build state changes of the runner project', () => {

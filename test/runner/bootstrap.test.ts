@@ -19,6 +19,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { BootstrapExit } from '../../functions/domain/bootstrap-exit.ts';
 import { classifyLogLine } from '../../functions/domain/classify-failure.ts';
 import { DEFAULT_RUNNER_VERSION } from '../../functions/domain/runner-version.ts';
+import { warmReadyName } from '../../functions/domain/warm-ready-line.ts';
 
 const BOOTSTRAP = resolve('runner/bootstrap.sh');
 const VERSION = '2.330.0';
@@ -360,6 +361,8 @@ describe('runner/bootstrap.sh', () => {
       expect(result.code, result.out).toBe(0);
       expect(requests).toEqual([`/v${VERSION}/${TARBALL}`]);
       expect(result.out).toContain(`verified ${TARBALL}`);
+      // A cold runner is never a warm one that is ready.
+      expect(result.out.split('\n').filter((line) => warmReadyName(line) !== undefined)).toEqual([]);
       expect(readFileSync(join(recordDir, 'run.args'), 'utf8')).toBe('\n');
       const files = join(recordDir, 'files');
       expect(readFileSync(join(files, '.credentials'), 'utf8')).toBe(jit.files['.credentials']);
@@ -583,6 +586,12 @@ describe('runner/bootstrap.sh', () => {
       // Prepared before waiting: the tarball was fetched and verified before the first read.
       expect(result.out.indexOf(`verified ${TARBALL}`)).toBeLessThan(result.out.indexOf('waiting up to 20 s'));
       expect(result.out).toContain('warm (idle up to 20 s)');
+      // Once prepared, one line says so, naming the warm runner as runner-events reads it, before the first read.
+      const lines = result.out.split('\n');
+      const ready = lines.filter((line) => warmReadyName(line) !== undefined);
+      expect(ready.map(warmReadyName)).toEqual(['jr-warm-x64-7f3a']);
+      expect(result.out.indexOf(`verified ${TARBALL}`)).toBeLessThan(result.out.indexOf(ready[0] ?? '?'));
+      expect(result.out.indexOf(ready[0] ?? '?')).toBeLessThan(result.out.indexOf('read the hand-off'));
       const reads = readFileSync(join(ssmDir, 'calls.log'), 'utf8').trim().split('\n');
       expect(reads.length).toBeGreaterThan(2);
       expect(new Set(reads)).toEqual(new Set([`get-parameter ${WARM_PARAMETER}`]));

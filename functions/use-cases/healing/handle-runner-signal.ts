@@ -10,6 +10,7 @@ import type { ActionKind, FailureAction } from '../../domain/failure-policy.ts';
 import { isTerminal, JobStatus } from '../../domain/job-status.ts';
 import { parseRunnerName } from '../../domain/runner-name.ts';
 import { SignalVerdict } from '../../domain/signal-confirmation.ts';
+import { warmReadyName } from '../../domain/warm-ready-line.ts';
 import type { Clock, Logger } from '../../ports/runtime.ts';
 import type { JobRepository } from '../../ports/store.ts';
 import type { ConfirmRunnerSignal } from './confirm-runner-signal.ts';
@@ -55,6 +56,11 @@ export interface HandleRunnerSignalDeps {
    * runner's slot back: `RunnerCapacity.runnerEnded`). Errors are logged, never thrown.
    */
   onRunnerEnded?: ((runnerName: string) => Promise<unknown>) | undefined;
+  /**
+   * Told of a warm runner's ready line (`domain/warm-ready-line.ts`) that names the runner the line's launch
+   * belongs to; resolves whether the record moved to `ready` (`WarmPool.runnerReady`). Errors are logged.
+   */
+  onWarmReady?: ((runnerName: string, launchId: string | undefined, at: number) => Promise<boolean>) | undefined;
 }
 
 /**
@@ -228,6 +234,20 @@ export function createHandleRunnerSignal(deps: HandleRunnerSignalDeps) {
           error: String(error),
         }),
       );
+    }
+    if (signal.kind === 'log' && deps.onWarmReady) {
+      const named = warmReadyName(signal.line);
+      // The line must name the runner its log stream belongs to: a warm runner reports only itself.
+      if (named !== undefined) {
+        if (named !== signal.runnerName) return ignored(`a ready line naming ${named} from ${signal.runnerName}`);
+        const ready = await deps.onWarmReady(signal.runnerName, signal.launchId, signal.at).catch((error: unknown) => {
+          logger.warn('cannot record a warm runner as ready', { runnerName: signal.runnerName, error: String(error) });
+          return false;
+        });
+        return ready
+          ? { acted: true, note: `warm runner ${signal.runnerName} is ready` }
+          : ignored(`warm runner ${signal.runnerName} is not booting under that launch`);
+      }
     }
     let classification: Classification | undefined;
     switch (signal.kind) {

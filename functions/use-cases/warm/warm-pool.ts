@@ -419,6 +419,32 @@ export function createWarmPool(deps: WarmPoolDeps) {
     },
 
     /**
+     * A warm runner on AWS said it is ready (the bootstrap's line, `domain/warm-ready-line.ts`, through the
+     * runner log subscription): its runner is extracted and verified and it waits for its hand-off. Only a
+     * `booting` record whose launch is the one the line came from moves to `ready` — the log stream names
+     * the launch, so a line from another build or instance (or a late line after a claim) changes nothing.
+     * `ready` only orders claims (ready before booting), so a lost or late line costs nothing but that order.
+     */
+    async runnerReady(name: string, launchId: string | undefined, at: number): Promise<boolean> {
+      if (!isWarmRunnerName(prefix, name) || launchId === undefined) return false;
+      const record = await store.runners.get(name);
+      if (record?.kind !== RunnerKind.warm || record.state !== RunnerState.booting) return false;
+      if (record.launchId !== launchId) return false;
+      try {
+        // Conditional on `booting`: a claim (or a recycle) that won meanwhile keeps its state.
+        const stored = await store.runners.update(name, { state: RunnerState.ready, readyAt: at }, clock.now(), [
+          RunnerState.booting,
+        ]);
+        if (recent.has(name)) recent.set(name, stored);
+      } catch (error) {
+        if (error instanceof ConditionFailedError) return false;
+        throw error;
+      }
+      logger.info('warm runner ready', { runnerName: name, pool: record.pool, launchId });
+      return true;
+    },
+
+    /**
      * A runner process, build or instance ended (its exit or state signal). A warm runner that ended before
      * any job claimed it (its own idle bound, a crash) is closed, its slot goes back and the pool refills.
      */

@@ -249,6 +249,58 @@ describe('warm pool (a pool with warm)', () => {
     expect(launcher.liveWarm()).toHaveLength(1);
   });
 
+  it('marks a booting warm runner ready on its own ready line, and the next job claims it before an older booting one', async () => {
+    launcher.bootsReady = false; // AWS: the boot answers before the bootstrap has prepared
+    const core = coreFor([pool()]);
+    await core.warmPool.reconcile(now);
+    const [older, younger] = launcher.boots.map((b) => b.warmName);
+    expect((await idleWarm()).map((r) => r.state)).toEqual([RunnerState.booting, RunnerState.booting]);
+    const line = (name: string) =>
+      `jit-runners bootstrap: warm runner ready: ${name} (runner 2.330.0, verified); waiting up to 1800 s for its hand-off`;
+    const at = now + 9_000;
+    now += 10_000;
+    const outcome = await core.handleRunnerSignal({
+      kind: 'log',
+      runnerName: younger ?? '',
+      line: line(younger ?? ''),
+      source: 'cloudwatch:codebuild/x',
+      at,
+      launchId: `warm-${younger}`,
+    });
+    expect(outcome).toMatchObject({ acted: true, note: `warm runner ${younger} is ready` });
+    expect(await store.runners.get(younger ?? '')).toMatchObject({ state: RunnerState.ready, readyAt: at });
+    expect((await store.runners.get(older ?? ''))?.state).toBe(RunnerState.booting);
+
+    expect(await queue(core, 1)).toBe('launched');
+    expect((await store.jobs.get(1))?.warmName).toBe(younger);
+  });
+
+  it('leaves a warm runner as it is on a ready line from another launch, naming another runner, or after its claim', async () => {
+    launcher.bootsReady = false;
+    const core = coreFor([pool({ warm: warm(2) })]);
+    await core.warmPool.reconcile(now);
+    const [a, b] = launcher.boots.map((boot) => boot.warmName ?? '');
+    const ready = (runnerName: string, named: string, launchId: string) =>
+      core.handleRunnerSignal({
+        kind: 'log',
+        runnerName,
+        line: `jit-runners bootstrap: warm runner ready: ${named} (runner 2.330.0, verified); waiting up to 1800 s`,
+        source: 'cloudwatch:ec2/i-0',
+        at: now,
+        launchId,
+      });
+    // The log stream of another launch (a line written into a stream it does not own).
+    expect((await ready(a ?? '', a ?? '', 'i-0000')).acted).toBe(false);
+    // A line in a's stream naming b.
+    expect((await ready(a ?? '', b ?? '', `warm-${a}`)).acted).toBe(false);
+    expect((await idleWarm()).map((r) => r.state)).toEqual([RunnerState.booting, RunnerState.booting]);
+    // Claimed first, then its ready line arrives late: the claim keeps its state.
+    expect(await queue(core, 1)).toBe('launched');
+    const claimed = (await store.jobs.get(1))?.warmName ?? '';
+    expect((await ready(claimed, claimed, `warm-${claimed}`)).acted).toBe(false);
+    expect((await store.runners.get(claimed))?.state).toBe(RunnerState.claimed);
+  });
+
   it('boots no warm runner once refills are stopped at shutdown, and logs no warning for it', async () => {
     const logger = new CaptureLogger();
     const core = testCore({
