@@ -10,7 +10,7 @@ import type { Store } from '../ports/store.ts';
 import { createBaselineAdmin } from '../use-cases/admin/baseline-admin.ts';
 import { createCheckStartTimeouts } from '../use-cases/healing/check-start-timeouts.ts';
 import { createConfirmRunnerSignal } from '../use-cases/healing/confirm-runner-signal.ts';
-import { createHandleRunnerSignal } from '../use-cases/healing/handle-runner-signal.ts';
+import { createHandleRunnerSignal, LOST_LAUNCH_STATE } from '../use-cases/healing/handle-runner-signal.ts';
 import { createRecordObservedBaseline } from '../use-cases/healing/record-observed-baseline.ts';
 import { createRetireRunner } from '../use-cases/healing/retire-runner.ts';
 import { createRunWorkaround } from '../use-cases/healing/run-workaround.ts';
@@ -319,6 +319,18 @@ export function buildCore(deps: CoreDeps) {
       for (const listener of progressListeners) await listener(progress);
     },
     checkStartTimeouts,
+    // The same path as an end the platform reported: confirmed (the launch is not listed), then the next attempt.
+    onLostLaunch: async (job, now) => {
+      if (job.runnerName === undefined) return false;
+      const outcome = await handleRunnerSignal({
+        kind: 'state',
+        runnerName: job.runnerName,
+        state: LOST_LAUNCH_STATE,
+        at: now,
+        ...(job.launchId !== undefined ? { launchId: job.launchId } : {}),
+      });
+      return outcome.acted;
+    },
     ...(discoverQueuedJobs ? { discoverQueuedJobs } : {}),
     ...(runnerCapacity.active ? { runnerCapacity } : {}),
     ...(warmPool.active ? { warmPool } : {}),

@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -17,6 +17,22 @@ async function settledPool(harness: Harness, pool: string, timeoutMs: number) {
   }
 }
 
+/** The first of `jobs` seen in `status` (or an error naming each one's last state after `timeoutMs`). */
+async function waitForAny(harness: Harness, jobs: readonly { jobId: number }[], status: string, timeoutMs: number) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const seen = await Promise.all(jobs.map(({ jobId }) => harness.app.store.jobs.get(jobId)));
+    const found = seen.find((job) => job?.status === status);
+    if (found) return found;
+    if (Date.now() > deadline) {
+      throw new Error(
+        `none of the jobs reached ${status} in ${timeoutMs} ms: ${seen.map((j) => j?.status).join(', ')}`,
+      );
+    }
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
 const LABELS = ['self-hosted', 'linux', 'x64'];
 const CAP = 2;
 
@@ -25,6 +41,13 @@ describe('pool capacity through the local server (sandbox, dynalite, sample runn
   let lives: string;
   let pools: string;
   let harness: Harness | undefined;
+  /** Every harness a spec started (the restart spec has two), for the dump of a failed run. */
+  let started: Harness[] = [];
+  const start = async (options: Parameters<typeof startHarness>[0]) => {
+    const h = await startHarness(options);
+    started.push(h);
+    return h;
+  };
 
   beforeAll(async () => {
     root = await mkdtemp(join(tmpdir(), 'jit-runners-capacity-'));
@@ -33,7 +56,17 @@ describe('pool capacity through the local server (sandbox, dynalite, sample runn
       { name: 'small', labels: LABELS, maxRunners: CAP, runnerDir: await recordingRunnerDir(root, lives) },
     ]);
   });
-  afterEach(async () => {
+  afterEach(async (context) => {
+    if (context.task.result?.state === 'fail') {
+      // Each server's whole log with times, and the runners' lives, to follow what happened after the fact.
+      const file = join(tmpdir(), `jit-runners-capacity-${Date.now()}.log`);
+      const servers = started.map((h, i) => `── server ${i + 1} ──\n${h.logger.timed()}`).join('\n');
+      const seen = await readFile(lives, 'utf8').catch(() => '');
+      const deliveries = (started.at(-1)?.app.simulator?.deliveries() ?? []).map((d) => JSON.stringify(d)).join('\n');
+      await writeFile(file, `${servers}\n── runner lives ──\n${seen}\n── webhook deliveries ──\n${deliveries}`);
+      console.log(`log of the failed run: ${file}`);
+    }
+    started = [];
     await harness?.close({ removeState: true });
     harness = undefined;
   });
@@ -42,7 +75,7 @@ describe('pool capacity through the local server (sandbox, dynalite, sample runn
   });
 
   it('never has more than maxRunners runners alive, runs every job once, and lets a lone repository in ahead of a busy one', async () => {
-    harness = await startHarness({ env: { RUNNER_POOLS: pools } });
+    harness = await start({ env: { RUNNER_POOLS: pools } });
     const queued: { jobId: number; repo: string }[] = [];
     for (const repo of ['busy', 'busy', 'busy', 'busy', 'busy', 'busy', 'other', 'other', 'lone']) {
       const answer = await harness.queue({ repo, labels: ['self-hosted', 'x64'] });
@@ -105,15 +138,16 @@ describe('pool capacity through the local server (sandbox, dynalite, sample runn
     // One GitHub (the simulator) outlives the restart, as github.com would.
     const simulator = await startGitHubSimulator({});
     const overrides = { simulator };
-    harness = await startHarness({ stateDir, env: { RUNNER_POOLS: pools }, overrides });
+    harness = await start({ stateDir, env: { RUNNER_POOLS: pools }, overrides });
     const first = await harness.queue({ repo: 'r1', labels: ['self-hosted', 'x64'] });
     const second = await harness.queue({ repo: 'r2', labels: ['self-hosted', 'x64'] });
     const third = await harness.queue({ repo: 'r3', labels: ['self-hosted', 'x64'] });
-    const waiting = await harness.waitForStatus(third.jobId, 'waiting-capacity', 20_000);
+    // One of the three waits for room (which one is the provisioners' race for the two slots).
+    const waiting = await waitForAny(harness, [first, second, third], 'waiting-capacity', 20_000);
     expect(waiting.pool).toBe('small');
     await harness.close();
 
-    harness = await startHarness({ stateDir, env: { RUNNER_POOLS: pools }, overrides, reconcile: true });
+    harness = await start({ stateDir, env: { RUNNER_POOLS: pools }, overrides, reconcile: true });
     const done = [];
     for (const { jobId } of [first, second, third]) done.push(await harness.waitForStatus(jobId, 'completed', 60_000));
     expect(done.map((j) => j.conclusion)).toEqual(['success', 'success', 'success']);

@@ -1,6 +1,10 @@
+import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createGitHubClient } from '../../functions/adapters/github/github-client.ts';
 import { startGitHubSimulator } from '../../functions/adapters/sandbox/github-simulator.ts';
+import { SAMPLE_RUNNER_DIR } from '../../functions/composition/local-app.ts';
 import type { LaunchRequest } from '../../functions/ports/launcher.ts';
 import { type Harness, payloadFor, startHarness } from '../support/local-harness.ts';
 import { requestBodyErrors } from '../support/openapi.ts';
@@ -152,6 +156,36 @@ describe('core pipeline through the local server (sandbox, dynalite, sample runn
         expect(simulator.requests.filter((r) => r.endpoint === MINT)).toHaveLength(1);
       } finally {
         await simulator.close();
+      }
+    });
+
+    it('gives a job whose runner the shutdown stopped before it took the job its next attempt after the restart, not at the start timeout', async () => {
+      const simulator = await startGitHubSimulator();
+      const root = await mkdtemp(join(tmpdir(), 'jit-runners-slow-runner-'));
+      try {
+        // A runner that takes 30 s to start and, like the real one, exits 0 on SIGTERM: the server's
+        // shutdown stops it before it takes its job, and an exit 0 says nothing is wrong.
+        const slow = join(root, 'runner');
+        await cp(SAMPLE_RUNNER_DIR, slow, { recursive: true });
+        const run = await readFile(join(slow, 'run.sh'), 'utf8');
+        await writeFile(join(slow, 'run.sh'), run.replace(/^exec /m, "trap 'exit 0' TERM\nsleep 30 &\nwait $!\nexec "));
+        harness = await startHarness({ env: { RUNNER_DIR: slow }, overrides: { simulator } });
+        const { jobId } = await harness.queue({ repo: 'stopped-on-shutdown' });
+        await harness.waitForStatus(jobId, 'launched');
+        const stateDir = harness.stateDir;
+        await harness.close();
+
+        // The same state, the sample runner, the reconciler on (as `npm start` runs it).
+        harness = await startHarness({ stateDir, overrides: { simulator }, reconcile: true });
+        const done = await harness.waitForStatus(jobId, 'completed', 30_000);
+        expect(done.conclusion).toBe('success');
+        expect(done.attempt).toBe(2);
+        expect(done.history.map((e) => e.note).join('\n')).toMatch(
+          new RegExp(`jr-${jobId}-1 is gone before it took its job`),
+        );
+      } finally {
+        await simulator.close();
+        await rm(root, { recursive: true, force: true });
       }
     });
 

@@ -15,6 +15,8 @@ export class RecordingLauncher implements RunnerLauncher {
   /** Errors thrown by the next calls to `launch`, in order. */
   readonly failures: Error[] = [];
   latencyMs = 0;
+  /** Runner names whose process, build or instance ended by itself (no stop request): no longer listed. */
+  readonly ended = new Set<string>();
 
   async launch(request: LaunchRequest): Promise<Launch> {
     if (this.latencyMs > 0) await new Promise((r) => setTimeout(r, this.latencyMs));
@@ -32,7 +34,7 @@ export class RecordingLauncher implements RunnerLauncher {
   }
   async listActive(): Promise<LaunchSummary[]> {
     return this.launches
-      .filter((l) => !this.stopped.includes(`rec-${l.runnerName}`))
+      .filter((l) => !this.stopped.includes(`rec-${l.runnerName}`) && !this.ended.has(l.runnerName))
       .map((l) => ({ launchId: `rec-${l.runnerName}`, runnerName: l.runnerName, startedAt: 0 }));
   }
 }

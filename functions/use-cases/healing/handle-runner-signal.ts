@@ -67,7 +67,14 @@ export interface HandleRunnerSignalDeps {
  * Platform states that mean the runner's build or instance ended (CodeBuild build states, EC2 instance
  * states, lower-cased). A JIT runner that ends while its job is still `launched` never took the job.
  */
+/**
+ * The state the reconciler reports for a `launched` job's launch that its platform no longer lists
+ * (`reconcile/find-lost-launches.ts`): the process, build or instance is gone and its end was never seen.
+ */
+export const LOST_LAUNCH_STATE = 'gone';
+
 const ENDED_STATES: ReadonlySet<string> = new Set([
+  LOST_LAUNCH_STATE,
   'failed',
   'fault',
   'timed_out',
@@ -122,7 +129,10 @@ function endedClassification(signal: Exclude<RunnerSignal, { kind: 'log' }>): Cl
   return {
     class: FailureClass.transient,
     signature: 'runner-ended',
-    detail: `runner ${signal.runnerName} ended (${signal.state}) before it took its job`,
+    detail:
+      state === LOST_LAUNCH_STATE
+        ? `runner ${signal.runnerName} is gone before it took its job (its launch is no longer listed; its end was not seen)`
+        : `runner ${signal.runnerName} ended (${signal.state}) before it took its job`,
     source: ClassificationSource.event,
   };
 }

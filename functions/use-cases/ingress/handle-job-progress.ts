@@ -10,7 +10,7 @@ import type { Logger, Metrics } from '../../ports/runtime.ts';
 import { ConditionFailedError, type Store } from '../../ports/store.ts';
 import type { RetireRunner } from '../healing/retire-runner.ts';
 import { createReleaseWaitingRunner } from '../provisioning/approval-wait.ts';
-import type { ReplaceRobbedJob } from '../reconcile/replace-robbed-job.ts';
+import { type ReplaceRobbedJob, RobbedOutcome } from '../reconcile/replace-robbed-job.ts';
 import type { JobProgress } from './accept-webhook.ts';
 
 export interface HandleJobProgressDeps {
@@ -108,7 +108,38 @@ export function createHandleJobProgress(deps: HandleJobProgressDeps) {
       took: progress.jobId,
       outcome,
     });
+    await partnerTookAnother(progress, runnerName, minted.jobId);
     return ProgressOutcome.robbery;
+  }
+
+  /**
+   * `runnerName` (minted for job M) took job B. If M itself ran on the runner of a job A — A was robbed,
+   * and this runner was the free partner its swap window waits for — A now waits for B's own runner, or,
+   * when B has none, gets its replacement at once instead of after the swap window (a burst's last
+   * theft would otherwise wait for the reconciler). When M's own `in_progress` comes later, its theft
+   * finds this runner taken and replaces A then: either order ends the same.
+   */
+  async function partnerTookAnother(progress: JobProgress, runnerName: string, mintedFor: number): Promise<void> {
+    const mintedJob = await store.jobs.get(mintedFor);
+    const robberRunner = mintedJob?.ranOn;
+    if (robberRunner === undefined) return;
+    const robbed = parseRunnerName(prefix, robberRunner);
+    if (!robbed || robbed.jobId === mintedFor || robbed.jobId === progress.jobId) return;
+    const outcome = await replaceRobbedJob({
+      jobId: robbed.jobId,
+      runnerName: robberRunner,
+      takenBy: mintedFor,
+      at: progress.at,
+      partnerTook: { runnerName, jobId: progress.jobId },
+    });
+    if (outcome !== RobbedOutcome.notRobbed && outcome !== RobbedOutcome.notQueued) {
+      logger.info('swap partner took another job', {
+        runnerName,
+        robbedJob: robbed.jobId,
+        took: progress.jobId,
+        outcome,
+      });
+    }
   }
 
   async function onCompleted(progress: JobProgress): Promise<ProgressOutcome> {

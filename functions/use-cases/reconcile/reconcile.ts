@@ -44,6 +44,7 @@ export function reconcileSettings(config: Pick<Config, 'timeouts'>): ReconcileSe
     runningCheckEveryMs: clamp(10 * interval, 5_000, 600_000), // 10 min
     orphanGraceMs: clamp(5 * interval, 5_000, 120_000), // 2 min
     swapGraceMs: swapGraceMs(config), // 15 s
+    lostLaunchGraceMs: clamp(5 * interval, 5_000, 15_000), // 15 s
   };
 }
 
@@ -63,6 +64,12 @@ export interface ReconcileDeps {
    * the redelivery of failed deliveries, before the open jobs are listed (so a job it records is seen).
    */
   discoverQueuedJobs?: DiscoverQueuedJobs;
+  /**
+   * A launched job whose runner the platform no longer lists, and that GitHub still shows queued: told as
+   * an ended runner (the runner-signal path, which mints the next attempt); resolves whether it acted.
+   * Without it such a job waits for the start timeout.
+   */
+  onLostLaunch?: (job: Job, now: number) => Promise<boolean>;
   /** Issue 3's start-timeout check, when wired: runs after the stuck-job pass. */
   checkStartTimeouts?: (now: number) => Promise<unknown>;
   /** Capped pools: lost slots freed, free slots handed to the backlogs (runs last). */
@@ -128,6 +135,7 @@ export function createReconcile(deps: ReconcileDeps) {
     retireRunner: deps.retireRunner,
     onProgress: deps.onProgress,
     deadlines: settings,
+    ...(deps.onLostLaunch ? { lostLaunches: { launcher: deps.launcher, onLost: deps.onLostLaunch } } : {}),
     logger,
     metrics,
   });

@@ -27,6 +27,11 @@ export interface RobbedRunner {
   at: number;
   /** Default `seen`. */
   phase?: RobbedPhase;
+  /**
+   * The job was already in its swap window and its free partner (`runnerName` of the robber's own runner)
+   * has just taken job `jobId` instead: the partner to wait for is now that job's own runner, if it has one.
+   */
+  partnerTook?: { runnerName: string; jobId: number } | undefined;
 }
 
 export const RobbedOutcome = {
@@ -125,10 +130,14 @@ export function createReplaceRobbedJob(deps: ReplaceRobbedJobDeps) {
     };
     try {
       if (phase === RobbedPhase.seen) {
-        const partner = await freePartner(robbed.takenBy, robbed.runnerName);
+        const took = robbed.partnerTook;
+        // A partner that took another job hands the wait on to that job's own runner (it is free now).
+        const partner = await freePartner(took ? took.jobId : robbed.takenBy, robbed.runnerName);
         if (partner !== undefined) {
           await mark(
-            `stolen: runner ${robbed.runnerName} was taken by ${by}; its runner ${partner} is free: a replacement only if the job has not started when the swap window ends`,
+            took
+              ? `stolen: runner ${robbed.runnerName} was taken by ${by}; its swap partner ${took.runnerName} took job ${took.jobId}, whose runner ${partner} is free: a replacement only if the job has not started when the swap window ends`
+              : `stolen: runner ${robbed.runnerName} was taken by ${by}; its runner ${partner} is free: a replacement only if the job has not started when the swap window ends`,
           );
           metrics.count(CountMetric.runnerStolen, 1, { swap: 'yes' });
           return RobbedOutcome.swapWindow;
@@ -184,7 +193,7 @@ export function createReplaceRobbedJob(deps: ReplaceRobbedJobDeps) {
             status: JobStatus.queued,
             note:
               phase === RobbedPhase.seen
-                ? `stolen: runner ${robbed.runnerName} was taken by ${by}; replacement under attempt ${next} (theft ${thefts + 1} of ${maxThefts})`
+                ? `stolen: runner ${robbed.runnerName} was taken by ${by}${robbed.partnerTook ? ` and its swap partner ${robbed.partnerTook.runnerName} took job ${robbed.partnerTook.jobId}` : ''}; replacement under attempt ${next} (theft ${thefts + 1} of ${maxThefts})`
                 : `stolen: runner ${robbed.runnerName} was taken by ${by} and GitHub still shows the job queued; replacement under attempt ${next} (theft ${thefts + 1} of ${maxThefts})`,
           },
         },

@@ -4,6 +4,7 @@ import type { Job } from '../../domain/job.ts';
 import { JobStatus, statusesAllowing } from '../../domain/job-status.ts';
 import { scopeForRepository } from '../../domain/scope.ts';
 import { type GitHubPort, GitHubRequestError, type GitHubTarget, type WorkflowJobState } from '../../ports/github.ts';
+import type { RunnerLauncher } from '../../ports/launcher.ts';
 import { CountMetric } from '../../ports/metric-names.ts';
 import type { Dispatcher, Logger, Metrics } from '../../ports/runtime.ts';
 import { ConditionFailedError, type Store } from '../../ports/store.ts';
@@ -12,7 +13,7 @@ import type { JobProgress } from '../ingress/accept-webhook.ts';
 import { createApprovalWait, createReleaseWaitingRunner } from '../provisioning/approval-wait.ts';
 import type { ScopeGuard } from '../provisioning/scope-guard.ts';
 import { type ReplaceRobbedJob, RobbedOutcome, RobbedPhase } from './replace-robbed-job.ts';
-import { type StuckJobDeadlines, stuckJobVerdict } from './stuck-job-verdict.ts';
+import { LaunchListing, mayHaveLostLaunch, type StuckJobDeadlines, stuckJobVerdict } from './stuck-job-verdict.ts';
 
 export interface ResumeStuckJobsDeps {
   config: Pick<Config, 'runner'>;
@@ -25,6 +26,15 @@ export interface ResumeStuckJobsDeps {
   /** The stolen/spare listeners, fed with what the Actions API showed (as if the webhook had come). */
   onProgress: (progress: JobProgress) => Promise<void>;
   deadlines: StuckJobDeadlines;
+  /**
+   * Lost launches: the platform's listing of live launches, read once per run and only while some
+   * launched job may have lost its runner, and what to do with a lost one GitHub still shows queued (the
+   * runner-signal path with an ended state: it mints the next attempt). Both or neither.
+   */
+  lostLaunches?: {
+    launcher: Pick<RunnerLauncher, 'listActive'>;
+    onLost: (job: Job, now: number) => Promise<boolean>;
+  };
   /** Actions API look-ups per run at most (the rest wait for the next run). Default 100. */
   maxApiChecks?: number;
   logger: Logger;
@@ -37,6 +47,8 @@ export interface StuckJobsReport {
   checked: number[];
   /** Jobs whose real state (running, completed, failed, robbed) was recorded from the API. */
   corrected: number[];
+  /** Launched jobs whose runner the platform no longer lists (looked up in the Actions API at once). */
+  lostLaunches: number[];
   errors: number;
 }
 
@@ -142,8 +154,11 @@ export function createResumeStuckJobs(deps: ResumeStuckJobsDeps) {
     return true;
   }
 
-  /** One Actions API look-up and what follows from it. True when the job's record was corrected. */
-  async function ask(job: Job, now: number): Promise<boolean> {
+  /**
+   * One Actions API look-up and what follows from it. True when the job's record was corrected.
+   * `lostLaunch`: the job's runner is gone (the platform no longer lists its launch).
+   */
+  async function ask(job: Job, now: number, lostLaunch = false): Promise<boolean> {
     const state = await github.getWorkflowJob(job.installationId, job.owner, job.repo, job.jobId);
     if (!state) return failGone(job, now);
     if (state.status === 'completed') {
@@ -169,6 +184,10 @@ export function createResumeStuckJobs(deps: ResumeStuckJobsDeps) {
       if (written) await onProgress(progressOf(job, state, 'in_progress', now));
       return written;
     }
+    if (lostLaunch && QUEUED_ON_GITHUB.has(state.status) && job.status === JobStatus.launched && deps.lostLaunches) {
+      // Still queued and nobody runs it: the job needs its next attempt now, not at the start timeout.
+      return deps.lostLaunches.onLost(job, now);
+    }
     if (QUEUED_ON_GITHUB.has(state.status) && job.status === JobStatus.launched && job.runnerName !== undefined) {
       const overdue = now - (job.launchedAt ?? job.updatedAt) >= deadlines.launchedCheckAfterMs;
       let phase: RobbedPhase | undefined;
@@ -188,7 +207,7 @@ export function createResumeStuckJobs(deps: ResumeStuckJobsDeps) {
   }
 
   /** {@link ask}, at most once per period per job and `maxApiChecks` per run. True when the record was corrected. */
-  async function askLimited(job: Job, now: number, report: StuckJobsReport): Promise<boolean> {
+  async function askLimited(job: Job, now: number, report: StuckJobsReport, lostLaunch = false): Promise<boolean> {
     if (report.checked.length >= maxApiChecks) return false;
     if (scopeGuard && (await scopeGuard.openUntil(job.scopeKey, now)) !== undefined) return false;
     const every =
@@ -200,15 +219,45 @@ export function createResumeStuckJobs(deps: ResumeStuckJobsDeps) {
     // Why a mark: `updatedAt` does not move while a job runs, so without it every run would ask again.
     if (!(await store.locks.mark(`reconcile:ask:${job.jobId}`, now, Math.max(1, every - 1)))) return false;
     report.checked.push(job.jobId);
-    const corrected = await ask(job, now);
+    const corrected = await ask(job, now, lostLaunch);
     if (corrected) report.corrected.push(job.jobId);
     return corrected;
   }
 
+  /**
+   * Whether each launched job's launch is still listed; undefined when nothing needs the listing (quiet when
+   * idle: no platform call) or it failed (the ordinary look-up after the start timeout remains).
+   */
+  async function launchListing(
+    open: readonly Job[],
+    now: number,
+    report: StuckJobsReport,
+  ): Promise<((job: Job) => LaunchListing | undefined) | undefined> {
+    const lost = deps.lostLaunches;
+    if (!lost || !open.some((job) => mayHaveLostLaunch(job, now, deadlines))) return undefined;
+    let active: Awaited<ReturnType<RunnerLauncher['listActive']>>;
+    try {
+      active = await lost.launcher.listActive();
+    } catch (error) {
+      report.errors += 1;
+      logger.warn('reconciler could not list the live launches', { error: String(error) });
+      return undefined;
+    }
+    const launchIds = new Set(active.map((launch) => launch.launchId));
+    const names = new Set(active.map((launch) => launch.runnerName));
+    return (job) => {
+      if (!mayHaveLostLaunch(job, now, deadlines)) return undefined;
+      // Either key keeps it: a warm runner that took its job is listed under the job's runner name.
+      const listed = launchIds.has(job.launchId ?? '') || names.has(job.runnerName ?? '');
+      return listed ? LaunchListing.listed : LaunchListing.missing;
+    };
+  }
+
   return async function resumeStuckJobs(open: readonly Job[], now: number): Promise<StuckJobsReport> {
-    const report: StuckJobsReport = { dispatched: [], checked: [], corrected: [], errors: 0 };
+    const report: StuckJobsReport = { dispatched: [], checked: [], corrected: [], lostLaunches: [], errors: 0 };
+    const listing = await launchListing(open, now, report);
     for (const job of open) {
-      const verdict = stuckJobVerdict(job, now, deadlines);
+      const verdict = stuckJobVerdict(job, now, deadlines, listing?.(job));
       try {
         switch (verdict.kind) {
           case 'none':
@@ -221,7 +270,15 @@ export function createResumeStuckJobs(deps: ResumeStuckJobsDeps) {
             logger.info('reconciler resumed a job', { jobId: job.jobId, status: job.status, reason: verdict.reason });
             break;
           case 'ask-github':
-            await askLimited(job, now, report);
+            if (verdict.lostLaunch) {
+              report.lostLaunches.push(job.jobId);
+              logger.info('launch lost: its runner is gone and its end was not seen', {
+                jobId: job.jobId,
+                runnerName: job.runnerName,
+                launchId: job.launchId,
+              });
+            }
+            await askLimited(job, now, report, verdict.lostLaunch === true);
             break;
         }
       } catch (error) {

@@ -11,6 +11,12 @@ export interface StuckJobDeadlines {
   /** A `launched` job marked stolen is looked up this long after the theft (see replace-robbed-job.ts). */
   swapGraceMs: number;
   /**
+   * A `launched` job whose launch the platform no longer lists (its runner is gone and its end was not
+   * seen) is looked up this long after its launch, instead of waiting for `launchedCheckAfterMs`. Why a
+   * grace: a platform may not list a launch at once (EC2's listing is eventually consistent).
+   */
+  lostLaunchGraceMs: number;
+  /**
    * A `running` job is looked up in the Actions API this often (a missed `completed`); so is a job that
    * has waited that long before `launched` (GitHub may have cancelled it and the `completed` got lost).
    */
@@ -24,8 +30,28 @@ export type StuckVerdict =
    * `ask`: it has waited long enough that GitHub is asked first whether it still wants a runner.
    */
   | { kind: 'dispatch'; reason: string; ask: boolean }
-  /** Webhooks are hints: ask GitHub where the job really is. */
-  | { kind: 'ask-github'; reason: string };
+  /**
+   * Webhooks are hints: ask GitHub where the job really is. `lostLaunch`: the job's runner is gone, so a
+   * job GitHub still shows queued needs its next attempt.
+   */
+  | { kind: 'ask-github'; reason: string; lostLaunch?: true };
+
+/** Whether a `launched` job's launch is among those its platform lists as running. */
+export const LaunchListing = {
+  listed: 'listed',
+  missing: 'missing',
+} as const;
+export type LaunchListing = (typeof LaunchListing)[keyof typeof LaunchListing];
+
+/**
+ * The launched jobs whose launch the reconciler should look for: not stolen (a stolen job's runner runs
+ * another job; the swap window decides), with a launch id, and past the lost-launch grace.
+ */
+export function mayHaveLostLaunch(job: Job, now: number, deadlines: StuckJobDeadlines): boolean {
+  if (job.status !== JobStatus.launched || job.launchId === undefined || job.runnerName === undefined) return false;
+  if (job.failureClass === FailureClass.stolen) return false;
+  return now - (job.launchedAt ?? job.updatedAt) >= deadlines.lostLaunchGraceMs;
+}
 
 const NONE: StuckVerdict = { kind: 'none' };
 
@@ -38,7 +64,13 @@ function leaseLive(job: Job, now: number): boolean {
  * The provisioner itself decides attempts, breakers and budgets, so "dispatch" is always safe: a job
  * whose lease is live is left alone, and a job past its budget is failed with the reason by the provisioner.
  */
-export function stuckJobVerdict(job: Job, now: number, deadlines: StuckJobDeadlines): StuckVerdict {
+export function stuckJobVerdict(
+  job: Job,
+  now: number,
+  deadlines: StuckJobDeadlines,
+  /** For a `launched` job: whether its platform still lists its launch (undefined: not looked at). */
+  launch?: LaunchListing,
+): StuckVerdict {
   switch (job.status) {
     case JobStatus.queued:
     case JobStatus.waitingBreaker:
@@ -70,6 +102,13 @@ export function stuckJobVerdict(job: Job, now: number, deadlines: StuckJobDeadli
         return { kind: 'ask-github', reason: 'its runner was taken by another job: is it still queued?' };
       }
       const since = job.launchedAt ?? job.updatedAt;
+      if (launch === LaunchListing.missing && now - since >= deadlines.lostLaunchGraceMs) {
+        return {
+          kind: 'ask-github',
+          lostLaunch: true,
+          reason: `launched ${Math.round((now - since) / 1000)} s ago and its runner is gone (its end was not seen)`,
+        };
+      }
       if (now - since < deadlines.launchedCheckAfterMs) return NONE;
       return { kind: 'ask-github', reason: `launched ${Math.round((now - since) / 1000)} s ago, not seen running` };
     }

@@ -99,11 +99,6 @@ export class HealLauncher extends RecordingLauncher {
   ) {
     super();
   }
-  /** Runner names whose build or instance ended by itself: the platform no longer lists them. */
-  readonly ended = new Set<string>();
-  override async listActive() {
-    return (await super.listActive()).filter((l) => !this.ended.has(l.runnerName));
-  }
   override async launchRegular(request: RegularRunnerRequest): Promise<Launch> {
     const launch = await super.launchRegular(request);
     const [owner, repo] = request.scopeKey.split('/');

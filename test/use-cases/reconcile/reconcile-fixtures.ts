@@ -42,6 +42,7 @@ export const SETTINGS: ReconcileSettings = {
   runningCheckEveryMs: 60_000,
   orphanGraceMs: 5_000,
   swapGraceMs: SWAP_GRACE_MS,
+  lostLaunchGraceMs: 15_000,
 };
 
 export interface World {

@@ -74,6 +74,62 @@ describe('stolen and spare runners (progress listener)', () => {
       expect(world.dispatcher.jobs()).toContain(1);
     });
 
+    it('gives the robbed job its replacement at once when its free partner takes a job that has no runner of its own', async () => {
+      const world = createWorld();
+      await world.launch(1);
+      await world.launch(2);
+      await world.queue(3); // recorded, no runner yet (waiting for room, or still being provisioned)
+      await world.webhook('in_progress', 2, { runnerName: 'jr-1-1' });
+      expect((await world.job(1)).history.at(-1)?.note).toMatch(/its runner jr-2-1 is free/);
+      world.dispatcher.clear();
+
+      // The partner jr-2-1 takes job 3 instead of job 1: nobody is left to take job 1.
+      await world.webhook('in_progress', 3, { runnerName: 'jr-2-1' });
+
+      const job = await world.job(1);
+      expect(job.status).toBe(JobStatus.queued);
+      expect(job.attempt).toBe(2);
+      expect(job.thefts).toBe(1);
+      expect(job.history.at(-1)?.note).toMatch(
+        /taken by job 2 and its swap partner jr-2-1 took job 3; replacement under attempt 2/,
+      );
+      expect(world.dispatcher.jobs()).toEqual([1]);
+      expect((await world.job(3)).status).toBe(JobStatus.running);
+    });
+
+    it('hands the swap window on to the own runner of the job its free partner took instead', async () => {
+      const world = createWorld();
+      await world.launch(1);
+      await world.launch(2);
+      await world.launch(3);
+      await world.webhook('in_progress', 2, { runnerName: 'jr-1-1' });
+      world.dispatcher.clear();
+
+      await world.webhook('in_progress', 3, { runnerName: 'jr-2-1' });
+
+      const job = await world.job(1);
+      expect(job.status).toBe(JobStatus.launched);
+      expect(job.attempt).toBe(1);
+      expect(job.history.at(-1)?.note).toMatch(/swap partner jr-2-1 took job 3, whose runner jr-3-1 is free/);
+      expect(world.dispatcher.calls).toEqual([]);
+    });
+
+    it('replaces the robbed job when its partner took another job before the theft was seen', async () => {
+      const world = createWorld();
+      await world.launch(1);
+      await world.launch(2);
+      await world.queue(3);
+      // The other order: jr-2-1 takes job 3 first, then job 2 is seen on jr-1-1.
+      await world.webhook('in_progress', 3, { runnerName: 'jr-2-1' });
+      world.dispatcher.clear();
+      await world.webhook('in_progress', 2, { runnerName: 'jr-1-1' });
+
+      const job = await world.job(1);
+      expect(job.status).toBe(JobStatus.queued);
+      expect(job.attempt).toBe(2);
+      expect(world.dispatcher.jobs()).toEqual([1]);
+    });
+
     it('gives the robbed job a replacement at once when the robber has no runner of its own', async () => {
       const world = createWorld();
       await world.launch(1);

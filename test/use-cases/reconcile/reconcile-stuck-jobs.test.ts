@@ -165,6 +165,70 @@ describe('reconcile: stuck jobs', () => {
       expect(world.github.count('getWorkflowJob')).toBe(0);
     });
 
+    it('launches the next attempt at once when the platform no longer lists the runner and GitHub shows the job queued', async () => {
+      const world = createWorld();
+      await world.launch(1);
+      // The process ended and nobody saw it (the server was shutting down, an event was lost).
+      world.launcher.ended.add('jr-1-1');
+
+      world.now = T0 + SETTINGS.lostLaunchGraceMs;
+      const report = await world.reconcile();
+      for (const jobId of world.dispatcher.jobs()) await world.core.provisionJob(jobId);
+
+      expect(report.stuck?.lostLaunches).toEqual([1]);
+      const job = await world.job(1);
+      expect(job.status).toBe(JobStatus.launched);
+      expect(job.attempt).toBe(2);
+      expect(job.history.map((e) => e.note).join('\n')).toMatch(/jr-1-1 is gone before it took its job/);
+      expect(world.launcher.launches.map((l) => l.runnerName)).toEqual(['jr-1-1', 'jr-1-2']);
+    });
+
+    it('records a job GitHub shows completed when its runner is gone, and launches nothing more', async () => {
+      const world = createWorld();
+      await world.launch(1);
+      world.launcher.ended.add('jr-1-1');
+      world.githubJob(1, 'completed', 'jr-1-1', 'success');
+
+      world.now = T0 + SETTINGS.lostLaunchGraceMs;
+      await world.reconcile();
+      for (const jobId of world.dispatcher.jobs()) await world.core.provisionJob(jobId);
+
+      const job = await world.job(1);
+      expect(job.status).toBe(JobStatus.completed);
+      expect(job.attempt).toBe(1);
+      expect(world.launcher.launches.map((l) => l.runnerName)).toEqual(['jr-1-1']);
+    });
+
+    it('asks nothing about a launched job whose runner is listed, or that is younger than the grace', async () => {
+      const world = createWorld();
+      await world.launch(1);
+      await world.launch(2);
+      world.launcher.ended.add('jr-2-1');
+      world.github.calls.length = 0;
+
+      world.now = T0 + SETTINGS.lostLaunchGraceMs - 1;
+      await world.reconcile();
+      expect(world.github.count('getWorkflowJob')).toBe(0);
+
+      world.now = T0 + SETTINGS.lostLaunchGraceMs;
+      const report = await world.reconcile();
+      // jr-1-1 is still listed: only job 2 is asked about.
+      expect(report.stuck?.lostLaunches).toEqual([2]);
+      expect(world.github.count('getWorkflowJob')).toBe(1);
+      expect((await world.job(1)).attempt).toBe(1);
+    });
+
+    it('leaves a stolen job to its swap window even when its runner is gone', async () => {
+      const world = createWorld();
+      await world.launch(1);
+      await world.store.jobs.update(1, {}, { set: { failureClass: 'stolen' } }, T0);
+      world.launcher.ended.add('jr-1-1');
+
+      world.now = T0 + SETTINGS.lostLaunchGraceMs;
+      const report = await world.reconcile();
+      expect(report.stuck?.lostLaunches).toEqual([]);
+    });
+
     it('records completed from the Actions API when the webhook was missed, and retires the idle runner', async () => {
       const world = createWorld();
       await world.launch(1);

@@ -99,6 +99,7 @@ describe('reconcileSettings', () => {
       runningCheckEveryMs: 600_000,
       orphanGraceMs: 120_000,
       swapGraceMs: 15_000,
+      lostLaunchGraceMs: 15_000,
     });
   });
 
@@ -107,6 +108,7 @@ describe('reconcileSettings', () => {
     expect(s.queuedGraceMs).toBe(2_000);
     expect(s.runningCheckEveryMs).toBe(10_000);
     expect(s.orphanGraceMs).toBe(5_000);
+    expect(s.lostLaunchGraceMs).toBe(5_000);
     expect(s.launchedCheckAfterMs).toBe(5_000);
     expect(s.leaseMs).toBe(10_000);
     expect(s.swapGraceMs).toBe(5_000);
