@@ -36,10 +36,14 @@ describe('failure check runs through the local server (sandbox, sample runner)',
 
     const { jobId } = await harness.queue({ repo: 'stuck' });
     const job = await harness.waitForStatus(jobId, 'failed', 60_000);
-    const runs = await until(
-      () => sim.checkRuns(),
-      (r) => r.length > 0,
+    // Until the post has its answer: the simulator records the run before it answers 201, and the
+    // job's record and the log line follow the answer.
+    const log = harness.logger;
+    await until(
+      () => log.text(),
+      (text) => text.includes('failure check run posted'),
     );
+    const runs = sim.checkRuns();
 
     expect(runs).toHaveLength(1);
     const simJob = sim.job(jobId);
