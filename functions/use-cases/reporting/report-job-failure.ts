@@ -135,31 +135,39 @@ export function createReportJobFailure(deps: ReportJobFailureDeps): ReportJobFai
   /** Logs and records what the posts came to. */
   async function settle(claimed: Job, delivery: Delivery): Promise<FailureReportOutcome> {
     const context = { jobId: claimed.jobId, posts: delivery.posts };
-    switch (delivery.kind) {
-      case 'posted':
-      case 'found':
-        logger.info(delivery.kind === 'posted' ? 'failure check run posted' : 'failure check run found posted', {
-          ...context,
-          checkRunId: delivery.run.id,
-          url: delivery.run.htmlUrl,
-        });
-        break;
-      case 'permission':
-        // The permission was withdrawn since it was read: read it again next time.
-        permitted.delete(claimed.installationId);
-        warnMissing(claimed.installationId);
-        break;
-      case 'refused':
-        logger.warn('failure check run refused by GitHub: given up', { ...context, error: delivery.error });
-        break;
-      case 'pending':
-        logger.warn('failure check run not posted yet: the reconciler tries again', {
-          ...context,
-          error: delivery.error,
-        });
-        break;
+    const logOutcome = () => {
+      switch (delivery.kind) {
+        case 'posted':
+        case 'found':
+          logger.info(delivery.kind === 'posted' ? 'failure check run posted' : 'failure check run found posted', {
+            ...context,
+            checkRunId: delivery.run.id,
+            url: delivery.run.htmlUrl,
+          });
+          break;
+        case 'permission':
+          // The permission was withdrawn since it was read: read it again next time.
+          permitted.delete(claimed.installationId);
+          warnMissing(claimed.installationId);
+          break;
+        case 'refused':
+          logger.warn('failure check run refused by GitHub: given up', { ...context, error: delivery.error });
+          break;
+        case 'pending':
+          logger.warn('failure check run not posted yet: the reconciler tries again', {
+            ...context,
+            error: delivery.error,
+          });
+          break;
+      }
+    };
+    // Recorded first, then logged: the line says what is already on the job (`job show`, a reader
+    // waiting for it), and it is still written when the record fails.
+    try {
+      await recordDelivery(jobs, claimed, delivery, clock.now());
+    } finally {
+      logOutcome();
     }
-    await recordDelivery(jobs, claimed, delivery, clock.now());
     switch (delivery.kind) {
       case 'posted':
         return 'posted';

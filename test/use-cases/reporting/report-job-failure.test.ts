@@ -82,6 +82,23 @@ describe('reportJobFailure', () => {
     expect(github.count('findCheckRun')).toBe(0);
   });
 
+  it('logs the outcome only once the job records it (a reader of the line finds it on the job)', async () => {
+    const { report, fail, store, logger } = await world();
+    const failed = await fail();
+    // What the job held at the moment each line was written.
+    const seenAtLine: (number | undefined)[] = [];
+    const info = logger.info.bind(logger);
+    logger.info = (message, fields) => {
+      if (message === 'failure check run posted') {
+        void store.jobs.get(101).then((job) => seenAtLine.push(job?.failureCheckRunPostedAt));
+      }
+      info(message, fields);
+    };
+    expect(await report(failed)).toBe('posted');
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    expect(seenAtLine).toEqual([NOW]);
+  });
+
   it('posts nothing and asks nothing when FAILURE_CHECK_RUNS is off', async () => {
     const { github, report, fail } = await world({ on: false });
     expect(await report(await fail())).toBe('off');
