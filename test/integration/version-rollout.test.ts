@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -29,7 +29,13 @@ describe('runner version rollout through the local server (sandbox, sample runne
   let harness: Harness | undefined;
   let sim: GitHubSimulator | undefined;
   let stateDir: string | undefined;
-  afterEach(async () => {
+  afterEach(async (context) => {
+    if (harness && context.task.result?.state === 'fail') {
+      // The whole log of a failed run, with times, to follow what happened after the fact.
+      const file = join(tmpdir(), `jit-runners-version-rollout-${Date.now()}.log`);
+      await writeFile(file, harness.logger.timed());
+      console.log(`log of the failed run: ${file}`);
+    }
     await harness?.close();
     harness = undefined;
     await sim?.close();
@@ -63,11 +69,29 @@ describe('runner version rollout through the local server (sandbox, sample runne
     // Every job is a canary job: its runner is refused, the job goes on with the current version.
     const queued = await Promise.all([1, 2, 3].map(() => h.queue({ repo: 'canary' })));
     const jobs: Job[] = await Promise.all(queued.map(({ jobId }) => h.waitForStatus(jobId, 'completed', 60_000)));
+    /** The version of each launch line of the job ("runner jr-… (id N, v2.330.0) launch …"), in order. */
+    const launchedVersions = (job: Job) =>
+      job.history.flatMap((e) => {
+        const version = /^runner \S+ \(id \d+, v(\d+\.\d+\.\d+)\)/.exec(e.note)?.[1];
+        return version ? [version] : [];
+      });
     for (const job of jobs) {
+      const story = JSON.stringify(job.history, null, 1);
       expect(job.conclusion).toBe('success');
-      expect(job.runnerVersion).toBe('2.330.0');
-      expect(job.history.some((e) => e.note.startsWith('version-deprecated'))).toBe(true);
+      // The canary takes every job's first launch (share 100), and GitHub refuses its runners: a job ran on
+      // a later attempt's runner (JIT runners take any job of their labels, so not always its own).
+      const [first, ...later] = launchedVersions(job);
+      expect(first, story).toBe('2.331.0');
+      expect(job.ranOn, story).toMatch(/^jr-\d+-([2-9]|\d\d+)$/);
+      // Once refused, a job never goes back to the canary: a theft or a lost runner keeps the current version.
+      expect(
+        later.every((v) => v === '2.330.0'),
+        story,
+      ).toBe(true);
     }
+    // GitHub refused the canary's runners. A job another runner took before its own runner's refusal was
+    // seen has no such line, so at least one job has it, not necessarily all.
+    expect(jobs.some((job) => job.history.some((e) => e.note.startsWith('version-deprecated')))).toBe(true);
 
     const rolledBack = await until('the rollback', async () => {
       const record = await h.app.store.versions.get();

@@ -1,4 +1,5 @@
 import type { Config } from '../../config/config.ts';
+import { FailureClass } from '../../domain/failure-class.ts';
 import type { Job } from '../../domain/job.ts';
 import { RunnerPlatform } from '../../domain/release-checksums.ts';
 import type { RunnerPool } from '../../domain/runner-pool.ts';
@@ -37,7 +38,11 @@ export function runnerVersionChoiceFor(
   const pick = follows && job.jobId !== undefined ? trackedVersionFor(job.jobId, tracked) : undefined;
   const choice = chooseRunnerVersion({
     pinned: pick?.version ?? pinnedVersion(runner, pool),
-    fallback: runner.fallbackVersion ?? (follows ? trackedFallback(job.runnerVersion, tracked) : undefined),
+    fallback:
+      runner.fallbackVersion ??
+      (follows
+        ? trackedFallback(job.runnerVersion, job.failureClass === FailureClass.versionDeprecated, tracked)
+        : undefined),
     floor: runner.versionFloor,
     lastFailureClass: job.failureClass,
     previousVersion: job.runnerVersion,
@@ -56,12 +61,21 @@ export function pinnedVersion(runner: Pick<Config['runner'], 'version'>, pool?: 
   return pool?.runnerVersion ?? runner.version;
 }
 
-/** Where a tracking job goes after a version-class failure: off the canary to the current version, else back. */
+/**
+ * Where a tracking job goes after a version-class failure: off the canary to the current version, else back.
+ * `lastOn` is the version of the job's latest runner, `refused` whether GitHub refused it. When a job's
+ * latest runner ran the current version while a canary runs and was not refused, an earlier attempt fell
+ * back there (or the canary began since): the job stays on it, so a later attempt for another reason (a
+ * theft, a lost runner) is not sent back to a canary GitHub refused (chooseRunnerVersion keeps a fallback
+ * the previous attempt ran). A refused current version goes back to the previous one, as without a canary.
+ */
 function trackedFallback(
-  failedOn: string | undefined,
+  lastOn: string | undefined,
+  refused: boolean,
   tracked: Pick<VersionRecordState, 'current' | 'canary' | 'previous'>,
 ): string | undefined {
-  if (failedOn !== undefined && failedOn === tracked.canary?.version) return tracked.current.version;
+  if (lastOn !== undefined && lastOn === tracked.canary?.version) return tracked.current.version;
+  if (!refused && tracked.canary !== undefined && lastOn === tracked.current.version) return lastOn;
   return tracked.previous?.version;
 }
 

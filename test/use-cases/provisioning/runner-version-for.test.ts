@@ -53,6 +53,25 @@ describe('runnerVersionFor', () => {
     expect(runnerVersionFor(job, auto.runner, tracking, RECORD)).toBe('2.331.0');
   });
 
+  it('keeps a canary job that fell back on the current version when a theft or a lost runner takes it to a later attempt', () => {
+    const canaryJob = Array.from({ length: 400 }, (_, i) => 1_000 + i).find((id) =>
+      isCanaryJob(id, { version: '2.332.0', share: 30 }),
+    ) as number;
+    // Attempt 1 on the canary was refused, attempt 2 ran the current version, then its runner was stolen.
+    const stolen = { jobId: canaryJob, failureClass: 'stolen' as const, runnerVersion: '2.331.0' };
+    expect(runnerVersionChoiceFor(stolen, auto.runner, tracking, RECORD)).toEqual({
+      version: '2.331.0',
+      role: 'current',
+    });
+    const lost = { jobId: canaryJob, failureClass: 'transient' as const, runnerVersion: '2.331.0' };
+    expect(runnerVersionFor(lost, auto.runner, tracking, RECORD)).toBe('2.331.0');
+  });
+
+  it('sends a job whose current version GitHub refused to the previous version while a canary runs', () => {
+    const job = { jobId: 7, failureClass: 'version-deprecated' as const, runnerVersion: '2.331.0' };
+    expect(runnerVersionFor(job, auto.runner, tracking, RECORD)).toBe('2.330.0');
+  });
+
   it('prefers RUNNER_FALLBACK_VERSION over the previous version', () => {
     const config = parseConfig({ env: { RUNNER_VERSION: 'auto', RUNNER_FALLBACK_VERSION: '2.329.0' } });
     const job = { jobId: 7, failureClass: 'version-deprecated' as const, runnerVersion: '2.331.0' };
